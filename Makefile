@@ -1,0 +1,54 @@
+# Warroom — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format demo browser bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: install, migrate, load the demo go-live, start web + worker + beat, print the URL
+run: install
+	@$(PY) manage.py migrate --verbosity 0
+	@$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) manage.py load_demo
+	@PORT=$(PORT) $(PY) -m warroom.run
+
+demo: install
+	@$(PY) manage.py migrate --verbosity 0
+	@$(PY) manage.py load_demo
+
+## browser: Debian's Chromium for the browser tests (never a downloaded browser)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+## test: the whole suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set)
+test: install browser
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: install
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@$(PY) -m bench.importer --json
+	@$(PY) -m bench.http --json
+	@$(PY) -m bench.fanout --viewers 1000 --ticks 50 --json
+
+clean:
+	rm -rf var/test.sqlite3* var/staticfiles .pytest_cache

@@ -1,0 +1,174 @@
+"""The state of each gate: what stands between the team and GO.
+
+:func:`gate_states` reads every gate of a release in a fixed number of queries
+and lists, per gate, the blockers a person needs to see before deciding:
+unchecked go/no-go items, missing or rejecting sign-offs, open critical issues,
+a pending rollback decision (and red metrics, once metric gates exist).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from checklists.models import ChecklistItem, Decision, Gate, RequiredSignOff, SignOff
+from deployments.models import WarIssue
+
+OPEN_ITEMS_SHOWN = 5
+
+
+@dataclass
+class Requirement:
+    required: RequiredSignOff
+    current: SignOff | None = None
+
+    @property
+    def role(self):
+        return self.required.role
+
+    @property
+    def verdict(self) -> str:
+        return self.current.verdict if self.current else ""
+
+
+@dataclass
+class GateState:
+    gate: Gate
+    requirements: list[Requirement]
+    decision: Decision | None
+    open_items: list[ChecklistItem]
+    open_item_count: int
+    item_total: int
+    open_critical: int
+    rollback_pending: bool
+    decision_role_ids: set[int] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.gate.name
+
+    @property
+    def approved(self) -> int:
+        return sum(1 for r in self.requirements if r.verdict == SignOff.Verdict.APPROVE)
+
+    @property
+    def required(self) -> int:
+        return len(self.requirements)
+
+    @property
+    def missing(self) -> list[Requirement]:
+        return [r for r in self.requirements if r.current is None]
+
+    @property
+    def rejecting(self) -> list[Requirement]:
+        return [r for r in self.requirements if r.verdict == SignOff.Verdict.REJECT]
+
+    @property
+    def needed_approvals(self) -> int:
+        if self.gate.consensus == Gate.Consensus.QUORUM and self.gate.quorum:
+            return min(self.gate.quorum, self.required)
+        return self.required
+
+    @property
+    def consensus_met(self) -> bool:
+        return self.approved >= self.needed_approvals and not self.rejecting
+
+    @property
+    def blockers(self) -> list[str]:
+        """Why GO is not possible right now, in words."""
+        reasons: list[str] = []
+        if self.open_item_count:
+            reasons.append(
+                f"{self.open_item_count} go/no-go item{'s' if self.open_item_count > 1 else ''}"
+                " unchecked"
+            )
+        if self.approved < self.needed_approvals:
+            names = ", ".join(r.role.name for r in self.missing)
+            short = self.needed_approvals - self.approved
+            if self.gate.consensus == Gate.Consensus.QUORUM:
+                reasons.append(
+                    f"{short} more approval{'s' if short > 1 else ''} needed"
+                    f" for quorum (not yet signed: {names or 'none'})"
+                )
+            elif names:
+                reasons.append(f"sign-off missing: {names}")
+        for r in self.rejecting:
+            reasons.append(f"{r.role.name} rejected: {r.current.comment or 'no comment'}")
+        if self.open_critical:
+            reasons.append(
+                f"{self.open_critical} critical issue{'s' if self.open_critical > 1 else ''} open"
+            )
+        if self.rollback_pending:
+            reasons.append("a rollback decision is pending")
+        return reasons
+
+    @property
+    def can_go(self) -> bool:
+        return not self.blockers
+
+    @property
+    def outcome(self) -> str:
+        return self.decision.outcome if self.decision else ""
+
+    @property
+    def outcome_label(self) -> str:
+        return self.decision.get_outcome_display() if self.decision else ""
+
+
+def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
+    """The state of every gate of ``release`` (or of ``gate_ids``), constant queries."""
+    from checklists.models import RollbackCall
+
+    gates_qs = Gate.objects.filter(release=release).prefetch_related("decision_roles")
+    if gate_ids is not None:
+        gates_qs = gates_qs.filter(pk__in=gate_ids)
+    gates = list(gates_qs.order_by("order", "id"))
+    if not gates:
+        return []
+    ids = [g.pk for g in gates]
+    required_by_gate: dict[int, list[Requirement]] = defaultdict(list)
+    req_by_id: dict[int, Requirement] = {}
+    for req in RequiredSignOff.objects.filter(gate_id__in=ids).select_related("role"):
+        requirement = Requirement(req)
+        required_by_gate[req.gate_id].append(requirement)
+        req_by_id[req.pk] = requirement
+    for so in SignOff.objects.filter(required__gate_id__in=ids, superseded_by=None).select_related(
+        "signer", "on_behalf_of"
+    ):
+        req_by_id[so.required_id].current = so
+    decisions = {
+        d.gate_id: d
+        for d in Decision.objects.filter(gate_id__in=ids, superseded_by=None).select_related(
+            "decided_by"
+        )
+    }
+    checklist_ids = {g.checklist_id for g in gates if g.checklist_id}
+    open_items: dict[int, list[ChecklistItem]] = defaultdict(list)
+    totals: dict[int, int] = defaultdict(int)
+    for item in ChecklistItem.objects.filter(checklist_id__in=checklist_ids).only(
+        "id", "checklist_id", "text", "status"
+    ):
+        totals[item.checklist_id] += 1
+        if not item.is_closed:
+            open_items[item.checklist_id].append(item)
+    open_critical = WarIssue.objects.filter(
+        release=release, status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL
+    ).count()
+    rollback_pending = RollbackCall.objects.filter(release=release, decided_at=None).exists()
+    states = []
+    for g in gates:
+        items = open_items.get(g.checklist_id, []) if g.checklist_id else []
+        states.append(
+            GateState(
+                gate=g,
+                requirements=required_by_gate.get(g.pk, []),
+                decision=decisions.get(g.pk),
+                open_items=items[:OPEN_ITEMS_SHOWN],
+                open_item_count=len(items),
+                item_total=totals.get(g.checklist_id, 0),
+                open_critical=open_critical,
+                rollback_pending=rollback_pending,
+                decision_role_ids={r.pk for r in g.decision_roles.all()},
+            )
+        )
+    return states

@@ -1,0 +1,159 @@
+"""Websockets: the live war room / board (htmx fragments) and the JSON event stream.
+
+Consumers only authenticate, check the policy in ``connect``, replay what the
+client missed and register with the process's :class:`warroom.live.Hub`; the
+hub writes broadcast text straight to the socket (no per-viewer rendering, no
+per-message database clean-up).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from deployments.models import Release
+from warroom import events, live, policies
+from warroom.audit import AuditEvent
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+REPLAY_CHUNK = 500
+
+
+def _query(scope) -> dict[str, str]:
+    raw = parse_qs(scope.get("query_string", b"").decode())
+    return {k: v[-1] for k, v in raw.items()}
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return max(0, int(value)) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+@database_sync_to_async
+def _admit(user, release_id: int | None = None, board_token: str | None = None):
+    """(release, standing, name) when the viewer may watch; else (release or None, None, why)."""
+    if board_token is not None:
+        release = Release.objects.filter(board_token=board_token).first()
+        return (release, policies.board_standing(), "") if release else (None, None, "")
+    release = Release.objects.filter(pk=release_id).first()
+    if release is None:
+        return None, None, ""
+    st = policies.standing(user, release)
+    try:
+        policies.require(st, policies.Action.VIEW, release, target={"page": "websocket"})
+    except policies.Refused as exc:
+        return release, None, exc.reason
+    return release, st, events.actor_label_for(user)
+
+
+class _LiveBase(AsyncWebsocketConsumer):
+    variant = "warroom"
+    viewer: live.Viewer | None = None
+    release_id: int | None = None
+
+    async def send_raw(self, text: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    async def _register(self, release: Release, *, after: int, presence_name: str = ""):
+        self.release_id = release.pk
+        self.viewer = live.Viewer(
+            self.send_raw, self.variant, last_seq=after, presence_name=presence_name
+        )
+        await live.hub().join(release.pk, self.viewer)
+        upto = await self.replay(release, after)
+        await self.viewer.go_live(upto)
+
+    async def replay(self, release: Release, after: int) -> int:
+        """Send what the client missed; return the last sequence number sent."""
+        raise NotImplementedError
+
+    async def disconnect(self, code):
+        if self.viewer is not None and self.release_id is not None:
+            await live.hub().leave(self.release_id, self.viewer)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # Viewers only listen; htmx's ws extension may send form data we ignore.
+        return
+
+
+class LiveConsumer(_LiveBase):
+    """htmx fragments for the war room (``?variant=warroom``) or board (``?variant=board``)."""
+
+    async def connect(self):
+        q = _query(self.scope)
+        self.variant = "board" if q.get("variant") == "board" else "warroom"
+        release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
+        release, st, name = await _admit(self.scope.get("user"), release_id=release_id)
+        if release is None or st is None:
+            await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        presence = name if self.variant == "warroom" else ""
+        await self._register(
+            release, after=_int(q.get("after"), release.last_seq), presence_name=presence
+        )
+
+    async def replay(self, release, after):
+        from deployments.fragments import render_sync
+
+        current = await database_sync_to_async(
+            lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
+        )()
+        if after < current:
+            await self.send_raw(await database_sync_to_async(render_sync)(release, self.variant))
+        if self.variant == "warroom":
+            await self.viewer.deliver(await live.hub()._presence_message(release.pk))
+        return current
+
+
+class BoardLinkConsumer(LiveConsumer):
+    """The board through the release's secret link: view only, no account."""
+
+    async def connect(self):
+        token = self.scope["url_route"]["kwargs"]["token"]
+        self.variant = "board"
+        release, _st, _ = await _admit(None, board_token=token)
+        if release is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.accept()
+        await self._register(release, after=_int(_query(self.scope).get("after"), release.last_seq))
+
+
+class EventStreamConsumer(_LiveBase):
+    """JSON events ``{"seq", "kind", "at", "actor", "data"}``; ``?after=SEQ`` replays first."""
+
+    variant = "json"
+
+    async def connect(self):
+        q = _query(self.scope)
+        release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
+        release, st, _ = await _admit(self.scope.get("user"), release_id=release_id)
+        if release is None or st is None:
+            await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        after = _int(q.get("after"), default=-1)
+        await self._register(release, after=max(after, 0) if after >= 0 else release.last_seq)
+
+    async def replay(self, release, after):
+        last = after
+        while True:
+            batch = await database_sync_to_async(
+                lambda a=last: list(
+                    AuditEvent.objects.filter(release_id=release.pk, seq__gt=a).order_by("seq")[
+                        :REPLAY_CHUNK
+                    ]
+                )
+            )()
+            for event in batch:
+                await self.send_raw(json.dumps(event.as_message(), separators=(",", ":")))
+                last = event.seq
+            if len(batch) < REPLAY_CHUNK:
+                return last

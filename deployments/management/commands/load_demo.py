@@ -1,0 +1,114 @@
+"""(Re)create the demo go-live from the project's own example runbook."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from checklists import services as checklist_services
+from checklists.models import Checklist, ChecklistItem
+from deployments import services
+from deployments.models import Release
+from warroom import clock
+from warroom.people.models import Assignment, Person
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "runbooks" / "examples" / "demo-go-live.md"
+DEMO_SOURCE = "demo-go-live.md"
+PASSWORD = "golive-demo"
+
+
+def _username(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z]", "", name.split()[0].lower()) or "user"
+    username, n = base, 2
+    while username in taken:
+        username, n = f"{base}{n}", n + 1
+    taken.add(username)
+    return username
+
+
+class Command(BaseCommand):
+    help = "Load the demo go-live (T0 in 90 minutes) with a login for every team member."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--minutes-to-go-live", type=int, default=90)
+        parser.add_argument("--quiet", action="store_true")
+
+    @transaction.atomic
+    def handle(self, *args, minutes_to_go_live: int, quiet: bool, **options):
+        User = get_user_model()
+        Release.objects.filter(source_name=DEMO_SOURCE).delete()
+        now = clock.now()
+        t0 = (now + timedelta(minutes=minutes_to_go_live)).replace(second=0, microsecond=0)
+        t0 -= timedelta(minutes=t0.minute % 5)
+        plan, _ = services.runbook_preview(EXAMPLE.read_bytes(), source_name=DEMO_SOURCE)
+        admin, _ = User.objects.get_or_create(
+            username="admin",
+            defaults={"is_staff": True, "is_superuser": True, "email": "admin@orbit.example"},
+        )
+        admin.set_password(PASSWORD)
+        admin.save()
+        release = services.release_import(plan=plan, go_live_at=t0, source_name=DEMO_SOURCE)
+        taken = set(User.objects.exclude(username="admin").values_list("username", flat=True))
+        logins: list[tuple[str, str, str]] = []
+        for person in Person.objects.filter(assignments__role__release=release).distinct():
+            if person.is_placeholder:
+                continue
+            user = User.objects.filter(email=person.email).first() if person.email else None
+            if user is None:
+                user = User.objects.create(
+                    username=_username(person.name, taken),
+                    email=person.email,
+                    first_name=person.name.split()[0],
+                    last_name=" ".join(person.name.split()[1:]),
+                )
+            user.set_password(PASSWORD)
+            user.save()
+            Person.objects.filter(user=user).exclude(pk=person.pk).update(user=None)
+            person.user = user
+            person.save(update_fields=["user"])
+            roles = ", ".join(
+                f"{a.role.name}{' (backup)' if a.kind == 'backup' else ''}"
+                for a in person.assignments.select_related("role")
+            )
+            logins.append((user.username, person.name, roles))
+        self._rehearse(release)
+        if quiet:
+            return
+        self.stdout.write(f"Demo release {release.pk}: {release} — T0 {t0:%Y-%m-%d %H:%M} UTC")
+        self.stdout.write(f"Logins (password for all: {PASSWORD}):")
+        self.stdout.write(f"  {'admin':<10} administrator")
+        for username, name, roles in sorted(logins, key=lambda x: x[2]):
+            self.stdout.write(f"  {username:<10} {name} — {roles}")
+
+    def _rehearse(self, release: Release) -> None:
+        """Tick what a team would have done by now: the T-7d, T-3d and T-1d lists."""
+        due_lists = Checklist.objects.filter(
+            release=release,
+            kind=Checklist.Kind.PRE_DEPLOYMENT,
+            due_offset__lte=-timedelta(days=1),
+        )
+        items = (
+            ChecklistItem.objects.filter(checklist__in=due_lists)
+            .select_related("checklist__release", "owner_role")
+            .order_by("checklist__order", "order")
+        )
+        for n, item in enumerate(items):
+            holder = None
+            if item.owner_role_id:
+                a = (
+                    Assignment.objects.filter(role=item.owner_role, person__user__isnull=False)
+                    .select_related("person__user")
+                    .order_by("kind")
+                    .first()
+                )
+                holder = a.person.user if a else None
+            holder = holder or get_user_model().objects.get(username="admin")
+            status, note = "done", ""
+            if n == 3:
+                status, note = "na", "Covered by the platform team's change freeze notice"
+            checklist_services.item_set_status(item=item, status=status, note=note, user=holder)

@@ -1,0 +1,222 @@
+"""Releases on a T-minus clock: phases, steps (room for the execution engine),
+rollback criteria and war-room issues.
+
+Times inside a release are stored as offsets from T0 (``go_live_at``), so moving
+T0 moves every phase, checklist due time and gate with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+
+
+def new_board_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Release(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    go_live_at = models.DateTimeField(help_text="T0, in UTC.")
+    window_start = models.DurationField(null=True, blank=True, help_text="Offset from T0.")
+    window_end = models.DurationField(null=True, blank=True, help_text="Offset from T0.")
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="The runbook's own time zone, for display."
+    )
+    board_token = models.CharField(max_length=64, unique=True, default=new_board_token)
+    notes = models.JSONField(
+        default=list, blank=True, help_text="Runbook sections the model has no place for."
+    )
+    contacts = models.ManyToManyField(
+        "people.Person",
+        blank=True,
+        related_name="releases",
+        help_text="The runbook's contact list.",
+    )
+    source_name = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The head of the audit chain, kept here so recording an event takes one row lock.
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    last_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["go_live_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+    def at(self, offset: timedelta | None) -> datetime | None:
+        """Absolute time of an offset from T0."""
+        return None if offset is None else self.go_live_at + offset
+
+    def offset_of(self, moment: datetime) -> timedelta:
+        return moment - self.go_live_at
+
+    @property
+    def window_starts_at(self) -> datetime | None:
+        return self.at(self.window_start)
+
+    @property
+    def window_ends_at(self) -> datetime | None:
+        return self.at(self.window_end)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.ROLLED_BACK, self.Status.CANCELLED}
+
+
+class Phase(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="phases")
+    order = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=255)
+    start_offset = models.DurationField(null=True, blank=True, help_text="Offset from T0.")
+    duration = models.DurationField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    participants = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def end_offset(self) -> timedelta | None:
+        if self.start_offset is None or self.duration is None:
+            return None
+        return self.start_offset + self.duration
+
+
+class Step(models.Model):
+    """One action in a phase. Today every step is ``manual``; the execution engine
+    adds kinds (kubernetes, aws, http, prometheus, flags, wait) with their config."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=32, default="manual")
+    title = models.CharField(max_length=255)
+    config = models.JSONField(default=dict, blank=True)
+    requires_confirmation = models.BooleanField(default=False)
+    timeout = models.DurationField(null=True, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    is_rollback = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["phase", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StepRun(models.Model):
+    """An attempt at a step; the engine holds a lease (owner + heartbeat) while it runs."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="runs")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    dry_run = models.BooleanField(default=False)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["step", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "attempt"], name="steprun_unique_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} attempt {self.attempt}: {self.status}"
+
+
+class RollbackCriterion(models.Model):
+    """An "error rate > 1% for 5 minutes" rule: a metric, a comparison, a threshold, a duration."""
+
+    class Severity(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate rollback"
+        REVIEW = "review", "Review"
+        INVESTIGATE = "investigate", "Investigate"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollback_criteria")
+    order = models.PositiveIntegerField(default=0)
+    metric = models.CharField(max_length=200)
+    comparison = models.CharField(max_length=2, default=">")
+    threshold = models.FloatField()
+    unit = models.CharField(max_length=20, blank=True)
+    duration = models.DurationField(null=True, blank=True)
+    severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.IMMEDIATE)
+    query = models.TextField(blank=True, help_text="PromQL, filled in before use.")
+    text = models.TextField(blank=True, help_text="The runbook's own words.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["release", "order", "id"]
+        verbose_name_plural = "rollback criteria"
+
+    def __str__(self) -> str:
+        return self.text or f"{self.metric} {self.comparison} {self.threshold}{self.unit}"
+
+
+class WarIssue(models.Model):
+    """Something going wrong during the go-live. Open critical issues block GO."""
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        MAJOR = "major", "Major"
+        MINOR = "minor", "Minor"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="issues")
+    title = models.CharField(max_length=255)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MAJOR)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release", "-opened_at"]
+
+    def __str__(self) -> str:
+        return self.title

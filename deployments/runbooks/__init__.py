@@ -1,0 +1,1 @@
+"""Runbook import and export: markdown <-> Plan <-> Release."""

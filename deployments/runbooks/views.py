@@ -1,0 +1,112 @@
+"""Runbook import (upload or paste -> preview -> create), export, and reuse as template."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from deployments import services
+from deployments.models import Release
+from deployments.runbooks.parse import MAX_BYTES, RunbookError
+from warroom import policies
+from warroom.errors import FieldError
+
+
+def _go_live(value: str) -> datetime:
+    value = (value or "").strip()
+    if not value:
+        raise FieldError("go_live_at", "choose the go-live time (T0)")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldError("go_live_at", "is not a date and time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@login_required
+def import_runbook(request: HttpRequest) -> HttpResponse:
+    """Upload or paste a runbook, preview what was recognised, then create the release."""
+    ctx: dict = {"max_mb": MAX_BYTES // (1024 * 1024)}
+    if request.method != "POST":
+        return render(request, "deployments/import.html", ctx)
+    upload = request.FILES.get("file")
+    source_name = request.POST.get("source_name", "")
+    if upload is not None:
+        if upload.size > MAX_BYTES:
+            ctx["error"] = f"{upload.name}: the file is over {MAX_BYTES // (1024 * 1024)} MB"
+            return render(request, "deployments/import.html", ctx, status=400)
+        raw: bytes | str = upload.read()
+        source_name = upload.name
+    else:
+        raw = request.POST.get("markdown", "")
+    ctx.update(
+        source_name=source_name,
+        name=request.POST.get("name", ""),
+        go_live_value=request.POST.get("go_live_at", ""),
+    )
+    try:
+        plan, text = services.runbook_preview(raw, source_name=source_name)
+    except RunbookError as exc:
+        ctx["error"] = str(exc)
+        ctx["markdown"] = raw if isinstance(raw, str) else ""
+        return render(request, "deployments/import.html", ctx, status=400)
+    ctx.update(plan=plan, markdown=text, summary=plan.summary())
+    if request.POST.get("action") != "create":
+        return render(request, "deployments/import.html", ctx)
+    try:
+        release = services.release_import(
+            plan=plan,
+            go_live_at=_go_live(request.POST.get("go_live_at", "")),
+            name=request.POST.get("name", ""),
+            user=request.user,
+            source_name=source_name,
+        )
+    except FieldError as exc:
+        ctx["error"] = str(exc)
+        return render(request, "deployments/import.html", ctx, status=400)
+    return redirect("warroom", release.pk)
+
+
+@login_required
+def export(request: HttpRequest, release_id: int) -> HttpResponse:
+    release = get_object_or_404(Release, pk=release_id)
+    policies.require(
+        policies.standing(request.user, release),
+        policies.Action.VIEW,
+        release,
+        target={"page": request.path},
+    )
+    text = services.release_export(release=release)
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    slug = "".join(ch if ch.isalnum() else "-" for ch in str(release)).strip("-").lower()
+    response["Content-Disposition"] = f'attachment; filename="{slug or "release"}.md"'
+    return response
+
+
+@login_required
+def clone(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Create a new release from this one with another go-live time."""
+    release = get_object_or_404(Release, pk=release_id)
+    policies.require(
+        policies.standing(request.user, release),
+        policies.Action.VIEW,
+        release,
+        target={"page": request.path},
+    )
+    ctx = {"release": release}
+    if request.method == "POST":
+        try:
+            new = services.release_clone(
+                release=release,
+                go_live_at=_go_live(request.POST.get("go_live_at", "")),
+                name=request.POST.get("name", ""),
+                user=request.user,
+            )
+        except FieldError as exc:
+            ctx["error"] = str(exc)
+            return render(request, "deployments/clone.html", ctx, status=400)
+        return redirect("warroom", new.pk)
+    return render(request, "deployments/clone.html", ctx)

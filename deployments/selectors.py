@@ -1,0 +1,306 @@
+"""Reads for the war room and the board, in a constant number of queries.
+
+A release with 300 items costs the same queries as one with 3: counts come from
+one aggregate, rows from one query per table with their relations joined.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from checklists.models import Checklist, ChecklistItem, Decision, RollbackCall, SignOff
+from deployments.models import Phase, Release, WarIssue
+from warroom import clock
+from warroom.audit import AuditEvent
+
+RECENT_EVENTS = 12
+HIDDEN_ON_BOARD = {"access.denied"}
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    na: int = 0
+    blocked: int = 0
+
+    @property
+    def closed(self) -> int:
+        return self.done + self.na
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.closed / self.total) if self.total else 0
+
+    def add(self, other: Progress) -> None:
+        self.total += other.total
+        self.done += other.done
+        self.na += other.na
+        self.blocked += other.blocked
+
+
+def checklist_progress(release: Release) -> dict[int, Progress]:
+    """Progress per checklist id, from one aggregate query."""
+    S = ChecklistItem.Status
+    rows = (
+        ChecklistItem.objects.filter(checklist__release=release)
+        .values("checklist_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=S.DONE)),
+            na=Count("id", filter=Q(status=S.NA)),
+            blocked=Count("id", filter=Q(status=S.BLOCKED)),
+        )
+    )
+    return {r["checklist_id"]: Progress(r["total"], r["done"], r["na"], r["blocked"]) for r in rows}
+
+
+def total_progress(per_checklist: dict[int, Progress]) -> Progress:
+    total = Progress()
+    for p in per_checklist.values():
+        total.add(p)
+    return total
+
+
+@dataclass
+class Milestone:
+    name: str
+    at: datetime
+    offset: timedelta
+
+
+@dataclass
+class Summary:
+    """What the board shows: one release at a glance."""
+
+    release: Release
+    now: datetime
+    phases: list[Phase]
+    current: Phase | None
+    progress: Progress
+    per_checklist: dict[int, Progress]
+    rag: str
+    rag_reasons: list[str]
+    next_milestone: Milestone | None
+    eta: datetime | None
+    recent: list[AuditEvent]
+    open_call: RollbackCall | None
+    state: str  # "upcoming" | "in_progress" | "done"
+    checklists: list[Checklist] = field(default_factory=list)
+    gate_summaries: list = field(default_factory=list)
+
+    @property
+    def t_offset(self) -> timedelta:
+        return self.now - self.release.go_live_at
+
+
+def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase | None:
+    """The active phase if one is marked so, else the phase whose planned slot holds now."""
+    for phase in phases:
+        if phase.status == Phase.Status.ACTIVE:
+            return phase
+    offset = now - release.go_live_at
+    current = None
+    for phase in phases:
+        if phase.start_offset is None:
+            continue
+        in_slot = phase.start_offset <= offset and (
+            phase.end_offset is None or offset < phase.end_offset
+        )
+        # Phases nest (T-2h block and its 15-minute slots): the latest start wins.
+        if in_slot and (current is None or phase.start_offset >= current.start_offset):
+            current = phase
+    return current
+
+
+def release_state(release: Release, now: datetime) -> str:
+    if release.is_closed:
+        return "done"
+    if release.status == Release.Status.IN_PROGRESS:
+        return "in_progress"
+    start = release.window_starts_at or release.go_live_at
+    end = release.window_ends_at
+    if now < start:
+        return "upcoming"
+    if end is not None and now >= end:
+        return "done"
+    return "in_progress"
+
+
+def _next_milestone(release, phases, gates, checklists, now) -> Milestone | None:
+    offset = now - release.go_live_at
+    candidates: list[tuple[timedelta, str]] = [(timedelta(0), "Go-live (T0)")]
+    candidates += [(p.start_offset, p.name) for p in phases if p.start_offset is not None]
+    candidates += [(g.at_offset, g.name) for g in gates if g.at_offset is not None]
+    candidates += [
+        (c.due_offset, f"{c.name} due")
+        for c in checklists
+        if c.due_offset is not None and c.kind == Checklist.Kind.PRE_DEPLOYMENT
+    ]
+    if release.window_end is not None:
+        candidates.append((release.window_end, "Deployment window closes"))
+    upcoming = sorted((o, n) for o, n in candidates if o > offset)
+    if not upcoming:
+        return None
+    o, n = upcoming[0]
+    return Milestone(n, release.go_live_at + o, o)
+
+
+def _eta(release: Release, phases: list[Phase], current: Phase | None, now: datetime):
+    """Planned end, pushed back by how late the current phase runs."""
+    ends = [p.end_offset for p in phases if p.end_offset is not None]
+    if not ends:
+        return release.window_ends_at
+    planned_end = release.go_live_at + max(ends)
+    if release.is_closed:
+        return release.finished_at or planned_end
+    delay = timedelta(0)
+    if current is not None and current.end_offset is not None:
+        overrun = now - (release.go_live_at + current.end_offset)
+        if overrun > timedelta(0) and current.status != Phase.Status.DONE:
+            delay = overrun
+    return planned_end + delay
+
+
+def rag_of(
+    *,
+    progress_by_list,
+    checklists,
+    release,
+    now,
+    open_critical: int,
+    open_call,
+    latest_outcomes,
+    rejected_signoffs: int,
+) -> tuple[str, list[str]]:
+    """Red / Yellow / Green, with the reasons a person would give."""
+    red: list[str] = []
+    yellow: list[str] = []
+    if open_call is not None:
+        red.append("rollback decision pending")
+    if open_critical:
+        red.append(f"{open_critical} critical issue{'s' if open_critical > 1 else ''} open")
+    if Decision.Outcome.NO_GO in latest_outcomes:
+        red.append("NO-GO decided")
+    if release.status == Release.Status.ROLLED_BACK:
+        red.append("rolled back")
+    blocked = sum(p.blocked for p in progress_by_list.values())
+    if blocked:
+        yellow.append(f"{blocked} item{'s' if blocked > 1 else ''} blocked")
+    overdue = 0
+    offset = now - release.go_live_at
+    for c in checklists:
+        due = c.due_offset
+        if due is None and c.phase is not None:
+            due = c.phase.end_offset
+        p = progress_by_list.get(c.pk)
+        if due is not None and due < offset and p and p.closed < p.total:
+            overdue += p.total - p.closed
+    if overdue:
+        yellow.append(f"{overdue} item{'s' if overdue > 1 else ''} overdue")
+    if rejected_signoffs:
+        yellow.append(
+            f"{rejected_signoffs} sign-off{'s' if rejected_signoffs > 1 else ''} rejected"
+        )
+    if red:
+        return "red", red + yellow
+    if yellow:
+        return "yellow", yellow
+    return "green", []
+
+
+def summary(release: Release, *, now: datetime | None = None, for_board: bool = False) -> Summary:
+    """Everything the board shows for ``release`` (a fixed number of queries)."""
+    now = now or clock.now()
+    phases = list(release.phases.all())
+    phase_by_id = {p.pk: p for p in phases}
+    checklists = list(release.checklists.all())
+    for c in checklists:
+        c.phase = phase_by_id.get(c.phase_id)
+    gates = list(release.gates.all())
+    per = checklist_progress(release)
+    progress = total_progress(per)
+    current = current_phase(release, phases, now)
+    open_call = RollbackCall.objects.filter(release=release, decided_at=None).first()
+    open_critical = WarIssue.objects.filter(
+        release=release, status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL
+    ).count()
+    latest_outcomes = set(
+        Decision.objects.filter(gate__release=release, superseded_by=None).values_list(
+            "outcome", flat=True
+        )
+    )
+    rejected = SignOff.objects.filter(
+        required__gate__release=release, superseded_by=None, verdict=SignOff.Verdict.REJECT
+    ).count()
+    rag, reasons = rag_of(
+        progress_by_list=per,
+        checklists=checklists,
+        release=release,
+        now=now,
+        open_critical=open_critical,
+        open_call=open_call,
+        latest_outcomes=latest_outcomes,
+        rejected_signoffs=rejected,
+    )
+    events = AuditEvent.objects.filter(release=release)
+    if for_board:
+        events = events.exclude(kind__in=HIDDEN_ON_BOARD)
+    recent = list(events.order_by("-seq")[:RECENT_EVENTS])
+    return Summary(
+        release=release,
+        now=now,
+        phases=phases,
+        current=current,
+        progress=progress,
+        per_checklist=per,
+        rag=rag,
+        rag_reasons=reasons,
+        next_milestone=_next_milestone(release, phases, gates, checklists, now),
+        eta=_eta(release, phases, current, now),
+        recent=recent,
+        open_call=open_call,
+        state=release_state(release, now),
+        checklists=checklists,
+        gate_summaries=gates_with_state(release) if gates else [],
+    )
+
+
+def warroom_checklists(release: Release) -> list[Checklist]:
+    """Checklists with their items (owner, assignee, children) in three queries."""
+    checklists = list(release.checklists.select_related("phase").order_by("order", "id"))
+    items = (
+        ChecklistItem.objects.filter(checklist__release=release)
+        .select_related("owner_role", "assignee")
+        .order_by("order", "id")
+    )
+    by_list: dict[int, list[ChecklistItem]] = defaultdict(list)
+    for item in items:
+        by_list[item.checklist_id].append(item)
+    for c in checklists:
+        c.item_rows = by_list.get(c.pk, [])
+    return checklists
+
+
+def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[Release]]:
+    """Releases the user can see, grouped as upcoming / in progress / done."""
+    now = now or clock.now()
+    qs = Release.objects.all()
+    if user is not None and not user.is_superuser:
+        qs = qs.filter(roles__assignments__person__user=user).distinct()
+    groups: dict[str, list[Release]] = {"in_progress": [], "upcoming": [], "done": []}
+    for release in qs.order_by("go_live_at"):
+        groups[release_state(release, now)].append(release)
+    groups["done"].reverse()
+    return groups
+
+
+def gates_with_state(release: Release):
+    """Gates with required sign-offs, current sign-offs and latest decision attached."""
+    from checklists.gates import gate_states
+
+    return gate_states(release)

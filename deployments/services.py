@@ -1,0 +1,139 @@
+"""Writes to releases. Each service checks the policy and records its event."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from deployments.models import Release, Step, StepRun, new_board_token
+from warroom import events, policies
+from warroom.errors import FieldError
+from warroom.people.models import Assignment, Person, Role
+
+
+def release_rotate_board_link(*, release: Release, user) -> Release:
+    """Replace the board's secret link; the old link stops working at once."""
+    st = policies.standing(user, release)
+    policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "board link"})
+    with transaction.atomic():
+        release.board_token = new_board_token()
+        release.save(update_fields=["board_token"])
+        events.record(release, "board.link_rotated", actor=user, data={})
+    return release
+
+
+def release_edit(*, release: Release, user, name: str | None = None, go_live_at=None) -> Release:
+    """Rename a release or move its T0; everything timed relative to T0 moves with it."""
+    st = policies.standing(user, release)
+    policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "release"})
+    changes: dict = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise FieldError("name", "must not be empty")
+        changes["name"] = (release.name, name)
+        release.name = name
+    if go_live_at is not None:
+        if go_live_at.tzinfo is None:
+            raise FieldError("go_live_at", "needs a time zone (e.g. 2026-12-19T22:00Z)")
+        changes["go_live_at"] = (release.go_live_at.isoformat(), go_live_at.isoformat())
+        release.go_live_at = go_live_at
+    if not changes:
+        return release
+    with transaction.atomic():
+        release.save(update_fields=[k for k in ("name", "go_live_at") if k in changes])
+        events.record(
+            release,
+            "release.edited",
+            actor=user,
+            data={k: {"from": a, "to": b} for k, (a, b) in changes.items()},
+        )
+    return release
+
+
+def step_request_run(*, step: Step, user) -> StepRun:
+    """Store a request to run ``step``; the execution engine acts on pending runs."""
+    release = step.phase.release
+    st = policies.standing(user, release)
+    policies.require(st, policies.Action.EXECUTE_STEP, release, target={"step": step.pk})
+    with transaction.atomic():
+        events.lock_head(release)
+        attempt = (
+            step.runs.order_by("-attempt").values_list("attempt", flat=True).first() or 0
+        ) + 1
+        run = StepRun.objects.create(step=step, attempt=attempt)
+        events.record(
+            release,
+            "step.requested",
+            actor=user,
+            data={"step": step.pk, "title": step.title, "run": run.pk, "attempt": attempt},
+        )
+    return run
+
+
+def role_assign(*, role: Role, username: str, kind: str, user) -> Assignment:
+    """Put a user (by username) on a role as primary or backup."""
+    from django.contrib.auth import get_user_model
+
+    release = role.release
+    st = policies.standing(user, release)
+    policies.require(
+        st, policies.Action.MANAGE_PEOPLE, release, target={"role": role.name, "username": username}
+    )
+    member = get_user_model().objects.filter(username=username).first()
+    if member is None:
+        raise FieldError("username", f"no user called {username!r}")
+    with transaction.atomic():
+        person, _ = Person.objects.get_or_create(
+            user=member,
+            defaults={"name": member.get_full_name() or member.username, "email": member.email},
+        )
+        assignment, created = Assignment.objects.update_or_create(
+            role=role, person=person, defaults={"kind": kind}
+        )
+        events.record(
+            release,
+            "people.assigned",
+            actor=user,
+            data={"role": role.name, "person": person.name, "kind": kind, "new": created},
+        )
+    return assignment
+
+
+def runbook_preview(raw: bytes | str, *, source_name: str = ""):
+    """Parse a runbook without writing anything; returns (plan, repaired text)."""
+    from deployments.runbooks.parse import parse_runbook
+
+    plan = parse_runbook(raw, source_name=source_name)  # raises RunbookError on bad bytes
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    return plan, text
+
+
+def release_import(
+    *, plan, go_live_at, user=None, name: str = "", source_name: str = ""
+) -> Release:
+    """Create a release from a parsed plan (all or nothing). The importer becomes its manager."""
+    from deployments.runbooks.instantiate import instantiate
+
+    if go_live_at.tzinfo is None:
+        raise FieldError("go_live_at", "needs a time zone (e.g. 2026-12-19T22:00Z)")
+    return instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
+
+
+def release_export(*, release: Release) -> str:
+    """The release as a markdown runbook (times relative to T0, ticks kept)."""
+    from deployments.runbooks.export import render_plan
+    from deployments.runbooks.instantiate import plan_from_release
+
+    return render_plan(plan_from_release(release))
+
+
+def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Release:
+    """A fresh release from a past one's plan (nothing ticked), at another go-live time."""
+    from deployments.runbooks.instantiate import instantiate, plan_from_release
+
+    plan = plan_from_release(release, keep_status=False)
+    if go_live_at.tzinfo is None:
+        raise FieldError("go_live_at", "needs a time zone")
+    return instantiate(
+        plan, go_live_at, name=name or release.name, user=user, source_name=f"release {release.pk}"
+    )

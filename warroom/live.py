@@ -1,0 +1,228 @@
+"""Live fan-out: events go out once per process, not once per viewer.
+
+``publish`` (called after commit) renders an event once — the JSON message, the
+war-room fragments and the board fragments — and sends it to the release's
+channel-layer group. In each server process a :class:`Hub` holds one layer
+subscription per release that has local viewers, and writes the ready text to
+each viewer's socket. Viewers drop what they already have (by sequence number)
+and fetch what they missed, so nothing is lost across reconnects.
+
+Presence (the roll call) lives in Redis, so every process sees every viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+PRESENCE_TTL = 90  # seconds a presence entry lives without a refresh
+PRESENCE_REFRESH = 30
+
+
+def group_name(release_id: int) -> str:
+    return f"release.{release_id}"
+
+
+def publish(event) -> None:
+    """Render ``event`` once and send it to every process with viewers of its release."""
+    from deployments.fragments import render_event_fragments
+
+    html = render_event_fragments(event)
+    message = {
+        "type": "release.event",
+        "seq": event.seq,
+        "json": json.dumps(event.as_message(), separators=(",", ":")),
+        "warroom": html["warroom"],
+        "board": html["board"],
+    }
+    async_to_sync(get_channel_layer().group_send)(group_name(event.release_id), message)
+
+
+def publish_presence(release_id: int) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        group_name(release_id), {"type": "release.presence"}
+    )
+
+
+class Viewer:
+    """One websocket viewing one release, as the hub sees it.
+
+    ``variant`` picks the text it receives ("json", "warroom" or "board"). While
+    it replays history it buffers live messages, then flushes those it lacks.
+    """
+
+    def __init__(
+        self,
+        send_text: Callable[[str], Awaitable[None]],
+        variant: str,
+        last_seq: int = 0,
+        presence_name: str = "",
+    ):
+        self.send_text = send_text
+        self.variant = variant
+        self.last_seq = last_seq
+        self.presence_name = presence_name
+        self.presence_key = f"{uuid.uuid4().hex}|{presence_name}"
+        self.buffer: list[dict] | None = []  # None once live
+
+    async def deliver(self, message: dict) -> None:
+        if self.buffer is not None:
+            self.buffer.append(message)
+            return
+        await self._send(message)
+
+    async def _send(self, message: dict) -> None:
+        seq = message.get("seq")
+        if seq is not None:
+            if seq <= self.last_seq:
+                return
+            self.last_seq = seq
+        text = message.get(self.variant)
+        if text:
+            await self.send_text(text)
+
+    async def go_live(self, replayed_up_to: int) -> None:
+        """Replay is done up to ``replayed_up_to``: flush buffered messages after it."""
+        self.last_seq = max(self.last_seq, replayed_up_to)
+        buffered, self.buffer = self.buffer or [], None
+        for message in buffered:
+            await self._send(message)
+
+
+class Hub:
+    """Per-process registry of local viewers, one layer subscription per release."""
+
+    def __init__(self) -> None:
+        self.viewers: dict[int, set[Viewer]] = {}
+        self.readers: dict[int, asyncio.Task] = {}
+        self.channels: dict[int, str] = {}
+        self._lock = asyncio.Lock()
+        self._presence_task: asyncio.Task | None = None
+        self._redis = None
+
+    async def join(self, release_id: int, viewer: Viewer) -> None:
+        async with self._lock:
+            viewers = self.viewers.setdefault(release_id, set())
+            viewers.add(viewer)
+            if release_id not in self.readers:
+                layer = get_channel_layer()
+                channel = await layer.new_channel()
+                await layer.group_add(group_name(release_id), channel)
+                self.channels[release_id] = channel
+                self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
+        if viewer.presence_name:
+            await self._presence_add(release_id, viewer)
+
+    async def leave(self, release_id: int, viewer: Viewer) -> None:
+        async with self._lock:
+            viewers = self.viewers.get(release_id, set())
+            viewers.discard(viewer)
+            if not viewers:
+                self.viewers.pop(release_id, None)
+                task = self.readers.pop(release_id, None)
+                channel = self.channels.pop(release_id, None)
+                if task:
+                    task.cancel()
+                if channel:
+                    with contextlib.suppress(Exception):
+                        await get_channel_layer().group_discard(group_name(release_id), channel)
+        if viewer.presence_name:
+            await self._presence_remove(release_id, viewer)
+
+    async def _read(self, release_id: int, channel: str) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live reader for release %s failed; retrying", release_id)
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "release.presence":
+                message = await self._presence_message(release_id)
+            for viewer in list(self.viewers.get(release_id, ())):
+                try:
+                    await viewer.deliver(message)
+                except Exception:  # one broken socket must not stop the others
+                    logger.debug("delivery to a viewer failed", exc_info=True)
+
+    # --- presence (roll call) ---------------------------------------------------
+    def _redis_client(self):
+        if self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(settings.REDIS_URL)
+        return self._redis
+
+    @staticmethod
+    def _presence_key(release_id: int) -> str:
+        return f"warroom:presence:{release_id}"
+
+    async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
+        r = self._redis_client()
+        await r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()})
+        await self._announce(release_id)
+        if self._presence_task is None or self._presence_task.done():
+            self._presence_task = asyncio.create_task(self._presence_refresh())
+
+    async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
+        r = self._redis_client()
+        await r.zrem(self._presence_key(release_id), viewer.presence_key)
+        await self._announce(release_id)
+
+    async def _announce(self, release_id: int) -> None:
+        await get_channel_layer().group_send(group_name(release_id), {"type": "release.presence"})
+
+    async def present(self, release_id: int) -> list[str]:
+        """Names of the people connected to ``release_id`` now, in any process."""
+        r = self._redis_client()
+        key = self._presence_key(release_id)
+        await r.zremrangebyscore(key, 0, time.time() - PRESENCE_TTL)
+        members = await r.zrange(key, 0, -1)
+        names = {m.decode().split("|", 1)[1] for m in members}
+        return sorted(n for n in names if n)
+
+    async def _presence_message(self, release_id: int) -> dict:
+        from django.template.loader import render_to_string
+
+        names = await self.present(release_id)
+        html = render_to_string(
+            "deployments/partials/rollcall.html", {"present": names, "oob": True}
+        )
+        return {"type": "release.presence", "warroom": html}
+
+    async def _presence_refresh(self) -> None:
+        """Keep this process's viewers in the roll call; entries of dead processes expire."""
+        while self.viewers:
+            await asyncio.sleep(PRESENCE_REFRESH)
+            r = self._redis_client()
+            now = time.time()
+            for release_id, viewers in list(self.viewers.items()):
+                entries = {v.presence_key: now for v in viewers if v.presence_name}
+                if entries:
+                    await r.zadd(self._presence_key(release_id), entries)
+
+
+_hubs: dict[int, Hub] = {}
+
+
+def hub() -> Hub:
+    """The hub of the running event loop (one per process under uvicorn)."""
+    loop = asyncio.get_running_loop()
+    key = id(loop)
+    if key not in _hubs:
+        _hubs[key] = Hub()
+    return _hubs[key]

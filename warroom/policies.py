@@ -1,0 +1,240 @@
+"""Who may do what, in one place.
+
+One table: actions x relations a person can have to a release. Every view, API
+endpoint, websocket and (later) Slack handler asks :func:`check` or
+:func:`require`. A Django superuser may do everything.
+
+Object scope narrows a relation to the thing acted on:
+- ``tick``: role holders and backups may change the items their role owns; any
+  team member may change an item nobody owns; the release manager changes all.
+- ``sign_off``: only for the role you hold (a backup signs "on behalf of").
+- ``decide``: the gate's decision roles (primary or backup); a gate without
+  decision roles is decided by the release manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    TICK = "tick"
+    SIGN_OFF = "sign_off"
+    DECIDE = "decide"
+    EXECUTE_STEP = "execute_step"
+    RAISE_ROLLBACK = "raise_rollback"
+    ROLL_BACK = "roll_back"
+    EDIT_PLAN = "edit_plan"
+    MANAGE_PEOPLE = "manage_people"
+    ADMIN = "admin"
+
+
+class Relation(StrEnum):
+    RELEASE_MANAGER = "release_manager"
+    DECISION_AUTHORITY = "decision_authority"
+    ROLE_HOLDER = "role_holder"
+    BACKUP = "backup"
+    TEAM_MEMBER = "team_member"
+    STAKEHOLDER = "stakeholder"
+    BOARD_LINK = "board_link"
+
+
+R = Relation
+TABLE: dict[Action, frozenset[Relation]] = {
+    Action.VIEW: frozenset(R),
+    Action.TICK: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP, R.TEAM_MEMBER}),
+    Action.SIGN_OFF: frozenset({R.ROLE_HOLDER, R.BACKUP}),
+    Action.DECIDE: frozenset({R.DECISION_AUTHORITY}),
+    Action.EXECUTE_STEP: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP}),
+    Action.RAISE_ROLLBACK: frozenset(
+        {R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.ROLE_HOLDER, R.BACKUP, R.TEAM_MEMBER}
+    ),
+    Action.ROLL_BACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
+    Action.EDIT_PLAN: frozenset({R.RELEASE_MANAGER}),
+    Action.MANAGE_PEOPLE: frozenset({R.RELEASE_MANAGER}),
+    Action.ADMIN: frozenset(),
+}
+
+
+@dataclass
+class Standing:
+    """What one user is on one release: the roles they hold as primary and as backup."""
+
+    user: object | None
+    person: object | None = None
+    primary_role_ids: set[int] = field(default_factory=set)
+    backup_role_ids: set[int] = field(default_factory=set)
+    manager_role_ids: set[int] = field(default_factory=set)
+    stakeholder_role_ids: set[int] = field(default_factory=set)
+    deciding_role_ids: set[int] = field(default_factory=set)  # decision roles of any gate
+    board_link: bool = False
+    is_creator: bool = False
+
+    @property
+    def is_superuser(self) -> bool:
+        return bool(getattr(self.user, "is_superuser", False))
+
+    @property
+    def role_ids(self) -> set[int]:
+        return self.primary_role_ids | self.backup_role_ids
+
+    @property
+    def is_release_manager(self) -> bool:
+        return self.is_creator or bool(self.role_ids & self.manager_role_ids)
+
+    @property
+    def is_member(self) -> bool:
+        return self.is_creator or bool(self.role_ids - self.stakeholder_role_ids)
+
+
+def standing(user, release) -> Standing:
+    """Load ``user``'s standing on ``release`` (one query)."""
+    from warroom.people.models import Assignment
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Standing(user=None)
+    s = Standing(user=user)
+    # Whoever imported the runbook manages the release until they hand it over.
+    s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
+    rows = Assignment.objects.filter(role__release=release, person__user=user).values_list(
+        "role_id", "kind", "role__is_release_manager", "role__kind", "person_id"
+    )
+    person_id = None
+    for role_id, kind, is_manager, role_kind, pid in rows:
+        person_id = pid
+        (s.primary_role_ids if kind == "primary" else s.backup_role_ids).add(role_id)
+        if is_manager:
+            s.manager_role_ids.add(role_id)
+        if role_kind == "stakeholder":
+            s.stakeholder_role_ids.add(role_id)
+    s.person = getattr(user, "person", None) if person_id else None
+    if s.role_ids:
+        from checklists.models import Gate
+
+        s.deciding_role_ids = set(
+            Gate.decision_roles.through.objects.filter(gate__release=release).values_list(
+                "role_id", flat=True
+            )
+        )
+    return s
+
+
+def board_standing() -> Standing:
+    return Standing(user=None, board_link=True)
+
+
+def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
+    """The relations ``s`` has to the release, narrowed to the object acted on."""
+    found: set[Relation] = set()
+    if s.board_link:
+        return {R.BOARD_LINK}
+    if s.is_release_manager:
+        found.add(R.RELEASE_MANAGER)
+    if s.is_member:
+        found.add(R.TEAM_MEMBER)
+    elif s.stakeholder_role_ids:
+        found.add(R.STAKEHOLDER)
+    target_role_id = role.pk if role is not None else None
+    if item is not None:
+        target_role_id = item.owner_role_id
+        if target_role_id is None:
+            # Unowned items belong to the whole team; nobody holds them as role holder.
+            found.discard(R.STAKEHOLDER)
+            return found
+        found.discard(R.TEAM_MEMBER)
+    if target_role_id is not None:
+        if target_role_id in s.primary_role_ids:
+            found.add(R.ROLE_HOLDER)
+        if target_role_id in s.backup_role_ids:
+            found.add(R.BACKUP)
+    elif role is None and item is None:
+        if s.primary_role_ids - s.stakeholder_role_ids:
+            found.add(R.ROLE_HOLDER)
+        if s.backup_role_ids - s.stakeholder_role_ids:
+            found.add(R.BACKUP)
+    if gate is not None:
+        deciding = {r.pk for r in gate.decision_roles.all()}
+        if (deciding & s.role_ids) or (not deciding and s.is_release_manager):
+            found.add(R.DECISION_AUTHORITY)
+    elif item is None and role is None and s.deciding_role_ids & s.role_ids:
+        # Release-wide decisions (a rollback call): any gate's decision authority.
+        found.add(R.DECISION_AUTHORITY)
+    if role is not None:
+        # Signing off is for the role itself; a general team membership does not count.
+        found.discard(R.TEAM_MEMBER)
+    return found
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    reason: str = ""
+    relations: set[Relation] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+REFUSALS = {
+    Action.VIEW: "you are not on this release",
+    Action.TICK: "only the item's owner role, its backups and the release manager may change it",
+    Action.SIGN_OFF: "only a holder of this role (or its backup) may sign off for it",
+    Action.DECIDE: "only the gate's decision authority may decide",
+    Action.EXECUTE_STEP: "only the release manager and role holders may run steps",
+    Action.RAISE_ROLLBACK: "only team members may raise a rollback trigger",
+    Action.ROLL_BACK: "only the release manager or decision authority may decide a rollback",
+    Action.EDIT_PLAN: "only the release manager may edit the plan",
+    Action.MANAGE_PEOPLE: "only the release manager may manage people",
+    Action.ADMIN: "only an administrator may do this",
+}
+
+
+def check(s: Standing, action: Action, *, item=None, role=None, gate=None) -> Verdict:
+    """May ``s`` do ``action`` (on ``item`` / for ``role`` / at ``gate``)?"""
+    if s.is_superuser:
+        return Verdict(True, relations={R.RELEASE_MANAGER})
+    rels = relations(s, item=item, role=role, gate=gate)
+    if rels & TABLE[action]:
+        return Verdict(True, relations=rels)
+    if s.user is None and not s.board_link:
+        return Verdict(False, "log in first", rels)
+    return Verdict(False, REFUSALS[action], rels)
+
+
+class Refused(PermissionDenied):
+    """A refused action; the refusal has already been recorded in the audit log."""
+
+    def __init__(self, action: Action, reason: str):
+        super().__init__(reason)
+        self.action = action
+        self.reason = reason
+
+
+def require(
+    s: Standing,
+    action: Action,
+    release,
+    *,
+    item=None,
+    role=None,
+    gate=None,
+    target: dict | None = None,
+) -> Verdict:
+    """Like :func:`check`, but a refusal is audited (in its own transaction) and raised."""
+    verdict = check(s, action, item=item, role=role, gate=gate)
+    if verdict:
+        return verdict
+    from warroom import events
+
+    events.record(
+        release,
+        "access.denied",
+        actor=s.user,
+        actor_label=None if s.user else ("board link" if s.board_link else "anonymous"),
+        data={"action": str(action), "reason": verdict.reason, **(target or {})},
+    )
+    raise Refused(action, verdict.reason)

@@ -1,0 +1,103 @@
+"""`make run`: start web (uvicorn), a Celery worker and Celery beat; print the URL.
+
+All three share the same settings, so with no DATABASE_URL / REDIS_URL they use
+SQLite and the embedded Redis. Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from warroom.settings_boot import ensure_settings
+
+
+def main() -> int:
+    ensure_settings()
+    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    py = sys.executable
+    procs = {
+        "web": [
+            py,
+            "-m",
+            "uvicorn",
+            "warroom.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "3",
+        ],
+        "worker": [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "warroom",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            "2",
+            "-Q",
+            "warroom",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"worker-{port}@%h",
+        ],
+        "beat": [py, "-m", "celery", "-A", "warroom", "beat", "--loglevel", "WARNING"],
+    }
+    running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
+
+    def stop(*_):
+        for p in running.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for p in running.values():
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    url = f"http://{host}:{port}/"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "healthz", timeout=1)
+            break
+        except OSError:
+            if running["web"].poll() is not None:
+                stop()
+                print("the web server failed to start", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+    print(f"\nWarroom is running: {url}  (web + Celery worker + beat; Ctrl-C stops)\n", flush=True)
+    try:
+        while all(p.poll() is None for p in running.values()):
+            time.sleep(0.5)
+        dead = [n for n, p in running.items() if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Template helpers: T-offsets and times the browser shows in the viewer's local zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils.html import format_html
+
+from warroom.clock import format_offset
+
+register = template.Library()
+
+
+@register.filter
+def toffset(value: timedelta | None) -> str:
+    """``T-01:45`` for an offset from T0."""
+    return format_offset(value)
+
+
+@register.simple_tag
+def at(release, offset: timedelta | None):
+    """Absolute time of an offset from the release's T0."""
+    return release.at(offset)
+
+
+@register.simple_tag
+def offset_of(release, moment: datetime | None):
+    return None if moment is None else moment - release.go_live_at
+
+
+@register.simple_tag
+def localtime(moment: datetime | None, fmt: str = "time"):
+    """A <time> the page's script rewrites into the viewer's local time (UTC until then)."""
+    if moment is None:
+        return ""
+    text = (
+        moment.strftime("%H:%M UTC") if fmt == "time" else moment.strftime("%a %d %b %Y %H:%M UTC")
+    )
+    return format_html(
+        '<time datetime="{}" data-local="{}">{}</time>', moment.isoformat(), fmt, text
+    )
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    if value is None:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    if minutes % (24 * 60) == 0 and minutes:
+        return f"{minutes // (24 * 60)}d"
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)
