@@ -18,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
@@ -216,13 +217,13 @@ class Hub:
                     await r.zadd(self._presence_key(release_id), entries)
 
 
-_hubs: dict[int, Hub] = {}
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
 
 def hub() -> Hub:
     """The hub of the running event loop (one per process under uvicorn)."""
     loop = asyncio.get_running_loop()
-    key = id(loop)
-    if key not in _hubs:
-        _hubs[key] = Hub()
-    return _hubs[key]
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub()
+    return found

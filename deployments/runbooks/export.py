@@ -178,8 +178,8 @@ def render_plan(plan: Plan) -> str:
     out = [f"# {title}", ""]
     out += _meta_lines(
         [
-            ("Release Version", _meta(plan.version) if plan.version else ""),
-            ("Time Zone", _meta(plan.timezone)),
+            ("Release Version", _fit(plan.version, plain) if plan.version else ""),
+            ("Time Zone", _fit(plan.timezone, plain)),
             ("Window Start", _off(plan.window_start)),
             ("Window End", _off(plan.window_end)),
         ]

@@ -376,6 +376,10 @@ def split_list(raw: str, seps: str = ";") -> list[str]:
     parts, cur, i = [], [], 0
     while i < len(raw):
         c = raw[i]
+        if raw.startswith("&#124;", i):
+            cur.append("&#124;")
+            i += 6
+            continue
         if c == "\\" and i + 1 < len(raw):
             cur.append(raw[i : i + 2])
             i += 2

@@ -229,7 +229,7 @@ def plans(draw):
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_any_plan_survives_render_and_parse_unchanged(plan):
     assert parse_runbook(render_plan(plan)) == plan

@@ -1,0 +1,121 @@
+"""Shared fixtures: a team release, API clients, and real server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import team_release
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def team(db):
+    return team_release()
+
+
+@pytest.fixture
+def api(client):
+    """``api(user).get/post(...)`` with a Bearer token for ``user``."""
+    from warroom.models import ApiToken
+
+    class Api:
+        def __init__(self, user):
+            self.headers = {"Authorization": f"Bearer {ApiToken.issue(user)[1]}"}
+
+        def get(self, path, **kw):
+            return client.get(path, headers=self.headers, **kw)
+
+        def post(self, path, data=None, **kw):
+            return client.post(path, data=data or {}, content_type="application/json",
+                               headers=self.headers, **kw)
+
+        def patch(self, path, data=None, **kw):
+            return client.patch(path, data=data or {}, content_type="application/json",
+                                headers=self.headers, **kw)
+
+    return Api
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for server subprocesses."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "") + "@" if s.get(
+        "USER") else ""
+    return f"postgres://{auth}{host}:{port}/{s['NAME']}"
+
+
+class Server:
+    """A real uvicorn process serving Warroom against the test database and Redis."""
+
+    def __init__(self, port: int, proc: subprocess.Popen, log: Path):
+        self.port, self.proc, self.log = port, proc, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def start_server(tmp_path: Path, name: str = "web", extra_env: dict | None = None) -> Server:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
+           "DJANGO_SETTINGS_MODULE": "warroom.settings", **(extra_env or {})}
+    log = tmp_path / f"{name}-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "warroom.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--ws", "websockets-sansio", "--no-access-log"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    server = Server(port, proc, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(server.url + "/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Start real uvicorn processes (use with ``django_db(transaction=True)``)."""
+    servers: list[Server] = []
+
+    def start(name: str = "web", **kw) -> Server:
+        server = start_server(tmp_path, name, **kw)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()

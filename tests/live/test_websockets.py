@@ -1,0 +1,158 @@
+"""Websockets through Channels' WebsocketCommunicator, over the real channel layer (Redis)."""
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from checklists import services
+from warroom.asgi import application
+from warroom.models import ApiToken
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def connect(path: str, user=None) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    connected, code = await comm.connect(timeout=5)
+    comm.close_code = None if connected else code
+    comm.ok = connected
+    return comm
+
+
+@database_sync_to_async
+def tick(item, user, status="done", note=None):
+    return services.item_set_status(item=item, status=status, user=user, note=note)
+
+
+@database_sync_to_async
+def token_for(user):
+    return ApiToken.issue(user)[1]
+
+
+@pytest.fixture
+async def ateam(transactional_db):
+    from tests.factories import team_release
+
+    return await database_sync_to_async(team_release)()
+
+
+async def receive_json(comm, timeout=3):
+    return json.loads(await comm.receive_from(timeout=timeout))
+
+
+async def test_a_token_holder_receives_each_tick_as_a_json_event(ateam):
+    token = await token_for(ateam["dba"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    assert comm.ok
+    item = await database_sync_to_async(ateam.item)("DBA")
+    await tick(item, ateam["dba"])
+    msg = await receive_json(comm)
+    assert msg["kind"] == "item.status"
+    assert msg["seq"] == ateam.release.last_seq + 1
+    assert msg["actor"] == "Dana Admin"
+    assert msg["data"]["item"] == item.pk and msg["data"]["status"] == "done"
+    assert set(msg) == {"seq", "kind", "at", "actor", "data"}
+    await comm.disconnect()
+
+
+async def test_after_replays_what_came_after_then_goes_live_without_duplicates(ateam):
+    items = await database_sync_to_async(
+        lambda: list(ateam.release.checklists.get(name="Rollout").items.all()))()
+    start = ateam.release.last_seq  # the seq before the two ticks
+    for item in items[:2]:
+        await tick(item, ateam["devops"])
+    token = await token_for(ateam["devops"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}&after={start}")
+    replayed = [await receive_json(comm), await receive_json(comm)]
+    assert [m["seq"] for m in replayed] == [start + 1, start + 2]
+    await tick(items[2], ateam["devops"])
+    live = await receive_json(comm)
+    assert live["seq"] == start + 3
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_without_login_or_token_the_socket_is_refused(ateam):
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events")
+    assert not comm.ok and comm.close_code == 4403
+
+
+async def test_an_unknown_release_closes_with_4404(ateam):
+    token = await token_for(ateam["dba"])
+    comm = await connect(f"/ws/releases/999999/events?token={token}")
+    assert not comm.ok and comm.close_code == 4404
+
+
+async def test_an_outsider_is_refused_and_the_refusal_is_audited(ateam):
+    from warroom.audit import AuditEvent
+
+    token = await token_for(ateam["outsider"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    assert not comm.ok and comm.close_code == 4403
+    count = await database_sync_to_async(
+        AuditEvent.objects.filter(release=ateam.release, kind="access.denied").count)()
+    assert count == 1
+
+
+async def test_the_war_room_socket_gets_htmx_fragments_for_the_changed_item(ateam):
+    token = await token_for(ateam["rm"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={token}"
+                         f"&after={ateam.release.last_seq}")
+    assert comm.ok
+    # The first message is the roll call (presence), listing the manager.
+    first = await comm.receive_from(timeout=3)
+    assert 'id="rollcall"' in first and "Rita Manager" in first
+    item = await database_sync_to_async(ateam.item)("DBA")
+    await tick(item, ateam["dba"], status="blocked", note="<script>alert(1)</script>")
+    html = await comm.receive_from(timeout=3)
+    while 'id="live-seq"' not in html:
+        html = await comm.receive_from(timeout=3)
+    assert f'id="item-{item.pk}"' in html and 'hx-swap-oob="true"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+    await comm.disconnect()
+
+
+async def test_the_board_link_socket_needs_only_the_secret_and_gets_board_fragments(ateam):
+    comm = await connect(f"/ws/board/{ateam.release.board_token}/live"
+                         f"?after={ateam.release.last_seq}")
+    assert comm.ok
+    await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
+    html = await comm.receive_from(timeout=3)
+    assert 'id="board-summary"' in html and 'id="item-' not in html
+    bad = await connect("/ws/board/not-the-token/live")
+    assert not bad.ok and bad.close_code == 4404
+    await comm.disconnect()
+
+
+async def test_a_viewer_that_reconnects_after_missing_events_gets_the_full_state(ateam):
+    token = await token_for(ateam["rm"])
+    seq = ateam.release.last_seq
+    await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=board&token={token}"
+                         f"&after={seq}")
+    html = await comm.receive_from(timeout=3)
+    assert f'data-seq="{seq + 1}" data-full' in html
+    await comm.disconnect()
+
+
+async def test_roll_call_shows_who_is_connected_and_drops_who_left(ateam):
+    rm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
+                       f"&token={await token_for(ateam['rm'])}")
+    await rm.receive_from(timeout=3)
+    dba = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
+                        f"&token={await token_for(ateam['dba'])}")
+    seen = ""
+    while "Dana Admin" not in seen:
+        seen = await rm.receive_from(timeout=3)
+    assert "Rita Manager" in seen
+    await dba.disconnect()
+    seen = await rm.receive_from(timeout=3)
+    while "Dana Admin" in seen:
+        seen = await rm.receive_from(timeout=3)
+    assert "Rita Manager" in seen
+    await rm.disconnect()
+    await asyncio.sleep(0)
