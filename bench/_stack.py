@@ -244,6 +244,18 @@ class Stack:
         raise RuntimeError(f"uvicorn did not start: {log_path.read_text()[-2000:]}")
 
 
+def machine() -> dict:
+    """Cores and load: other work on a 2-core machine moves every figure."""
+    return {"cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2)}
+
+
+def warn_if_busy() -> dict:
+    m = machine()
+    if m["load_1m"] > 0.5 * (m["cpus"] or 1):
+        log(f"warning: load average {m['load_1m']} on {m['cpus']} cores; figures will be noisy")
+    return m
+
+
 def summarize_ms(samples: list[float]) -> dict[str, float]:
     """p50 / p95 / max of ``samples`` (seconds) in milliseconds (nearest-rank)."""
     if not samples:

@@ -38,8 +38,10 @@ from bench._stack import (
     add_stack_arguments,
     free_port,
     log,
+    machine,
     raise_open_files,
     summarize_ms,
+    warn_if_busy,
 )
 
 SEQ_PREFIX = b'{"seq":'
@@ -288,7 +290,9 @@ class ClientPool:
         self.cpu_start = 0.0
 
     def wait_ready(self) -> dict:
-        ready = [json.loads(p.stdout.readline() or '{"ready": 0, "failed": -1}') for p in self.procs]
+        ready = [
+            json.loads(p.stdout.readline() or '{"ready": 0, "failed": -1}') for p in self.procs
+        ]
         return {
             "ready": sum(r["ready"] for r in ready),
             "failed": sum(r["failed"] for r in ready),
@@ -386,6 +390,25 @@ def measure(
     }
 
 
+def start_profiler(path: str, pid: int) -> subprocess.Popen:
+    """py-spy (``pip install py-spy``) on the server during the ticks: folded stacks."""
+    exe = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    cmd = [exe if os.path.exists(exe) else "py-spy", "record", "--pid", str(pid), "--format",
+           "raw", "--output", path, "--rate", "250", "--threads", "--nonblocking"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return proc
+
+
+def stop_profiler(proc: subprocess.Popen, path: str) -> None:
+    proc.send_signal(2)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log(f"profile (py-spy folded stacks) written to {path}")
+
+
 def run_warroom(args, stack: Stack) -> dict:
     import httpx
 
@@ -416,16 +439,20 @@ def run_warroom(args, stack: Stack) -> dict:
 
         def tick(i: int) -> None:
             r = http.post(
-                f"/api/releases/{release.pk}/items/{items[i]}", json={"status": "done", "note": note}
+                f"/api/releases/{release.pk}/items/{items[i]}",
+                json={"status": "done", "note": note},
             )
             statuses.append(r.status_code)
 
+        profiler = start_profiler(args.profile, server.proc.pid) if args.profile else None
         cpu0 = cpu_seconds(server.proc.pid)
         result = measure(
             pool, tick, [first_seq + i for i in range(total)],
             rate=args.rate, warmup=args.warmup, drain=args.drain,
         )  # fmt: skip
         server_cpu = cpu_seconds(server.proc.pid) - cpu0
+        if profiler:
+            stop_profiler(profiler, args.profile)
         http.close()
         bad = [s for s in statuses if s != 200]
         if bad:
@@ -481,7 +508,9 @@ def run_baseline(args, texts: dict[int, str], seqs: list[int]) -> dict:
 
         cpu0 = cpu_seconds(proc.pid)
         result = measure(pool, trigger, seqs, rate=args.rate, warmup=args.warmup, drain=args.drain)
-        result["server_cpu_ms_per_event"] = round(1000 * (cpu_seconds(proc.pid) - cpu0) / len(seqs), 2)
+        result["server_cpu_ms_per_event"] = round(
+            1000 * (cpu_seconds(proc.pid) - cpu0) / len(seqs), 2
+        )
         return result
     finally:
         cleanup.close()
@@ -495,18 +524,22 @@ def run_baseline(args, texts: dict[int, str], seqs: list[int]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout", description=__doc__.split("\n")[0]
+    )
     add_stack_arguments(parser)
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--ticks", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=2, help="ticks before measuring")
     parser.add_argument("--rate", type=float, default=5.0, help="ticks per second")
-    parser.add_argument("--note-bytes", type=int, default=605,
-                        help="note on each tick: pads the event to ~800 bytes on the wire")  # fmt: skip
+    parser.add_argument(
+        "--note-bytes", type=int, default=605, help="tick note: pads events to ~800 wire bytes"
+    )
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=50, help="connects in flight per proc")
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for stragglers")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--profile", metavar="PATH", help="py-spy the server during the ticks")
     # internal roles
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
@@ -525,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
 
     limit = raise_open_files()
     log(f"open-files limit {limit}")
+    before = warn_if_busy()
     with Stack.from_args(args) as stack:
         ours = run_warroom(args, stack)
         out = {
@@ -546,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         out["baseline_detail"] = {k: v for k, v in base.items() if not k.startswith("_")}
         if out["p95_ms"] and base["p95_ms"]:
             out["ratio_p95"] = round(out["p95_ms"] / base["p95_ms"], 2)
+    out["machine"] = {**before, "load_1m_after": machine()["load_1m"]}
     if args.json:
         print(json.dumps(out))
     else:

@@ -222,6 +222,8 @@ def decision_record(
     if outcome == Decision.Outcome.CONDITIONAL_GO and not mitigations:
         raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
     if new_date is not None:
+        if new_date.tzinfo is None:
+            raise FieldError("new_date", "needs a time zone (e.g. 2026-12-20T22:00Z)")
         if outcome != Decision.Outcome.NO_GO:
             raise FieldError("new_date", "only a NO-GO sets a new date")
         if new_date <= now:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -59,7 +59,9 @@ def parse_local_datetime(value: str, field: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise FieldError(field, "is not a date and time (YYYY-MM-DDTHH:MM)") from None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    if timezone.is_naive(moment):
+        raise FieldError(field, "needs a time zone (the page sends UTC, e.g. 2026-12-20T22:00Z)")
+    return moment
 
 
 @login_required

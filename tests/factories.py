@@ -144,3 +144,25 @@ def team_release(*, go_live_at: datetime | None = None, items_per_list: int = 3,
     users["admin"], _ = User.objects.get_or_create(
         username="admin", defaults={"is_superuser": True, "is_staff": True})
     return Team(release=release, users=users)
+
+
+def crowd_release(*, items: int = 300, users: int = 20) -> tuple[Release, list]:
+    """A release whose ``items`` items all belong to "DevOps Lead", held by ``users`` people."""
+    User = get_user_model()
+    plan = Plan(
+        title="Crowd go-live", version="v1",
+        phases=[PlanPhase(name="Execution", start=timedelta(0), duration=timedelta(hours=2),
+                          checklists=[PlanChecklist(name="Rollout", items=[
+                              PlanItem(text=f"Step {n + 1}", owner_role="DevOps Lead")
+                              for n in range(items)])])],
+        roles=[PlanRole(name="DevOps Lead", primary=[f"Engineer {n}" for n in range(users)])],
+    )
+    release = instantiate(plan, clock.now() + timedelta(minutes=10), source_name="tests")
+    members = []
+    for n in range(users):
+        user, _ = User.objects.get_or_create(username=f"engineer{n}")
+        person = Person.objects.get(name=f"Engineer {n}", assignments__role__release=release)
+        person.user = user
+        person.save(update_fields=["user"])
+        members.append(user)
+    return release, members

@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -35,19 +37,85 @@ def group_name(release_id: int) -> str:
     return f"release.{release_id}"
 
 
-def publish(event) -> None:
-    """Render ``event`` once and send it to every process with viewers of its release."""
+def build_message(event) -> dict:
+    """The layer message for ``event``: its JSON and both fragment variants, rendered once."""
     from deployments.fragments import render_event_fragments
 
     html = render_event_fragments(event)
-    message = {
+    return {
         "type": "release.event",
         "seq": event.seq,
         "json": json.dumps(event.as_message(), separators=(",", ":")),
         "warroom": html["warroom"],
         "board": html["board"],
     }
+
+
+def publish(event) -> None:
+    """Render ``event`` once and send it to every process with viewers of its release.
+
+    Services run in sync threads; should one be called where an event loop runs
+    (async_to_sync would refuse), the send happens on a short-lived thread instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _publish(event)
+        return
+    thread = threading.Thread(target=_publish, args=(event,), name="warroom-publish")
+    thread.start()
+    thread.join()
+
+
+def _publish(event) -> None:
+    message = build_message(event)
     async_to_sync(get_channel_layer().group_send)(group_name(event.release_id), message)
+
+
+def _missing_messages(release_id: int, first: int, last: int) -> list[dict]:
+    from warroom.audit import AuditEvent
+
+    events = AuditEvent.objects.filter(release_id=release_id, seq__gte=first, seq__lte=last)
+    return [build_message(e) for e in events.order_by("seq")]
+
+
+def _head(release_id: int) -> int:
+    from deployments.models import Release
+
+    return Release.objects.filter(pk=release_id).values_list("last_seq", flat=True).first() or 0
+
+
+class Sequencer:
+    """Puts one release's events back in sequence order before viewers get them.
+
+    Events commit in order (the release row lock) but their broadcasts race
+    between threads and processes, so seq 41 can arrive before seq 40. Early
+    arrivals wait here; a gap that stays open is filled from the audit log.
+    """
+
+    GAP_WAIT = 0.3  # seconds to wait for a late broadcast before reading the database
+
+    def __init__(self, expected: int):
+        self.expected = expected
+        self.pending: dict[int, dict] = {}
+
+    def accept(self, message: dict) -> list[dict]:
+        """Messages now deliverable, in order (none when ``message`` is early or stale)."""
+        seq = message["seq"]
+        if seq >= self.expected:
+            self.pending[seq] = message
+        ready = []
+        while self.expected in self.pending:
+            ready.append(self.pending.pop(self.expected))
+            self.expected += 1
+        return ready
+
+    @property
+    def gap(self) -> tuple[int, int] | None:
+        """The missing range (first, last) while later events wait, else None."""
+        if not self.pending:
+            return None
+        return self.expected, min(self.pending) - 1
 
 
 def publish_presence(release_id: int) -> None:
@@ -108,6 +176,8 @@ class Hub:
         self.viewers: dict[int, set[Viewer]] = {}
         self.readers: dict[int, asyncio.Task] = {}
         self.channels: dict[int, str] = {}
+        self.sequencers: dict[int, Sequencer] = {}
+        self.gap_fills: dict[int, asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
         self._redis = None
@@ -120,6 +190,10 @@ class Hub:
                 layer = get_channel_layer()
                 channel = await layer.new_channel()
                 await layer.group_add(group_name(release_id), channel)
+                # Subscribed first, then read the head: anything at or below it reaches
+                # viewers through their replay, anything above it through this reader.
+                head = await database_sync_to_async(_head)(release_id)
+                self.sequencers[release_id] = Sequencer(head + 1)
                 self.channels[release_id] = channel
                 self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
         if viewer.presence_name:
@@ -133,8 +207,11 @@ class Hub:
                 self.viewers.pop(release_id, None)
                 task = self.readers.pop(release_id, None)
                 channel = self.channels.pop(release_id, None)
-                if task:
-                    task.cancel()
+                self.sequencers.pop(release_id, None)
+                fill = self.gap_fills.pop(release_id, None)
+                for t in (task, fill):
+                    if t:
+                        t.cancel()
                 if channel:
                     with contextlib.suppress(Exception):
                         await get_channel_layer().group_discard(group_name(release_id), channel)
@@ -153,8 +230,38 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == "release.presence":
-                message = await self._presence_message(release_id)
-            for viewer in list(self.viewers.get(release_id, ())):
+                await self._dispatch(release_id, [await self._presence_message(release_id)])
+                continue
+            await self._sequence(release_id, [message])
+
+    async def _sequence(self, release_id: int, messages: list[dict]) -> None:
+        sequencer = self.sequencers.get(release_id)
+        if sequencer is None:
+            return
+        ready = [m for message in messages for m in sequencer.accept(message)]
+        await self._dispatch(release_id, ready)
+        if sequencer.gap and release_id not in self.gap_fills:
+            self.gap_fills[release_id] = asyncio.create_task(self._fill_gap(release_id))
+
+    async def _fill_gap(self, release_id: int) -> None:
+        """A broadcast is late or lost: after a short wait, read the missing events."""
+        try:
+            await asyncio.sleep(Sequencer.GAP_WAIT)
+            sequencer = self.sequencers.get(release_id)
+            gap = sequencer.gap if sequencer else None
+            if gap is None:
+                return
+            logger.info("release %s: events %s..%s arrived late; reading them from the log",
+                        release_id, *gap)
+            missing = await database_sync_to_async(_missing_messages)(release_id, *gap)
+        finally:
+            self.gap_fills.pop(release_id, None)
+        await self._sequence(release_id, missing)
+
+    async def _dispatch(self, release_id: int, messages: list[dict]) -> None:
+        viewers = list(self.viewers.get(release_id, ()))
+        for message in messages:
+            for viewer in viewers:
                 try:
                     await viewer.deliver(message)
                 except Exception:  # one broken socket must not stop the others

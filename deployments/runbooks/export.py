@@ -37,7 +37,7 @@ from .plan import Plan, PlanChecklist, PlanGate, PlanItem, PlanPhase
 
 __all__ = ["render_plan"]
 
-_BLOCK_START = re.compile(r"^(?:\d+[.)]|[-+*>#=|<~`]|\s)|\s$")
+_BLOCK_START = re.compile(r"^(?:\d+[.)]|[-+*>#=|<~`_]|\s)|\s$")
 
 
 def _fit(text: str, reader: Callable[[str], object], *, block: bool = False) -> str:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 - real runbooks use dashes, arrows and mojibake
 """Markdown runbook -> :class:`Plan`.
 
 How it works
@@ -66,6 +67,7 @@ Decisions
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -194,13 +196,37 @@ def _macroman_run(match: re.Match) -> str:
     return fixed
 
 
+def _cp_continuation(ch: str) -> bool:
+    for codec in ("cp1252", "cp1254"):
+        try:
+            b = ch.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        if len(b) == 1 and 0x80 <= b[0] <= 0xBF:
+            return True
+    return False
+
+
+def _lost_bytes(match: re.Match) -> str:
+    # "ğŸ‰": an emoji whose UTF-8 bytes were read as Windows-1254 and lost a byte
+    # that code page does not define; the character cannot be known, so mark it.
+    tail = match.group(1)
+    keep = "".join(c for c in tail if not _cp_continuation(c))
+    return "\ufffd" + keep
+
+
+_BROKEN_EMOJI = re.compile(r"(?:ğŸ|ðŸ|âœ)(.{0,2})")
+
+
 def _repair_line(line: str) -> str:
     try:
         if is_bad(line):
             line = ftfy.fix_encoding(line)
         if not line.isascii():
             line = _NON_ASCII_RUN.sub(_macroman_run, line)
-    except Exception:  # noqa: BLE001 - never crash on what cannot be repaired
+        if "Ÿ" in line or "âœ" in line:
+            line = _BROKEN_EMOJI.sub(_lost_bytes, line)
+    except Exception:
         return line
     return line
 
@@ -461,7 +487,7 @@ _PAREN_DURATION = re.compile(r"\(\s*(\d+(?:\.\d+)?)\s*" + _UNIT + r"\s*\)", re.I
 _TZ = re.compile(
     r"\b(UTC|GMT|MSK|CET|CEST|EET|EEST|BST|IST|JST|AEST|AEDT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|SGT)\b"
 )
-_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DATE = re.compile(
     r"\b(?:(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b(?:,?\s*(\d{4}))?",
@@ -523,7 +549,7 @@ def t_offsets(text: str) -> list[TOffset]:
             u = "d"
         out.append(TOffset(sign * value, u, m.start(), m.end()))
     # "(T+5 to T+25 min)": a bare number takes the unit of its partner
-    for a, b in zip(out, out[1:], strict=False):
+    for a, b in itertools.pairwise(out):
         if (
             a.unit == ""
             and b.unit in "dm"
@@ -607,7 +633,7 @@ def read_times(text: str) -> Times:
         t.spans.append((offs[0].start, offs[0].end))
         if len(offs) > 1 and re.fullmatch(r"\s*(?:to|-|–|—)\s*", text[offs[0].end : offs[1].start]):
             t.offset_end = offs[1]
-            t.spans.append((offs[0].start, offs[1].end))
+            t.spans[-1] = (offs[0].start, offs[1].end)
     w = _WINDOW.search(text)
     if w:
         t.clock = _clock_minutes(w.group(1), w.group(2), w.group(3) or w.group(6))
@@ -637,7 +663,7 @@ _NAME_TRIM = re.compile(r"^[\s:|\-–—,.]+|[\s:|\-–—,]+$")
 
 
 def clean_name(text: str, times: Times | None = None) -> str:
-    """Heading/label text without its time expressions: "T-2 Hours: X (20:00 - 22:00 UTC)" -> "X"."""
+    """Heading text without its times: "T-2 Hours: X (20:00 - 22:00 UTC)" -> "X"."""
     raw = text
     times = times or read_times(text)
     spans = sorted(times.spans, key=lambda s: s[0])
@@ -673,7 +699,7 @@ _CLASSES = [
         "notes",
         re.compile(
             r"success|severity|on-?call schedule|risk|contingenc|mitigat|criteria|\bsla\b|"
-            r"incident|decision matrix|authority",
+            r"incident|decision matrix",
             re.I,
         ),
     ),
@@ -882,7 +908,7 @@ class _Builder:
             low = ln.lower()
             if not re.search(r"\d:\d\d", ln):
                 if self.golive_date is None and "go-live" in low:
-                    dm = _DATE.search(ln)
+                    dm = _DATE.search(ln, low.index("go-live"))
                     if dm:
                         self.golive_date = (
                             _MONTHS.index(dm.group(2).lower()[:3]) + 1,
@@ -900,7 +926,7 @@ class _Builder:
             )
             if first is None:
                 continue
-            if re.match(r"\s*#+\s*T\s*[-+]?\s*0\b", ln) or re.search(r"\bT0\b", ln) and w:
+            if re.match(r"\s*#+\s*T\s*[-+]?\s*0\b", ln) or (re.search(r"\bT0\b", ln) and w):
                 candidates.append((0, first, tzv))
             elif re.search(
                 r"deployment start|go-?live time|launch time|deploy(?:ment)? start", low
@@ -912,8 +938,9 @@ class _Builder:
                 r"\d:\d\d\s*(am|pm)?\s*[A-Z]{2,4}", ln, re.I
             ):
                 candidates.append((3, first, tzv))
-            if self.golive_date is None and re.search(r"go-?live", low):
-                dm = _DATE.search(ln)
+            gl = re.search(r"go-?live", low)
+            if self.golive_date is None and gl:
+                dm = _DATE.search(ln, gl.start())
                 if dm:
                     self.golive_date = (
                         _MONTHS.index(dm.group(2).lower()[:3]) + 1,
@@ -990,7 +1017,7 @@ class _Builder:
                 )
             start = cstart
             if t.clock_end is not None:
-                end = self.clock_offset(t.clock_end, start, day if day is None else day)
+                end = self.clock_offset(t.clock_end, start, day)
                 if day is not None and end < start:
                     end += DAY
                 while end < start:
@@ -1003,7 +1030,8 @@ class _Builder:
             if duration is not None and duration != span:
                 self.warn(
                     line,
-                    f"conflicting times: duration {format_duration(duration)} but the span is {format_duration(span)}",
+                    f"conflicting times: duration {format_duration(duration)} "
+                    f"but the span is {format_duration(span)}",
                 )
             duration = span if duration is None else duration
         return start, duration
@@ -1091,7 +1119,7 @@ class _Builder:
         elif own == "checklist":
             ctx.phase = (
                 None
-                if parent.cls not in ("timeline",) or own == "checklist" and ctx.due
+                if parent.cls not in ("timeline",) or (own == "checklist" and ctx.due)
                 else ctx.phase
             )
         lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
@@ -1172,7 +1200,7 @@ class _Builder:
     def is_phase_heading(self, title: str, t: Times, ctx: Ctx, own: str | None) -> bool:
         if ctx.cls in ("comms", "escalation", "roles", "rollback", "notes"):
             return False
-        if own == "checklist" and not (t.clock is not None or t.offset_end or t.duration):
+        if own == "checklist" and not (t.clock is not None or t.offset_end or t.duration or t.date):
             return False
         if t.clock is not None or t.offset_end is not None or t.duration is not None:
             return True
@@ -1269,6 +1297,7 @@ class _Builder:
         level.until = level.until if level.until is not None else until
         if not level.roles and text:
             for r in _ROLE_SPLIT.split(re.sub(r"\s+[-–—]\s+.*$", "", text)):
+                r = self.role_name(r)[0] if r else r
                 if r and r not in level.roles:
                     level.roles.append(r)
         return level
@@ -1445,11 +1474,15 @@ class _Builder:
         if lm and ctx.cls in ("escalation", "roles", None):
             self.add_level(lm, line)
             return
-        if ctx.cls == "roles" and not re.search(
-            r"responsib|contact|duties|trigger|response|escalat|when|how", lk
+        if (
+            ctx.cls == "roles"
+            and not re.search(
+                r"responsib|contact|duties|trigger|response|escalat|when|how|deploy|launch|during",
+                lk,
+            )
+            and not re.match(r"(name|phone|email|slack|role)$", lk)
         ):
-            if not re.match(r"(name|phone|email|slack|role)$", lk):
-                st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
+            st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
         if ctx.cls == "comms":
             rule = (
                 self.comms_heading(key, t, line) if re.search(r"every|t[+-]\d", key, re.I) else None
@@ -1512,7 +1545,7 @@ class _Builder:
             g = st.current_gate or self.last_gate_in(ctx)
             roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(v) if r.strip()]
             if g is None:
-                at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else None)
+                at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
                 g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", line, at)
             for r in roles:
                 if r not in g.decision_roles:
@@ -1687,7 +1720,6 @@ class _Builder:
         item.verification = f"{item.verification}\n{text}" if item.verification else text
 
     def plain_item(self, it: ListItem, b: Block, st: _State) -> None:
-        ctx = st.ctx
         text = plain(it.text)
         has_boxes = any(
             c.kind == "list" and any(_CHECKBOX.match(x.text) for x in c.items) for c in it.children
@@ -1752,11 +1784,12 @@ class _Builder:
                 self.role_people(r, kv.group(2), line)
                 return
         lm = _LEVEL.match(text)
-        if ctx.cls in ("escalation",) or (lm and ctx.cls in ("roles", None)):
+        esc = ctx.cls == "escalation" or "escalat" in lab
+        if esc or (lm and ctx.cls in ("roles", None)):
             if lm:
                 self.add_level(lm, line)
                 return
-            if b.ordered and ctx.cls == "escalation" and not st.label:
+            if b.ordered and esc and (not st.label or "path" in lab or "level" in lab):
                 num = b.items.index(it) + 1
                 self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), line, rest=text)  # type: ignore[arg-type]
                 return
@@ -1793,13 +1826,14 @@ class _Builder:
     def table(self, b: Block, st: _State) -> bool:
         ctx = st.ctx
         head = [plain(h).lower() for h in b.header]
-        for ln, row in b.rows:
+        for ln, _row in b.rows:
             raw = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
             cells = len(split_cells(raw))
             if cells < len(b.header):
                 self.warn(
                     ln,
-                    f"table row has {cells} cells but the header has {len(b.header)}; missing cells left empty",
+                    f"table row has {cells} cells but the header has {len(b.header)}; "
+                    "missing cells left empty",
                 )
 
         def col(*names: str, exclude: tuple[str, ...] = ()) -> int | None:
@@ -2346,8 +2380,6 @@ class _Builder:
                     or rule.name
                 )
                 plan.comms_rules.append(rule)
-        for lv in plan.escalation:
-            lv.contacts = list(dict.fromkeys(lv.contacts)) if False else lv.contacts
         plan.escalation.sort(key=lambda lv: lv.level)
         self.empty_check()
         plan.warnings = sorted(self.warnings, key=lambda w: w.line)
@@ -2360,7 +2392,7 @@ class _Builder:
         for phase, key in self.row_phases:
             target = None
             if key.startswith("date:"):
-                md = eval(key[5:])  # noqa: S307 - our own tuple repr
+                md = eval(key[5:])
                 target = self.date_phases.get(md)
             else:
                 target = self.heading_phase_spans.get((phase.start, phase.duration))
@@ -2397,7 +2429,8 @@ class _Builder:
             raise RunbookError(
                 "nothing to import: found no phases, checklists, roles, escalation levels, "
                 "rollback criteria, communication rules or templates — the importer looks for "
-                'headings with times ("T-2 Hours: ...", "20:00 - 20:15 | ..."), \'- [ ]\' checklist '
+                'headings with times ("T-2 Hours: ...", "20:00 - 20:15 | ..."), '
+                "'- [ ]' checklist "
                 "items, team/escalation tables and sections such as 'Rollback Criteria'"
             )
 

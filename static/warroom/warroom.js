@@ -17,15 +17,25 @@
     return sign === "-" ? `T-${pad(h)}:${pad(m)}:${pad(s)}` : `T+${h}:${pad(m)}:${pad(s)}`;
   }
 
+  // A war room runs on a 24-hour clock, in the viewer's own zone, with the zone named.
+  const HM = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  function zoneName(d) {
+    const part = new Intl.DateTimeFormat([], { timeZoneName: "short" })
+      .formatToParts(d).find((p) => p.type === "timeZoneName");
+    return part ? part.value : "";
+  }
   function localTimes(root) {
-    root.querySelectorAll("time[data-local]").forEach((el) => {
+    if (!root || !root.querySelectorAll) return;
+    const els = root.matches && root.matches("time[data-local]") ? [root] : [];
+    root.querySelectorAll("time[data-local]").forEach((el) => els.push(el));
+    els.forEach((el) => {
       const d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
-      const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      const time = d.toLocaleTimeString([], HM);
       el.textContent = el.dataset.local === "full"
-        ? d.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + " " + time
+        ? d.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + " " + time + " " + zoneName(d)
         : time;
-      el.title = d.toUTCString();
+      el.title = d.toLocaleString([], { dateStyle: "full", timeStyle: "long" }) + " · " + d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
     });
   }
 
@@ -47,7 +57,10 @@
       const t0 = Date.parse(el.dataset.t0);
       const local = el.querySelector(".local");
       const off = el.querySelector(".toffset");
-      if (local) local.textContent = new Date(now).toLocaleTimeString([], { hour12: false });
+      if (local) {
+        const d = new Date(now);
+        local.textContent = d.toLocaleTimeString([], { ...HM, second: "2-digit" }) + " " + zoneName(d);
+      }
       if (off) off.textContent = toffset(now - t0);
     });
     document.querySelectorAll("[data-countdown]").forEach((el) => {
@@ -57,6 +70,11 @@
     });
     document.querySelectorAll("[data-toffset]").forEach((el) => {
       el.textContent = toffset(now - Date.parse(el.dataset.toffset));
+    });
+    // A checklist past its due time with items still open is overdue (red until closed).
+    document.querySelectorAll(".checklist[data-due]").forEach((c) => {
+      const open = c.querySelector(".item.status-todo, .item.status-blocked");
+      c.classList.toggle("overdue", !!open && Date.parse(c.dataset.due) <= now);
     });
     // Highlight the phase whose planned slot holds now (the server does the same on render).
     const clock = document.querySelector("[data-clock]");
@@ -92,8 +110,49 @@
   });
   document.addEventListener("htmx:wsOpen", () => document.body.classList.add("live"));
   document.addEventListener("htmx:wsClose", () => document.body.classList.remove("live"));
-  document.addEventListener("htmx:oobAfterSwap", (evt) => { localTimes(evt.detail.target || document); applyFilters(); });
-  document.addEventListener("htmx:afterSwap", (evt) => { localTimes(evt.detail.target || document); applyFilters(); });
+  // Whatever is swapped in (a response, an out-of-band fragment from the websocket) gets
+  // local times and the filters. (htmx's oobAfterSwap detail.target is the element that
+  // was replaced, already detached — so watch the DOM instead.)
+  let refreshQueued = false;
+  new MutationObserver((records) => {
+    let added = false;
+    records.forEach((r) => r.addedNodes.forEach((n) => {
+      if (n.nodeType === 1) { added = true; localTimes(n); }
+    }));
+    if (added && !refreshQueued) {
+      refreshQueued = true;
+      queueMicrotask(() => { refreshQueued = false; applyFilters(); tick(); });
+    }
+  }).observe(document.documentElement, { childList: true, subtree: true });
+
+  // A live update must not wipe what someone is typing: when a panel holding a form is
+  // replaced out of band (e.g. a sign-off arrives while the VP writes the rationale),
+  // carry the typed values and the focus over to the new copy.
+  document.addEventListener("htmx:oobBeforeSwap", (evt) => {
+    const old = evt.detail.target;
+    const fresh = evt.detail.fragment;
+    if (!old || !fresh || !old.querySelectorAll) return;
+    old.querySelectorAll("form textarea[name], form input[name]:not([type=hidden]), form input[data-local-datetime]").forEach((field) => {
+      if (field.value === field.defaultValue) return;
+      const form = field.form;
+      const formSel = form && form.className ? "form." + form.className.trim().split(/\s+/).join(".") : "form";
+      const key = field.name ? `[name="${field.name}"]` : `[data-local-datetime="${field.dataset.localDatetime}"]`;
+      const twin = fresh.querySelector(`${formSel} ${field.tagName.toLowerCase()}${key}`);
+      if (twin && twin.value === twin.defaultValue) {
+        twin.value = field.value;
+        if (document.activeElement === field) twin.dataset.refocus = "1";
+      }
+    });
+    const details = old.querySelectorAll("details[open]");
+    details.forEach((d) => {
+      const twin = d.className && fresh.querySelector("details." + d.className.trim().split(/\s+/).join("."));
+      if (twin) twin.open = true;
+    });
+  });
+  document.addEventListener("htmx:oobAfterSwap", (evt) => {
+    const el = evt.target && evt.target.querySelector && evt.target.querySelector("[data-refocus]");
+    if (el) { delete el.dataset.refocus; el.focus(); }
+  });
 
   // --- errors say why ------------------------------------------------------------------
   function toast(text, kind) {
@@ -142,13 +201,26 @@
     }
   });
 
-  // Import form: send the go-live time the user picked in their own zone as UTC.
+  // Date-time pickers show the user's own zone; the server gets UTC. Plain forms fill a
+  // hidden field on submit; htmx forms (which gather values first) are fixed up here.
+  function localToIso(input) {
+    return input && input.value ? new Date(input.value).toISOString() : "";
+  }
   document.addEventListener("submit", (evt) => {
     const form = evt.target;
-    const local = form.querySelector("input[data-local-datetime]");
-    if (!local || !local.value) return;
-    const hidden = form.querySelector(`input[name="${local.dataset.localDatetime}"]`);
-    if (hidden) hidden.value = new Date(local.value).toISOString();
+    form.querySelectorAll("input[data-local-datetime]").forEach((local) => {
+      const hidden = form.querySelector(`input[name="${local.dataset.localDatetime}"]`);
+      if (hidden && local.value) hidden.value = localToIso(local);
+    });
+  });
+  document.addEventListener("htmx:configRequest", (evt) => {
+    const form = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("form");
+    if (!form) return;
+    form.querySelectorAll("input[data-local-datetime]").forEach((local) => {
+      evt.detail.parameters.set
+        ? evt.detail.parameters.set(local.dataset.localDatetime, localToIso(local))
+        : (evt.detail.parameters[local.dataset.localDatetime] = localToIso(local));
+    });
   });
 
   document.addEventListener("DOMContentLoaded", () => {

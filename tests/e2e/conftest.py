@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from django.db import close_old_connections
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("WARROOM_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -112,7 +112,7 @@ def in_thread(fn, *args, **kw):
         try:
             return pool.submit(fn, *args, **kw).result()
         finally:
-            pool.submit(close_old_connections).result()
+            pool.submit(connections.close_all).result()
 
 
 class Watch:

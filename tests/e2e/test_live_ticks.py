@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from tests.e2e.conftest import WALL, anonymous, login, percent, shot, wait_live
+from tests.e2e.conftest import SCREENSHOTS, WALL, anonymous, login, percent, shot, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,8 +30,9 @@ def test_the_dba_ticks_an_item_and_the_rm_and_the_boards_see_it_within_a_second(
     item = team.item("DBA")
     warroom = f"/releases/{release.pk}/"
 
-    rm = login(contexts(), server, "rm", warroom)
-    dba = login(contexts(), server, "dba", warroom)
+    # The RM sits in Berlin, the DBA in New York: each sees their own local time.
+    rm = login(contexts(timezone_id="Europe/Berlin", locale="en-GB"), server, "rm", warroom)
+    dba = login(contexts(timezone_id="America/New_York", locale="en-US"), server, "dba", warroom)
     pm_board = login(contexts(viewport=WALL), server, "pm", f"/releases/{release.pk}/board/")
     link_board = anonymous(contexts(viewport=WALL), f"{server.url}/board/{release.board_token}/")
     pages = [rm, dba, pm_board, link_board]
@@ -78,10 +81,25 @@ def test_the_dba_ticks_an_item_and_the_rm_and_the_boards_see_it_within_a_second(
         )
         assert board.locator("#board-summary .events").get_by_text("Verify backup 1").count()
 
+    # Times are local (24-hour, zone named), also in fragments that arrived live.
+    for page, zone, label in ((rm, "Europe/Berlin", "CET"), (dba, "America/New_York", "EST")):
+        t0 = release.go_live_at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+        assert f"{t0} {label}" in page.locator(".release-head time").first.inner_text()
+        assert f" {label}" in page.locator("[data-clock] .local").inner_text()
+        stale = page.locator("time", has_text="UTC")
+        assert stale.count() == 0, stale.all_inner_texts()
+        assert page.locator("[data-clock] .toffset").inner_text().startswith("T-00:5")
+
+    # The T-1 Day checklist is a day past due with nothing ticked: it says so.
+    overdue = rm.locator(".checklist.overdue")
+    assert overdue.count() == 1 and "T-1 Day" in overdue.locator("h3").inner_text()
+
     # Nobody reloaded: the DOM the page loaded with is still there.
     assert rm.evaluate("performance.getEntriesByType('navigation').length") == 1
 
     shot(rm, "warroom.png")
+    rm.screenshot(path=str(SCREENSHOTS / "warroom-full.png"), full_page=True)
+    dba.screenshot(path=str(SCREENSHOTS / "warroom-dba.png"), full_page=True)
     shot(pm_board, "board.png")
     shot(link_board, "board-link.png")
 
@@ -112,9 +130,11 @@ def test_a_script_in_a_block_reason_shows_as_text_and_never_runs(live_team, cont
         note.wait_for(timeout=1000 if page is rm else 5000)
         assert note.inner_text() == f"Blocked: {XSS}"
         assert page.locator("#event-list .event").first.inner_text().endswith(XSS)
-        assert page.locator("#summary").get_by_text("1 blocked").count() or page.locator(
-            f"#checklist-{item.checklist_id}-progress .blocked"
-        ).inner_text() == "1 blocked"
+        assert (
+            page.locator("#summary").get_by_text("1 blocked").count()
+            or page.locator(f"#checklist-{item.checklist_id}-progress .blocked").inner_text()
+            == "1 blocked"
+        )
     board.locator("#board-summary .events").get_by_text(XSS).wait_for(timeout=1000)
 
     # Reloaded, the server-rendered page escapes it the same way.

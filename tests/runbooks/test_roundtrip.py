@@ -1,3 +1,4 @@
+
 """parse_runbook(render_plan(plan)) == plan, for generated plans and for the seeds."""
 
 from datetime import timedelta

@@ -1,3 +1,4 @@
+
 """parse_runbook(render_plan(plan)) == plan, for generated plans and for the seeds."""
 
 from datetime import timedelta
@@ -229,7 +230,7 @@ def plans(draw):
     )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_any_plan_survives_render_and_parse_unchanged(plan):
     assert parse_runbook(render_plan(plan)) == plan

@@ -1,0 +1,62 @@
+"""The benchmarks run end to end at a tiny size and print the JSON they promise.
+
+No timing assertions: this machine's speed is not under test, only that each
+benchmark starts its own stack, measures, cleans up and loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def run_bench(name: str, *args: str, timeout: int = 240) -> dict:
+    # The default stack: SQLite in a temp dir and an embedded Redis, whatever the suite uses.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--json", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stdout
+    return json.loads(lines[0])
+
+
+def test_fanout_delivers_every_event_to_every_viewer_here_and_on_the_baseline():
+    out = run_bench("fanout", "--viewers", "5", "--ticks", "3", "--warmup", "1",
+                    "--client-procs", "1", "--drain", "10")  # fmt: skip
+    for key in ("viewers", "ticks", "p50_ms", "p95_ms", "max_ms", "lost", "baseline", "ratio_p95"):
+        assert key in out, key
+    assert out["viewers"] == 5 and out["ticks"] == 3
+    assert out["lost"] == 0
+    assert out["detail"]["api_errors"] == 0
+    assert set(out["baseline"]) >= {"p50_ms", "p95_ms", "max_ms", "lost"}
+    assert out["baseline"]["lost"] == 0
+
+
+def test_http_measures_the_war_room_the_board_and_a_trivial_view():
+    out = run_bench("http", "--items", "30", "--concurrency", "4", "--duration", "0.5",
+                    "--warmup", "0.2")  # fmt: skip
+    for page in ("warroom", "board", "trivial"):
+        assert set(out[page]) >= {"p50_ms", "p95_ms", "rps", "requests"}
+        assert out[page]["requests"] > 0
+        assert out[page]["errors"] == {}
+    assert "ratio_p95_warroom" in out and "ratio_p95_board" in out
+
+
+def test_importer_parses_the_seeds_and_imports_the_enterprise_runbook():
+    out = run_bench("importer", "--min-seconds", "0.1", "--imports", "1")
+    for key in ("parse_kb_per_s", "parse_mb_per_s", "seeds_kb", "import_enterprise_ms",
+                "import_items", "markdown_it_kb_per_s", "ratio_parse_vs_markdown_it"):  # fmt: skip
+        assert key in out, key
+    assert out["import_items"] > 0
