@@ -121,6 +121,9 @@ class Step(models.Model):
     order = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=32, default="manual")
     title = models.CharField(max_length=255)
+    owner_role = models.ForeignKey(
+        "people.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="steps"
+    )
     config = models.JSONField(default=dict, blank=True)
     requires_confirmation = models.BooleanField(default=False)
     timeout = models.DurationField(null=True, blank=True)

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema
 from ninja.errors import ValidationError
+from ninja.responses import Status
 from ninja.security import HttpBearer, django_auth
 
 from checklists import services as checklist_services
@@ -82,11 +83,11 @@ def not_found(request, exc):
 
 
 # --- schemas -------------------------------------------------------------------
-Status = Literal["todo", "done", "blocked", "na"]
+ItemStatus = Literal["todo", "done", "blocked", "na"]
 
 
 class ItemIn(Schema):
-    status: Status
+    status: ItemStatus
     note: str | None = None
 
 
@@ -393,19 +394,22 @@ def decide(request, release_id: int, gate_id: int, payload: DecisionIn):
         supersedes=payload.supersedes,
         user=request.user,
     )
-    return 201, {
-        "id": d.pk,
-        "gate_id": gate.pk,
-        "outcome": d.outcome,
-        "rationale": d.rationale,
-        "mitigations": d.mitigations,
-        "new_date": d.new_date,
-        "decided_by": d.decided_by.get_username(),
-        "at": d.at,
-        "snapshot_hash": d.snapshot_hash,
-        "snapshot": d.snapshot,
-        "supersedes_id": d.supersedes_id,
-    }
+    return Status(
+        201,
+        {
+            "id": d.pk,
+            "gate_id": gate.pk,
+            "outcome": d.outcome,
+            "rationale": d.rationale,
+            "mitigations": d.mitigations,
+            "new_date": d.new_date,
+            "decided_by": d.decided_by.get_username(),
+            "at": d.at,
+            "snapshot_hash": d.snapshot_hash,
+            "snapshot": d.snapshot,
+            "supersedes_id": d.supersedes_id,
+        },
+    )
 
 
 # --- rollback calls --------------------------------------------------------------
@@ -453,7 +457,7 @@ def raise_rollback(request, release_id: int, payload: RollbackRaiseIn):
     call = checklist_services.rollback_raise(
         release=release, reason=payload.reason, user=request.user
     )
-    return 201, _call_out(call)
+    return Status(201, _call_out(call))
 
 
 @api.post(
@@ -488,7 +492,9 @@ def request_step_run(request, release_id: int, step_id: int):
         Step.objects.select_related("phase__release"), pk=step_id, phase__release_id=release_id
     )
     run = release_services.step_request_run(step=step, user=request.user)
-    return 202, {"id": run.pk, "step_id": step.pk, "attempt": run.attempt, "status": run.status}
+    return Status(
+        202, {"id": run.pk, "step_id": step.pk, "attempt": run.attempt, "status": run.status}
+    )
 
 
 # --- people ------------------------------------------------------------------------
@@ -516,7 +522,7 @@ def assign(request, release_id: int, role_id: int, payload: AssignmentIn):
     a = release_services.role_assign(
         role=role, username=payload.username, kind=payload.kind, user=request.user
     )
-    return 201, {"role": role.name, "person": a.person.name, "kind": a.kind}
+    return Status(201, {"role": role.name, "person": a.person.name, "kind": a.kind})
 
 
 # --- audit ------------------------------------------------------------------------

@@ -10,6 +10,11 @@ Object scope narrows a relation to the thing acted on:
 - ``sign_off``: only for the role you hold (a backup signs "on behalf of").
 - ``decide``: the gate's decision roles (primary or backup); a gate without
   decision roles is decided by the release manager.
+- ``execute_step``: the step's owner role (holders and backups) and the release
+  manager; a step nobody owns is the release manager's alone.
+
+"Role holder" and "backup" are always relations to a particular role (of an
+item, a sign-off or a step), never to the release as a whole.
 """
 
 from __future__ import annotations
@@ -45,14 +50,14 @@ class Relation(StrEnum):
 
 R = Relation
 TABLE: dict[Action, frozenset[Relation]] = {
-    Action.VIEW: frozenset(R),
+    Action.VIEW: frozenset(
+        {R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER, R.STAKEHOLDER, R.BOARD_LINK}
+    ),
     Action.TICK: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP, R.TEAM_MEMBER}),
     Action.SIGN_OFF: frozenset({R.ROLE_HOLDER, R.BACKUP}),
     Action.DECIDE: frozenset({R.DECISION_AUTHORITY}),
     Action.EXECUTE_STEP: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP}),
-    Action.RAISE_ROLLBACK: frozenset(
-        {R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.ROLE_HOLDER, R.BACKUP, R.TEAM_MEMBER}
-    ),
+    Action.RAISE_ROLLBACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER}),
     Action.ROLL_BACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
     Action.EDIT_PLAN: frozenset({R.RELEASE_MANAGER}),
     Action.MANAGE_PEOPLE: frozenset({R.RELEASE_MANAGER}),
@@ -150,11 +155,6 @@ def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
         if target_role_id in s.primary_role_ids:
             found.add(R.ROLE_HOLDER)
         if target_role_id in s.backup_role_ids:
-            found.add(R.BACKUP)
-    elif role is None and item is None:
-        if s.primary_role_ids - s.stakeholder_role_ids:
-            found.add(R.ROLE_HOLDER)
-        if s.backup_role_ids - s.stakeholder_role_ids:
             found.add(R.BACKUP)
     if gate is not None:
         deciding = {r.pk for r in gate.decision_roles.all()}
