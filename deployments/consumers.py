@@ -108,7 +108,7 @@ class LiveConsumer(_LiveBase):
         if after < current:
             await self.send_raw(await database_sync_to_async(render_sync)(release, self.variant))
         if self.variant == "warroom":
-            await self.viewer.deliver(await live.hub()._presence_message(release.pk))
+            await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current
 
 

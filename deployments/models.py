@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+from django.utils.functional import cached_property
 
 
 def new_board_token() -> str:
@@ -68,6 +70,11 @@ class Release(models.Model):
 
     def offset_of(self, moment: datetime) -> timedelta:
         return moment - self.go_live_at
+
+    @cached_property
+    def items_url(self) -> str:
+        """``/releases/<id>/items/`` — item URLs are built from it without a reverse each."""
+        return reverse("item-status", args=[self.pk, 0]).removesuffix("0/status")
 
     @property
     def window_starts_at(self) -> datetime | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
@@ -10,6 +11,8 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from warroom.models import ApiToken
+
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def user_for_token(token: str):
@@ -23,7 +26,11 @@ def user_for_token(token: str):
     )
     if row is None:
         return None
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # Record use at most every few minutes: a write per request would serialise
+    # a thousand viewers connecting at once behind the database's write lock.
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
 
 

@@ -37,22 +37,26 @@ def group_name(release_id: int) -> str:
     return f"release.{release_id}"
 
 
-def build_message(event) -> dict:
-    """The layer message for ``event``: its JSON and both fragment variants, rendered once."""
+# Two streams per event: the JSON (ready at once) and the htmx fragments (rendered
+# from the database, which takes longer). JSON viewers never wait for the render.
+JSON, HTML = "json", "html"
+
+
+def json_message(event) -> dict:
+    return {"type": "release.event", "stream": JSON, "seq": event.seq,
+            "json": json.dumps(event.as_message(), separators=(",", ":"))}
+
+
+def html_message(event) -> dict:
     from deployments.fragments import render_event_fragments
 
     html = render_event_fragments(event)
-    return {
-        "type": "release.event",
-        "seq": event.seq,
-        "json": json.dumps(event.as_message(), separators=(",", ":")),
-        "warroom": html["warroom"],
-        "board": html["board"],
-    }
+    return {"type": "release.event", "stream": HTML, "seq": event.seq,
+            "warroom": html["warroom"], "board": html["board"]}
 
 
 def publish(event) -> None:
-    """Render ``event`` once and send it to every process with viewers of its release.
+    """Send ``event`` to every process with viewers of its release: JSON, then fragments.
 
     Services run in sync threads; should one be called where an event loop runs
     (async_to_sync would refuse), the send happens on a short-lived thread instead.
@@ -68,15 +72,18 @@ def publish(event) -> None:
 
 
 def _publish(event) -> None:
-    message = build_message(event)
-    async_to_sync(get_channel_layer().group_send)(group_name(event.release_id), message)
+    send = async_to_sync(get_channel_layer().group_send)
+    group = group_name(event.release_id)
+    send(group, json_message(event))
+    send(group, html_message(event))
 
 
-def _missing_messages(release_id: int, first: int, last: int) -> list[dict]:
+def _missing_messages(release_id: int, stream: str, first: int, last: int) -> list[dict]:
     from warroom.audit import AuditEvent
 
     events = AuditEvent.objects.filter(release_id=release_id, seq__gte=first, seq__lte=last)
-    return [build_message(e) for e in events.order_by("seq")]
+    build = json_message if stream == JSON else html_message
+    return [build(e) for e in events.order_by("seq")]
 
 
 def _head(release_id: int) -> int:
@@ -143,6 +150,7 @@ class Viewer:
         self.last_seq = last_seq
         self.presence_name = presence_name
         self.presence_key = f"{uuid.uuid4().hex}|{presence_name}"
+        self.stream = JSON if variant == "json" else HTML
         self.buffer: list[dict] | None = []  # None once live
 
     async def deliver(self, message: dict) -> None:
@@ -176,8 +184,8 @@ class Hub:
         self.viewers: dict[int, set[Viewer]] = {}
         self.readers: dict[int, asyncio.Task] = {}
         self.channels: dict[int, str] = {}
-        self.sequencers: dict[int, Sequencer] = {}
-        self.gap_fills: dict[int, asyncio.Task] = {}
+        self.sequencers: dict[tuple[int, str], Sequencer] = {}
+        self.gap_fills: dict[tuple[int, str], asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
         self._redis = None
@@ -193,7 +201,8 @@ class Hub:
                 # Subscribed first, then read the head: anything at or below it reaches
                 # viewers through their replay, anything above it through this reader.
                 head = await database_sync_to_async(_head)(release_id)
-                self.sequencers[release_id] = Sequencer(head + 1)
+                for stream in (JSON, HTML):
+                    self.sequencers[(release_id, stream)] = Sequencer(head + 1)
                 self.channels[release_id] = channel
                 self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
         if viewer.presence_name:
@@ -207,9 +216,11 @@ class Hub:
                 self.viewers.pop(release_id, None)
                 task = self.readers.pop(release_id, None)
                 channel = self.channels.pop(release_id, None)
-                self.sequencers.pop(release_id, None)
-                fill = self.gap_fills.pop(release_id, None)
-                for t in (task, fill):
+                fills = []
+                for stream in (JSON, HTML):
+                    self.sequencers.pop((release_id, stream), None)
+                    fills.append(self.gap_fills.pop((release_id, stream), None))
+                for t in (task, *fills):
                     if t:
                         t.cancel()
                 if channel:
@@ -230,36 +241,40 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == "release.presence":
-                await self._dispatch(release_id, [await self._presence_message(release_id)])
+                await self._dispatch(release_id, [await self.presence_message(release_id)])
                 continue
-            await self._sequence(release_id, [message])
+            await self._sequence(release_id, message.get("stream", HTML), [message])
 
-    async def _sequence(self, release_id: int, messages: list[dict]) -> None:
-        sequencer = self.sequencers.get(release_id)
+    async def _sequence(self, release_id: int, stream: str, messages: list[dict]) -> None:
+        key = (release_id, stream)
+        sequencer = self.sequencers.get(key)
         if sequencer is None:
             return
         ready = [m for message in messages for m in sequencer.accept(message)]
-        await self._dispatch(release_id, ready)
-        if sequencer.gap and release_id not in self.gap_fills:
-            self.gap_fills[release_id] = asyncio.create_task(self._fill_gap(release_id))
+        await self._dispatch(release_id, ready, stream)
+        if sequencer.gap and key not in self.gap_fills:
+            self.gap_fills[key] = asyncio.create_task(self._fill_gap(release_id, stream))
 
-    async def _fill_gap(self, release_id: int) -> None:
+    async def _fill_gap(self, release_id: int, stream: str) -> None:
         """A broadcast is late or lost: after a short wait, read the missing events."""
+        key = (release_id, stream)
         try:
             await asyncio.sleep(Sequencer.GAP_WAIT)
-            sequencer = self.sequencers.get(release_id)
+            sequencer = self.sequencers.get(key)
             gap = sequencer.gap if sequencer else None
             if gap is None:
                 return
-            logger.info("release %s: events %s..%s arrived late; reading them from the log",
-                        release_id, *gap)
-            missing = await database_sync_to_async(_missing_messages)(release_id, *gap)
+            logger.info("release %s: %s events %s..%s arrived late; reading them from the log",
+                        release_id, stream, *gap)
+            missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
         finally:
-            self.gap_fills.pop(release_id, None)
-        await self._sequence(release_id, missing)
+            self.gap_fills.pop(key, None)
+        await self._sequence(release_id, stream, missing)
 
-    async def _dispatch(self, release_id: int, messages: list[dict]) -> None:
-        viewers = list(self.viewers.get(release_id, ()))
+    async def _dispatch(self, release_id: int, messages: list[dict],
+                        stream: str | None = None) -> None:
+        viewers = [v for v in self.viewers.get(release_id, ())
+                   if stream is None or v.stream == stream]
         for message in messages:
             for viewer in viewers:
                 try:
@@ -303,7 +318,7 @@ class Hub:
         names = {m.decode().split("|", 1)[1] for m in members}
         return sorted(n for n in names if n)
 
-    async def _presence_message(self, release_id: int) -> dict:
+    async def presence_message(self, release_id: int) -> dict:
         from django.template.loader import render_to_string
 
         names = await self.present(release_id)

@@ -66,14 +66,17 @@ def _cell(text: str) -> str:
 
 def _cell_list(values: list[str]) -> str:
     return "; ".join(
-        _fit(v, lambda s: None if ("|" in s or ";" in s) else cell_text(s)) for v in values
+        _fit(v, lambda s: None if ("|" in s or ";" in s or s.endswith("\\")) else cell_text(s))
+        for v in values
     )
 
 
 def _meta_list(values: list[str]) -> str:
     if not values:
         return "-"
-    return "; ".join(_fit(v, lambda s: None if ";" in s else cell_text(s)) for v in values)
+    return "; ".join(
+        _fit(v, lambda s: None if (";" in s or s.endswith("\\")) else cell_text(s)) for v in values
+    )
 
 
 def _bullet(text: str) -> str:

@@ -1,4 +1,3 @@
-
 """The project's own example runbook (used by ``make run``'s demo) imports completely."""
 
 from datetime import timedelta

@@ -1,4 +1,3 @@
-
 """parse_runbook(render_plan(plan)) == plan, for generated plans and for the seeds."""
 
 from datetime import timedelta

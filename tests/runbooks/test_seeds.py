@@ -1,4 +1,3 @@
-
 """The five seed runbooks (copies of real user runbooks) are the requirements."""
 
 import re
