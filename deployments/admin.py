@@ -15,7 +15,6 @@ class ReleaseAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name", "version")
     readonly_fields = ("last_seq", "last_hash", "created_at")
-    filter_horizontal = ("contacts",)
     inlines = [PhaseInline]
 
 

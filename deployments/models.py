@@ -44,9 +44,11 @@ class Release(models.Model):
     contacts = models.ManyToManyField(
         "people.Person",
         blank=True,
+        through="ReleaseContact",
         related_name="releases",
-        help_text="The runbook's contact list.",
+        help_text="The runbook's contact list, in its order.",
     )
+
     source_name = models.CharField(max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -87,6 +89,18 @@ class Release(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.ROLLED_BACK, self.Status.CANCELLED}
+
+
+class ReleaseContact(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE)
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["release", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.person} on {self.release}"
 
 
 class Phase(models.Model):

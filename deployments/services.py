@@ -54,8 +54,9 @@ def step_request_run(*, step: Step, user) -> StepRun:
     """Store a request to run ``step``; the execution engine acts on pending runs."""
     release = step.phase.release
     st = policies.standing(user, release)
-    policies.require(st, policies.Action.EXECUTE_STEP, release, role=step.owner_role,
-                     target={"step": step.pk})
+    policies.require(
+        st, policies.Action.EXECUTE_STEP, release, role=step.owner_role, target={"step": step.pk}
+    )
     with transaction.atomic():
         events.lock_head(release)
         attempt = (

@@ -47,6 +47,9 @@ class CommsRule(models.Model):
     template = models.ForeignKey(
         MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="rules"
     )
+    template_key = models.CharField(
+        max_length=100, blank=True, help_text="The template the runbook names (kept if missing)."
+    )
 
     class Meta:
         ordering = ["release", "order", "id"]

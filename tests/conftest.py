@@ -37,12 +37,14 @@ def api(client):
             return client.get(path, headers=self.headers, **kw)
 
         def post(self, path, data=None, **kw):
-            return client.post(path, data=data or {}, content_type="application/json",
-                               headers=self.headers, **kw)
+            return client.post(
+                path, data=data or {}, content_type="application/json", headers=self.headers, **kw
+            )
 
         def patch(self, path, data=None, **kw):
-            return client.patch(path, data=data or {}, content_type="application/json",
-                                headers=self.headers, **kw)
+            return client.patch(
+                path, data=data or {}, content_type="application/json", headers=self.headers, **kw
+            )
 
     return Api
 
@@ -60,8 +62,11 @@ def test_database_url() -> str:
         return f"sqlite:///{s['NAME']}"
     host = s.get("HOST") or "127.0.0.1"
     port = s.get("PORT") or 5432
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "") + "@" if s.get(
-        "USER") else ""
+    auth = (
+        s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "") + "@"
+        if s.get("USER")
+        else ""
+    )
     return f"postgres://{auth}{host}:{port}/{s['NAME']}"
 
 
@@ -84,13 +89,32 @@ class Server:
 
 def start_server(tmp_path: Path, name: str = "web", extra_env: dict | None = None) -> Server:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
-           "DJANGO_SETTINGS_MODULE": "warroom.settings", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "warroom.settings",
+        **(extra_env or {}),
+    }
     log = tmp_path / f"{name}-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "warroom.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--ws", "websockets-sansio", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "warroom.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     server = Server(port, proc, log)
     deadline = time.monotonic() + 30

@@ -58,46 +58,78 @@ def team_plan(items_per_list: int = 3) -> Plan:
     for role_name in dict.fromkeys(r for _, r, _ in TEAM.values()):
         primary = [n for n, r, p in TEAM.values() if r == role_name and p]
         backup = [n for n, r, p in TEAM.values() if r == role_name and not p]
-        roles.append(PlanRole(name=role_name, primary=primary, backup=backup,
-                              kind="stakeholder" if role_name in STAKEHOLDER_ROLES else "team"))
+        roles.append(
+            PlanRole(
+                name=role_name,
+                primary=primary,
+                backup=backup,
+                kind="stakeholder" if role_name in STAKEHOLDER_ROLES else "team",
+            )
+        )
 
     def items(owner: str, prefix: str) -> list[PlanItem]:
-        return [PlanItem(text=f"{prefix} {n + 1}", owner_role=owner)
-                for n in range(items_per_list)]
+        return [PlanItem(text=f"{prefix} {n + 1}", owner_role=owner) for n in range(items_per_list)]
 
     return Plan(
-        title="Orbit Payments", version="v4.2.0",
-        window_start=timedelta(hours=-2), window_end=timedelta(hours=6),
-        checklists=[PlanChecklist(name="T-1 Day", due=timedelta(days=-1), kind="pre_deployment",
-                                  items=items("QA Lead", "Regression suite green"))],
+        title="Orbit Payments",
+        version="v4.2.0",
+        window_start=timedelta(hours=-2),
+        window_end=timedelta(hours=6),
+        checklists=[
+            PlanChecklist(
+                name="T-1 Day",
+                due=timedelta(days=-1),
+                kind="pre_deployment",
+                items=items("QA Lead", "Regression suite green"),
+            )
+        ],
         phases=[
-            PlanPhase(name="Pre-Deployment", start=timedelta(hours=-2),
-                      duration=timedelta(hours=2), checklists=[
-                          PlanChecklist(name="Environment verification",
-                                        items=items("DBA", "Verify backup")
-                                        + [PlanItem(text="Roll call")]),
-                      ]),
-            PlanPhase(name="Deployment Execution", start=timedelta(0),
-                      duration=timedelta(hours=2), checklists=[
-                          PlanChecklist(name="Rollout", items=items("DevOps Lead", "Deploy region")),
-                      ]),
+            PlanPhase(
+                name="Pre-Deployment",
+                start=timedelta(hours=-2),
+                duration=timedelta(hours=2),
+                checklists=[
+                    PlanChecklist(
+                        name="Environment verification",
+                        items=[*items("DBA", "Verify backup"), PlanItem(text="Roll call")],
+                    ),
+                ],
+            ),
+            PlanPhase(
+                name="Deployment Execution",
+                start=timedelta(0),
+                duration=timedelta(hours=2),
+                checklists=[
+                    PlanChecklist(name="Rollout", items=items("DevOps Lead", "Deploy region")),
+                ],
+            ),
             PlanPhase(name="Validation", start=timedelta(hours=2), duration=timedelta(hours=1)),
         ],
         roles=roles,
         people=[PlanPerson(name=n, email=f"{u}@orbit.example") for u, (n, _, _) in TEAM.items()],
         gates=[
-            PlanGate(name="Go/No-Go", kind="go_no_go", at=timedelta(minutes=-30),
-                     decision_roles=["Release Manager", "VP Engineering"],
-                     signoffs=[PlanSignOff("DBA", "Backup verified"),
-                               PlanSignOff("QA Lead", "Smoke tests pass"),
-                               PlanSignOff("Security Engineer", "No open critical findings")],
-                     checklist=[PlanItem(text="All pre-deployment checks passed",
-                                         owner_role="Release Manager"),
-                                PlanItem(text="Rollback plan ready",
-                                         owner_role="Release Manager")]),
-            PlanGate(name="Final go-live approval", kind="final_approval",
-                     at=timedelta(hours=3), decision_roles=["Release Manager"],
-                     signoffs=[PlanSignOff("QA Lead", "Validation complete")]),
+            PlanGate(
+                name="Go/No-Go",
+                kind="go_no_go",
+                at=timedelta(minutes=-30),
+                decision_roles=["Release Manager", "VP Engineering"],
+                signoffs=[
+                    PlanSignOff("DBA", "Backup verified"),
+                    PlanSignOff("QA Lead", "Smoke tests pass"),
+                    PlanSignOff("Security Engineer", "No open critical findings"),
+                ],
+                checklist=[
+                    PlanItem(text="All pre-deployment checks passed", owner_role="Release Manager"),
+                    PlanItem(text="Rollback plan ready", owner_role="Release Manager"),
+                ],
+            ),
+            PlanGate(
+                name="Final go-live approval",
+                kind="final_approval",
+                at=timedelta(hours=3),
+                decision_roles=["Release Manager"],
+                signoffs=[PlanSignOff("QA Lead", "Validation complete")],
+            ),
         ],
     )
 
@@ -125,16 +157,18 @@ class Team:
         return Gate.objects.get(release=self.release, kind=kind)
 
 
-def team_release(*, go_live_at: datetime | None = None, items_per_list: int = 3,
-                 plan: Plan | None = None) -> Team:
+def team_release(
+    *, go_live_at: datetime | None = None, items_per_list: int = 3, plan: Plan | None = None
+) -> Team:
     """A release with T0 in an hour (by default) and a login for everyone on TEAM."""
     User = get_user_model()
     go_live_at = go_live_at or clock.now() + timedelta(hours=1)
     release = instantiate(plan or team_plan(items_per_list), go_live_at, source_name="tests")
     users = {}
     for username, (name, _, _) in TEAM.items():
-        user, _ = User.objects.get_or_create(username=username, defaults={
-            "email": f"{username}@orbit.example"})
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@orbit.example"}
+        )
         person = Person.objects.filter(name=name, assignments__role__release=release).first()
         Person.objects.filter(user=user).update(user=None)
         person.user = user
@@ -142,7 +176,8 @@ def team_release(*, go_live_at: datetime | None = None, items_per_list: int = 3,
         users[username] = user
     users["outsider"], _ = User.objects.get_or_create(username="outsider")
     users["admin"], _ = User.objects.get_or_create(
-        username="admin", defaults={"is_superuser": True, "is_staff": True})
+        username="admin", defaults={"is_superuser": True, "is_staff": True}
+    )
     return Team(release=release, users=users)
 
 
@@ -150,11 +185,24 @@ def crowd_release(*, items: int = 300, users: int = 20) -> tuple[Release, list]:
     """A release whose ``items`` items all belong to "DevOps Lead", held by ``users`` people."""
     User = get_user_model()
     plan = Plan(
-        title="Crowd go-live", version="v1",
-        phases=[PlanPhase(name="Execution", start=timedelta(0), duration=timedelta(hours=2),
-                          checklists=[PlanChecklist(name="Rollout", items=[
-                              PlanItem(text=f"Step {n + 1}", owner_role="DevOps Lead")
-                              for n in range(items)])])],
+        title="Crowd go-live",
+        version="v1",
+        phases=[
+            PlanPhase(
+                name="Execution",
+                start=timedelta(0),
+                duration=timedelta(hours=2),
+                checklists=[
+                    PlanChecklist(
+                        name="Rollout",
+                        items=[
+                            PlanItem(text=f"Step {n + 1}", owner_role="DevOps Lead")
+                            for n in range(items)
+                        ],
+                    )
+                ],
+            )
+        ],
         roles=[PlanRole(name="DevOps Lead", primary=[f"Engineer {n}" for n in range(users)])],
     )
     release = instantiate(plan, clock.now() + timedelta(minutes=10), source_name="tests")

@@ -43,16 +43,25 @@ JSON, HTML = "json", "html"
 
 
 def json_message(event) -> dict:
-    return {"type": "release.event", "stream": JSON, "seq": event.seq,
-            "json": json.dumps(event.as_message(), separators=(",", ":"))}
+    return {
+        "type": "release.event",
+        "stream": JSON,
+        "seq": event.seq,
+        "json": json.dumps(event.as_message(), separators=(",", ":")),
+    }
 
 
 def html_message(event) -> dict:
     from deployments.fragments import render_event_fragments
 
     html = render_event_fragments(event)
-    return {"type": "release.event", "stream": HTML, "seq": event.seq,
-            "warroom": html["warroom"], "board": html["board"]}
+    return {
+        "type": "release.event",
+        "stream": HTML,
+        "seq": event.seq,
+        "warroom": html["warroom"],
+        "board": html["board"],
+    }
 
 
 def publish(event) -> None:
@@ -264,17 +273,23 @@ class Hub:
             gap = sequencer.gap if sequencer else None
             if gap is None:
                 return
-            logger.info("release %s: %s events %s..%s arrived late; reading them from the log",
-                        release_id, stream, *gap)
+            logger.info(
+                "release %s: %s events %s..%s arrived late; reading them from the log",
+                release_id,
+                stream,
+                *gap,
+            )
             missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
         finally:
             self.gap_fills.pop(key, None)
         await self._sequence(release_id, stream, missing)
 
-    async def _dispatch(self, release_id: int, messages: list[dict],
-                        stream: str | None = None) -> None:
-        viewers = [v for v in self.viewers.get(release_id, ())
-                   if stream is None or v.stream == stream]
+    async def _dispatch(
+        self, release_id: int, messages: list[dict], stream: str | None = None
+    ) -> None:
+        viewers = [
+            v for v in self.viewers.get(release_id, ()) if stream is None or v.stream == stream
+        ]
         for message in messages:
             for viewer in viewers:
                 try:

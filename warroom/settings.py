@@ -95,8 +95,11 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"]["OPTIONS"] = {
-            "pool": {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_SIZE", 16)),
-                     "timeout": 30},
+            "pool": {
+                "min_size": 1,
+                "max_size": int(os.environ.get("DB_POOL_SIZE", 16)),
+                "timeout": 30,
+            },
         }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
     except Exception:
         db_ok = False
-    return JsonResponse({"status": "ok", "database": "ok" if db_ok else "unavailable"})
+    from warroom.health import last_tick
+
+    return JsonResponse(
+        {"status": "ok", "database": "ok" if db_ok else "unavailable", "last_tick": last_tick()}
+    )
 
 
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:

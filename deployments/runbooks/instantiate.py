@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import transaction
 
 from checklists.models import Checklist, ChecklistItem, Gate, GateDecisionRole, RequiredSignOff
-from deployments.models import Phase, Release, RollbackCriterion
+from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion
 from deployments.runbooks.plan import (
     Plan,
     PlanChecklist,
@@ -55,6 +55,25 @@ class _Roles:
             )
             self.by_key[key] = role
         return role
+
+
+def _person(p: PlanPerson) -> Person:
+    """The runbook's person: the same Person (and login) as on earlier releases when the
+    email matches, or the name matches someone who logs in; otherwise a new one.
+    Contact details are taken from this runbook."""
+    found = None
+    if p.email.strip():
+        found = Person.objects.filter(email__iexact=p.email.strip()).order_by("id").first()
+    if found is None and p.name.strip():
+        found = Person.objects.filter(name=p.name, user__isnull=False).order_by("id").first()
+    if found is None:
+        return Person.objects.create(
+            name=p.name[:200], email=p.email[:254], phone=p.phone[:64], slack_handle=p.slack[:100]
+        )
+    found.name, found.email = p.name[:200], p.email[:254]
+    found.phone, found.slack_handle = p.phone[:64], p.slack[:100]
+    found.save(update_fields=["name", "email", "phone", "slack_handle"])
+    return found
 
 
 def _ordered_roles(through, owner_field: str, owner, roles: _Roles, names: list[str]) -> None:
@@ -126,11 +145,12 @@ def instantiate(
     )
     roles = _Roles(release)
     people: dict[str, Person] = {}
-    for p in plan.people:
-        people[p.name] = Person.objects.create(
-            name=p.name[:200], email=p.email[:254], phone=p.phone[:64], slack_handle=p.slack[:100]
-        )
-    release.contacts.set(people.values())
+    contacts = [_person(p) for p in plan.people]
+    for person in contacts:  # roles name people; placeholders like "TBD" may repeat
+        people.setdefault(person.name, person)
+    ReleaseContact.objects.bulk_create(
+        ReleaseContact(release=release, person=p, order=n) for n, p in enumerate(contacts)
+    )
     manager_seen = False
     for n, pr in enumerate(plan.roles):
         role = roles.get(pr.name)
@@ -145,7 +165,7 @@ def instantiate(
             for order, person_name in enumerate(names):
                 person = people.get(person_name)
                 if person is None:
-                    person = people[person_name] = Person.objects.create(name=person_name[:200])
+                    person = people[person_name] = _person(PlanPerson(name=person_name))
                 Assignment.objects.get_or_create(
                     role=role, person=person, defaults={"kind": kind, "order": order}
                 )
@@ -238,6 +258,7 @@ def instantiate(
                 channels=r.channels,
                 audience=r.audience[:300],
                 template=templates.get(r.template),
+                template_key=r.template[:100],
             )
             for n, r in enumerate(plan.comms_rules)
         ]
@@ -362,7 +383,7 @@ def plan_from_release(release: Release, *, keep_status: bool = True) -> Plan:
         ],
         people=[
             PlanPerson(name=p.name, email=p.email, phone=p.phone, slack=p.slack_handle)
-            for p in release.contacts.order_by("id")
+            for p in release.contacts.order_by("releasecontact__order")
         ],
         escalation=[
             PlanEscalationLevel(
@@ -406,7 +427,7 @@ def plan_from_release(release: Release, *, keep_status: bool = True) -> Plan:
                 milestone=r.milestone,
                 channels=list(r.channels),
                 audience=r.audience,
-                template=r.template.key if r.template else "",
+                template=r.template_key,
             )
             for r in release.comms_rules.select_related("template").order_by("order", "id")
         ],

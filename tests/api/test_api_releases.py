@@ -28,7 +28,10 @@ def test_a_release_has_phases_checklists_items_and_gates(api, team):
     assert resp.status_code == 200
     body = resp.json()
     assert [p["name"] for p in body["phases"]] == [
-        "Pre-Deployment", "Deployment Execution", "Validation"]
+        "Pre-Deployment",
+        "Deployment Execution",
+        "Validation",
+    ]
     assert body["phases"][0]["start"] == "T-02:00"
     items = [i for c in body["checklists"] for i in c["items"]]
     assert len(items) == ChecklistItem.objects.filter(checklist__release=team.release).count()
@@ -39,8 +42,10 @@ def test_a_release_has_phases_checklists_items_and_gates(api, team):
 
 def test_ticking_through_the_api_returns_the_item_and_records_one_event(api, team):
     item = team.item("DBA")
-    resp = api(team["dba"]).post(f"/api/releases/{team.release.pk}/items/{item.pk}",
-                                 {"status": "done", "note": "checksum ok"})
+    resp = api(team["dba"]).post(
+        f"/api/releases/{team.release.pk}/items/{item.pk}",
+        {"status": "done", "note": "checksum ok"},
+    )
     assert resp.status_code == 200, resp.content
     assert resp.json()["status"] == "done" and resp.json()["note"] == "checksum ok"
     assert resp.json()["changed_by"] == "Dana Admin"
@@ -52,15 +57,18 @@ def test_unknown_release_or_item_is_404(api, team):
     item = team.item("DBA")
     assert dba.get("/api/releases/999999").status_code == 404
     assert dba.post(f"/api/releases/999999/items/{item.pk}", {"status": "done"}).status_code == 404
-    assert dba.post(f"/api/releases/{team.release.pk}/items/999999",
-                    {"status": "done"}).status_code == 404
+    assert (
+        dba.post(f"/api/releases/{team.release.pk}/items/999999", {"status": "done"}).status_code
+        == 404
+    )
 
 
 def test_a_status_outside_the_four_is_400_naming_the_field_and_writes_nothing(api, team):
     item = team.item("DBA")
     before = team.release.last_seq
-    resp = api(team["dba"]).post(f"/api/releases/{team.release.pk}/items/{item.pk}",
-                                 {"status": "finished"})
+    resp = api(team["dba"]).post(
+        f"/api/releases/{team.release.pk}/items/{item.pk}", {"status": "finished"}
+    )
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["field"] == "status"
     assert "status" in resp.json()["detail"]
@@ -74,16 +82,20 @@ def test_a_malformed_body_is_400_not_500(client, team):
 
     token = ApiToken.issue(team["dba"])[1]
     item = team.item("DBA")
-    resp = client.post(f"/api/releases/{team.release.pk}/items/{item.pk}", data="{not json",
-                       content_type="application/json",
-                       headers={"Authorization": f"Bearer {token}"})
+    resp = client.post(
+        f"/api/releases/{team.release.pk}/items/{item.pk}",
+        data="{not json",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert resp.status_code == 400
 
 
 def test_a_user_outside_the_allowed_roles_gets_403_with_a_reason_and_an_audit_row(api, team):
     item = team.item("DBA")
-    resp = api(team["qa"]).post(f"/api/releases/{team.release.pk}/items/{item.pk}",
-                                {"status": "done"})
+    resp = api(team["qa"]).post(
+        f"/api/releases/{team.release.pk}/items/{item.pk}", {"status": "done"}
+    )
     assert resp.status_code == 403
     assert "owner role" in resp.json()["detail"]
     denied = AuditEvent.objects.get(release=team.release, kind="access.denied")
@@ -94,14 +106,19 @@ def test_a_user_outside_the_allowed_roles_gets_403_with_a_reason_and_an_audit_ro
 def test_an_outsider_may_not_even_view_and_that_is_audited(api, team):
     resp = api(team["outsider"]).get(f"/api/releases/{team.release.pk}")
     assert resp.status_code == 403
-    assert AuditEvent.objects.filter(release=team.release, kind="access.denied",
-                                     actor=team["outsider"]).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            release=team.release, kind="access.denied", actor=team["outsider"]
+        ).count()
+        == 1
+    )
 
 
 def test_the_events_endpoint_returns_what_came_after_a_sequence_number(api, team):
     dba = api(team["dba"])
-    for item in ChecklistItem.objects.filter(checklist__release=team.release,
-                                             owner_role__name="DBA"):
+    for item in ChecklistItem.objects.filter(
+        checklist__release=team.release, owner_role__name="DBA"
+    ):
         dba.post(f"/api/releases/{team.release.pk}/items/{item.pk}", {"status": "done"})
     all_events = dba.get(f"/api/releases/{team.release.pk}/events").json()
     assert [e["seq"] for e in all_events] == list(range(1, len(all_events) + 1))

@@ -13,8 +13,8 @@ import pytest
 from checklists.models import SignOff
 from deployments.models import Step, StepRun
 from warroom.audit import AuditEvent
-from warroom.policies import TABLE, Action, Relation
 from warroom.people.models import Role
+from warroom.policies import TABLE, Action, Relation
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +98,9 @@ def _decision_gate(team):
 
     gate = team.gate("final_approval")
     gate.decision_roles.clear()
-    GateDecisionRole.objects.create(gate=gate, role=Role.objects.get(
-        release=team.release, name="VP Engineering"))
+    GateDecisionRole.objects.create(
+        gate=gate, role=Role.objects.get(release=team.release, name="VP Engineering")
+    )
     return gate
 
 
@@ -111,8 +112,7 @@ def prepare(team, action, target) -> dict:
     if action == Action.EXECUTE_STEP:
         phase = r.phases.get(name="Deployment Execution")
         owner = Role.objects.get(release=r, name=target)
-        return {"step": Step.objects.create(phase=phase, title="Run migrations",
-                                            owner_role=owner)}
+        return {"step": Step.objects.create(phase=phase, title="Run migrations", owner_role=owner)}
     if action == Action.ROLL_BACK:
         from checklists.services import rollback_raise
 
@@ -133,27 +133,36 @@ def perform(team, api, action, username, target, ctx):
         case Action.SIGN_OFF:
             role = Role.objects.get(release=r, name=target)
             gate = team.gate()
-            return client.post(f"/api/releases/{r.pk}/gates/{gate.pk}/signoffs",
-                               {"role_id": role.pk, "verdict": "approve", "comment": "ok"})
+            return client.post(
+                f"/api/releases/{r.pk}/gates/{gate.pk}/signoffs",
+                {"role_id": role.pk, "verdict": "approve", "comment": "ok"},
+            )
         case Action.DECIDE:
             gate = ctx["gate"]
-            return client.post(f"/api/releases/{r.pk}/gates/{gate.pk}/decisions",
-                               {"outcome": "no_go", "rationale": "validation not started"})
+            return client.post(
+                f"/api/releases/{r.pk}/gates/{gate.pk}/decisions",
+                {"outcome": "no_go", "rationale": "validation not started"},
+            )
         case Action.EXECUTE_STEP:
             return client.post(f"/api/releases/{r.pk}/steps/{ctx['step'].pk}/runs")
         case Action.RAISE_ROLLBACK:
-            return client.post(f"/api/releases/{r.pk}/rollback-calls",
-                               {"reason": "error rate 2% for 6 minutes"})
+            return client.post(
+                f"/api/releases/{r.pk}/rollback-calls", {"reason": "error rate 2% for 6 minutes"}
+            )
         case Action.ROLL_BACK:
             call = ctx["call"]
-            return client.post(f"/api/releases/{r.pk}/rollback-calls/{call.pk}/decision",
-                               {"choice": "fix_forward", "rationale": "hotfix ready"})
+            return client.post(
+                f"/api/releases/{r.pk}/rollback-calls/{call.pk}/decision",
+                {"choice": "fix_forward", "rationale": "hotfix ready"},
+            )
         case Action.EDIT_PLAN:
             return client.patch(f"/api/releases/{r.pk}", {"name": "Orbit Payments (moved)"})
         case Action.MANAGE_PEOPLE:
             role = Role.objects.get(release=r, name="QA Lead")
-            return client.post(f"/api/releases/{r.pk}/roles/{role.pk}/assignments",
-                               {"username": "devops", "kind": "backup"})
+            return client.post(
+                f"/api/releases/{r.pk}/roles/{role.pk}/assignments",
+                {"username": "devops", "kind": "backup"},
+            )
         case Action.ADMIN:
             return client.get(f"/api/releases/{r.pk}/audit/verify")
     raise AssertionError(action)
@@ -170,13 +179,13 @@ def footprint(release) -> dict:
         "signoffs": SignOff.objects.filter(required__gate__release=release).count(),
         "decisions": Decision.objects.filter(gate__release=release).count(),
         "runs": StepRun.objects.filter(step__phase__release=release).count(),
-        "calls_decided": RollbackCall.objects.filter(release=release).exclude(
-            decided_at=None).count(),
+        "calls_decided": RollbackCall.objects.filter(release=release)
+        .exclude(decided_at=None)
+        .count(),
         "calls": RollbackCall.objects.filter(release=release).count(),
         "name": release.name,
         "assignments": Assignment.objects.filter(role__release=release).count(),
-        "events": AuditEvent.objects.filter(release=release).exclude(
-            kind="access.denied").count(),
+        "events": AuditEvent.objects.filter(release=release).exclude(kind="access.denied").count(),
     }
 
 
@@ -189,9 +198,11 @@ def test_the_table_covers_every_action_and_relation():
             assert (action, relation) in covered, f"{action} x {relation} is untested"
 
 
-@pytest.mark.parametrize(("action", "relation", "username", "target", "allowed"), CELLS,
-                         ids=[f"{a}-{r or 'none'}-{u}-{'allowed' if ok else 'refused'}"
-                              for a, r, u, _, ok in CELLS])
+@pytest.mark.parametrize(
+    ("action", "relation", "username", "target", "allowed"),
+    CELLS,
+    ids=[f"{a}-{r or 'none'}-{u}-{'allowed' if ok else 'refused'}" for a, r, u, _, ok in CELLS],
+)
 def test_policy_cell(team, api, action, relation, username, target, allowed):
     ctx = prepare(team, action, target)
     denied = AuditEvent.objects.filter(release=team.release, kind="access.denied")

@@ -28,9 +28,13 @@ def state(team, kind="go_no_go"):
 def sign_all(team, verdict="approve"):
     gate = team.gate()
     for user, name in (("dba", "DBA"), ("qa", "QA Lead"), ("sec", "Security Engineer")):
-        services.signoff_record(gate=gate, role=role(team, name), verdict=verdict,
-                                comment="" if verdict == "approve" else "not ready",
-                                user=team[user])
+        services.signoff_record(
+            gate=gate,
+            role=role(team, name),
+            verdict=verdict,
+            comment="" if verdict == "approve" else "not ready",
+            user=team[user],
+        )
 
 
 def tick_gate_items(team):
@@ -44,8 +48,9 @@ def test_given_a_fresh_gate_go_is_blocked_and_the_panel_says_why(team):
     assert "2 go/no-go items unchecked" in s.blockers
     assert "sign-off missing: DBA, QA Lead, Security Engineer" in s.blockers
     with pytest.raises(FieldError) as err:
-        services.decision_record(gate=team.gate(), outcome="go", rationale="ship it",
-                                 user=team["vp"])
+        services.decision_record(
+            gate=team.gate(), outcome="go", rationale="ship it", user=team["vp"]
+        )
     assert err.value.field == "outcome" and "DBA" in err.value.message
     assert not Decision.objects.exists()
 
@@ -54,8 +59,9 @@ def test_with_every_sign_off_and_item_the_authority_records_go_with_a_snapshot(t
     sign_all(team)
     tick_gate_items(team)
     assert state(team).can_go
-    decision = services.decision_record(gate=team.gate(), outcome="go",
-                                        rationale="All green", user=team["vp"])
+    decision = services.decision_record(
+        gate=team.gate(), outcome="go", rationale="All green", user=team["vp"]
+    )
     assert decision.outcome == "go"
     assert [s["verdict"] for s in decision.snapshot["signoffs"]] == ["approve"] * 3
     assert all(i["status"] == "done" for i in decision.snapshot["items"])
@@ -67,8 +73,9 @@ def test_with_every_sign_off_and_item_the_authority_records_go_with_a_snapshot(t
 
 
 def test_a_backup_signs_on_behalf_of_the_primary(team):
-    so = services.signoff_record(gate=team.gate(), role=role(team, "DBA"), verdict="approve",
-                                 user=team["dba_backup"])
+    so = services.signoff_record(
+        gate=team.gate(), role=role(team, "DBA"), verdict="approve", user=team["dba_backup"]
+    )
     assert so.signer.name == "Derek Standby"
     assert so.on_behalf_of.name == "Dana Admin"
     event = AuditEvent.objects.get(release=team.release, kind="signoff.recorded")
@@ -77,21 +84,28 @@ def test_a_backup_signs_on_behalf_of_the_primary(team):
 
 def test_signing_off_for_a_role_you_do_not_hold_is_refused_and_audited(team):
     with pytest.raises(policies.Refused):
-        services.signoff_record(gate=team.gate(), role=role(team, "DBA"), verdict="approve",
-                                user=team["qa"])
+        services.signoff_record(
+            gate=team.gate(), role=role(team, "DBA"), verdict="approve", user=team["qa"]
+        )
     assert not SignOff.objects.exists()
     assert AuditEvent.objects.filter(kind="access.denied", actor=team["qa"]).count() == 1
 
 
 def test_a_rejection_needs_a_reason_and_blocks_go(team):
     with pytest.raises(FieldError) as err:
-        services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"),
-                                verdict="reject", user=team["qa"])
+        services.signoff_record(
+            gate=team.gate(), role=role(team, "QA Lead"), verdict="reject", user=team["qa"]
+        )
     assert err.value.field == "comment"
     sign_all(team)
     tick_gate_items(team)
-    services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"), verdict="reject",
-                            comment="3 smoke tests failing", user=team["qa"])
+    services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "QA Lead"),
+        verdict="reject",
+        comment="3 smoke tests failing",
+        user=team["qa"],
+    )
     s = state(team)
     assert s.blockers == ["QA Lead rejected: 3 smoke tests failing"]
     with pytest.raises(FieldError):
@@ -99,18 +113,29 @@ def test_a_rejection_needs_a_reason_and_blocks_go(team):
 
 
 def test_a_later_sign_off_supersedes_the_earlier_one_which_is_kept(team):
-    first = services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"),
-                                    verdict="reject", comment="flaky", user=team["qa"])
-    second = services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"),
-                                     verdict="approve", comment="re-run green", user=team["qa"])
+    first = services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "QA Lead"),
+        verdict="reject",
+        comment="flaky",
+        user=team["qa"],
+    )
+    second = services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "QA Lead"),
+        verdict="approve",
+        comment="re-run green",
+        user=team["qa"],
+    )
     assert second.supersedes == first
     assert SignOff.objects.count() == 2
     assert state(team).rejecting == []
 
 
 def test_sign_offs_and_decisions_cannot_be_edited_or_deleted(team):
-    so = services.signoff_record(gate=team.gate(), role=role(team, "DBA"), verdict="approve",
-                                 user=team["dba"])
+    so = services.signoff_record(
+        gate=team.gate(), role=role(team, "DBA"), verdict="approve", user=team["dba"]
+    )
     so.comment = "changed"
     with pytest.raises(TypeError):
         so.save()
@@ -122,50 +147,79 @@ def test_sign_offs_and_decisions_cannot_be_edited_or_deleted(team):
 def test_conditional_go_must_name_each_rejection_in_its_mitigations(team):
     sign_all(team)
     tick_gate_items(team)
-    services.signoff_record(gate=team.gate(), role=role(team, "Security Engineer"),
-                            verdict="reject", comment="CVE pending", user=team["sec"])
+    services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "Security Engineer"),
+        verdict="reject",
+        comment="CVE pending",
+        user=team["sec"],
+    )
     with pytest.raises(FieldError) as err:
-        services.decision_record(gate=team.gate(), outcome="conditional_go",
-                                 rationale="proceed", mitigations=["watch error rate"],
-                                 user=team["vp"])
+        services.decision_record(
+            gate=team.gate(),
+            outcome="conditional_go",
+            rationale="proceed",
+            mitigations=["watch error rate"],
+            user=team["vp"],
+        )
     assert err.value.field == "mitigations" and "Security Engineer" in err.value.message
     with pytest.raises(FieldError) as err:
-        services.decision_record(gate=team.gate(), outcome="conditional_go",
-                                 rationale="proceed", mitigations=[], user=team["vp"])
+        services.decision_record(
+            gate=team.gate(),
+            outcome="conditional_go",
+            rationale="proceed",
+            mitigations=[],
+            user=team["vp"],
+        )
     assert err.value.field == "mitigations"
     d = services.decision_record(
-        gate=team.gate(), outcome="conditional_go", rationale="proceed with WAF rule",
+        gate=team.gate(),
+        outcome="conditional_go",
+        rationale="proceed with WAF rule",
         mitigations=["Security Engineer: WAF rule blocks the CVE path until patch"],
-        user=team["vp"])
+        user=team["vp"],
+    )
     assert d.outcome == "conditional_go" and len(d.mitigations) == 1
 
 
 def test_no_go_takes_a_reason_and_an_optional_future_date(team):
     with pytest.raises(FieldError) as err:
-        services.decision_record(gate=team.gate(), outcome="no_go", rationale="  ",
-                                 user=team["vp"])
+        services.decision_record(gate=team.gate(), outcome="no_go", rationale="  ", user=team["vp"])
     assert err.value.field == "rationale"
     with pytest.raises(FieldError) as err:
-        services.decision_record(gate=team.gate(), outcome="no_go", rationale="db not ready",
-                                 new_date=clock.now() - timedelta(days=1), user=team["vp"])
+        services.decision_record(
+            gate=team.gate(),
+            outcome="no_go",
+            rationale="db not ready",
+            new_date=clock.now() - timedelta(days=1),
+            user=team["vp"],
+        )
     assert err.value.field == "new_date" and "past" in err.value.message
-    d = services.decision_record(gate=team.gate(), outcome="no_go", rationale="db not ready",
-                                 new_date=clock.now() + timedelta(days=7), user=team["vp"])
+    d = services.decision_record(
+        gate=team.gate(),
+        outcome="no_go",
+        rationale="db not ready",
+        new_date=clock.now() + timedelta(days=7),
+        user=team["vp"],
+    )
     assert d.new_date is not None
     team.release.refresh_from_db()
     assert team.release.status == "planned"
 
 
 def test_deciding_twice_without_superseding_is_refused_and_superseding_keeps_both(team):
-    first = services.decision_record(gate=team.gate(), outcome="no_go", rationale="not ready",
-                                     user=team["vp"])
+    first = services.decision_record(
+        gate=team.gate(), outcome="no_go", rationale="not ready", user=team["vp"]
+    )
     with pytest.raises(services.DecisionConflict):
-        services.decision_record(gate=team.gate(), outcome="no_go", rationale="again",
-                                 user=team["rm"])
+        services.decision_record(
+            gate=team.gate(), outcome="no_go", rationale="again", user=team["rm"]
+        )
     sign_all(team)
     tick_gate_items(team)
-    second = services.decision_record(gate=team.gate(), outcome="go", rationale="fixed",
-                                      supersedes=first.pk, user=team["rm"])
+    second = services.decision_record(
+        gate=team.gate(), outcome="go", rationale="fixed", supersedes=first.pk, user=team["rm"]
+    )
     assert second.supersedes == first
     assert state(team).decision == second
 
@@ -175,30 +229,34 @@ def test_a_quorum_gate_goes_with_enough_approvals(team):
     Gate.objects.filter(pk=gate.pk).update(consensus="quorum", quorum=2)
     tick_gate_items(team)
     for user, name in (("dba", "DBA"), ("qa", "QA Lead")):
-        services.signoff_record(gate=gate, role=role(team, name), verdict="approve",
-                                user=team[user])
+        services.signoff_record(
+            gate=gate, role=role(team, name), verdict="approve", user=team[user]
+        )
     assert state(team).can_go
 
 
 def test_an_open_critical_issue_blocks_go(team):
     sign_all(team)
     tick_gate_items(team)
-    WarIssue.objects.create(release=team.release, title="Payments 500s", severity="critical",
-                            opened_at=clock.now())
+    WarIssue.objects.create(
+        release=team.release, title="Payments 500s", severity="critical", opened_at=clock.now()
+    )
     assert state(team).blockers == ["1 critical issue open"]
 
 
 def test_a_rollback_trigger_starts_a_five_minute_clock_and_is_decided_with_who_and_why(team):
-    call = services.rollback_raise(release=team.release, reason="error rate 2.4% for 6 min",
-                                   user=team["devops"])
+    call = services.rollback_raise(
+        release=team.release, reason="error rate 2.4% for 6 min", user=team["devops"]
+    )
     assert (call.decide_by - call.raised_at) == timedelta(minutes=5)
     with pytest.raises(FieldError):
         services.rollback_raise(release=team.release, reason="again", user=team["dba"])
     with pytest.raises(FieldError) as err:
         services.rollback_decide(call=call, choice="roll_back", rationale="", user=team["vp"])
     assert err.value.field == "rationale"
-    decided = services.rollback_decide(call=call, choice="roll_back",
-                                       rationale="errors climbing", user=team["vp"])
+    decided = services.rollback_decide(
+        call=call, choice="roll_back", rationale="errors climbing", user=team["vp"]
+    )
     assert decided.decided_by == team["vp"] and decided.choice == "roll_back"
     kinds = list(AuditEvent.objects.filter(release=team.release).values_list("kind", flat=True))
     assert kinds[-2:] == ["rollback.raised", "rollback.decided"]
@@ -221,8 +279,12 @@ def test_two_authorities_deciding_go_at_the_same_moment_yield_exactly_one_decisi
 
         barrier.wait()
         try:
-            d = services.decision_record(gate=Gate.objects.get(pk=team.gate().pk), outcome="go",
-                                         rationale=f"go from {username}", user=team[username])
+            d = services.decision_record(
+                gate=Gate.objects.get(pk=team.gate().pk),
+                outcome="go",
+                rationale=f"go from {username}",
+                user=team[username],
+            )
             results.append(("ok", d.pk))
         except FieldError as exc:
             results.append(("refused", exc.field))
@@ -249,8 +311,10 @@ def test_verify_audit_finds_a_row_changed_with_raw_sql(team, capsys):
     assert "chain intact" in capsys.readouterr().out
     table = AuditEvent._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f"UPDATE {table} SET actor_label = %s WHERE release_id = %s AND seq = 3",
-                    ["Mallory", team.release.pk])
+        cur.execute(
+            f"UPDATE {table} SET actor_label = %s WHERE release_id = %s AND seq = 3",
+            ["Mallory", team.release.pk],
+        )
     with pytest.raises(CommandError) as err:
         call_command("verify_audit", release=team.release.pk)
     assert "first bad sequence number 3" in str(err.value)
@@ -263,8 +327,10 @@ def test_verify_audit_finds_a_row_removed_with_raw_sql(team):
     for item in ChecklistItem.objects.filter(checklist__release=team.release)[:4]:
         services.item_set_status(item=item, status="done", user=team["rm"])
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE release_id = %s AND seq = 2",
-                    [team.release.pk])
+        cur.execute(
+            f"DELETE FROM {AuditEvent._meta.db_table} WHERE release_id = %s AND seq = 2",
+            [team.release.pk],
+        )
     with pytest.raises(CommandError) as err:
         call_command("verify_audit", release=team.release.pk)
     assert "first bad sequence number 2" in str(err.value)
@@ -279,8 +345,10 @@ def test_verify_audit_finds_the_last_row_removed(team):
     team.release.refresh_from_db()
     last = team.release.last_seq
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE release_id = %s AND seq = %s",
-                    [team.release.pk, last])
+        cur.execute(
+            f"DELETE FROM {AuditEvent._meta.db_table} WHERE release_id = %s AND seq = %s",
+            [team.release.pk, last],
+        )
     with pytest.raises(CommandError) as err:
         call_command("verify_audit", release=team.release.pk)
     assert f"first bad sequence number {last}" in str(err.value)

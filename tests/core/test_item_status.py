@@ -35,15 +35,13 @@ def test_the_dba_ticks_a_dba_item_and_the_tick_is_recorded_with_who_and_when(tea
 
 
 def test_the_dba_backup_may_tick_for_the_dba(team):
-    item = services.item_set_status(item=team.item("DBA"), status="done",
-                                    user=team["dba_backup"])
+    item = services.item_set_status(item=team.item("DBA"), status="done", user=team["dba_backup"])
     assert item.status == "done"
 
 
 def test_the_release_manager_may_change_any_item(team):
     for owner in ("DBA", "QA Lead", "DevOps Lead", None):
-        item = services.item_set_status(item=team.item(owner), status="na",
-                                        user=team["rm"])
+        item = services.item_set_status(item=team.item(owner), status="na", user=team["rm"])
         assert item.status == "na"
 
 
@@ -74,8 +72,9 @@ def test_blocking_needs_a_reason(team):
     with pytest.raises(FieldError) as err:
         services.item_set_status(item=team.item("DBA"), status="blocked", user=team["dba"])
     assert err.value.field == "note"
-    item = services.item_set_status(item=team.item("DBA"), status="blocked",
-                                    note="Replica lag 40s", user=team["dba"])
+    item = services.item_set_status(
+        item=team.item("DBA"), status="blocked", note="Replica lag 40s", user=team["dba"]
+    )
     assert item.status == "blocked" and item.note == "Replica lag 40s"
 
 
@@ -98,4 +97,7 @@ def test_untick_then_tick_again_records_each_change(team):
     for status in ("done", "todo", "done"):
         services.item_set_status(item=item, status=status, user=team["dba"])
     assert [e.data["status"] for e in events(team.release, "item.status")] == [
-        "done", "todo", "done"]
+        "done",
+        "todo",
+        "done",
+    ]

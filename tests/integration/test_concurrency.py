@@ -43,8 +43,10 @@ async def run_load(servers, release, tokens, item_ids, viewer_token):
             ready = asyncio.Event()
             received.append(seqs)
             ready_events.append(ready)
-            url = (f"{server.ws}/ws/releases/{release.pk}/events?token={viewer_token}"
-                   f"&after={release.last_seq}")
+            url = (
+                f"{server.ws}/ws/releases/{release.pk}/events?token={viewer_token}"
+                f"&after={release.last_seq}"
+            )
             viewer_tasks.append(asyncio.create_task(viewer(url, len(item_ids), ready, seqs)))
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready_events)), 20)
 
@@ -59,12 +61,13 @@ async def run_load(servers, release, tokens, item_ids, viewer_token):
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as http:
             while not queue.empty():
                 item_id = queue.get_nowait()
-                resp = await http.post(f"/api/releases/{release.pk}/items/{item_id}",
-                                       json={"status": "done"})
+                resp = await http.post(
+                    f"/api/releases/{release.pk}/items/{item_id}", json={"status": "done"}
+                )
                 statuses.append(resp.status_code)
 
     await asyncio.gather(*(client(n) for n in range(CLIENTS)))
-    done, pending = await asyncio.wait(viewer_tasks, timeout=60)
+    _done, pending = await asyncio.wait(viewer_tasks, timeout=60)
     for task in pending:  # a viewer still waiting: report what it got, don't hang
         task.cancel()
     return statuses, received
@@ -73,8 +76,9 @@ async def run_load(servers, release, tokens, item_ids, viewer_token):
 def test_twenty_clients_ticking_300_items_lose_nothing(server_factory):
     release, members = crowd_release(items=ITEMS, users=CLIENTS)
     tokens = [ApiToken.issue(u)[1] for u in members]
-    item_ids = list(ChecklistItem.objects.filter(checklist__release=release)
-                    .values_list("pk", flat=True))
+    item_ids = list(
+        ChecklistItem.objects.filter(checklist__release=release).values_list("pk", flat=True)
+    )
     servers = [server_factory("web-a"), server_factory("web-b")]
     start_seq = release.last_seq
 
@@ -82,11 +86,24 @@ def test_twenty_clients_ticking_300_items_lose_nothing(server_factory):
 
     assert statuses == [200] * ITEMS
     assert ChecklistItem.objects.filter(checklist__release=release, status="done").count() == ITEMS
-    ticks = list(AuditEvent.objects.filter(release=release, kind="item.status")
-                 .order_by("seq").values_list("seq", flat=True))
+    ticks = list(
+        AuditEvent.objects.filter(release=release, kind="item.status")
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
     assert ticks == list(range(start_seq + 1, start_seq + ITEMS + 1))
-    assert len({e for e in AuditEvent.objects.filter(release=release).values_list(
-        "data__item", flat=True) if e}) == ITEMS
+    assert (
+        len(
+            {
+                e
+                for e in AuditEvent.objects.filter(release=release).values_list(
+                    "data__item", flat=True
+                )
+                if e
+            }
+        )
+        == ITEMS
+    )
     assert verify_chain(release.pk) is None
     expected = list(range(start_seq + 1, start_seq + ITEMS + 1))
     for seqs in received:
@@ -98,17 +115,20 @@ def test_a_viewer_on_one_process_sees_ticks_made_through_another(server_factory)
     release, members = crowd_release(items=3, users=1)
     token = ApiToken.issue(members[0])[1]
     a, b = server_factory("web-a"), server_factory("web-b")
-    item_ids = list(ChecklistItem.objects.filter(checklist__release=release)
-                    .values_list("pk", flat=True))
+    item_ids = list(
+        ChecklistItem.objects.filter(checklist__release=release).values_list("pk", flat=True)
+    )
 
     async def scenario():
         url = f"{a.ws}/ws/releases/{release.pk}/events?token={token}"
         async with websockets.connect(url) as ws:
             async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
                 for item_id in item_ids:
-                    resp = await http.post(f"/api/releases/{release.pk}/items/{item_id}",
-                                           json={"status": "done"},
-                                           headers={"Authorization": f"Bearer {token}"})
+                    resp = await http.post(
+                        f"/api/releases/{release.pk}/items/{item_id}",
+                        json={"status": "done"},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                     assert resp.status_code == 200
             return [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in item_ids]
 

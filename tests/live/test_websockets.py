@@ -60,7 +60,8 @@ async def test_a_token_holder_receives_each_tick_as_a_json_event(ateam):
 
 async def test_after_replays_what_came_after_then_goes_live_without_duplicates(ateam):
     items = await database_sync_to_async(
-        lambda: list(ateam.release.checklists.get(name="Rollout").items.all()))()
+        lambda: list(ateam.release.checklists.get(name="Rollout").items.all())
+    )()
     start = ateam.release.last_seq  # the seq before the two ticks
     for item in items[:2]:
         await tick(item, ateam["devops"])
@@ -93,14 +94,17 @@ async def test_an_outsider_is_refused_and_the_refusal_is_audited(ateam):
     comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
     assert not comm.ok and comm.close_code == 4403
     count = await database_sync_to_async(
-        AuditEvent.objects.filter(release=ateam.release, kind="access.denied").count)()
+        AuditEvent.objects.filter(release=ateam.release, kind="access.denied").count
+    )()
     assert count == 1
 
 
 async def test_the_war_room_socket_gets_htmx_fragments_for_the_changed_item(ateam):
     token = await token_for(ateam["rm"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={token}"
-                         f"&after={ateam.release.last_seq}")
+    comm = await connect(
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={token}"
+        f"&after={ateam.release.last_seq}"
+    )
     assert comm.ok
     # The first message is the roll call (presence), listing the manager.
     first = await comm.receive_from(timeout=3)
@@ -117,8 +121,9 @@ async def test_the_war_room_socket_gets_htmx_fragments_for_the_changed_item(atea
 
 
 async def test_the_board_link_socket_needs_only_the_secret_and_gets_board_fragments(ateam):
-    comm = await connect(f"/ws/board/{ateam.release.board_token}/live"
-                         f"?after={ateam.release.last_seq}")
+    comm = await connect(
+        f"/ws/board/{ateam.release.board_token}/live?after={ateam.release.last_seq}"
+    )
     assert comm.ok
     await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
     html = await comm.receive_from(timeout=3)
@@ -132,19 +137,23 @@ async def test_a_viewer_that_reconnects_after_missing_events_gets_the_full_state
     token = await token_for(ateam["rm"])
     seq = ateam.release.last_seq
     await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=board&token={token}"
-                         f"&after={seq}")
+    comm = await connect(
+        f"/ws/releases/{ateam.release.pk}/live?variant=board&token={token}&after={seq}"
+    )
     html = await comm.receive_from(timeout=3)
     assert f'data-seq="{seq + 1}" data-full' in html
     await comm.disconnect()
 
 
 async def test_roll_call_shows_who_is_connected_and_drops_who_left(ateam):
-    rm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
-                       f"&token={await token_for(ateam['rm'])}")
+    rm = await connect(
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={await token_for(ateam['rm'])}"
+    )
     await rm.receive_from(timeout=3)
-    dba = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
-                        f"&token={await token_for(ateam['dba'])}")
+    dba = await connect(
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
+        f"&token={await token_for(ateam['dba'])}"
+    )
     seen = ""
     while "Dana Admin" not in seen:
         seen = await rm.receive_from(timeout=3)

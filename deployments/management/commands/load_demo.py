@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -23,7 +25,9 @@ PASSWORD = "golive-demo"
 
 
 def _username(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z]", "", name.split()[0].lower()) or "user"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z]", "", ascii_name.split()[0].lower()) if ascii_name.split() else ""
+    base = base or "user"
     username, n = base, 2
     while username in taken:
         username, n = f"{base}{n}", n + 1
@@ -50,23 +54,27 @@ class Command(BaseCommand):
             username="admin",
             defaults={"is_staff": True, "is_superuser": True, "email": "admin@orbit.example"},
         )
-        admin.set_password(PASSWORD)
+        password_hash = make_password(PASSWORD)  # hashed once: PBKDF2 per user is slow
+        admin.password = password_hash
         admin.save()
-        release = services.release_import(plan=plan, go_live_at=t0, source_name=DEMO_SOURCE)
-        taken = set(User.objects.exclude(username="admin").values_list("username", flat=True))
+        release = services.release_import(
+            plan=plan, go_live_at=t0, name="Orbit Payments", source_name=DEMO_SOURCE
+        )
+        taken: set[str] = {"admin"}  # usernames are stable across reloads of the demo
         logins: list[tuple[str, str, str]] = []
         for person in Person.objects.filter(assignments__role__release=release).distinct():
             if person.is_placeholder:
                 continue
-            user = User.objects.filter(email=person.email).first() if person.email else None
-            if user is None:
-                user = User.objects.create(
-                    username=_username(person.name, taken),
-                    email=person.email,
-                    first_name=person.name.split()[0],
-                    last_name=" ".join(person.name.split()[1:]),
-                )
-            user.set_password(PASSWORD)
+            username = _username(person.name, taken)
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "email": person.email,
+                    "first_name": person.name.split()[0],
+                    "last_name": " ".join(person.name.split()[1:]),
+                },
+            )
+            user.password = password_hash
             user.save()
             Person.objects.filter(user=user).exclude(pk=person.pk).update(user=None)
             person.user = user

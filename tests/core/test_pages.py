@@ -1,0 +1,168 @@
+"""Pages: constant queries, escaping, who sees what, the demo."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from checklists import services
+from tests.factories import crowd_release, team_release
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        resp = client.get(url)
+    assert resp.status_code == 200, resp.content[:500]
+    return len(ctx.captured_queries)
+
+
+def test_the_board_runs_the_same_queries_for_3_items_as_for_300(client):
+    small, small_team = crowd_release(items=3, users=2)
+    big, big_team = crowd_release(items=300, users=2)
+    for n, item in enumerate(big.checklists.get().items.all()[:40]):
+        services.item_set_status(item=item, status="done" if n % 2 else "na", user=big_team[0])
+    client.force_login(small_team[0])
+    small_q = count_queries(client, f"/releases/{small.pk}/board/")
+    client.force_login(big_team[0])
+    big_q = count_queries(client, f"/releases/{big.pk}/board/")
+    assert big_q == small_q
+    assert count_queries(client, f"/board/{big.board_token}/") == count_queries(
+        client, f"/board/{small.board_token}/"
+    )
+
+
+def test_the_war_room_runs_the_same_queries_for_3_items_as_for_300(client):
+    small, small_team = crowd_release(items=3, users=2)
+    big, big_team = crowd_release(items=300, users=2)
+    client.force_login(small_team[0])
+    small_q = count_queries(client, f"/releases/{small.pk}/")
+    client.force_login(big_team[0])
+    assert count_queries(client, f"/releases/{big.pk}/") == small_q
+
+
+def test_item_text_and_notes_are_escaped_everywhere(client):
+    team = team_release()
+    item = team.item("DBA")
+    services.item_set_status(
+        item=item, status="blocked", note="<script>alert(1)</script>", user=team["dba"]
+    )
+    client.force_login(team["rm"])
+    for url in (
+        f"/releases/{team.release.pk}/",
+        f"/releases/{team.release.pk}/board/",
+        f"/board/{team.release.board_token}/",
+        f"/releases/{team.release.pk}/sync?variant=warroom",
+    ):
+        body = client.get(url).content.decode()
+        assert "<script>alert(1)</script>" not in body, url
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;"
+        in client.get(f"/releases/{team.release.pk}/").content.decode()
+    )
+
+
+def test_the_war_room_shows_each_viewer_only_the_controls_they_may_use(client):
+    team = team_release()
+    client.force_login(team["dba"])
+    css = client.get(f"/releases/{team.release.pk}/").context["controls_css"]
+    dba_role = team.item("DBA").owner_role_id
+    assert f".item.owner-{dba_role} .controls" in css
+    assert ".item .controls" not in css  # not every item
+    client.force_login(team["rm"])
+    assert ".item .controls" in client.get(f"/releases/{team.release.pk}/").context["controls_css"]
+    client.force_login(team["pm"])  # a stakeholder: no team items, no decisions
+    css = client.get(f"/releases/{team.release.pk}/").context["controls_css"]
+    assert ".item .controls" not in css and ".owner-none" not in css and ".decide" not in css
+
+
+def test_an_outsider_gets_403_on_the_war_room_and_it_is_audited(client):
+    from warroom.audit import AuditEvent
+
+    team = team_release()
+    client.force_login(team["outsider"])
+    resp = client.get(f"/releases/{team.release.pk}/")
+    assert resp.status_code == 403
+    assert b"not on this release" in resp.content
+    assert AuditEvent.objects.filter(release=team.release, kind="access.denied").count() == 1
+
+
+def test_ticking_in_the_browser_answers_with_the_new_row(client):
+    team = team_release()
+    item = team.item("DBA")
+    client.force_login(team["dba"])
+    resp = client.post(
+        f"/releases/{team.release.pk}/items/{item.pk}/status",
+        {"status": "blocked"},
+        headers={"HX-Request": "true", "HX-Prompt": "replica lag"},
+    )
+    assert resp.status_code == 200
+    assert f'id="item-{item.pk}"' in resp.content.decode()
+    assert "replica lag" in resp.content.decode()
+    resp = client.post(
+        f"/releases/{team.release.pk}/items/{item.pk}/status",
+        {"status": "bogus"},
+        headers={"HX-Request": "true"},
+    )
+    assert resp.status_code == 400 and b"status" in resp.content
+    client.force_login(team["qa"])
+    resp = client.post(
+        f"/releases/{team.release.pk}/items/{item.pk}/status",
+        {"status": "done"},
+        headers={"HX-Request": "true"},
+    )
+    assert resp.status_code == 403 and b"owner role" in resp.content
+
+
+def test_rotating_the_board_link_retires_the_old_one(client):
+    team = team_release()
+    old = team.release.board_token
+    client.force_login(team["rm"])
+    resp = client.post(f"/releases/{team.release.pk}/board/rotate")
+    assert resp.status_code == 200
+    team.release.refresh_from_db()
+    assert team.release.board_token != old
+    assert client.get(f"/board/{old}/").status_code == 404
+    assert client.get(f"/board/{team.release.board_token}/").status_code == 200
+    client.force_login(team["dba"])
+    assert client.post(f"/releases/{team.release.pk}/board/rotate").status_code == 403
+
+
+def test_the_release_list_groups_upcoming_in_progress_and_done(client):
+    from datetime import timedelta
+
+    from warroom import clock
+
+    upcoming = team_release(go_live_at=clock.now() + timedelta(days=3))
+    client.force_login(upcoming["rm"])
+    body = client.get("/").content.decode()
+    assert "Upcoming" in body and "Orbit Payments" in body and "data-countdown" in body
+
+
+def test_load_demo_creates_the_demo_from_our_own_runbook_with_logins(capsys):
+    from django.core.management import call_command
+
+    from checklists.models import Checklist
+    from deployments.models import Release
+
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    release = Release.objects.get(source_name="demo-go-live.md")
+    assert "password for all" in out and "priya" in out
+    phases = list(release.phases.values_list("name", flat=True))
+    assert len(phases) >= 5
+    dues = set(
+        Checklist.objects.filter(release=release, kind="pre_deployment").values_list(
+            "due_offset", flat=True
+        )
+    )
+    assert {timedelta_days(-7), timedelta_days(-3), timedelta_days(-1)} <= dues
+    assert release.gates.count() >= 2
+    call_command("load_demo")  # recreated, not duplicated
+    assert Release.objects.filter(source_name="demo-go-live.md").count() == 1
+
+
+def timedelta_days(n):
+    from datetime import timedelta
+
+    return timedelta(days=n)
