@@ -79,3 +79,8 @@ class RollbackCallAdmin(ReadOnlyAdmin):
 @admin.register(RequiredSignOff)
 class RequiredSignOffAdmin(admin.ModelAdmin):
     list_display = ("gate", "role", "criteria")
+
+
+@admin.register(GateDecisionRole)
+class GateDecisionRoleAdmin(admin.ModelAdmin):
+    list_display = ("gate", "role", "order")

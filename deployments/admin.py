@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from deployments.models import Phase, Release, RollbackCriterion, Step, StepRun, WarIssue
+from deployments.models import (
+    Phase,
+    Release,
+    ReleaseContact,
+    RollbackCriterion,
+    Step,
+    StepRun,
+    WarIssue,
+)
 
 
 class PhaseInline(admin.TabularInline):
@@ -16,6 +24,11 @@ class ReleaseAdmin(admin.ModelAdmin):
     search_fields = ("name", "version")
     readonly_fields = ("last_seq", "last_hash", "created_at")
     inlines = [PhaseInline]
+
+
+@admin.register(ReleaseContact)
+class ReleaseContactAdmin(admin.ModelAdmin):
+    list_display = ("person", "release", "order")
 
 
 @admin.register(Phase)

@@ -22,3 +22,8 @@ class EscalationRoleInline(admin.TabularInline):
 class EscalationLevelAdmin(admin.ModelAdmin):
     list_display = ("level", "name", "release", "after", "until")
     inlines = [EscalationRoleInline]
+
+
+@admin.register(EscalationRole)
+class EscalationRoleAdmin(admin.ModelAdmin):
+    list_display = ("level", "role", "order")

@@ -166,3 +166,21 @@ def timedelta_days(n):
     from datetime import timedelta
 
     return timedelta(days=n)
+
+
+def test_every_model_has_an_admin_page_that_opens(client, django_user_model):
+    from django.apps import apps
+    from django.contrib import admin
+
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"warroom", "people", "deployments", "checklists", "notifications"}
+    ]
+    missing = [m.__name__ for m in ours if m not in admin.site._registry]
+    assert missing == []
+    team_release()
+    client.force_login(django_user_model.objects.get(username="admin"))
+    for model in ours:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
