@@ -6,6 +6,8 @@ old one (``supersedes``), so what was decided can always be shown as it was.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 
@@ -79,6 +81,26 @@ class ChecklistItem(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.NA}
+
+    @property
+    def render_key(self) -> str:
+        """Changes whenever anything the item's row shows changes (the row cache key)."""
+        parts = (
+            self.pk,
+            self.checklist_id,
+            self.parent_id,
+            self.status,
+            self.note,
+            self.text,
+            self.verification,
+            self.owner_role_id,
+            self.owner_role.name if self.owner_role_id else "",
+            self.assignee_id,
+            self.assignee.name if self.assignee_id else "",
+            self.changed_by_label,
+            self.changed_at.isoformat() if self.changed_at else "",
+        )
+        return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
 class Gate(models.Model):

@@ -63,7 +63,7 @@ class _LiveBase(AsyncWebsocketConsumer):
     async def _register(self, release: Release, *, after: int, presence_name: str = ""):
         self.release_id = release.pk
         self.viewer = live.Viewer(
-            self.send_raw, self.variant, last_seq=after, presence_name=presence_name
+            self.base_send, self.variant, last_seq=after, presence_name=presence_name
         )
         await live.hub().join(release.pk, self.viewer)
         upto = await self.replay(release, after)

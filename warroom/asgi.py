@@ -10,14 +10,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from warroom.auth import TokenAuthMiddlewareStack  # noqa: E402
+from warroom.auth import WebsocketAuthMiddleware  # noqa: E402
 from warroom.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -143,18 +143,19 @@ def publish_presence(release_id: int) -> None:
 class Viewer:
     """One websocket viewing one release, as the hub sees it.
 
-    ``variant`` picks the text it receives ("json", "warroom" or "board"). While
-    it replays history it buffers live messages, then flushes those it lacks.
+    ``variant`` picks the text it receives ("json", "warroom" or "board");
+    ``send`` is the connection's raw ASGI send. While it replays history it
+    buffers live messages, then flushes those it lacks.
     """
 
     def __init__(
         self,
-        send_text: Callable[[str], Awaitable[None]],
+        send: Callable[[dict], Awaitable[None]],
         variant: str,
         last_seq: int = 0,
         presence_name: str = "",
     ):
-        self.send_text = send_text
+        self.send = send
         self.variant = variant
         self.last_seq = last_seq
         self.presence_name = presence_name
@@ -162,28 +163,33 @@ class Viewer:
         self.stream = JSON if variant == "json" else HTML
         self.buffer: list[dict] | None = []  # None once live
 
-    async def deliver(self, message: dict) -> None:
+    async def deliver(self, message: dict, frames: dict | None = None) -> None:
+        """Send ``message`` unless already sent; ``frames`` caches the ASGI message per
+        variant so a thousand viewers share one dict instead of building their own."""
         if self.buffer is not None:
             self.buffer.append(message)
             return
-        await self._send(message)
-
-    async def _send(self, message: dict) -> None:
         seq = message.get("seq")
         if seq is not None:
             if seq <= self.last_seq:
                 return
             self.last_seq = seq
-        text = message.get(self.variant)
-        if text:
-            await self.send_text(text)
+        frame = frames.get(self.variant) if frames is not None else None
+        if frame is None:
+            text = message.get(self.variant)
+            if not text:
+                return
+            frame = {"type": "websocket.send", "text": text}
+            if frames is not None:
+                frames[self.variant] = frame
+        await self.send(frame)
 
     async def go_live(self, replayed_up_to: int) -> None:
         """Replay is done up to ``replayed_up_to``: flush buffered messages after it."""
         self.last_seq = max(self.last_seq, replayed_up_to)
         buffered, self.buffer = self.buffer or [], None
         for message in buffered:
-            await self._send(message)
+            await self.deliver(message)
 
 
 class Hub:
@@ -291,9 +297,10 @@ class Hub:
             v for v in self.viewers.get(release_id, ()) if stream is None or v.stream == stream
         ]
         for message in messages:
+            frames: dict[str, dict] = {}
             for viewer in viewers:
                 try:
-                    await viewer.deliver(message)
+                    await viewer.deliver(message, frames)
                 except Exception:  # one broken socket must not stop the others
                     logger.debug("delivery to a viewer failed", exc_info=True)
 

@@ -165,3 +165,34 @@ async def test_roll_call_shows_who_is_connected_and_drops_who_left(ateam):
     assert "Rita Manager" in seen
     await rm.disconnect()
     await asyncio.sleep(0)
+
+
+@database_sync_to_async
+def session_cookie(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def connect_with_cookie(path, sessionid):
+    comm = WebsocketCommunicator(
+        application,
+        path,
+        headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={sessionid}".encode())],
+    )
+    connected, code = await comm.connect(timeout=5)
+    comm.ok, comm.close_code = connected, None if connected else code
+    return comm
+
+
+async def test_a_browser_session_cookie_is_enough_for_the_war_room_socket(ateam):
+    cookie = await session_cookie(ateam["dba"])
+    comm = await connect_with_cookie(f"/ws/releases/{ateam.release.pk}/events", cookie)
+    assert comm.ok
+    await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
+    assert (await receive_json(comm))["actor"] == "Dana Admin"
+    await comm.disconnect()
+    forged = await connect_with_cookie(f"/ws/releases/{ateam.release.pk}/events", "forged")
+    assert not forged.ok and forged.close_code == 4403
