@@ -104,7 +104,7 @@ class Command(BaseCommand):
             if (
                 c.kind == Checklist.Kind.PRE_DEPLOYMENT
                 and c.due_offset is not None
-                and c.due_offset <= -timedelta(days=1)
+                and c.due_offset <= offset
             )
             or (
                 c.phase is not None
