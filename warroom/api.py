@@ -380,6 +380,34 @@ def sign_off(request, release_id: int, gate_id: int, payload: SignOffIn):
     return _gate_out(gate_states(gate.release, [gate.pk])[0])
 
 
+def _decision_out(d, gate) -> dict:
+    return {
+        "id": d.pk,
+        "gate_id": gate.pk,
+        "outcome": d.outcome,
+        "rationale": d.rationale,
+        "mitigations": d.mitigations,
+        "new_date": d.new_date,
+        "decided_by": d.decided_by.get_username(),
+        "at": d.at,
+        "snapshot_hash": d.snapshot_hash,
+        "snapshot": d.snapshot,
+        "supersedes_id": d.supersedes_id,
+    }
+
+
+@api.get(
+    "/releases/{release_id}/gates/{gate_id}/decisions",
+    response=list[DecisionOut],
+    tags=["gates"],
+)
+def list_decisions(request, release_id: int, gate_id: int):
+    """Every decision at the gate, oldest first, each with the snapshot it was made on."""
+    gate = _gate(release_id, gate_id)
+    _release_for(request, release_id)
+    return [_decision_out(d, gate) for d in gate.decisions.select_related("decided_by")]
+
+
 @api.post(
     "/releases/{release_id}/gates/{gate_id}/decisions", response={201: DecisionOut}, tags=["gates"]
 )
@@ -394,22 +422,7 @@ def decide(request, release_id: int, gate_id: int, payload: DecisionIn):
         supersedes=payload.supersedes,
         user=request.user,
     )
-    return Status(
-        201,
-        {
-            "id": d.pk,
-            "gate_id": gate.pk,
-            "outcome": d.outcome,
-            "rationale": d.rationale,
-            "mitigations": d.mitigations,
-            "new_date": d.new_date,
-            "decided_by": d.decided_by.get_username(),
-            "at": d.at,
-            "snapshot_hash": d.snapshot_hash,
-            "snapshot": d.snapshot,
-            "supersedes_id": d.supersedes_id,
-        },
-    )
+    return Status(201, _decision_out(d, gate))
 
 
 # --- rollback calls --------------------------------------------------------------

@@ -13,11 +13,14 @@ import sys
 import time
 import urllib.request
 
-from warroom.settings_boot import ensure_settings
-
 
 def main() -> int:
-    ensure_settings()
+    # Load the settings once here: with no REDIS_URL that starts the embedded Redis
+    # before web, worker and beat race to start it.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warroom.settings")
+    import django
+
+    django.setup()
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
     py = sys.executable

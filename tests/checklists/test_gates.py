@@ -352,3 +352,25 @@ def test_verify_audit_finds_the_last_row_removed(team):
     with pytest.raises(CommandError) as err:
         call_command("verify_audit", release=team.release.pk)
     assert f"first bad sequence number {last}" in str(err.value)
+
+
+def test_a_decision_can_be_shown_later_exactly_as_it_was(api, team):
+    import hashlib
+
+    from warroom.audit import canonical_json
+
+    sign_all(team)
+    tick_gate_items(team)
+    d = services.decision_record(gate=team.gate(), outcome="go", rationale="All green",
+                                 user=team["vp"])
+    # Later changes do not touch what the decision recorded.
+    services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"), verdict="reject",
+                            comment="late finding", user=team["qa"])
+    resp = api(team["pm"]).get(f"/api/releases/{team.release.pk}/gates/{team.gate().pk}"
+                               "/decisions")
+    assert resp.status_code == 200
+    [shown] = resp.json()
+    assert shown["snapshot"] == d.snapshot
+    assert [s["verdict"] for s in shown["snapshot"]["signoffs"]] == ["approve"] * 3
+    assert shown["snapshot_hash"] == hashlib.sha256(
+        canonical_json(shown["snapshot"]).encode()).hexdigest()
