@@ -8,9 +8,10 @@ fragment never depends on who receives it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.template.loader import render_to_string
 
-from checklists.gates import gate_states
 from checklists.models import ChecklistItem
 from deployments import selectors
 from deployments.models import Release
@@ -45,7 +46,6 @@ def render_event_fragments(event: AuditEvent) -> dict[str, str]:
     """The war-room and board fragments for one committed event."""
     release = Release.objects.get(pk=event.release_id)
     s = selectors.summary(release)
-    board_s = s
     common = {"release": release, "s": s, "oob": True}
     warroom = [
         seq_marker(event.seq),
@@ -65,13 +65,12 @@ def render_event_fragments(event: AuditEvent) -> dict[str, str]:
         if item is not None:
             warroom.append(render_item(release, item, oob=True))
             warroom.append(_checklist_progress(release, item.checklist_id, s))
-    if event.kind.startswith(("signoff.", "decision.", "item.", "rollback.", "issue.")):
-        for g in s.gate_summaries or gate_states(release):
-            warroom.append(
-                render_to_string(
-                    "checklists/partials/gate.html", {"g": g, "release": release, "oob": True}
-                )
+    for g in _gates_touched(event, s):
+        warroom.append(
+            render_to_string(
+                "checklists/partials/gate.html", {"g": g, "release": release, "oob": True}
             )
+        )
     if event.kind.startswith("rollback."):
         warroom.append(
             render_to_string(
@@ -81,10 +80,9 @@ def render_event_fragments(event: AuditEvent) -> dict[str, str]:
         )
     board = [seq_marker(event.seq)]
     if event.kind not in selectors.HIDDEN_ON_BOARD:
-        board_s = (
-            selectors.summary(release, for_board=True)
-            if s.recent and any(e.kind in selectors.HIDDEN_ON_BOARD for e in s.recent)
-            else s
+        # The board leaves refused attempts out of its "latest" list.
+        board_s = replace(
+            s, recent=[e for e in s.recent if e.kind not in selectors.HIDDEN_ON_BOARD]
         )
         board.append(
             render_to_string(
@@ -93,6 +91,17 @@ def render_event_fragments(event: AuditEvent) -> dict[str, str]:
             )
         )
     return {"warroom": "".join(warroom), "board": "".join(board)}
+
+
+def _gates_touched(event: AuditEvent, s: selectors.Summary) -> list:
+    """Gates whose panel this event changes: a tick only touches the gate whose go/no-go
+    checklist holds the item; sign-offs, decisions, rollback calls and issues touch all."""
+    if event.kind == "item.status":
+        checklist_id = event.data.get("checklist")
+        return [g for g in s.gate_summaries if g.gate.checklist_id == checklist_id]
+    if event.kind.startswith(("signoff.", "decision.", "rollback.", "issue.")):
+        return s.gate_summaries
+    return []
 
 
 def render_sync(release: Release, variant: str) -> str:

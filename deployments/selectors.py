@@ -291,7 +291,7 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
     now = now or clock.now()
     qs = Release.objects.all()
     if user is not None and not user.is_superuser:
-        qs = qs.filter(roles__assignments__person__user=user).distinct()
+        qs = qs.filter(Q(roles__assignments__person__user=user) | Q(created_by=user)).distinct()
     groups: dict[str, list[Release]] = {"in_progress": [], "upcoming": [], "done": []}
     for release in qs.order_by("go_live_at"):
         groups[release_state(release, now)].append(release)
