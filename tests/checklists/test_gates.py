@@ -361,16 +361,23 @@ def test_a_decision_can_be_shown_later_exactly_as_it_was(api, team):
 
     sign_all(team)
     tick_gate_items(team)
-    d = services.decision_record(gate=team.gate(), outcome="go", rationale="All green",
-                                 user=team["vp"])
+    d = services.decision_record(
+        gate=team.gate(), outcome="go", rationale="All green", user=team["vp"]
+    )
     # Later changes do not touch what the decision recorded.
-    services.signoff_record(gate=team.gate(), role=role(team, "QA Lead"), verdict="reject",
-                            comment="late finding", user=team["qa"])
-    resp = api(team["pm"]).get(f"/api/releases/{team.release.pk}/gates/{team.gate().pk}"
-                               "/decisions")
+    services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "QA Lead"),
+        verdict="reject",
+        comment="late finding",
+        user=team["qa"],
+    )
+    resp = api(team["pm"]).get(f"/api/releases/{team.release.pk}/gates/{team.gate().pk}/decisions")
     assert resp.status_code == 200
     [shown] = resp.json()
     assert shown["snapshot"] == d.snapshot
     assert [s["verdict"] for s in shown["snapshot"]["signoffs"]] == ["approve"] * 3
-    assert shown["snapshot_hash"] == hashlib.sha256(
-        canonical_json(shown["snapshot"]).encode()).hexdigest()
+    assert (
+        shown["snapshot_hash"]
+        == hashlib.sha256(canonical_json(shown["snapshot"]).encode()).hexdigest()
+    )
