@@ -1,0 +1,87 @@
+"""Go/No-Go through the API: bad input names the field and writes nothing."""
+
+from datetime import timedelta
+
+import pytest
+
+from checklists.models import Decision, SignOff
+from warroom import clock
+from warroom.people.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def url(team, suffix=""):
+    return f"/api/releases/{team.release.pk}/gates/{team.gate().pk}{suffix}"
+
+
+def test_a_decision_without_rationale_is_400_naming_the_field(api, team):
+    resp = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "no_go"})
+    assert resp.status_code == 400
+    assert resp.json()["errors"] == [
+        {"field": "rationale", "message": "a decision needs a rationale"}
+    ]
+    assert not Decision.objects.exists()
+
+
+def test_a_no_go_date_in_the_past_is_400(api, team):
+    past = (clock.now() - timedelta(hours=1)).isoformat()
+    resp = api(team["vp"]).post(
+        url(team, "/decisions"), {"outcome": "no_go", "rationale": "db", "new_date": past}
+    )
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "new_date"
+    assert not Decision.objects.exists()
+
+
+def test_an_unknown_outcome_is_400_naming_the_field(api, team):
+    resp = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "maybe", "rationale": "hmm"})
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "outcome"
+
+
+def test_go_while_blocked_is_400_and_says_what_blocks(api, team):
+    resp = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "go", "rationale": "x"})
+    assert resp.status_code == 400
+    assert "sign-off missing" in resp.json()["detail"]
+
+
+def test_a_second_decision_without_superseding_is_409(api, team):
+    vp = api(team["vp"])
+    first = vp.post(url(team, "/decisions"), {"outcome": "no_go", "rationale": "not ready"})
+    assert first.status_code == 201
+    again = vp.post(url(team, "/decisions"), {"outcome": "no_go", "rationale": "still"})
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "supersedes"
+    later = vp.post(
+        url(team, "/decisions"),
+        {"outcome": "no_go", "rationale": "moved", "supersedes": first.json()["id"]},
+    )
+    assert later.status_code == 201 and later.json()["supersedes_id"] == first.json()["id"]
+
+
+def test_signing_off_for_a_role_not_required_at_the_gate_is_400(api, team):
+    devops = Role.objects.get(release=team.release, name="DevOps Lead")
+    resp = api(team["devops"]).post(
+        url(team, "/signoffs"), {"role_id": devops.pk, "verdict": "approve"}
+    )
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "role"
+    assert not SignOff.objects.exists()
+
+
+def test_the_gate_shows_its_sign_offs_and_blockers(api, team):
+    dba = Role.objects.get(release=team.release, name="DBA")
+    resp = api(team["dba_backup"]).post(
+        url(team, "/signoffs"), {"role_id": dba.pk, "verdict": "approve"}
+    )
+    assert resp.status_code == 200
+    gate = api(team["pm"]).get(url(team)).json()
+    [signed] = [s for s in gate["signoffs"] if s["role"] == "DBA"]
+    assert signed["verdict"] == "approve"
+    assert signed["signer"] == "Derek Standby" and signed["on_behalf_of"] == "Dana Admin"
+    assert gate["can_go"] is False and gate["blockers"]
+
+
+def test_an_unknown_gate_is_404(api, team):
+    resp = api(team["vp"]).post(
+        f"/api/releases/{team.release.pk}/gates/999999/decisions",
+        {"outcome": "go", "rationale": "x"},
+    )
+    assert resp.status_code == 404
