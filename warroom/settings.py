@@ -143,7 +143,9 @@ CHANNEL_LAYERS = {
             # socket_timeout None: the layer's blocking read must not time out when idle;
             # max_connections above the viewer count (a mass disconnect needs many).
             "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 20000}],
-            "capacity": 100_000,
+            # Redis pub/sub ignores the database number: Warroom instances sharing one
+            # Redis need their own prefix.
+            "prefix": os.environ.get("CHANNELS_PREFIX", "warroom"),
         },
     }
 }
