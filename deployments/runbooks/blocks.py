@@ -1,0 +1,137 @@
+"""Blocks: markdown-it tokens -> a small tree with source lines.
+
+markdown-it-py (block rules only, which is what keeps this fast) turns the
+text into headings, paragraphs, lists, tables and fences, each with its source
+line. Headings make a section tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+
+_MD = MarkdownIt("commonmark").enable("table")
+_MD.disable("inline")  # we read inline text ourselves; block parsing only
+
+
+@dataclass
+class Block:
+    kind: str  # heading | para | list | table | fence | html
+    line: int
+    end: int = 0
+    text: str = ""
+    level: int = 0
+    info: str = ""
+    items: list[ListItem] = field(default_factory=list)
+    ordered: bool = False
+    header: list[str] = field(default_factory=list)
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class ListItem:
+    text: str
+    line: int
+    children: list[Block] = field(default_factory=list)
+
+
+def _blocks(tokens, i: int, stop: str | None) -> tuple[list[Block], int]:
+    out: list[Block] = []
+    n = len(tokens)
+    while i < n:
+        t = tokens[i]
+        if stop and t.type == stop:
+            return out, i + 1
+        ln = t.map[0] + 1 if t.map else 0
+        end = t.map[1] if t.map else 0
+        if t.type == "heading_open":
+            out.append(Block("heading", ln, end, tokens[i + 1].content, level=int(t.tag[1])))
+            i += 3
+        elif t.type == "paragraph_open":
+            out.append(Block("para", ln, end, tokens[i + 1].content))
+            i += 3
+        elif t.type in ("fence", "code_block"):
+            out.append(Block("fence", ln, end, t.content, info=t.info.strip()))
+            i += 1
+        elif t.type == "html_block":
+            out.append(Block("html", ln, end, t.content))
+            i += 1
+        elif t.type in ("bullet_list_open", "ordered_list_open"):
+            block = Block("list", ln, end, ordered=t.type == "ordered_list_open")
+            close = t.type.replace("_open", "_close")
+            i += 1
+            while tokens[i].type != close:
+                li = tokens[i]  # list_item_open
+                children, i = _blocks(tokens, i + 1, "list_item_close")
+                text = ""
+                if children and children[0].kind == "para" and children[0].line == li.map[0] + 1:
+                    text = children.pop(0).text
+                block.items.append(ListItem(text, li.map[0] + 1, children))
+            out.append(block)
+            i += 1
+        elif t.type == "table_open":
+            block, i = _table(tokens, i, ln, end)
+            out.append(block)
+        elif t.type == "blockquote_open":
+            inner, i = _blocks(tokens, i + 1, "blockquote_close")
+            out.extend(inner)
+        else:
+            i += 1
+    return out, i
+
+
+def _table(tokens, i: int, line: int, end: int) -> tuple[Block, int]:
+    block = Block("table", line, end)
+    row: list[str] | None = None
+    body_row = 0
+    while tokens[i].type != "table_close":
+        t = tokens[i]
+        if t.type == "tr_open":
+            row = []
+        elif t.type == "inline" and row is not None:
+            row.append(t.content.strip())
+        elif t.type == "tr_close" and row is not None:
+            if not block.header:
+                block.header = row
+            else:
+                block.rows.append((line + 2 + body_row, row))
+                body_row += 1
+            row = None
+        i += 1
+    return block, i + 1
+
+
+@dataclass
+class Section:
+    title: str
+    level: int
+    line: int
+    blocks: list[Block] = field(default_factory=list)
+    children: list[Section] = field(default_factory=list)
+    parent: Section | None = None
+
+
+def _sections(blocks: list[Block]) -> Section:
+    root = Section("", 0, 1)
+    stack = [root]
+    for b in blocks:
+        if b.kind == "heading":
+            while stack[-1].level >= b.level:
+                stack.pop()
+            sec = Section(b.text.strip(), b.level, b.line, parent=stack[-1])
+            stack[-1].children.append(sec)
+            stack.append(sec)
+        else:
+            stack[-1].blocks.append(b)
+    return root
+
+
+def split_cells(raw: str) -> list[str]:
+    s = raw.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|") and not s.endswith("\\|"):
+        s = s[:-1]
+    return re.split(r"(?<!\\)\|", s)

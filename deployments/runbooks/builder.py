@@ -1,0 +1,200 @@
+"""The builder: section tree -> :class:`Plan`.
+
+The builder walks the section tree. Each section gets a :class:`Ctx` from its
+heading and its parent's: a class from the heading keywords, a phase when the
+heading carries a time window, a due offset when it carries a single T-offset
+("T-7 Days"), a role in a roles section, a gate kind in a go/no-go or
+approval section. Headings in canonical form are read by ``canonical.py``.
+The section's blocks are then read by ``reader.py``.
+
+:class:`_Builder` is composed of one mixin per concern; they share the
+builder's state (``plan``, ``warnings``, the T0 anchor and the lookup tables
+set up in ``__init__``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .blocks import _MD, Section, _blocks, _sections
+from .canonical import CanonicalMixin
+from .checklists import ChecklistsMixin
+from .comms import CommsMixin
+from .context import _LEVEL, _NUMBERING, _POST, _PRE, _STAKEHOLDER, Ctx, classify
+from .errors import RunbookError
+from .escalation import EscalationMixin
+from .gates import GatesMixin
+from .phases import PhasesMixin
+from .plan import ParseWarning, Plan, PlanChecklist, PlanCommsRule, PlanGate, PlanPerson, PlanPhase
+from .reader import ReaderMixin
+from .roles import RolesMixin
+from .rollback import RollbackMixin
+from .text import heading_prefix, plain
+from .times import TimesMixin, clean_name, read_times
+
+
+class _Builder(
+    ReaderMixin,
+    CanonicalMixin,
+    PhasesMixin,
+    ChecklistsMixin,
+    GatesMixin,
+    RolesMixin,
+    EscalationMixin,
+    RollbackMixin,
+    CommsMixin,
+    TimesMixin,
+):
+    """Builds one :class:`Plan` from one runbook text."""
+
+    def __init__(self, text: str, source_name: str):
+        self.text = text
+        self.lines = text.split("\n")
+        self.source_name = source_name
+        self.plan = Plan(title="")
+        self.warnings: list[ParseWarning] = []
+        self.anchor: int | None = None  # T0 as minutes of day
+        self.golive_date: tuple[int, int] | None = None
+        self.tz_found = False
+        self.phase_lines: dict[int, int] = {}
+        self.row_phases: list[tuple[PlanPhase, str]] = []  # (phase, merge key)
+        self.heading_phase_spans: dict[tuple, PlanPhase] = {}
+        self.date_phases: dict[tuple[int, int], PlanPhase] = {}
+        self.checklists: dict[tuple, PlanChecklist] = {}
+        self.gates: dict[tuple, PlanGate] = {}
+        self.people_index: dict[str, PlanPerson] = {}
+        self.interval_sentences: list[PlanCommsRule] = []
+        self.meta_seen: set[str] = set()
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(ParseWarning(line, message))
+
+    # -- entry -------------------------------------------------------------------
+
+    def build(self) -> Plan:
+        tokens = _MD.parse(self.text)
+        blocks, _ = _blocks(tokens, 0, None)
+        root = _sections(blocks)
+        self.find_anchor()
+        for sec in root.children:
+            if sec.level == 1 and not self.plan.title:
+                self.plan.title = plain(sec.title)
+                break
+        self.plan.title = self.plan.title or self.source_name or "Untitled runbook"
+        self.walk(root, Ctx())
+        self.finish()
+        return self.plan
+
+    def walk(self, sec: Section, parent: Ctx) -> None:
+        ctx = self.section_ctx(sec, parent)
+        self.process_blocks(sec, ctx)
+        for child in sec.children:
+            self.walk(child, ctx)
+
+    def section_ctx(self, sec: Section, parent: Ctx) -> Ctx:
+        if sec.level == 0:
+            return Ctx(title="")
+        ctx = Ctx(
+            cls=parent.cls,
+            phase=parent.phase,
+            phase_times=parent.phase_times,
+            due=parent.due,
+            kind_hint=parent.kind_hint,
+            role=None,
+            gate_kind="",
+            day=parent.day,
+            title=plain(sec.title),
+            line=sec.line,
+        )
+        pref = heading_prefix(sec.title)
+        if pref:
+            return self.canonical_ctx(sec, ctx, pref)
+        if sec.level == 1:
+            return ctx
+        title = sec.title
+        own = classify(title)
+        if own and not (parent.cls == "comms" and own in ("roles", "timeline", "checklist")):
+            ctx.cls = own
+        if _LEVEL.match(_NUMBERING.sub("", plain(title))):
+            own = ctx.cls = "escalation"
+        if _PRE.search(title):
+            ctx.kind_hint = "pre_deployment"
+        elif _POST.search(title):
+            ctx.kind_hint = "post_deployment"
+        t = read_times(title)
+        if t.date is not None:
+            d = self.day_offset(t.date)
+            if d is not None:
+                ctx.day = d
+        gate_kind = self.gate_kind(title) if ctx.cls == "gate" else ""
+        if gate_kind:
+            ctx.gate_kind = gate_kind
+        if self.is_phase_heading(title, t, ctx, own):
+            start, duration = self.span(t, sec.line, ctx)
+            ctx.phase = self.add_phase(clean_name(title, t), start, duration, sec.line)
+            ctx.phase_times = t
+            if t.date is not None:
+                self.date_phases[t.date] = ctx.phase
+            self.heading_phase_spans.setdefault((start, duration), ctx.phase)
+            if ctx.cls not in ("gate",):
+                ctx.cls = "timeline"
+        elif t.offset is not None and not t.ranged:
+            ctx.due = t.offset.value
+            if not ctx.kind_hint or ctx.kind_hint == "phase":
+                ctx.kind_hint = (
+                    "pre_deployment" if t.offset.value < timedelta() else "post_deployment"
+                )
+            if ctx.cls in (None, "timeline", "checklist"):
+                ctx.cls = "checklist"
+                ctx.phase = None
+        elif ctx.cls == "roles" and sec.level >= 3 and own is None and self.looks_like_role(sec):
+            ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
+        elif own == "checklist":
+            ctx.phase = (
+                None
+                if parent.cls not in ("timeline",) or (own == "checklist" and ctx.due)
+                else ctx.phase
+            )
+        lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
+        if lm and ctx.cls in ("escalation", "roles", None):
+            self.add_level(lm, sec.line)
+        if ctx.cls == "comms":
+            ctx.comms = self.comms_heading(title, t, sec.line)
+        return ctx
+
+    # -- finish -------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        plan = self.plan
+        self.merge_row_phases()
+        for rule in self.interval_sentences:
+            if not any(r.interval == rule.interval for r in plan.comms_rules):
+                rule.name = (
+                    re.sub(r"\s*every\s+\d+\s*\w+.*$", "", rule.name, flags=re.I).strip()
+                    or rule.name
+                )
+                plan.comms_rules.append(rule)
+        plan.escalation.sort(key=lambda lv: lv.level)
+        self.empty_check()
+        plan.warnings = sorted(self.warnings, key=lambda w: w.line)
+
+    def empty_check(self) -> None:
+        p = self.plan
+        if not (
+            p.phases
+            or p.all_checklists()
+            or p.roles
+            or p.gates
+            or p.escalation
+            or p.rollback_criteria
+            or p.comms_rules
+            or p.templates
+        ):
+            raise RunbookError(
+                "nothing to import: found no phases, checklists, roles, escalation levels, "
+                "rollback criteria, communication rules or templates — the importer looks for "
+                'headings with times ("T-2 Hours: ...", "20:00 - 20:15 | ..."), '
+                "'- [ ]' checklist "
+                "items, team/escalation tables and sections such as 'Rollback Criteria'"
+            )

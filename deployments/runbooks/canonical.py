@@ -1,0 +1,148 @@
+"""Canonical form: the headings and tables ``export.render_plan`` writes.
+
+``export.render_plan`` writes headings with an explicit type prefix ("Phase:",
+"Checklist:", "Gate:", "Template:", "Note:") and tables with fixed headers;
+under such a heading names and values are taken verbatim (backslash escapes
+undone), so ``parse(render(plan)) == plan``.
+"""
+
+from __future__ import annotations
+
+from .blocks import Section
+from .comms import _slug, placeholders
+from .context import Ctx, _State
+from .plan import PlanChecklist, PlanGate, PlanItem, PlanNote, PlanSignOff, PlanTemplate
+from .text import _CHECKBOX, cell_text, label_line, meta_value, plain, split_list, unescape
+from .times import parse_duration, parse_offset
+
+
+class CanonicalMixin:
+    """Builder part: sections under a canonical "Kind: name" heading."""
+
+    def canonical_ctx(self, sec: Section, ctx: Ctx, pref: tuple[str, str]) -> Ctx:
+        kind, raw = pref
+        name = unescape(raw.strip())
+        ctx.explicit = kind
+        ctx.title = name
+        meta = self.section_meta(sec)
+        if kind == "Phase":
+            ctx.phase = self.add_phase(
+                name,
+                parse_offset(meta.get("start", "")),
+                parse_duration(meta.get("duration", "")),
+                sec.line,
+            )
+            if "description" in meta:
+                ctx.phase.description = meta_value(meta["description"])
+            ctx.cls = "timeline"
+        elif kind == "Checklist":
+            cl = PlanChecklist(
+                name=name,
+                due=parse_offset(meta.get("due", "")),
+                kind=meta_value(meta.get("kind", "phase")) or "phase",
+                line=sec.line,
+            )
+            if ctx.phase is not None and sec.level > 2:
+                ctx.phase.checklists.append(cl)
+            else:
+                ctx.phase = None
+                self.plan.checklists.append(cl)
+            self.checklists[("explicit", sec.line)] = cl
+            ctx.cls = "checklist"
+        elif kind == "Gate":
+            gate = PlanGate(
+                name=name,
+                kind=meta_value(meta.get("kind", "go_no_go")) or "go_no_go",
+                at=parse_offset(meta.get("at", "")),
+                consensus=meta_value(meta.get("consensus", "all")) or "all",
+                line=sec.line,
+            )
+            self.plan.gates.append(gate)
+            self.gates[("explicit", sec.line)] = gate
+            ctx.cls = "gate"
+            ctx.phase = None
+        elif kind == "Template":
+            ctx.cls = "template"
+        elif kind == "Note":
+            ctx.cls = "note"
+        return ctx
+
+    def section_meta(self, sec: Section) -> dict[str, str]:
+        meta: dict[str, str] = {}
+        for b in sec.blocks:
+            if b.kind != "para":
+                continue
+            for ln in b.text.split("\n"):
+                kv = label_line(ln)
+                if kv and kv[1]:
+                    meta.setdefault(kv[0].lower(), kv[1])
+        return meta
+
+    def process_explicit(self, sec: Section, ctx: Ctx) -> None:
+        kind = ctx.explicit
+        meta = self.section_meta(sec)
+        if kind == "Template":
+            fence = next((b for b in sec.blocks if b.kind == "fence"), None)
+            tpl = PlanTemplate(
+                key=meta_value(meta.get("key", "")) or _slug(ctx.title),
+                name=ctx.title,
+                subject=meta_value(meta.get("subject", "")),
+                body=fence.text.removesuffix("\n") if fence else "",
+                channel=meta_value(meta.get("channel", "")),
+                line=sec.line,
+            )
+            tpl.placeholders = (
+                split_list(meta["placeholders"])
+                if "placeholders" in meta
+                else placeholders(tpl.subject + "\n" + tpl.body)
+            )
+            self.plan.templates.append(tpl)
+            self.check_placeholders(tpl)
+            return
+        if kind == "Note":
+            fence = next((b for b in sec.blocks if b.kind == "fence"), None)
+            self.plan.notes.append(
+                PlanNote(
+                    title=ctx.title,
+                    body=fence.text.removesuffix("\n") if fence else "",
+                    line=sec.line,
+                )
+            )
+            return
+        target: list[PlanItem] | None = None
+        gate: PlanGate | None = None
+        if kind == "Checklist":
+            target = next(
+                v for k, v in self.checklists.items() if k == ("explicit", sec.line)
+            ).items
+        elif kind == "Gate":
+            gate = self.gates[("explicit", sec.line)]
+            target = gate.checklist
+        label = ""
+        for b in sec.blocks:
+            if b.kind == "para":
+                for ln in b.text.split("\n"):
+                    kv = label_line(ln)
+                    if kv and not kv[1]:
+                        label = kv[0].lower()
+            elif b.kind == "list":
+                for it in b.items:
+                    m = _CHECKBOX.match(it.text)
+                    if m and target is not None:
+                        st = _State(ctx)
+                        target.append(self.make_item(m, it, st))
+                    elif label == "participants" and ctx.phase is not None:
+                        ctx.phase.participants.append(unescape(it.text.strip()))
+                    elif label.startswith("decision") and gate is not None:
+                        gate.decision_roles.append(unescape(it.text.strip()))
+            elif b.kind == "table" and gate is not None:
+                head = [plain(h).lower() for h in b.header]
+                for ln, row in b.rows:
+                    gate.signoffs.append(
+                        PlanSignOff(
+                            role=cell_text(row[0]),
+                            criteria=cell_text(row[1]) if len(row) > 1 else "",
+                            line=ln,
+                        )
+                    )
+                _ = head

@@ -1,0 +1,116 @@
+# ruff: noqa: RUF001 - real runbooks use dashes, arrows and mojibake
+"""Section classification and the reading context.
+
+Each section is classified by heading keywords (timeline, checklist, roles,
+escalation, rollback, comms, gate, notes; a section without keywords inherits
+its parent's class). The keyword patterns here are shared by the recognisers.
+:class:`Ctx` is what a section means, inherited down the tree; :class:`_State`
+is the reading state inside one section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .blocks import Block
+from .plan import PlanCommsRule, PlanGate, PlanItem, PlanPerson, PlanPhase, PlanRole
+from .times import Times
+
+_CLASSES = [
+    ("comms", re.compile(r"communicat|notif|announce|status update|message|templates?\b", re.I)),
+    ("escalation", re.compile(r"escalat", re.I)),
+    ("gate", re.compile(r"go\s*/?\s*-?no[\s-]*go|approv|sign[\s-]*off", re.I)),
+    ("rollback", re.compile(r"rollback|roll back|threshold", re.I)),
+    (
+        "notes",
+        re.compile(
+            r"success|severity|on-?call schedule|risk|contingenc|mitigat|criteria|\bsla\b|"
+            r"incident|decision matrix",
+            re.I,
+        ),
+    ),
+    (
+        "roles",
+        re.compile(
+            r"\bteam\b|\broles?\b|responsib|contact|roster|assignment|people|staff|oversight", re.I
+        ),
+    ),
+    (
+        "timeline",
+        re.compile(r"timeline|schedule|phases?\b|steps\b|execution|cutover|day-by-day|daily", re.I),
+    ),
+    (
+        "checklist",
+        re.compile(
+            r"checklist|pre-?deploy|pre-?launch|pre-?flight|post-?deploy|post-?launch|validation|"
+            r"activities|readiness|verification",
+            re.I,
+        ),
+    ),
+]
+
+_GO_NO_GO = re.compile(r"go\s*/?\s*-?no[\s-]*go", re.I)
+_APPROVAL = re.compile(r"approv|sign[\s-]*off", re.I)
+_STAKEHOLDER = re.compile(r"executive|stakeholder|oversight|sponsor|leadership", re.I)
+_PRE = re.compile(r"\bpre[\s-]|before|prior|prep", re.I)
+_POST = re.compile(r"\bpost[\s-]|after|day-after|24-hour|follow-?up|close-?out|handover", re.I)
+_GENERIC_LABEL = re.compile(
+    r"^(checklist|tasks?|actions?|steps?|deliverables|items|validations?|todo|to-?do)$", re.I
+)
+_LEVEL = re.compile(r"^(?:level\s*(\d+)|L(\d+))\b\s*[:\-–—]?\s*(.*)$", re.I)
+_ROLE_SPLIT = re.compile(r"\s*(?:/|\+|,|&|\band\b)\s*")
+_PAREN_TAIL = re.compile(r"\s*\(([^()]*)\)\s*$")
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
+
+
+def classify(title: str) -> str | None:
+    for name, rx in _CLASSES:
+        if rx.search(title):
+            return name
+    return None
+
+
+@dataclass
+class Ctx:
+    """What a section means, inherited down the tree."""
+
+    cls: str | None = None
+    phase: PlanPhase | None = None
+    phase_times: Times | None = None
+    due: timedelta | None = None
+    kind_hint: str = ""
+    role: PlanRole | None = None
+    gate_kind: str = ""
+    day: timedelta | None = None  # offset of the day's midnight (day-by-day plans)
+    explicit: str = ""  # canonical heading prefix
+    comms: PlanCommsRule | None = None
+    title: str = ""
+    line: int = 0
+
+
+@dataclass
+class _State:
+    """Reading state inside one section."""
+
+    ctx: Ctx
+    label: str = ""
+    label_times: Times | None = None
+    label_gate: tuple | None = None
+    label_role: PlanRole | None = None
+    sub: PlanPhase | None = None
+    group: PlanItem | None = None
+    group_depth_ok: bool = False
+    last_item: PlanItem | None = None
+    current_gate: PlanGate | None = None
+    person: PlanPerson | None = None
+    person_role: PlanRole | None = None
+    comms: PlanCommsRule | None = None
+    subject: str = ""
+    channel: str = ""
+    severity: str = ""
+    loose: list[Block] = field(default_factory=list)
+    loose_para: bool = False
+    pending_fences: list[Block] = field(default_factory=list)
+    unparsed_criteria: list[tuple[int, str]] = field(default_factory=list)

@@ -1,0 +1,83 @@
+# ruff: noqa: RUF001 - real runbooks use dashes, arrows and mojibake
+"""Escalation levels: "Level 1: ..." / "L2 ..." headings, labels, lists and tables."""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import Block
+from .context import _PAREN_TAIL, _ROLE_SPLIT
+from .plan import PlanEscalationLevel
+from .text import cell_text, plain, split_list
+from .times import _UNIT, _unit_delta, parse_offset_or_duration
+
+
+class EscalationMixin:
+    """Builder part: escalation levels."""
+
+    def add_level(self, m: re.Match, line: int, rest: str | None = None) -> PlanEscalationLevel:
+        num = int(m.group(1) or m.group(2))
+        text = plain(m.group(3) if rest is None else rest)
+        after = until = None
+        pm = _PAREN_TAIL.search(text)
+        if pm:
+            inner = pm.group(1)
+            rng = re.search(r"(\d+)\s*[-–]\s*(\d+)\s*" + _UNIT, inner, re.I)
+            plus = re.search(r"(\d+)\+\s*" + _UNIT, inner, re.I)
+            if rng:
+                after = _unit_delta(float(rng.group(1)), rng.group(3))
+                until = _unit_delta(float(rng.group(2)), rng.group(3))
+                text = text[: pm.start()].strip()
+            elif plus:
+                after = _unit_delta(float(plus.group(1)), plus.group(2))
+                text = text[: pm.start()].strip()
+        level = next((lv for lv in self.plan.escalation if lv.level == num), None)
+        if level is None:
+            level = PlanEscalationLevel(level=num, name=text, line=line)
+            self.plan.escalation.append(level)
+        level.name = level.name or text
+        level.after = level.after if level.after is not None else after
+        level.until = level.until if level.until is not None else until
+        if not level.roles and text:
+            for r in _ROLE_SPLIT.split(re.sub(r"\s+[-–—]\s+.*$", "", text)):
+                r = self.role_name(r)[0] if r else r
+                if r and r not in level.roles:
+                    level.roles.append(r)
+        return level
+
+    def escalation_table(self, b: Block, col, get) -> None:
+        c_level, c_role, c_name = (
+            col("level"),
+            col("role"),
+            col("name", "contact", exclude=("contacts",)),
+        )
+        c_title, c_roles, c_contacts = col("title"), col("roles"), col("contacts")
+        for ln, row in b.rows:
+            m = re.search(r"\d+", get(row, c_level))
+            if not m:
+                continue
+            num = int(m.group(0))
+            level = next((lv for lv in self.plan.escalation if lv.level == num), None)
+            if level is None:
+                level = PlanEscalationLevel(level=num, name=cell_text(get(row, c_title)), line=ln)
+                self.plan.escalation.append(level)
+            if c_title is not None:
+                level.after = parse_offset_or_duration(get(row, col("after")))
+                level.until = parse_offset_or_duration(get(row, col("until")))
+            if c_roles is not None:
+                level.roles.extend(split_list(get(row, c_roles)))
+                level.contacts.extend(split_list(get(row, c_contacts)))
+                continue
+            role = cell_text(get(row, c_role))
+            if role and role not in level.roles:
+                level.roles.append(role)
+            name = cell_text(get(row, c_name))
+            if name or col("phone", "email", "slack") is not None:
+                p = self.add_person(
+                    name or "[TBD]",
+                    ln,
+                    email=cell_text(get(row, col("email"))),
+                    phone=cell_text(get(row, col("phone"))),
+                    slack=cell_text(get(row, col("slack"))),
+                )
+                level.contacts.append(p.name)

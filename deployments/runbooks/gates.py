@@ -1,0 +1,60 @@
+"""Gates: go/no-go decisions and final approvals, with their sign-offs.
+
+A gate's kind comes from the words of its heading or label (go/no-go,
+approval, sign-off); its decision makers come from "Decision Maker(s)" lines
+and its sign-offs from Role/Criteria tables or "X Approval" labels.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .blocks import Block
+from .context import _APPROVAL, _GO_NO_GO, _PRE, Ctx, _State
+from .plan import PlanGate, PlanSignOff
+from .text import cell_text
+
+
+class GatesMixin:
+    """Builder part: gates and sign-offs."""
+
+    def gate_kind(self, title: str) -> str:
+        if _GO_NO_GO.search(title):
+            return "go_no_go"
+        if _APPROVAL.search(title):
+            if re.search(r"final|go-?live|launch|release", title, re.I):
+                return "final_approval"
+            return "go_no_go" if _PRE.search(title) else "final_approval"
+        return ""
+
+    def gate(self, ctx: Ctx, name: str, kind: str, line: int, at: timedelta | None) -> PlanGate:
+        key = (ctx.title, kind, line if kind == "final_approval" and name != ctx.title else 0)
+        g = self.gates.get(key)
+        if g is None:
+            g = PlanGate(name=name, kind=kind, at=at, line=line)
+            self.plan.gates.append(g)
+            self.gates[key] = g
+        return g
+
+    def last_gate_in(self, ctx: Ctx) -> PlanGate | None:
+        for (title, _kind, _x), g in reversed(self.gates.items()):
+            if title == ctx.title:
+                return g
+        return None
+
+    def signoff_table(self, b: Block, col, get, st: _State) -> None:
+        ctx = st.ctx
+        kind = ctx.gate_kind or self.gate_kind(st.label or ctx.title) or "final_approval"
+        name = ctx.title if ctx.cls == "gate" else (st.label or ctx.title)
+        g = (
+            st.current_gate
+            if ctx.explicit == "Gate"
+            else self.gate(ctx, name, kind, b.line, ctx.due)
+        )
+        for ln, row in b.rows:
+            role = cell_text(get(row, col("role")))
+            if role:
+                g.signoffs.append(
+                    PlanSignOff(role=role, criteria=cell_text(get(row, col("criteria"))), line=ln)
+                )

@@ -1,0 +1,141 @@
+"""Roles and people: role sections, role tables, contact details.
+
+Roles come from role headings and labels in a roles section, ``**Lead:**
+Name - phone`` lines and Role/Name/Backup tables; people are merged by name
+(placeholders such as "[TBD]" are never merged).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import Block, Section
+from .context import _NUMBERING, _PAREN_TAIL, _STAKEHOLDER, Ctx, _State
+from .plan import PlanPerson, PlanRole
+from .text import cell_text, plain, split_list
+
+
+class RolesMixin:
+    """Builder part: roles and people."""
+
+    def looks_like_role(self, sec: Section) -> bool:
+        for b in sec.blocks:
+            if b.kind == "para" and re.search(
+                r"\*\*(name|role|phone|email|slack)\s*:?\*\*", b.text, re.I
+            ):
+                return True
+            if b.kind == "list" and any(
+                re.match(r"(\*\*)?(name|phone|email|slack)\s*:", it.text, re.I) for it in b.items
+            ):
+                return True
+        return bool(_NUMBERING.match(sec.title))
+
+    def role_name(self, text: str) -> tuple[str, str]:
+        name = _NUMBERING.sub("", plain(text))
+        qual = ""
+        m = _PAREN_TAIL.search(name)
+        if m and m.start() > 0:
+            qual = m.group(1).strip()
+            name = name[: m.start()].strip()
+        return name, qual
+
+    def find_role(self, name: str) -> PlanRole | None:
+        key = name.lower()
+        for r in self.plan.roles:
+            if r.name.lower() == key:
+                return r
+        return None
+
+    def add_role(
+        self, text: str, line: int, *, stakeholder: bool = False, raw: bool = False
+    ) -> PlanRole:
+        name, qual = (text, "") if raw else self.role_name(text)
+        role = self.find_role(name)
+        if role is None:
+            role = PlanRole(
+                name=name, duty=qual, kind="stakeholder" if stakeholder else "team", line=line
+            )
+            self.plan.roles.append(role)
+        return role
+
+    def add_person(self, name: str, line: int, email="", phone="", slack="") -> PlanPerson:
+        placeholder = bool(re.fullmatch(r"\[.*\]|_+|tbd|-+|\?+|n/?a", name.strip(), re.I))
+        if not placeholder:
+            p = self.people_index.get(name.lower())
+            if p is not None:
+                p.email = p.email or email
+                p.phone = p.phone or phone
+                p.slack = p.slack or slack
+                return p
+        p = PlanPerson(name=name, email=email, phone=phone, slack=slack, line=line)
+        self.plan.people.append(p)
+        if not placeholder:
+            self.people_index[name.lower()] = p
+        return p
+
+    def role_field(self, role: PlanRole, k: str, v: str, line: int, st: _State) -> None:
+        if k in ("role", "duty"):
+            role.duty = v
+            return
+        if k in ("name", "primary"):
+            if st.person is None or st.person_role is not role:
+                st.person = self.add_person(v or "[TBD]", line)
+                st.person_role = role
+                if st.person.name not in role.primary:
+                    role.primary.append(st.person.name)
+            return
+        if k == "backup":
+            role.backup.append(v)
+            return
+        if st.person is None or st.person_role is not role:
+            st.person = self.add_person("", line)
+            st.person_role = role
+        setattr(st.person, k, v)
+
+    def role_people(self, role: PlanRole, value: str, line: int) -> None:
+        parts = [p.strip() for p in re.split(r"\s+-\s+", plain(value)) if p.strip()]
+        if not parts:
+            return
+        name = parts[0]
+        phone = next((p for p in parts[1:] if re.search(r"phone|\d{3}|\[.*\]", p, re.I)), "")
+        p = self.add_person(name, line, phone=phone)
+        if p.name not in role.primary:
+            role.primary.append(p.name)
+
+    def roles_table(self, b: Block, col, get, ctx: Ctx) -> None:
+        stakeholder = bool(_STAKEHOLDER.search(ctx.title))
+        c_role = col("role")
+        c_duty = col("duty", "responsib", "involvement", "purpose")
+        c_name = col("name", "person", "primary", exclude=("duty",))
+        c_backup = col("backup")
+        c_kind = col("kind")
+        for ln, row in b.rows:
+            raw_role = get(row, c_role)
+            if not cell_text(raw_role):
+                continue
+            if c_kind is not None:
+                role = PlanRole(name=cell_text(raw_role), line=ln)
+                role.kind = cell_text(get(row, c_kind)) or "team"
+                role.duty = cell_text(get(row, c_duty))
+                role.primary = split_list(get(row, c_name))
+                role.backup = split_list(get(row, c_backup))
+                self.plan.roles.append(role)
+                continue
+            role = self.add_role(raw_role, ln, stakeholder=stakeholder)
+            duty = cell_text(get(row, c_duty))
+            if duty and not role.duty:
+                role.duty = duty
+            names = split_list(get(row, c_name), ";,") if c_name is not None else []
+            contact = {k: cell_text(get(row, col(k))) for k in ("email", "phone", "slack")}
+            c_contact = col("contact", exclude=("support",))
+            if c_contact is not None and "@" in get(row, c_contact):
+                contact["email"] = cell_text(get(row, c_contact))
+            if not names and any(contact.values()):
+                names = [contact["email"] or contact["phone"] or contact["slack"]]
+            for n in names:
+                p = self.add_person(n, ln, **contact)
+                if p.name not in role.primary:
+                    role.primary.append(p.name)
+            for bk in split_list(get(row, c_backup), ";,") if c_backup is not None else []:
+                if bk not in role.backup:
+                    role.backup.append(bk)

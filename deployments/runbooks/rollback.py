@@ -1,0 +1,115 @@
+"""Rollback criteria: metric thresholds read from lines and tables.
+
+A criterion is a metric, a comparison, a threshold with its unit and an
+optional duration ("Error rate > 1% for 5+ minutes", "If P95 latency > 2000ms
+→ ROLLBACK"); its severity comes from the words around it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import Block
+from .context import _State
+from .plan import COMPARISONS, PlanRollbackCriterion
+from .text import cell_text, plain
+from .times import _UNIT, _unit_delta, parse_duration
+
+# rollback criteria: "Error rate > 1% for 5+ minutes", "If P95 latency > 2000ms → ROLLBACK"
+_CMP = r"(>=|<=|≥|≤|==|!=|>|<|=)"
+_CRITERION = re.compile(
+    r"^(?:if\s+)?(?P<metric>[A-Za-z][\w\s()/.\-]*?)\s*(?:(?P<cmp>"
+    + _CMP[1:-1]
+    + r")|(?P<word>exceeds|above|over|below|under|drops(?:\s+by)?))\s*"
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?:-\s*\d+(?:\.\d+)?\s*)?(?P<unit>%|ms|s\b|seconds?\b|sec\b|req/s|rps)?",
+    re.I,
+)
+_FOR = re.compile(r"for\s+(?:more\s+than\s+|over\s+|>\s*)?(\d+(?:\.\d+)?)\+?\s*" + _UNIT, re.I)
+
+
+def read_criterion(text: str) -> PlanRollbackCriterion | None:
+    s = plain(text)
+    s2 = re.sub(r"^[^:]{1,40}:\s+(?=\S)", "", s) if re.match(r"^[^:]{1,40}:\s", s) else s
+    m = _CRITERION.search(s2)
+    if not m:
+        return None
+    cmp = m.group("cmp")
+    if cmp is None:
+        word = m.group("word").lower()
+        cmp = "<" if word.startswith(("below", "under")) else ">"
+    cmp = {"≥": ">=", "≤": "<=", "=": "=="}.get(cmp, cmp)
+    if cmp not in COMPARISONS:
+        return None
+    unit = (m.group("unit") or "").lower()
+    threshold = float(m.group("num"))
+    if unit.startswith("sec") or unit == "s":
+        unit = "s"
+    tail = s2[m.end() :]
+    duration = None
+    fm = _FOR.search(tail)
+    if fm:
+        duration = _unit_delta(float(fm.group(1)), fm.group(2))
+    metric = m.group("metric").strip()
+    return PlanRollbackCriterion(
+        metric=metric, comparison=cmp, threshold=threshold, unit=unit, duration=duration, text=s
+    )
+
+
+def _severity(text: str, default: str = "immediate") -> str:
+    t = text.lower()
+    if "investigat" in t or "medium" in t or "warning" in t or "alert threshold" in t:
+        return "investigate"
+    if "review" in t or "high priority" in t:
+        return "review"
+    if "immediate" in t or "critical" in t or "automatic" in t:
+        return "immediate"
+    return default
+
+
+class RollbackMixin:
+    """Builder part: rollback threshold tables."""
+
+    def threshold_table(self, b: Block, col, get, st: _State) -> None:
+        c_metric = col("metric")
+        if col("comparison") is not None:  # canonical
+            for ln, row in b.rows:
+                try:
+                    threshold = float(get(row, col("threshold")))
+                except ValueError:
+                    self.warn(ln, "rollback criterion without a numeric threshold; row skipped")
+                    continue
+                self.plan.rollback_criteria.append(
+                    PlanRollbackCriterion(
+                        metric=cell_text(get(row, c_metric)),
+                        comparison=cell_text(get(row, col("comparison"))),
+                        threshold=threshold,
+                        unit=cell_text(get(row, col("unit"))),
+                        duration=parse_duration(cell_text(get(row, col("duration"))))
+                        if cell_text(get(row, col("duration")))
+                        else None,
+                        severity=cell_text(get(row, col("severity"))) or "immediate",
+                        text=cell_text(get(row, col("text"))),
+                        line=ln,
+                    )
+                )
+            return
+        cols = [
+            (i, h)
+            for i, h in enumerate(plain(x).lower() for x in b.header)
+            if re.search(r"warning|critical|threshold|alert", h)
+        ]
+        for ln, row in b.rows:
+            metric = cell_text(get(row, c_metric))
+            for i, h in cols:
+                value = cell_text(get(row, i))
+                crit = read_criterion(f"{metric} {value}") if value else None
+                if crit is None:
+                    continue
+                crit.severity = (
+                    "immediate"
+                    if "critical" in h
+                    else ("review" if "warning" in h else "investigate")
+                )
+                crit.text = f"{metric} {value} ({b.header[i].strip()})"
+                crit.line = ln
+                self.plan.rollback_criteria.append(crit)
