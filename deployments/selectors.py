@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 
 from checklists.models import Checklist, ChecklistItem, Decision, RollbackCall, SignOff
 from deployments.models import Phase, Release, WarIssue
@@ -117,12 +117,15 @@ def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase
     return current
 
 
-def release_state(release: Release, now: datetime) -> str:
+def release_state(release: Release, now: datetime, first_phase: timedelta | None = None) -> str:
+    """ "upcoming", "in_progress" or "done". A release is under way from the earliest of
+    its first phase, its deployment window and T0 (the T-2h phase starts the night)."""
     if release.is_closed:
         return "done"
     if release.status == Release.Status.IN_PROGRESS:
         return "in_progress"
-    start = release.window_starts_at or release.go_live_at
+    starts = [timedelta(0)] + [o for o in (release.window_start, first_phase) if o is not None]
+    start = release.go_live_at + min(starts)
     end = release.window_ends_at
     if now < start:
         return "upcoming"
@@ -264,7 +267,11 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         eta=_eta(release, phases, current, now),
         recent=recent,
         open_call=open_call,
-        state=release_state(release, now),
+        state=release_state(
+            release,
+            now,
+            min((p.start_offset for p in phases if p.start_offset is not None), default=None),
+        ),
         checklists=checklists,
         gate_summaries=gates_with_state(release) if gates else [],
     )
@@ -293,8 +300,8 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
     if user is not None and not user.is_superuser:
         qs = qs.filter(Q(roles__assignments__person__user=user) | Q(created_by=user)).distinct()
     groups: dict[str, list[Release]] = {"in_progress": [], "upcoming": [], "done": []}
-    for release in qs.order_by("go_live_at"):
-        groups[release_state(release, now)].append(release)
+    for release in qs.annotate(first_phase=Min("phases__start_offset")).order_by("go_live_at"):
+        groups[release_state(release, now, release.first_phase)].append(release)
     groups["done"].reverse()
     return groups
 
