@@ -271,7 +271,12 @@ class Hub:
             self.gap_fills[key] = asyncio.create_task(self._fill_gap(release_id, stream))
 
     async def _fill_gap(self, release_id: int, stream: str) -> None:
-        """A broadcast is late or lost: after a short wait, read the missing events."""
+        """A broadcast is late or lost: after a short wait, read the missing events.
+
+        Should reading them fail, the gap is skipped rather than holding back every later
+        event: htmx pages see the jump in sequence numbers and fetch the full state, JSON
+        clients can ask for ``?after=``.
+        """
         key = (release_id, stream)
         try:
             await asyncio.sleep(Sequencer.GAP_WAIT)
@@ -285,7 +290,14 @@ class Hub:
                 stream,
                 *gap,
             )
-            missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
+            try:
+                missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
+            except Exception:
+                logger.exception(
+                    "release %s: could not read events %s..%s; skipping them", release_id, *gap
+                )
+                sequencer.expected = gap[1] + 1
+                missing = []
         finally:
             self.gap_fills.pop(key, None)
         await self._sequence(release_id, stream, missing)

@@ -196,3 +196,26 @@ async def test_a_browser_session_cookie_is_enough_for_the_war_room_socket(ateam)
     await comm.disconnect()
     forged = await connect_with_cookie(f"/ws/releases/{ateam.release.pk}/events", "forged")
     assert not forged.ok and forged.close_code == 4403
+
+
+async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch):
+    from warroom import live
+
+    token = await token_for(ateam["dba"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    items = await database_sync_to_async(
+        lambda: list(
+            ateam.release.checklists.get(name="Environment verification").items.filter(
+                owner_role__name="DBA"
+            )
+        )
+    )()
+    real_publish = live._publish
+    monkeypatch.setattr(live, "_publish", lambda event: None)  # Redis hiccup: lost
+    await tick(items[0], ateam["dba"])
+    monkeypatch.setattr(live, "_publish", real_publish)
+    await tick(items[1], ateam["dba"])
+    first, second = await receive_json(comm), await receive_json(comm)
+    assert [first["data"]["item"], second["data"]["item"]] == [items[0].pk, items[1].pk]
+    assert second["seq"] == first["seq"] + 1
+    await comm.disconnect()

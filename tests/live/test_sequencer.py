@@ -1,0 +1,32 @@
+"""The hub's sequencer: racing broadcasts come out in order, duplicates are dropped."""
+
+from warroom.live import Sequencer
+
+
+def msg(seq):
+    return {"seq": seq}
+
+
+def test_events_arriving_out_of_order_are_released_in_order():
+    s = Sequencer(expected=5)
+    assert s.accept(msg(6)) == []
+    assert s.gap == (5, 5)
+    assert [m["seq"] for m in s.accept(msg(5))] == [5, 6]
+    assert s.gap is None
+
+
+def test_a_duplicate_or_stale_event_is_dropped():
+    s = Sequencer(expected=3)
+    assert [m["seq"] for m in s.accept(msg(3))] == [3]
+    assert s.accept(msg(3)) == []
+    assert s.accept(msg(1)) == []
+
+
+def test_a_gap_reports_the_missing_range_until_it_is_filled():
+    s = Sequencer(expected=10)
+    s.accept(msg(13))
+    s.accept(msg(12))
+    assert s.gap == (10, 11)
+    assert [m["seq"] for m in s.accept(msg(10))] == [10]
+    assert s.gap == (11, 11)
+    assert [m["seq"] for m in s.accept(msg(11))] == [11, 12, 13]
