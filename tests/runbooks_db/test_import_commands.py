@@ -195,3 +195,19 @@ def test_the_export_button_downloads_markdown(client, django_user_model):
     assert resp["Content-Type"].startswith("text/markdown")
     assert "attachment" in resp["Content-Disposition"]
     assert parse_runbook(resp.content) == plan_from_release(team.release)
+
+
+def test_uploading_a_binary_or_oversized_file_is_refused_with_a_reason(client, django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(django_user_model.objects.create_user("importer"))
+    binary = SimpleUploadedFile("runbook.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    resp = client.post("/import/", {"file": binary, "action": "preview"})
+    assert resp.status_code == 400 and b"binary" in resp.content.lower()
+    big = SimpleUploadedFile("big.md", b"- [ ] x\n" * (5 * 1024 * 1024 // 8 + 10))
+    resp = client.post("/import/", {"file": big, "action": "preview"})
+    assert resp.status_code == 400 and b"5 MB" in resp.content
+    good = SimpleUploadedFile("cutover.md", (SEEDS / "production-cutover-plan.md").read_bytes())
+    resp = client.post("/import/", {"file": good, "action": "preview"})
+    assert resp.status_code == 200 and b"cutover.md" in resp.content
+    assert not Release.objects.exists()
