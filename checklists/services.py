@@ -9,7 +9,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from checklists.gates import GateState, gate_states
 from checklists.models import (
     ChecklistItem,
     Decision,
@@ -18,9 +17,10 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from checklists.selectors import GateState, gate_states
 from warroom import clock, events, policies
 from warroom.audit import canonical_json
-from warroom.errors import FieldError
+from warroom.errors import Conflict, FieldError
 from warroom.people.models import Assignment, Person, Role
 
 MAX_NOTE = 4000
@@ -87,7 +87,15 @@ def _lock_release(release) -> None:
     events.lock_head(release)
 
 
-def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str = "") -> SignOff:
+def signoff_record(
+    *,
+    gate: Gate,
+    role: Role,
+    verdict: str,
+    user,
+    comment: str = "",
+    standing: policies.Standing | None = None,
+) -> SignOff:
     """Approve or reject ``gate`` for ``role``. A later sign-off supersedes the earlier one.
 
     A backup signing for the role is recorded "on behalf of" the primary.
@@ -103,7 +111,7 @@ def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str =
     if required is None:
         raise FieldError("role", f"no sign-off from {role.name} is required at {gate.name}")
     release = gate.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st,
         policies.Action.SIGN_OFF,
@@ -154,8 +162,6 @@ def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str =
 
 
 def _snapshot(state: GateState, now) -> dict:
-    from deployments.models import RollbackCriterion
-
     items = (
         ChecklistItem.objects.filter(checklist_id=state.gate.checklist_id).order_by("order", "id")
         if state.gate.checklist_id
@@ -189,9 +195,7 @@ def _snapshot(state: GateState, now) -> dict:
         # Metric gates arrive with the execution engine; until then criteria are unmeasured.
         "metrics": [
             {"criterion": str(c), "state": "not measured"}
-            for c in RollbackCriterion.objects.filter(
-                release_id=state.gate.release_id, enabled=True
-            )
+            for c in state.gate.release.rollback_criteria.filter(enabled=True)
         ],
     }
 
@@ -205,6 +209,7 @@ def decision_record(
     mitigations: list[str] | None = None,
     new_date=None,
     supersedes: int | None = None,
+    standing: policies.Standing | None = None,
 ) -> Decision:
     """Record GO, CONDITIONAL GO or NO-GO at ``gate`` with a snapshot of its state.
 
@@ -229,7 +234,7 @@ def decision_record(
         if new_date <= now:
             raise FieldError("new_date", "is in the past")
     release = gate.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st, policies.Action.DECIDE, release, gate=gate, target={"gate": gate.pk, "outcome": outcome}
     )
@@ -291,7 +296,7 @@ def decision_record(
     return decision
 
 
-class DecisionConflict(FieldError):
+class DecisionConflict(Conflict):
     """The gate already holds a decision the caller did not mean to supersede."""
 
     def __init__(self, current: Decision):
@@ -304,12 +309,14 @@ class DecisionConflict(FieldError):
         self.current = current
 
 
-def rollback_raise(*, release, reason: str, user, criterion=None) -> RollbackCall:
+def rollback_raise(
+    *, release, reason: str, user, criterion=None, standing: policies.Standing | None = None
+) -> RollbackCall:
     """Raise a rollback trigger: starts the decision clock shown on the board."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("reason", "say what was breached")
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.RAISE_ROLLBACK, release, target={"reason": reason})
     now = clock.now()
     with transaction.atomic():
@@ -338,7 +345,14 @@ def rollback_raise(*, release, reason: str, user, criterion=None) -> RollbackCal
     return call
 
 
-def rollback_decide(*, call: RollbackCall, choice: str, rationale: str, user) -> RollbackCall:
+def rollback_decide(
+    *,
+    call: RollbackCall,
+    choice: str,
+    rationale: str,
+    user,
+    standing: policies.Standing | None = None,
+) -> RollbackCall:
     """Decide a raised trigger: roll back, fix forward or continue, with why."""
     if choice not in RollbackCall.Choice.values:
         raise FieldError("choice", f"must be one of {', '.join(RollbackCall.Choice.values)}")
@@ -346,7 +360,7 @@ def rollback_decide(*, call: RollbackCall, choice: str, rationale: str, user) ->
     if not rationale:
         raise FieldError("rationale", "a rollback decision needs a rationale")
     release = call.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st, policies.Action.ROLL_BACK, release, target={"call": call.pk, "choice": choice}
     )

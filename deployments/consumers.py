@@ -14,9 +14,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from deployments.broadcast import render_sync
 from deployments.models import Release
 from warroom import events, live, policies
-from warroom.audit import AuditEvent
+from warroom.audit import events_after
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -100,8 +101,6 @@ class LiveConsumer(_LiveBase):
         )
 
     async def replay(self, release, after):
-        from deployments.fragments import render_sync
-
         current = await database_sync_to_async(
             lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
         )()
@@ -146,11 +145,7 @@ class EventStreamConsumer(_LiveBase):
         last = after
         while True:
             batch = await database_sync_to_async(
-                lambda a=last: list(
-                    AuditEvent.objects.filter(release_id=release.pk, seq__gt=a).order_by("seq")[
-                        :REPLAY_CHUNK
-                    ]
-                )
+                lambda a=last: list(events_after(release.pk, a, limit=REPLAY_CHUNK))
             )()
             for event in batch:
                 await self.send_raw(json.dumps(event.as_message(), separators=(",", ":")))

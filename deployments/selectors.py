@@ -6,64 +6,23 @@ one aggregate, rows from one query per table with their relations joined.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Min, Q
 
-from checklists.models import Checklist, ChecklistItem, Decision, RollbackCall, SignOff
-from deployments.models import Phase, Release, WarIssue
-from warroom import clock
+from checklists import selectors as checklist_selectors
+from checklists.selectors import ChecklistKind, Outcome, Progress
+from deployments.models import Phase, Release
+from warroom import clock, events
 from warroom.audit import AuditEvent
 
 RECENT_EVENTS = 12
-HIDDEN_ON_BOARD = {"access.denied"}
 
 
-@dataclass
-class Progress:
-    total: int = 0
-    done: int = 0
-    na: int = 0
-    blocked: int = 0
-
-    @property
-    def closed(self) -> int:
-        return self.done + self.na
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.closed / self.total) if self.total else 0
-
-    def add(self, other: Progress) -> None:
-        self.total += other.total
-        self.done += other.done
-        self.na += other.na
-        self.blocked += other.blocked
-
-
-def checklist_progress(release: Release) -> dict[int, Progress]:
-    """Progress per checklist id, from one aggregate query."""
-    S = ChecklistItem.Status
-    rows = (
-        ChecklistItem.objects.filter(checklist__release=release)
-        .values("checklist_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status=S.DONE)),
-            na=Count("id", filter=Q(status=S.NA)),
-            blocked=Count("id", filter=Q(status=S.BLOCKED)),
-        )
-    )
-    return {r["checklist_id"]: Progress(r["total"], r["done"], r["na"], r["blocked"]) for r in rows}
-
-
-def total_progress(per_checklist: dict[int, Progress]) -> Progress:
-    total = Progress()
-    for p in per_checklist.values():
-        total.add(p)
-    return total
+def hidden_on_board() -> set[str]:
+    """Event kinds the board's "latest" list leaves out (refused attempts, say)."""
+    return {name for name, kind in events.declared().items() if not kind.on_board}
 
 
 @dataclass
@@ -88,9 +47,9 @@ class Summary:
     next_milestone: Milestone | None
     eta: datetime | None
     recent: list[AuditEvent]
-    open_call: RollbackCall | None
+    open_call: object | None  # checklists' RollbackCall
     state: str  # "upcoming" | "in_progress" | "done"
-    checklists: list[Checklist] = field(default_factory=list)
+    checklists: list = field(default_factory=list)  # checklists' Checklist rows
     gate_summaries: list = field(default_factory=list)
 
     @property
@@ -142,7 +101,7 @@ def _next_milestone(release, phases, gates, checklists, now) -> Milestone | None
     candidates += [
         (c.due_offset, f"{c.name} due")
         for c in checklists
-        if c.due_offset is not None and c.kind == Checklist.Kind.PRE_DEPLOYMENT
+        if c.due_offset is not None and c.kind == ChecklistKind.PRE_DEPLOYMENT
     ]
     if release.window_end is not None:
         candidates.append((release.window_end, "Deployment window closes"))
@@ -187,7 +146,7 @@ def rag_of(
         red.append("rollback decision pending")
     if open_critical:
         red.append(f"{open_critical} critical issue{'s' if open_critical > 1 else ''} open")
-    if Decision.Outcome.NO_GO in latest_outcomes:
+    if Outcome.NO_GO in latest_outcomes:
         red.append("NO-GO decided")
     if release.status == Release.Status.ROLLED_BACK:
         red.append("rolled back")
@@ -225,21 +184,13 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
     for c in checklists:
         c.phase = phase_by_id.get(c.phase_id)
     gates = list(release.gates.all())
-    per = checklist_progress(release)
-    progress = total_progress(per)
+    per = checklist_selectors.checklist_progress(release)
+    progress = checklist_selectors.total_progress(per)
     current = current_phase(release, phases, now)
-    open_call = RollbackCall.objects.filter(release=release, decided_at=None).first()
-    open_critical = WarIssue.objects.filter(
-        release=release, status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL
-    ).count()
-    latest_outcomes = set(
-        Decision.objects.filter(gate__release=release, superseded_by=None).values_list(
-            "outcome", flat=True
-        )
-    )
-    rejected = SignOff.objects.filter(
-        required__gate__release=release, superseded_by=None, verdict=SignOff.Verdict.REJECT
-    ).count()
+    open_call = checklist_selectors.open_rollback_call(release)
+    open_critical = release.issues.blocking_go().count()
+    latest_outcomes = checklist_selectors.latest_outcomes(release)
+    rejected = checklist_selectors.rejected_signoff_count(release)
     rag, reasons = rag_of(
         progress_by_list=per,
         checklists=checklists,
@@ -250,10 +201,10 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         latest_outcomes=latest_outcomes,
         rejected_signoffs=rejected,
     )
-    events = AuditEvent.objects.filter(release=release)
+    log = AuditEvent.objects.filter(release=release)
     if for_board:
-        events = events.exclude(kind__in=HIDDEN_ON_BOARD)
-    recent = list(events.order_by("-seq")[:RECENT_EVENTS])
+        log = log.exclude(kind__in=hidden_on_board())
+    recent = list(log.order_by("-seq")[:RECENT_EVENTS])
     return Summary(
         release=release,
         now=now,
@@ -273,24 +224,31 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
             min((p.start_offset for p in phases if p.start_offset is not None), default=None),
         ),
         checklists=checklists,
-        gate_summaries=gates_with_state(release) if gates else [],
+        gate_summaries=checklist_selectors.gate_states(release) if gates else [],
     )
 
 
-def warroom_checklists(release: Release) -> list[Checklist]:
-    """Checklists with their items (owner, assignee, children) in three queries."""
-    checklists = list(release.checklists.select_related("phase").order_by("order", "id"))
-    items = (
-        ChecklistItem.objects.filter(checklist__release=release)
-        .select_related("owner_role", "assignee")
-        .order_by("order", "id")
+@dataclass
+class ReleaseRow:
+    """A release as a list shows it: the release and where it stands now."""
+
+    release: Release
+    state: str
+
+
+@dataclass
+class ReleaseDetail(ReleaseRow):
+    """A release with everything the war room shows of it."""
+
+    summary: Summary
+    checklists: list[checklist_selectors.ChecklistRows]
+
+
+def release_detail(release: Release, *, now: datetime | None = None) -> ReleaseDetail:
+    s = summary(release, now=now)
+    return ReleaseDetail(
+        release, s.state, s, checklist_selectors.checklists_with_items(release, s.per_checklist)
     )
-    by_list: dict[int, list[ChecklistItem]] = defaultdict(list)
-    for item in items:
-        by_list[item.checklist_id].append(item)
-    for c in checklists:
-        c.item_rows = by_list.get(c.pk, [])
-    return checklists
 
 
 def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[Release]]:
@@ -304,10 +262,3 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
         groups[release_state(release, now, release.first_phase)].append(release)
     groups["done"].reverse()
     return groups
-
-
-def gates_with_state(release: Release):
-    """Gates with required sign-offs, current sign-offs and latest decision attached."""
-    from checklists.gates import gate_states
-
-    return gate_states(release)

@@ -17,7 +17,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns))
+            WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns()))
         ),
     }
 )

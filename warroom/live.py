@@ -1,8 +1,9 @@
 """Live fan-out: events go out once per process, not once per viewer.
 
-``publish`` (called after commit) renders an event once — the JSON message, the
-war-room fragments and the board fragments — and sends it to the release's
-channel-layer group. In each server process a :class:`Hub` holds one layer
+``publish`` (called after commit) queues the event for this process's
+:class:`Publisher`, which sends the JSON message at once and then the fragments,
+rendered once per event by the app that owns the pages (:func:`use_fragments`),
+to the release's channel-layer group. In each server process a :class:`Hub` holds one layer
 subscription per release that has local viewers, and writes the ready text to
 each viewer's socket. Viewers drop what they already have (by sequence number)
 and fetch what they missed, so nothing is lost across reconnects.
@@ -13,19 +14,25 @@ Presence (the roll call) lives in Redis, so every process sees every viewer.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+
+from warroom import events
+from warroom.audit import AuditEvent, events_after, release_model
+from warroom.events import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +49,26 @@ def group_name(release_id: int) -> str:
 JSON, HTML = "json", "html"
 
 
-def json_message(event) -> dict:
+class Fragments(Protocol):
+    """What the live path needs from the app that owns the pages (it knows no templates)."""
+
+    def event(self, event: AuditEvent, kind: EventKind) -> dict[str, str]:
+        """The out-of-band fragments per variant ("warroom", "board") for ``event``."""
+
+    def presence(self, names: list[str]) -> str:
+        """The roll call fragment for the people connected now."""
+
+
+_fragments: Fragments | None = None
+
+
+def use_fragments(fragments: Fragments) -> None:
+    """Called once by the app that renders the pages (in its ``AppConfig.ready``)."""
+    global _fragments
+    _fragments = fragments
+
+
+def json_message(event: AuditEvent) -> dict:
     return {
         "type": "release.event",
         "stream": JSON,
@@ -51,53 +77,85 @@ def json_message(event) -> dict:
     }
 
 
-def html_message(event) -> dict:
-    from deployments.fragments import render_event_fragments
-
-    html = render_event_fragments(event)
-    return {
-        "type": "release.event",
-        "stream": HTML,
-        "seq": event.seq,
-        "warroom": html["warroom"],
-        "board": html["board"],
-    }
+def html_message(event: AuditEvent, kind: EventKind | None = None) -> dict:
+    rendered = _fragments.event(event, kind or events.kind_of(event.kind)) if _fragments else {}
+    return {"type": "release.event", "stream": HTML, "seq": event.seq, **rendered}
 
 
-def publish(event) -> None:
-    """Send ``event`` to every process with viewers of its release: JSON, then fragments.
+class Publisher:
+    """Takes committed events off the writer's path.
 
-    Services run in sync threads; should one be called where an event loop runs
-    (async_to_sync would refuse), the send happens on a short-lived thread instead.
+    The request or task thread only queues the event (:meth:`submit`); one thread per
+    process sends the JSON at once, then renders the fragments once per event and
+    sends them. Events leave in the order they were queued. Nothing here may block an
+    event loop: the thread owns its own loop for the channel layer's sends.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        _publish(event)
-        return
-    thread = threading.Thread(target=_publish, args=(event,), name="warroom-publish")
-    thread.start()
-    thread.join()
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[AuditEvent, EventKind] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._unfinished = 0
+
+    def submit(self, event: AuditEvent, kind: EventKind) -> None:
+        with self._idle:
+            self._unfinished += 1
+        self._queue.put((event, kind))
+        if self._thread is None or not self._thread.is_alive():
+            with self._start_lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="warroom-publisher", daemon=True
+                    )
+                    self._thread.start()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event has gone out; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        loop = asyncio.new_event_loop()
+        layer = get_channel_layer()
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            event, kind = job
+            group = group_name(event.release_id)
+            try:
+                loop.run_until_complete(layer.group_send(group, json_message(event)))
+                message = html_message(event, kind)
+                loop.run_until_complete(layer.group_send(group, message))
+            except Exception:  # viewers see the gap and catch up from the log
+                logger.exception("publishing %s/%s failed", event.release_id, event.seq)
+            finally:
+                close_old_connections()
+                with self._idle:
+                    self._unfinished -= 1
+                    self._idle.notify_all()
 
 
-def _publish(event) -> None:
-    send = async_to_sync(get_channel_layer().group_send)
-    group = group_name(event.release_id)
-    send(group, json_message(event))
-    send(group, html_message(event))
+publisher = Publisher()
+atexit.register(publisher.flush, 5.0)
+
+
+@events.subscribe(events.ALL, after_commit=True)
+def publish(event: AuditEvent) -> None:
+    """Queue ``event`` for every process with viewers of its release (after commit)."""
+    publisher.submit(event, events.kind_of(event.kind))
 
 
 def _missing_messages(release_id: int, stream: str, first: int, last: int) -> list[dict]:
-    from warroom.audit import AuditEvent
-
-    events = AuditEvent.objects.filter(release_id=release_id, seq__gte=first, seq__lte=last)
-    build = json_message if stream == JSON else html_message
-    return [build(e) for e in events.order_by("seq")]
+    rows = events_after(release_id, first - 1, upto=last)
+    return [json_message(e) if stream == JSON else html_message(e) for e in rows]
 
 
 def _head(release_id: int) -> int:
-    from deployments.models import Release
-
+    Release = release_model()
     return Release.objects.filter(pk=release_id).values_list("last_seq", flat=True).first() or 0
 
 
@@ -132,12 +190,6 @@ class Sequencer:
         if not self.pending:
             return None
         return self.expected, min(self.pending) - 1
-
-
-def publish_presence(release_id: int) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(release_id), {"type": "release.presence"}
-    )
 
 
 class Viewer:
@@ -353,12 +405,8 @@ class Hub:
         return sorted(n for n in names if n)
 
     async def presence_message(self, release_id: int) -> dict:
-        from django.template.loader import render_to_string
-
         names = await self.present(release_id)
-        html = render_to_string(
-            "deployments/partials/rollcall.html", {"present": names, "oob": True}
-        )
+        html = _fragments.presence(names) if _fragments else ""
         return {"type": "release.presence", "warroom": html}
 
     async def _presence_refresh(self) -> None:

@@ -24,6 +24,9 @@ from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 
+from warroom import events
+from warroom.people.models import Assignment, Role
+
 
 class Action(StrEnum):
     VIEW = "view"
@@ -65,6 +68,10 @@ TABLE: dict[Action, frozenset[Relation]] = {
 }
 
 
+# Actions whose relation depends on the object acted on (checked by the service).
+OBJECT_SCOPED = frozenset({Action.TICK, Action.SIGN_OFF, Action.DECIDE, Action.EXECUTE_STEP})
+
+
 @dataclass
 class Standing:
     """What one user is on one release: the roles they hold as primary and as backup."""
@@ -98,8 +105,6 @@ class Standing:
 
 def standing(user, release) -> Standing:
     """Load ``user``'s standing on ``release`` (one query)."""
-    from warroom.people.models import Assignment
-
     if user is None or not getattr(user, "is_authenticated", False):
         return Standing(user=None)
     s = Standing(user=user)
@@ -118,11 +123,11 @@ def standing(user, release) -> Standing:
             s.stakeholder_role_ids.add(role_id)
     s.person = getattr(user, "person", None) if person_id else None
     if s.role_ids:
-        from checklists.models import Gate
-
+        # Roles any gate names as deciding (through the reverse relation: the core
+        # knows gates only as what decides them).
         s.deciding_role_ids = set(
-            Gate.decision_roles.through.objects.filter(gate__release=release).values_list(
-                "role_id", flat=True
+            Role.objects.filter(release=release, gates_deciding__isnull=False).values_list(
+                "pk", flat=True
             )
         )
     return s
@@ -223,18 +228,22 @@ def require(
     role=None,
     gate=None,
     target: dict | None = None,
+    refused_as: Action | None = None,
 ) -> Verdict:
-    """Like :func:`check`, but a refusal is audited (in its own transaction) and raised."""
+    """Like :func:`check`, but a refusal is audited (in its own transaction) and raised.
+
+    ``refused_as`` names the action the person attempted when only a precondition is
+    checked here (someone outside the release trying to tick is refused as "tick").
+    """
     verdict = check(s, action, item=item, role=role, gate=gate)
     if verdict:
         return verdict
-    from warroom import events
-
+    attempted = refused_as or action
     events.record(
         release,
         "access.denied",
         actor=s.user,
         actor_label=None if s.user else ("board link" if s.board_link else "anonymous"),
-        data={"action": str(action), "reason": verdict.reason, **(target or {})},
+        data={"action": str(attempted), "reason": verdict.reason, **(target or {})},
     )
-    raise Refused(action, verdict.reason)
+    raise Refused(attempted, verdict.reason)

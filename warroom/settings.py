@@ -52,10 +52,11 @@ INSTALLED_APPS = [
     "channels",
     "warroom",
     "warroom.people",
-    "deployments",
-    "checklists",
-    "notifications",
 ]
+# The feature apps. The core knows them only from this list: it mounts their urls,
+# websocket routes and API routers and loads their event kinds (warroom.routing).
+WARROOM_APPS = ["deployments", "checklists", "notifications"]
+INSTALLED_APPS += WARROOM_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
