@@ -211,7 +211,8 @@ class GateState:
             elif names:
                 reasons.append(f"sign-off missing: {names}")
         for r in self.rejecting:
-            reasons.append(f"{r.role.name} rejected: {r.current.comment or 'no comment'}")
+            comment = r.current.comment if r.current else ""
+            reasons.append(f"{r.role.name} rejected: {comment or 'no comment'}")
         if self.open_critical:
             reasons.append(
                 f"{self.open_critical} critical issue{'s' if self.open_critical > 1 else ''} open"
@@ -280,7 +281,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
                 decision=decisions.get(g.pk),
                 open_items=items[:OPEN_ITEMS_SHOWN],
                 open_item_count=len(items),
-                item_total=totals.get(g.checklist_id, 0),
+                item_total=totals.get(g.checklist_id, 0) if g.checklist_id else 0,
                 open_critical=open_critical,
                 rollback_pending=rollback_pending,
                 decision_role_ids={r.pk for r in g.decision_roles.all()},

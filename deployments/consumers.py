@@ -42,7 +42,7 @@ def _admit(user, release_id: int | None = None, board_token: str | None = None):
     if board_token is not None:
         release = Release.objects.filter(board_token=board_token).first()
         return (release, policies.board_standing(), "") if release else (None, None, "")
-    release = Release.objects.filter(pk=release_id).first()
+    release = Release.objects.filter(pk=release_id or 0).first()
     if release is None:
         return None, None, ""
     st = policies.standing(user, release)
@@ -106,7 +106,7 @@ class LiveConsumer(_LiveBase):
         )()
         if after < current:
             await self.send_raw(await database_sync_to_async(render_sync)(release, self.variant))
-        if self.variant == "warroom":
+        if self.variant == "warroom" and self.viewer is not None:
             await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current
 

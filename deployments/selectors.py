@@ -63,16 +63,14 @@ def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase
         if phase.status == Phase.Status.ACTIVE:
             return phase
     offset = now - release.go_live_at
-    current = None
+    current, current_start = None, None
     for phase in phases:
-        if phase.start_offset is None:
+        start, end = phase.start_offset, phase.end_offset
+        if start is None or start > offset or (end is not None and offset >= end):
             continue
-        in_slot = phase.start_offset <= offset and (
-            phase.end_offset is None or offset < phase.end_offset
-        )
         # Phases nest (T-2h block and its 15-minute slots): the latest start wins.
-        if in_slot and (current is None or phase.start_offset >= current.start_offset):
-            current = phase
+        if current_start is None or start >= current_start:
+            current, current_start = phase, start
     return current
 
 
@@ -182,7 +180,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
     phase_by_id = {p.pk: p for p in phases}
     checklists = list(release.checklists.all())
     for c in checklists:
-        c.phase = phase_by_id.get(c.phase_id)
+        c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
     gates = list(release.gates.all())
     per = checklist_selectors.checklist_progress(release)
     progress = checklist_selectors.total_progress(per)

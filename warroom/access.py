@@ -8,7 +8,9 @@ release learn nothing about it from error messages.
 
 from __future__ import annotations
 
-from django.db.models import Model, QuerySet
+from typing import Any
+
+from django.db.models import QuerySet
 from django.http import Http404
 
 from warroom import policies
@@ -24,7 +26,7 @@ def release_for(
     action: policies.Action = policies.Action.VIEW,
     *,
     target: dict | None = None,
-) -> tuple[Model, policies.Standing]:
+) -> tuple[Any, policies.Standing]:
     """``(release, standing)`` when ``user`` may do ``action`` on the release.
 
     Raises Http404 for an unknown release and :class:`policies.Refused` (audited)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -88,10 +89,11 @@ class AuditEvent(models.Model):
         }
 
 
-def release_model() -> type[models.Model]:
+def release_model() -> Any:
     """The model the audit chain hangs off (its head: ``last_seq``, ``last_hash``).
 
-    The core names it only through the foreign key, so it never imports a feature app.
+    The core names it only through the foreign key, so it never imports a feature app
+    (and, not knowing its class, types it as Any).
     """
     return AuditEvent._meta.get_field("release").related_model
 

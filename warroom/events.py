@@ -199,7 +199,6 @@ def _committed(event: AuditEvent) -> None:
 declare(
     "access.denied",
     describe=lambda d, who: f"{who} was refused {d.get('action', '')}: {d.get('reason', '')}",
-    regions={"events"},
     on_board=False,
     owner="warroom",
 )
@@ -207,7 +206,7 @@ declare(
 
 def _describe_admin(d: Mapping, who: str) -> str:
     fields = ", ".join(sorted(d.get("fields") or {}))
-    verb = {"changed": "changed", "added": "added", "deleted": "deleted"}.get(d.get("action"), "")
+    verb = d.get("action", "changed")
     return f"{who} {verb} {d.get('model', '')} “{d.get('object', '')}” in the admin" + (
         f" ({fields})" if fields else ""
     )
@@ -216,6 +215,6 @@ def _describe_admin(d: Mapping, who: str) -> str:
 declare(
     "admin.changed",
     describe=_describe_admin,
-    regions={"summary", "checklists", "gates", "events"},
+    regions={"all"},
     owner="warroom",
 )

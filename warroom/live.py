@@ -24,7 +24,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -255,7 +255,7 @@ class Hub:
         self.gap_fills: dict[tuple[int, str], asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
-        self._redis = None
+        self._redis: Any = None
 
     async def join(self, release_id: int, viewer: Viewer) -> None:
         async with self._lock:
@@ -348,7 +348,8 @@ class Hub:
                 logger.exception(
                     "release %s: could not read events %s..%s; skipping them", release_id, *gap
                 )
-                sequencer.expected = gap[1] + 1
+                if sequencer is not None:
+                    sequencer.expected = gap[1] + 1
                 missing = []
         finally:
             self.gap_fills.pop(key, None)

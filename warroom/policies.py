@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
 from warroom import events
-from warroom.people.models import Assignment, Role
+from warroom.people.models import Assignment, Person, Role
 
 
 class Action(StrEnum):
@@ -76,8 +77,8 @@ OBJECT_SCOPED = frozenset({Action.TICK, Action.SIGN_OFF, Action.DECIDE, Action.E
 class Standing:
     """What one user is on one release: the roles they hold as primary and as backup."""
 
-    user: object | None
-    person: object | None = None
+    user: Any
+    person: Person | None = None
     primary_role_ids: set[int] = field(default_factory=set)
     backup_role_ids: set[int] = field(default_factory=set)
     manager_role_ids: set[int] = field(default_factory=set)

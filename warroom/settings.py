@@ -107,7 +107,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "warroom.sqlite3",
+            "NAME": str(VAR_DIR / "warroom.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
