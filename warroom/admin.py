@@ -96,7 +96,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         parent = self.release_of(form.instance)
         for obj in formset.new_objects:
             record_admin_change(parent, request.user, obj, "added")
-        for obj, names in formset.changed_objects:
+        for obj, _names in formset.changed_objects:
             inline_form = next((f for f in formset.forms if f.instance is obj), None)
             fields = changed_fields(inline_form) if inline_form is not None else {}
             if fields:
