@@ -31,10 +31,12 @@ from warroom.audit import AuditEvent
 from warroom.events import EventKind
 
 
-def seq_marker(seq: int, *, full: bool = False) -> str:
-    """Tells the client which event this message carries (``full``: the whole state)."""
-    flag = " data-full" if full else ""
-    return f'<span id="live-seq" data-seq="{seq}"{flag} hidden hx-swap-oob="true"></span>'
+def seq_marker(seq: int, s: selectors.Summary, *, full: bool = False) -> str:
+    """Tells the client which event this message carries (``full``: the whole state) and
+    when the clock alone next changes the page (``data-refresh-at``)."""
+    return render_to_string(
+        "deployments/partials/live_seq.html", {"seq": seq, "s": s, "full": full, "oob": True}
+    )
 
 
 def render_item(release: Release, item, *, oob: bool = False) -> str:
@@ -52,6 +54,7 @@ def _checklist_progress(checklist_id: int, s: selectors.Summary) -> str:
         {
             "checklist": checklist,
             "p": s.per_checklist.get(checklist_id, Progress()),
+            "overdue": checklist_id in s.overdue_checklist_ids,
             "oob": True,
         },
     )
@@ -120,8 +123,8 @@ class PageFragments:
                 "board": render_sync(release, "board"),
             }
         s = selectors.summary(release)
-        warroom = [seq_marker(event.seq), *_warroom_regions(release, event, kind, s)]
-        board = [seq_marker(event.seq)]
+        warroom = [seq_marker(event.seq, s), *_warroom_regions(release, event, kind, s)]
+        board = [seq_marker(event.seq, s)]
         if kind.on_board:
             board.append(_board_summary(release, s))
         return {"warroom": "".join(warroom), "board": "".join(board)}
@@ -137,14 +140,14 @@ def render_sync(release: Release, variant: str) -> str:
     release.refresh_from_db()
     if variant == "board":
         s = selectors.summary(release, for_board=True)
-        return seq_marker(release.last_seq, full=True) + render_to_string(
+        return seq_marker(release.last_seq, s, full=True) + render_to_string(
             "deployments/partials/board_summary.html", {"s": s, "release": release, "oob": True}
         )
     s = selectors.summary(release)
     rows = checklist_selectors.checklists_with_items(release, s.per_checklist)
     ctx = {"release": release, "s": s, "oob": True}
     parts = [
-        seq_marker(release.last_seq, full=True),
+        seq_marker(release.last_seq, s, full=True),
         render_to_string("deployments/partials/summary.html", ctx),
         render_to_string("deployments/partials/timeline.html", ctx),
         render_to_string("deployments/partials/events.html", {**ctx, "events": s.recent}),

@@ -51,6 +51,19 @@ class Summary:
     state: str  # "upcoming" | "in_progress" | "done"
     checklists: list = field(default_factory=list)  # checklists' Checklist rows
     gate_summaries: list = field(default_factory=list)
+    next_change_at: datetime | None = None
+
+    @property
+    def overdue_checklist_ids(self) -> set[int]:
+        """Checklists past their due time with items still open (shown red)."""
+        offset = self.t_offset
+        late = set()
+        for c in self.checklists:
+            due = checklist_due_offset(c)
+            p = self.per_checklist.get(c.pk)
+            if due is not None and due < offset and p is not None and p.closed < p.total:
+                late.add(c.pk)
+        return late
 
     @property
     def t_offset(self) -> timedelta:
@@ -110,6 +123,27 @@ def _next_milestone(release, phases, gates, checklists, now) -> Milestone | None
     return Milestone(n, release.go_live_at + o, o)
 
 
+def next_change_at(release: Release, phases, gates, checklists, now: datetime) -> datetime | None:
+    """The next moment the page changes by the clock alone: a phase starts or ends, a
+    checklist or gate falls due, T0, the window opens or closes. Pages re-read their
+    state then, so what they show never depends on the viewer's own clock."""
+    boundaries = [timedelta(0), release.window_start, release.window_end]
+    for p in phases:
+        boundaries += [p.start_offset, p.end_offset]
+    boundaries += [g.at_offset for g in gates]
+    boundaries += [checklist_due_offset(c) for c in checklists]
+    offset = now - release.go_live_at
+    upcoming = [b for b in boundaries if b is not None and b > offset]
+    return release.go_live_at + min(upcoming) if upcoming else None
+
+
+def checklist_due_offset(c) -> timedelta | None:
+    """When a checklist must be complete: its own due time, else its phase's end."""
+    if c.due_offset is not None:
+        return c.due_offset
+    return c.phase.end_offset if c.phase is not None else None
+
+
 def _eta(release: Release, phases: list[Phase], current: Phase | None, now: datetime):
     """Planned end, pushed back by how late the current phase runs."""
     ends = [p.end_offset for p in phases if p.end_offset is not None]
@@ -154,9 +188,7 @@ def rag_of(
     overdue = 0
     offset = now - release.go_live_at
     for c in checklists:
-        due = c.due_offset
-        if due is None and c.phase is not None:
-            due = c.phase.end_offset
+        due = checklist_due_offset(c)
         p = progress_by_list.get(c.pk)
         if due is not None and due < offset and p and p.closed < p.total:
             overdue += p.total - p.closed
@@ -223,6 +255,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         ),
         checklists=checklists,
         gate_summaries=checklist_selectors.gate_states(release) if gates else [],
+        next_change_at=next_change_at(release, phases, gates, checklists, now),
     )
 
 

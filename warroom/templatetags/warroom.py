@@ -57,6 +57,11 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def is_in(value, container) -> bool:
+    return value in container
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key)
 
