@@ -200,6 +200,41 @@ def _snapshot(state: GateState, now) -> dict:
     }
 
 
+def _valid_decision(
+    outcome: str, rationale: str, mitigations: list[str] | None, new_date, now
+) -> tuple[str, list[str]]:
+    """The decision's rationale and mitigations, cleaned; FieldError naming what is wrong."""
+    if outcome not in Decision.Outcome.values:
+        raise FieldError("outcome", f"must be one of {', '.join(Decision.Outcome.values)}")
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise FieldError("rationale", "a decision needs a rationale")
+    cleaned = [m.strip() for m in (mitigations or []) if m and m.strip()]
+    if outcome == Decision.Outcome.CONDITIONAL_GO and not cleaned:
+        raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
+    if new_date is not None:
+        if new_date.tzinfo is None:
+            raise FieldError("new_date", "needs a time zone (e.g. 2026-12-20T22:00Z)")
+        if outcome != Decision.Outcome.NO_GO:
+            raise FieldError("new_date", "only a NO-GO sets a new date")
+        if new_date <= now:
+            raise FieldError("new_date", "is in the past")
+    return rationale, cleaned
+
+
+def _check_gate_allows(state: GateState, outcome: str, words: list[str]) -> None:
+    """GO needs every blocker cleared; CONDITIONAL GO must name each rejecting role."""
+    if outcome == Decision.Outcome.GO and state.blockers:
+        raise FieldError("outcome", "GO is blocked: " + "; ".join(state.blockers))
+    if outcome == Decision.Outcome.CONDITIONAL_GO:
+        text = " ".join(words).lower()
+        unnamed = [r.role.name for r in state.rejecting if r.role.name.lower() not in text]
+        if unnamed:
+            raise FieldError(
+                "mitigations", "name how you address the rejection by " + ", ".join(unnamed)
+            )
+
+
 def decision_record(
     *,
     gate: Gate,
@@ -217,27 +252,13 @@ def decision_record(
     rejecting role must be named in them. NO-GO may carry a new (future) date.
     A gate holds one decision; changing it means superseding it explicitly.
     """
-    if outcome not in Decision.Outcome.values:
-        raise FieldError("outcome", f"must be one of {', '.join(Decision.Outcome.values)}")
-    rationale = (rationale or "").strip()
-    if not rationale:
-        raise FieldError("rationale", "a decision needs a rationale")
-    mitigations = [m.strip() for m in (mitigations or []) if m and m.strip()]
-    now = clock.now()
-    if outcome == Decision.Outcome.CONDITIONAL_GO and not mitigations:
-        raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
-    if new_date is not None:
-        if new_date.tzinfo is None:
-            raise FieldError("new_date", "needs a time zone (e.g. 2026-12-20T22:00Z)")
-        if outcome != Decision.Outcome.NO_GO:
-            raise FieldError("new_date", "only a NO-GO sets a new date")
-        if new_date <= now:
-            raise FieldError("new_date", "is in the past")
     release = gate.release
     st = standing or policies.standing(user, release)
     policies.require(
         st, policies.Action.DECIDE, release, gate=gate, target={"gate": gate.pk, "outcome": outcome}
     )
+    now = clock.now()
+    rationale, mitigations = _valid_decision(outcome, rationale, mitigations, new_date, now)
     with transaction.atomic():
         _lock_release(release)
         current = Decision.objects.filter(gate=gate, superseded_by=None).first()
@@ -246,15 +267,7 @@ def decision_record(
         if current is None and supersedes is not None:
             raise FieldError("supersedes", "there is no decision to supersede")
         state = gate_states(release, [gate.pk])[0]
-        if outcome == Decision.Outcome.GO and state.blockers:
-            raise FieldError("outcome", "GO is blocked: " + "; ".join(state.blockers))
-        if outcome == Decision.Outcome.CONDITIONAL_GO:
-            text = " ".join([rationale, *mitigations]).lower()
-            unnamed = [r.role.name for r in state.rejecting if r.role.name.lower() not in text]
-            if unnamed:
-                raise FieldError(
-                    "mitigations", "name how you address the rejection by " + ", ".join(unnamed)
-                )
+        _check_gate_allows(state, outcome, [rationale, *mitigations])
         snapshot = _snapshot(state, now)
         decision = Decision.objects.create(
             gate=gate,

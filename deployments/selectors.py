@@ -160,6 +160,21 @@ def _eta(release: Release, phases: list[Phase], current: Phase | None, now: date
     return planned_end + delay
 
 
+def _count(n: int, noun: str, tail: str) -> str:
+    return f"{n} {noun}{'s' if n > 1 else ''} {tail}"
+
+
+def overdue_items(progress_by_list, checklists, offset: timedelta) -> int:
+    """Open items of checklists past their due time (their own, else their phase's end)."""
+    overdue = 0
+    for c in checklists:
+        due = checklist_due_offset(c)
+        p = progress_by_list.get(c.pk)
+        if due is not None and due < offset and p and p.closed < p.total:
+            overdue += p.total - p.closed
+    return overdue
+
+
 def rag_of(
     *,
     progress_by_list,
@@ -171,33 +186,28 @@ def rag_of(
     latest_outcomes,
     rejected_signoffs: int,
 ) -> tuple[str, list[str]]:
-    """Red / Yellow / Green, with the reasons a person would give."""
-    red: list[str] = []
-    yellow: list[str] = []
-    if open_call is not None:
-        red.append("rollback decision pending")
-    if open_critical:
-        red.append(f"{open_critical} critical issue{'s' if open_critical > 1 else ''} open")
-    if Outcome.NO_GO in latest_outcomes:
-        red.append("NO-GO decided")
-    if release.status == Release.Status.ROLLED_BACK:
-        red.append("rolled back")
-    blocked = sum(p.blocked for p in progress_by_list.values())
-    if blocked:
-        yellow.append(f"{blocked} item{'s' if blocked > 1 else ''} blocked")
-    overdue = 0
-    offset = now - release.go_live_at
-    for c in checklists:
-        due = checklist_due_offset(c)
-        p = progress_by_list.get(c.pk)
-        if due is not None and due < offset and p and p.closed < p.total:
-            overdue += p.total - p.closed
-    if overdue:
-        yellow.append(f"{overdue} item{'s' if overdue > 1 else ''} overdue")
-    if rejected_signoffs:
-        yellow.append(
-            f"{rejected_signoffs} sign-off{'s' if rejected_signoffs > 1 else ''} rejected"
+    """Red / Yellow / Green, with the reasons a person would give (red ones first)."""
+    red = [
+        reason
+        for reason, holds in (
+            ("rollback decision pending", open_call is not None),
+            (_count(open_critical, "critical issue", "open"), open_critical > 0),
+            ("NO-GO decided", Outcome.NO_GO in latest_outcomes),
+            ("rolled back", release.status == Release.Status.ROLLED_BACK),
         )
+        if holds
+    ]
+    blocked = sum(p.blocked for p in progress_by_list.values())
+    overdue = overdue_items(progress_by_list, checklists, now - release.go_live_at)
+    yellow = [
+        _count(n, noun, tail)
+        for n, noun, tail in (
+            (blocked, "item", "blocked"),
+            (overdue, "item", "overdue"),
+            (rejected_signoffs, "sign-off", "rejected"),
+        )
+        if n > 0
+    ]
     if red:
         return "red", red + yellow
     if yellow:

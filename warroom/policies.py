@@ -138,40 +138,50 @@ def board_standing() -> Standing:
     return Standing(user=None, board_link=True)
 
 
-def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
-    """The relations ``s`` has to the release, narrowed to the object acted on."""
+def _release_wide(s: Standing) -> set[Relation]:
     found: set[Relation] = set()
-    if s.board_link:
-        return {R.BOARD_LINK}
     if s.is_release_manager:
         found.add(R.RELEASE_MANAGER)
     if s.is_member:
         found.add(R.TEAM_MEMBER)
     elif s.stakeholder_role_ids:
         found.add(R.STAKEHOLDER)
-    target_role_id = role.pk if role is not None else None
-    if item is not None:
-        target_role_id = item.owner_role_id
-        if target_role_id is None:
-            # Unowned items belong to the whole team; nobody holds them as role holder.
-            found.discard(R.STAKEHOLDER)
-            return found
-        found.discard(R.TEAM_MEMBER)
-    if target_role_id is not None:
-        if target_role_id in s.primary_role_ids:
-            found.add(R.ROLE_HOLDER)
-        if target_role_id in s.backup_role_ids:
-            found.add(R.BACKUP)
-    if gate is not None:
-        deciding = {r.pk for r in gate.decision_roles.all()}
-        if (deciding & s.role_ids) or (not deciding and s.is_release_manager):
-            found.add(R.DECISION_AUTHORITY)
-    elif item is None and role is None and s.deciding_role_ids & s.role_ids:
+    return found
+
+
+def _holding(s: Standing, role_id: int) -> set[Relation]:
+    """Holder and backup relations to one role."""
+    found = set()
+    if role_id in s.primary_role_ids:
+        found.add(R.ROLE_HOLDER)
+    if role_id in s.backup_role_ids:
+        found.add(R.BACKUP)
+    return found
+
+
+def _deciding(s: Standing, gate) -> bool:
+    if gate is None:
         # Release-wide decisions (a rollback call): any gate's decision authority.
-        found.add(R.DECISION_AUTHORITY)
+        return bool(s.deciding_role_ids & s.role_ids)
+    deciding = {r.pk for r in gate.decision_roles.all()}
+    return bool(deciding & s.role_ids) or (not deciding and s.is_release_manager)
+
+
+def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
+    """The relations ``s`` has to the release, narrowed to the object acted on."""
+    if s.board_link:
+        return {R.BOARD_LINK}
+    found = _release_wide(s)
+    if item is not None:
+        if item.owner_role_id is None:
+            # Unowned items belong to the whole team; nobody holds them as role holder.
+            return found - {R.STAKEHOLDER}
+        return (found - {R.TEAM_MEMBER}) | _holding(s, item.owner_role_id)
     if role is not None:
         # Signing off is for the role itself; a general team membership does not count.
-        found.discard(R.TEAM_MEMBER)
+        return (found - {R.TEAM_MEMBER}) | _holding(s, role.pk)
+    if _deciding(s, gate):
+        found.add(R.DECISION_AUTHORITY)
     return found
 
 
