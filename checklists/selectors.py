@@ -115,6 +115,19 @@ def item_row(release, item_id) -> ChecklistItem | None:
     )
 
 
+def gates(release) -> list[Gate]:
+    return list(Gate.objects.filter(release=release).order_by("order", "id"))
+
+
+def gate_decision_roles(release) -> list[tuple[int, int]]:
+    """(gate id, role id) for every decision role of the release's gates."""
+    return list(
+        Gate.decision_roles.through.objects.filter(gate__release=release)
+        .order_by()
+        .values_list("gate_id", "role_id")
+    )
+
+
 def open_rollback_call(release) -> RollbackCall | None:
     """The raised rollback trigger still waiting for its decision, if any."""
     return RollbackCall.objects.filter(release=release, decided_at=None).first()

@@ -8,8 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from checklists import selectors as checklist_selectors
-from deployments import broadcast, selectors, services
+from deployments import broadcast, pages, selectors, services
 from deployments.models import Release
 from deployments.routing import ws_path
 from warroom import policies
@@ -36,16 +35,12 @@ def release_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def warroom(request: HttpRequest, release_id: int) -> HttpResponse:
     release, st = _viewable(request, release_id)
-    s = selectors.summary(release)
-    checklists = checklist_selectors.checklists_with_items(release, s.per_checklist)
     return render(
         request,
         "deployments/warroom.html",
         {
             "release": release,
-            "s": s,
-            "checklists": checklists,
-            "gates": s.gate_summaries,
+            "body": pages.warroom_body(release),
             "standing": st,
             "my_role_ids": sorted(st.role_ids),
             "controls_css": controls_css(st, release),
@@ -55,11 +50,15 @@ def warroom(request: HttpRequest, release_id: int) -> HttpResponse:
 
 
 def _board(request, release, *, ws_url, sync_url):
-    s = selectors.summary(release, for_board=True)
     return render(
         request,
         "deployments/board.html",
-        {"release": release, "s": s, "ws_url": ws_url, "sync_url": sync_url},
+        {
+            "release": release,
+            "body": pages.board_body(release),
+            "ws_url": ws_url,
+            "sync_url": sync_url,
+        },
     )
 
 
@@ -130,10 +129,9 @@ def controls_css(st: policies.Standing, release: Release) -> str:
         rules += [".signoff-controls", ".decide"]
     else:
         rules += [f".signoff-role-{rid}" for rid in sorted(st.role_ids)]
-        for g in release.gates.prefetch_related("decision_roles"):
-            deciding = {r.pk for r in g.decision_roles.all()}
+        for gate_id, deciding in pages.gate_deciders(release).items():
             if (deciding & st.role_ids) or (not deciding and st.is_release_manager):
-                rules.append(f".decide-gate-{g.pk}")
+                rules.append(f".decide-gate-{gate_id}")
                 authority = True
     if authority:
         rules.append(".decide-rollback")

@@ -45,7 +45,7 @@ def release_for(
 
 def object_in(queryset: QuerySet, pk: int, **filters):
     """The object with ``pk`` in ``queryset`` narrowed by ``filters``, or Http404."""
-    found = queryset.filter(pk=pk, **filters).first() if 0 < pk <= MAX_ID else None
+    found = queryset.filter(pk=pk, **filters).order_by().first() if 0 < pk <= MAX_ID else None
     if found is None:
         raise Http404(f"no such {queryset.model._meta.verbose_name}")
     return found

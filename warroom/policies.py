@@ -111,8 +111,10 @@ def standing(user, release) -> Standing:
     s = Standing(user=user)
     # Whoever imported the runbook manages the release until they hand it over.
     s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
-    rows = Assignment.objects.filter(role__release=release, person__user=user).values_list(
-        "role_id", "kind", "role__is_release_manager", "role__kind", "person_id"
+    rows = (
+        Assignment.objects.filter(role__release=release, person__user=user)
+        .order_by()
+        .values_list("role_id", "kind", "role__is_release_manager", "role__kind", "person_id")
     )
     person_id = None
     for role_id, kind, is_manager, role_kind, pid in rows:
@@ -127,9 +129,9 @@ def standing(user, release) -> Standing:
         # Roles any gate names as deciding (through the reverse relation: the core
         # knows gates only as what decides them).
         s.deciding_role_ids = set(
-            Role.objects.filter(release=release, gates_deciding__isnull=False).values_list(
-                "pk", flat=True
-            )
+            Role.objects.filter(release=release, gates_deciding__isnull=False)
+            .order_by()
+            .values_list("pk", flat=True)
         )
     return s
 
