@@ -118,6 +118,7 @@ class PageFragments:
         if release is None:
             return {}
         if "all" in kind.regions:
+            release.refresh_from_db()
             return {
                 "warroom": render_sync(release, "warroom"),
                 "board": render_sync(release, "board"),
@@ -136,8 +137,8 @@ class PageFragments:
 
 
 def render_sync(release: Release, variant: str) -> str:
-    """Every live region at once, for a client that reconnected or saw a gap."""
-    release.refresh_from_db()
+    """Every live region at once, for a client that reconnected or saw a gap (the caller
+    reads the release fresh; :func:`deployments.pages.sync_fragments` caches this)."""
     if variant == "board":
         s = selectors.summary(release, for_board=True)
         return seq_marker(release.last_seq, s, full=True) + render_to_string(

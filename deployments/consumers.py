@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from deployments.broadcast import render_sync
 from deployments.models import Release
+from deployments.pages import sync_fragments
 from warroom import events, live, policies
 from warroom.audit import events_after
 
@@ -105,7 +105,7 @@ class LiveConsumer(_LiveBase):
             lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
         )()
         if after < current:
-            await self.send_raw(await database_sync_to_async(render_sync)(release, self.variant))
+            await self.send_raw(await database_sync_to_async(sync_fragments)(release, self.variant))
         if self.variant == "warroom" and self.viewer is not None:
             await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current

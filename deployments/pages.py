@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from checklists import selectors as checklist_selectors
-from deployments import selectors
+from deployments import broadcast, selectors
 from deployments.models import Release
 from warroom import clock
 
@@ -83,3 +83,17 @@ def board_body(release: Release) -> str:
         return html, s.next_change_at
 
     return _cached(release, "board", render)
+
+
+def sync_fragments(release: Release, variant: str) -> str:
+    """Every live region of the war room or board (for a reconnect or a gap), read fresh.
+
+    A server restart reconnects every viewer at once: they all get one rendering.
+    """
+    release.refresh_from_db()
+    variant = "board" if variant == "board" else "warroom"
+
+    def render(now: datetime) -> tuple[str, datetime | None]:
+        return broadcast.render_sync(release, variant), None
+
+    return _cached(release, f"sync-{variant}", render)

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import broadcast, pages, selectors, services
+from deployments import pages, selectors, services
 from deployments.models import Release
 from deployments.routing import ws_path
 from warroom import policies
@@ -93,7 +93,7 @@ def board_link_sync(request: HttpRequest, token: str) -> HttpResponse:
     release = Release.objects.filter(board_token=token).first()
     if release is None:
         raise Http404("This board link is not valid.")
-    return HttpResponse(broadcast.render_sync(release, "board"))
+    return HttpResponse(pages.sync_fragments(release, "board"))
 
 
 @login_required
@@ -112,7 +112,7 @@ def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
 def release_sync(request: HttpRequest, release_id: int) -> HttpResponse:
     release, _ = _viewable(request, release_id)
     variant = "board" if request.GET.get("variant") == "board" else "warroom"
-    return HttpResponse(broadcast.render_sync(release, variant))
+    return HttpResponse(pages.sync_fragments(release, variant))
 
 
 def controls_css(st: policies.Standing, release: Release) -> str:

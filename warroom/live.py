@@ -37,11 +37,20 @@ from warroom.events import EventKind
 logger = logging.getLogger(__name__)
 
 PRESENCE_TTL = 90  # seconds a presence entry lives without a refresh
+# Roll-call changes are coalesced: when a room of viewers connects at once (a server
+# restart), each process announces and re-renders the roll call once per window,
+# not once per viewer to every viewer (which grows with the square of the viewers).
+PRESENCE_COALESCE = 0.5
 PRESENCE_REFRESH = 30
 
 
 def group_name(release_id: int) -> str:
     return f"release.{release_id}"
+
+
+def watch_key(release_id: int) -> str:
+    """Set in Redis while some process has viewers of the release's pages (war room, board)."""
+    return f"warroom:watching:{release_id}"
 
 
 # Two streams per event: the JSON (ready at once) and the htmx fragments (rendered
@@ -92,6 +101,7 @@ class Publisher:
     """
 
     def __init__(self) -> None:
+        self._redis: Any = None
         self._queue: queue.SimpleQueue[tuple[AuditEvent, EventKind] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -109,6 +119,18 @@ class Publisher:
                         target=self._run, name="warroom-publisher", daemon=True
                     )
                     self._thread.start()
+
+    def _pages_watched(self, release_id: int) -> bool:
+        """Does any process have the war room or board of the release open? (When Redis
+        cannot say, assume so: a needless render costs less than a stale page.)"""
+        try:
+            if self._redis is None:
+                import redis
+
+                self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+            return bool(self._redis.exists(watch_key(release_id)))
+        except Exception:
+            return True
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event has gone out; False on timeout."""
@@ -128,7 +150,10 @@ class Publisher:
             group = group_name(event.release_id)
             try:
                 loop.run_until_complete(layer.group_send(group, json_message(event)))
-                message = html_message(event, kind)
+                if self._pages_watched(event.release_id):
+                    message = html_message(event, kind)
+                else:  # nobody has the pages open: keep the stream's sequence, skip the render
+                    message = {"type": "release.event", "stream": HTML, "seq": event.seq}
                 loop.run_until_complete(layer.group_send(group, message))
             except Exception:  # viewers see the gap and catch up from the log
                 logger.exception("publishing %s/%s failed", event.release_id, event.seq)
@@ -255,9 +280,14 @@ class Hub:
         self.gap_fills: dict[tuple[int, str], asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
+        self._announcing: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._presence_due: dict[int, asyncio.Task] = {}
         self._redis: Any = None
 
     async def join(self, release_id: int, viewer: Viewer) -> None:
+        if viewer.stream == HTML:
+            await self._watch(release_id)
         async with self._lock:
             viewers = self.viewers.setdefault(release_id, set())
             viewers.add(viewer)
@@ -274,6 +304,13 @@ class Hub:
                 self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
         if viewer.presence_name:
             await self._presence_add(release_id, viewer)
+        if self._presence_task is None or self._presence_task.done():
+            self._presence_task = asyncio.create_task(self._presence_refresh())
+
+    async def _watch(self, release_id: int) -> None:
+        """Mark the release's pages as watched (before subscribing: see Publisher)."""
+        with contextlib.suppress(Exception):
+            await self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL)
 
     async def leave(self, release_id: int, viewer: Viewer) -> None:
         async with self._lock:
@@ -308,7 +345,7 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == "release.presence":
-                await self._dispatch(release_id, [await self.presence_message(release_id)])
+                self._presence_soon(release_id)
                 continue
             await self._sequence(release_id, message.get("stream", HTML), [message])
 
@@ -384,17 +421,53 @@ class Hub:
     async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
         r = self._redis_client()
         await r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()})
-        await self._announce(release_id)
-        if self._presence_task is None or self._presence_task.done():
-            self._presence_task = asyncio.create_task(self._presence_refresh())
+        self._announce(release_id)
 
     async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
         r = self._redis_client()
         await r.zrem(self._presence_key(release_id), viewer.presence_key)
-        await self._announce(release_id)
+        self._announce(release_id)
 
-    async def _announce(self, release_id: int) -> None:
-        await get_channel_layer().group_send(group_name(release_id), {"type": "release.presence"})
+    def _announce(self, release_id: int) -> None:
+        """Tell every process, shortly, that the roll call changed (once per window)."""
+        if release_id in self._announcing:
+            return
+        self._announcing.add(release_id)
+
+        async def announce_later() -> None:
+            try:
+                await asyncio.sleep(PRESENCE_COALESCE)
+            finally:
+                self._announcing.discard(release_id)
+            with contextlib.suppress(Exception):  # the next change or refresh announces again
+                await get_channel_layer().group_send(
+                    group_name(release_id), {"type": "release.presence"}
+                )
+
+        self._background(announce_later())
+
+    def _background(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)  # held, so the loop does not drop it half-way
+        task.add_done_callback(self._tasks.discard)
+
+    def _presence_soon(self, release_id: int) -> None:
+        """Render and send the roll call to local viewers shortly (changes in between join)."""
+        if release_id in self._presence_due:
+            return
+
+        async def send_later() -> None:
+            try:
+                await asyncio.sleep(PRESENCE_COALESCE)
+                await self._dispatch(release_id, [await self.presence_message(release_id)])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.debug("roll call update for release %s failed", release_id, exc_info=True)
+            finally:
+                self._presence_due.pop(release_id, None)
+
+        self._presence_due[release_id] = asyncio.create_task(send_later())
 
     async def present(self, release_id: int) -> list[str]:
         """Names of the people connected to ``release_id`` now, in any process."""
@@ -411,15 +484,21 @@ class Hub:
         return {"type": "release.presence", "warroom": html}
 
     async def _presence_refresh(self) -> None:
-        """Keep this process's viewers in the roll call; entries of dead processes expire."""
+        """Keep this process's viewers in the roll call and its watched pages marked;
+        entries of dead processes expire."""
         while self.viewers:
             await asyncio.sleep(PRESENCE_REFRESH)
             r = self._redis_client()
             now = time.time()
             for release_id, viewers in list(self.viewers.items()):
-                entries = {v.presence_key: now for v in viewers if v.presence_name}
-                if entries:
-                    await r.zadd(self._presence_key(release_id), entries)
+                try:
+                    entries = {v.presence_key: now for v in viewers if v.presence_name}
+                    if entries:
+                        await r.zadd(self._presence_key(release_id), entries)
+                    if any(v.stream == HTML for v in viewers):
+                        await r.set(watch_key(release_id), 1, ex=PRESENCE_TTL)
+                except Exception:  # Redis away: the next round tries again
+                    logger.debug("presence refresh failed", exc_info=True)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

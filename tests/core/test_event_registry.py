@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
@@ -135,7 +137,15 @@ def test_fragments_are_rendered_on_the_publisher_thread_not_the_writers(monkeypa
             return real.presence(names)
 
     monkeypatch.setattr(live, "_fragments", Spy())
+    watching = redis.Redis.from_url(settings.REDIS_URL)
+    watching.set(live.watch_key(team.release.pk), 1, ex=60)  # a war room is open somewhere
     services.item_set_status(item=team.item("DBA"), status="done", user=team["dba"])
     assert live.publisher.flush(10)
     assert rendered_on == ["warroom-publisher"]
     assert threading.current_thread().name not in rendered_on
+
+    # With no page open anywhere, nothing is rendered (JSON viewers need no fragments).
+    watching.delete(live.watch_key(team.release.pk))
+    services.item_set_status(item=team.item("DBA"), status="todo", user=team["dba"])
+    assert live.publisher.flush(10)
+    assert rendered_on == ["warroom-publisher"]
