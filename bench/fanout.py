@@ -58,8 +58,9 @@ class LeanWebSocket(asyncio.Protocol):
     the monotonic time of the read that completed it.
     """
 
-    def __init__(self, host: str, path: str, on_message) -> None:
+    def __init__(self, host: str, path: str, on_message, headers: str = "") -> None:
         self.host, self.path, self.on_message = host, path, on_message
+        self.headers = headers  # extra handshake lines, each ending in CRLF
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -76,7 +77,7 @@ class LeanWebSocket(asyncio.Protocol):
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
+                f"Sec-WebSocket-Version: 13\r\n{self.headers}\r\n"
             ).encode()
         )
 
@@ -158,7 +159,19 @@ class LeanWebSocket(asyncio.Protocol):
             self.transport.close()
 
 
+HTML_SEQ = b'id="live-seq" data-seq="'
+
+
 def message_seq(payload: bytes) -> int | None:
+    """The sequence number a message carries: JSON events, or the htmx pages' marker."""
+    if payload.startswith(b"<"):
+        at = payload.find(HTML_SEQ)
+        if at < 0:
+            return None
+        start = at + len(HTML_SEQ)
+        with contextlib.suppress(ValueError):
+            return int(payload[start : payload.index(b'"', start)])
+        return None
     if payload.startswith(SEQ_PREFIX):
         end = payload.find(b",", len(SEQ_PREFIX))
         with contextlib.suppress(ValueError):
@@ -169,7 +182,9 @@ def message_seq(payload: bytes) -> int | None:
         return None
 
 
-async def run_clients(url: str, count: int, concurrency: int, keep_texts: bool) -> None:  # noqa: C901
+async def run_clients(  # noqa: C901
+    url: str, count: int, concurrency: int, keep_texts: bool, headers: str = ""
+) -> None:
     """Client process: connect ``count`` viewers, report, receive, report per-seq stats.
 
     Talks to the driver in JSON lines: prints ``{"ready": ...}`` once connected,
@@ -207,7 +222,9 @@ async def run_clients(url: str, count: int, concurrency: int, keep_texts: bool) 
             for attempt in range(3):
                 try:
                     _, ws = await loop.create_connection(
-                        lambda: LeanWebSocket(f"{host}:{port}", path, on_message), host, port
+                        lambda: LeanWebSocket(f"{host}:{port}", path, on_message, headers),
+                        host,
+                        port,
                     )
                     await asyncio.wait_for(ws.opened, 30)
                     return ws
@@ -240,7 +257,8 @@ async def run_clients(url: str, count: int, concurrency: int, keep_texts: bool) 
     print(
         json.dumps(
             {"stats": stats, "texts": texts, "connected": len(conns), "closed_early": closed,
-             "close_codes": codes, "wall_minus_monotonic": time.time() - time.monotonic()}
+             "close_codes": codes, "wall_minus_monotonic": time.time() - time.monotonic(),
+             "t0": t0}
         ),
         flush=True,
     )  # fmt: skip
@@ -277,13 +295,17 @@ async def serve_baseline(port: int) -> None:
 class ClientPool:
     """``procs`` client processes holding ``total`` viewers of ``url`` between them."""
 
-    def __init__(self, url: str, total: int, procs: int, concurrency: int) -> None:
+    def __init__(
+        self, url: str, total: int, procs: int, concurrency: int, headers: list[str] = ()
+    ) -> None:
         self.procs: list[subprocess.Popen] = []
         share = [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
+        extra = [arg for h in headers for arg in ("--header", h)]
         for i, n in enumerate(s for s in share if s):
             cmd = [
                 sys.executable, "-m", "bench.fanout", "--client", url, "--count", str(n),
                 "--concurrency", str(concurrency), *(["--keep-texts"] if i == 0 else []),
+                *extra,
             ]  # fmt: skip
             self.procs.append(
                 subprocess.Popen(
@@ -581,11 +603,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--keep-texts", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--header", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.client:
-        _run_loop(run_clients(args.client, args.count, args.concurrency, args.keep_texts))
+        headers = "".join(f"{h}\r\n" for h in args.header)
+        _run_loop(run_clients(args.client, args.count, args.concurrency, args.keep_texts, headers))
         return 0
     if args.serve_baseline:
         raise_open_files()

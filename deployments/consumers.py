@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from deployments.models import Release
 from deployments.pages import sync_fragments
 from warroom import events, live, policies
+from warroom.asyncdb import db_parallel
 from warroom.audit import events_after
 
 CLOSE_FORBIDDEN = 4403
@@ -36,7 +37,7 @@ def _int(value: str | None, default: int = 0) -> int:
         return default
 
 
-@database_sync_to_async
+@db_parallel
 def _admit(user, release_id: int | None = None, board_token: str | None = None):
     """(release, standing, name) when the viewer may watch; else (release or None, None, why)."""
     if board_token is not None:
@@ -54,9 +55,21 @@ def _admit(user, release_id: int | None = None, board_token: str | None = None):
 
 
 class _LiveBase(AsyncWebsocketConsumer):
+    # No channel-layer subscription per socket: the process's hub fans out to every
+    # local viewer through one subscription per release (warroom.live.Hub).
+    channel_layer_alias = "no per-socket layer"
     variant = "warroom"
     viewer: live.Viewer | None = None
     release_id: int | None = None
+
+    async def dispatch(self, message):
+        """As Channels dispatches, minus its per-message hop to Django's shared thread to
+        close old connections: every database call here runs through ``db_parallel``,
+        which opens and closes its own."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def send_raw(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
@@ -101,11 +114,11 @@ class LiveConsumer(_LiveBase):
         )
 
     async def replay(self, release, after):
-        current = await database_sync_to_async(
+        current = await db_parallel(
             lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
         )()
         if after < current:
-            await self.send_raw(await database_sync_to_async(sync_fragments)(release, self.variant))
+            await self.send_raw(await db_parallel(sync_fragments)(release, self.variant))
         if self.variant == "warroom" and self.viewer is not None:
             await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current
@@ -144,7 +157,7 @@ class EventStreamConsumer(_LiveBase):
     async def replay(self, release, after):
         last = after
         while True:
-            batch = await database_sync_to_async(
+            batch = await db_parallel(
                 lambda a=last: list(events_after(release.pk, a, limit=REPLAY_CHUNK))
             )()
             for event in batch:

@@ -8,11 +8,11 @@ from http.cookies import SimpleCookie
 from importlib import import_module
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from warroom.asyncdb import db_parallel
 from warroom.models import ApiToken
 
 LAST_USED_EVERY = timedelta(minutes=5)
@@ -23,7 +23,7 @@ def user_for_token(token: str):
     if not token:
         return None
     row = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user", "user__person")
         .filter(digest=ApiToken.digest_of(token), user__is_active=True)
         .first()
     )
@@ -63,8 +63,7 @@ def _sync_get_user(store):
     return user
 
 
-@database_sync_to_async
-def _resolve(scope):
+def _resolve_sync(scope):
     query = parse_qs(scope.get("query_string", b"").decode())
     token = (query.get("token") or [""])[-1]
     if token:
@@ -72,6 +71,11 @@ def _resolve(scope):
         if user is not None:
             return user
     return _sync_get_user_from_headers(scope.get("headers", []))
+
+
+# On a pool thread, not Django's one shared thread: a thousand viewers reconnecting at
+# once (a server restart) are authenticated side by side.
+_resolve = db_parallel(_resolve_sync)
 
 
 def _sync_get_user_from_headers(headers):

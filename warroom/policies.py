@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 
 from warroom import events
 from warroom.people.models import Assignment, Person, Role
@@ -83,7 +84,7 @@ class Standing:
     backup_role_ids: set[int] = field(default_factory=set)
     manager_role_ids: set[int] = field(default_factory=set)
     stakeholder_role_ids: set[int] = field(default_factory=set)
-    deciding_role_ids: set[int] = field(default_factory=set)  # decision roles of any gate
+    deciding_role_ids: set[int] = field(default_factory=set)  # own roles some gate decides by
     board_link: bool = False
     is_creator: bool = False
 
@@ -105,34 +106,31 @@ class Standing:
 
 
 def standing(user, release) -> Standing:
-    """Load ``user``'s standing on ``release`` (one query)."""
+    """Load ``user``'s standing on ``release`` (one query; the user's person is read with
+    the user where the caller selected it)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Standing(user=None)
     s = Standing(user=user)
     # Whoever imported the runbook manages the release until they hand it over.
     s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
+    # Whether a gate decides by the role comes along (through the reverse relation: the
+    # core knows gates only as what decides them).
+    deciding = Role.objects.filter(pk=OuterRef("role_id"), gates_deciding__isnull=False)
     rows = (
         Assignment.objects.filter(role__release=release, person__user=user)
         .order_by()
-        .values_list("role_id", "kind", "role__is_release_manager", "role__kind", "person_id")
+        .annotate(deciding=Exists(deciding))
+        .values_list("role_id", "kind", "role__is_release_manager", "role__kind", "deciding")
     )
-    person_id = None
-    for role_id, kind, is_manager, role_kind, pid in rows:
-        person_id = pid
+    for role_id, kind, is_manager, role_kind, is_deciding in rows:
         (s.primary_role_ids if kind == "primary" else s.backup_role_ids).add(role_id)
         if is_manager:
             s.manager_role_ids.add(role_id)
         if role_kind == "stakeholder":
             s.stakeholder_role_ids.add(role_id)
-    s.person = getattr(user, "person", None) if person_id else None
-    if s.role_ids:
-        # Roles any gate names as deciding (through the reverse relation: the core
-        # knows gates only as what decides them).
-        s.deciding_role_ids = set(
-            Role.objects.filter(release=release, gates_deciding__isnull=False)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        if is_deciding:
+            s.deciding_role_ids.add(role_id)
+    s.person = getattr(user, "person", None) if s.role_ids else None
     return s
 
 
