@@ -40,6 +40,8 @@ test: install browser
 lint: install
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports
+	@$(VENV)/bin/mypy
 
 format: install
 	@$(VENV)/bin/ruff format .

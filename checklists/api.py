@@ -12,7 +12,7 @@ from checklists import selectors, services
 from checklists.models import ChecklistItem, Decision, Gate, RollbackCall
 from warroom import clock, policies
 from warroom.access import object_in, release_for
-from warroom.api import WRITE_ERRORS, responses
+from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
 from warroom.clock import format_offset
 from warroom.people.models import Role
 
@@ -117,7 +117,7 @@ class RollbackCallOut(Schema):
 
 
 # --- items -----------------------------------------------------------------------------
-class ItemIn(Schema):
+class ItemIn(BodyIn):
     status: Literal["todo", "done", "blocked", "na"]
     note: str | None = None
 
@@ -161,7 +161,7 @@ def get_gate(request, release_id: int, gate_id: int):
     return _gate_state(_gate(release, gate_id))
 
 
-class SignOffIn(Schema):
+class SignOffIn(BodyIn):
     role_id: int
     verdict: Literal["approve", "reject"]
     comment: str = ""
@@ -202,9 +202,9 @@ def list_decisions(request, release_id: int, gate_id: int):
     return list(Decision.objects.filter(gate=gate).select_related("decided_by"))
 
 
-class DecisionIn(Schema):
+class DecisionIn(BodyIn):
     outcome: Literal["go", "conditional_go", "no_go"]
-    rationale: str = ""
+    rationale: str = Field(pattern=FILLED)
     mitigations: list[str] = []
     new_date: datetime | None = None
     supersedes: int | None = None
@@ -234,13 +234,13 @@ def decide(request, release_id: int, gate_id: int, payload: DecisionIn):
 
 
 # --- rollback calls ------------------------------------------------------------------
-class RollbackRaiseIn(Schema):
-    reason: str
+class RollbackRaiseIn(BodyIn):
+    reason: str = Field(pattern=FILLED, description="What was breached")
 
 
-class RollbackDecideIn(Schema):
+class RollbackDecideIn(BodyIn):
     choice: Literal["roll_back", "fix_forward", "continue"]
-    rationale: str = ""
+    rationale: str = Field(pattern=FILLED)
 
 
 @router.post(

@@ -12,7 +12,7 @@ from deployments import selectors, services
 from deployments.models import Phase, Step
 from warroom import clock, policies
 from warroom.access import object_in, release_for
-from warroom.api import WRITE_ERRORS, responses
+from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
 from warroom.audit import events_after, verify_chain
 from warroom.clock import format_offset
 from warroom.people.models import Role
@@ -77,7 +77,7 @@ def get_release(request, release_id: int):
     return selectors.release_detail(release)
 
 
-class ReleaseEditIn(Schema):
+class ReleaseEditIn(BodyIn):
     name: str | None = None
     go_live_at: datetime | None = None
 
@@ -140,8 +140,8 @@ def request_step_run(request, release_id: int, step_id: int):
     return Status(202, services.step_request_run(step=step, user=request.user, standing=st))
 
 
-class AssignmentIn(Schema):
-    username: str
+class AssignmentIn(BodyIn):
+    username: str = Field(pattern=FILLED, max_length=150)
     kind: str = Field("primary", pattern="^(primary|backup)$")
 
 

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 
 from deployments.models import Release, Step, StepRun, new_board_token
-from warroom import events, policies
+from warroom import clock, events, policies
 from warroom.errors import FieldError
 from warroom.people.models import Assignment, Person, Role
+
+
+def check_go_live_at(go_live_at) -> None:
+    """A go-live time must name its zone and lie within ``GO_LIVE_WINDOW_DAYS`` of today
+    (a typo like year 9999 would put every phase and due time out of reach)."""
+    if go_live_at.tzinfo is None:
+        raise FieldError("go_live_at", "needs a time zone (e.g. 2026-12-19T22:00Z)")
+    window = timedelta(days=settings.GO_LIVE_WINDOW_DAYS)
+    now = clock.now()
+    if not now - window <= go_live_at <= now + window:
+        raise FieldError(
+            "go_live_at",
+            f"must be within {settings.GO_LIVE_WINDOW_DAYS} days of today "
+            f"({(now - window):%Y-%m-%d} to {(now + window):%Y-%m-%d})",
+        )
 
 
 def release_rotate_board_link(
@@ -42,8 +60,7 @@ def release_edit(
         changes["name"] = (release.name, name)
         release.name = name
     if go_live_at is not None:
-        if go_live_at.tzinfo is None:
-            raise FieldError("go_live_at", "needs a time zone (e.g. 2026-12-19T22:00Z)")
+        check_go_live_at(go_live_at)
         changes["go_live_at"] = (release.go_live_at.isoformat(), go_live_at.isoformat())
         release.go_live_at = go_live_at
     if not changes:
@@ -127,8 +144,7 @@ def release_import(
     """Create a release from a parsed plan (all or nothing). The importer becomes its manager."""
     from deployments.runbooks.instantiate import instantiate
 
-    if go_live_at.tzinfo is None:
-        raise FieldError("go_live_at", "needs a time zone (e.g. 2026-12-19T22:00Z)")
+    check_go_live_at(go_live_at)
     return instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
 
 
@@ -145,8 +161,7 @@ def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Rele
     from deployments.runbooks.instantiate import instantiate, plan_from_release
 
     plan = plan_from_release(release, keep_status=False)
-    if go_live_at.tzinfo is None:
-        raise FieldError("go_live_at", "needs a time zone")
+    check_go_live_at(go_live_at)
     return instantiate(
         plan, go_live_at, name=name or release.name, user=user, source_name=f"release {release.pk}"
     )

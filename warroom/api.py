@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
+from pydantic import model_validator
 
 from warroom import policies
 from warroom.auth import user_for_token
@@ -33,6 +34,19 @@ class BearerToken(HttpBearer):
         return user
 
 
+class BodyIn(Schema):
+    """A request body: a JSON object (a bare string or list is refused, naming the body)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _an_object(cls, data, handler):
+        # Runs before ninja wraps the input for attribute access (which would read any
+        # value, a list included, as an object with every field missing).
+        if not isinstance(data, dict) and not isinstance(data, Schema):
+            raise ValueError("must be a JSON object")
+        return handler(data)
+
+
 class FieldProblem(Schema):
     field: str
     message: str
@@ -46,9 +60,12 @@ class ErrorOut(Schema):
     action: str | None = None
 
 
-# The statuses every endpoint can answer besides its own; writes add 400 and 409.
-READ_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 400: ErrorOut, 409: ErrorOut}
+# The statuses every endpoint can answer besides its own (400: a path or query value
+# that is not of its type); writes add 409.
+READ_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+WRITE_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 409: ErrorOut}
+# A text field a person must fill in: at least one character that is not a space.
+FILLED = r"\S"
 
 
 def responses(ok: dict[int, object], errors: dict[int, type[Schema]] = READ_ERRORS) -> dict:
@@ -70,12 +87,18 @@ def _error(request, status: int, detail: str, errors: list[dict] | None = None, 
     )
 
 
+# Pydantic's words for the common cases, as a person filling in a form would put them.
+PLAIN_MESSAGES = {"missing": "is required", "string_pattern_mismatch": "must not be empty"}
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     problems = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
-        problems.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+        message = err.get("msg", "invalid").removeprefix("Value error, ")
+        message = PLAIN_MESSAGES.get(err.get("type", ""), message)
+        problems.append({"field": ".".join(loc) or "body", "message": message})
     first = problems[0] if problems else {"field": "body", "message": "invalid"}
     return _error(request, 400, f"{first['field']}: {first['message']}", problems)
 

@@ -206,5 +206,9 @@ LOGGING = {
     "loggers": {"warroom": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
 
+# How far from today a go-live time may lie (past or future): a year-9999 typo is
+# refused with a 400 instead of putting every phase out of reach.
+GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
+
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = int(os.environ.get("ROLLBACK_DECISION_SECONDS", 300))

@@ -18,9 +18,10 @@ def url(team, suffix=""):
 def test_a_decision_without_rationale_is_400_naming_the_field(api, team):
     resp = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "no_go"})
     assert resp.status_code == 400
-    assert resp.json()["errors"] == [
-        {"field": "rationale", "message": "a decision needs a rationale"}
-    ]
+    assert resp.json()["errors"] == [{"field": "rationale", "message": "is required"}]
+    blank = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "no_go", "rationale": " "})
+    assert blank.status_code == 400
+    assert blank.json()["errors"] == [{"field": "rationale", "message": "must not be empty"}]
     assert not Decision.objects.exists()
 
 

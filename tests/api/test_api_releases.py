@@ -1,5 +1,7 @@
 """The JSON API: releases, items, errors that name the field."""
 
+import json
+
 import pytest
 
 from checklists.models import ChecklistItem
@@ -148,3 +150,24 @@ def test_create_token_prints_a_working_token(client, team, capsys):
     assert token.startswith("wr_")
     resp = client.get("/api/releases", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
+
+
+@pytest.mark.parametrize("body", [[None, None], "Orbit", 42, None])
+def test_a_body_that_is_not_a_json_object_is_400_and_changes_nothing(api, team, body):
+    name = team.release.name
+    resp = api(team["rm"]).patch(f"/api/releases/{team.release.pk}", json.dumps(body))
+    assert resp.status_code == 400
+    assert resp.json()["errors"] == [{"field": "body", "message": "must be a JSON object"}]
+    team.release.refresh_from_db()
+    assert team.release.name == name
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:00Z", "0001-01-01T00:00:00Z"])
+def test_a_go_live_time_out_of_any_sane_window_is_400_naming_the_field(api, team, when):
+    t0 = team.release.go_live_at
+    resp = api(team["rm"]).patch(f"/api/releases/{team.release.pk}", {"go_live_at": when})
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "go_live_at"
+    team.release.refresh_from_db()
+    assert team.release.go_live_at == t0
+    assert not AuditEvent.objects.filter(release=team.release, kind="release.edited").exists()
+    assert api(team["rm"]).get(f"/api/releases/{team.release.pk}").status_code == 200
