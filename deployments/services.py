@@ -144,6 +144,7 @@ def release_import(
     """Create a release from a parsed plan (all or nothing). The importer becomes its manager."""
     from deployments.runbooks.instantiate import instantiate
 
+    policies.require_create(user)
     check_go_live_at(go_live_at)
     return instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
 
@@ -157,9 +158,14 @@ def release_export(*, release: Release) -> str:
 
 
 def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Release:
-    """A fresh release from a past one's plan (nothing ticked), at another go-live time."""
+    """A fresh release from a past one's plan (nothing ticked), at another go-live time.
+
+    Only those who manage ``release`` may reuse it (its plan names the team)."""
     from deployments.runbooks.instantiate import instantiate, plan_from_release
 
+    st = policies.standing(user, release)
+    policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "reuse as template"})
+    policies.require_create(user)
     plan = plan_from_release(release, keep_status=False)
     check_go_live_at(go_live_at)
     return instantiate(

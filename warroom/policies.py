@@ -19,6 +19,7 @@ item, a sign-off or a step), never to the release as a whole.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,7 @@ class Action(StrEnum):
     ROLL_BACK = "roll_back"
     EDIT_PLAN = "edit_plan"
     MANAGE_PEOPLE = "manage_people"
+    CREATE_RELEASE = "create_release"
     ADMIN = "admin"
 
 
@@ -51,8 +53,10 @@ class Relation(StrEnum):
     TEAM_MEMBER = "team_member"
     STAKEHOLDER = "stakeholder"
     BOARD_LINK = "board_link"
+    ACCOUNT = "account"  # logged in: a relation to the system, not to a release
 
 
+logger = logging.getLogger(__name__)
 R = Relation
 TABLE: dict[Action, frozenset[Relation]] = {
     Action.VIEW: frozenset(
@@ -66,6 +70,9 @@ TABLE: dict[Action, frozenset[Relation]] = {
     Action.ROLL_BACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
     Action.EDIT_PLAN: frozenset({R.RELEASE_MANAGER}),
     Action.MANAGE_PEOPLE: frozenset({R.RELEASE_MANAGER}),
+    # Importing a runbook or reusing one as a template makes a new release, managed by
+    # whoever made it (reusing also needs EDIT_PLAN on the release reused).
+    Action.CREATE_RELEASE: frozenset({R.ACCOUNT}),
     Action.ADMIN: frozenset(),
 }
 
@@ -172,6 +179,8 @@ def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
     if s.board_link:
         return {R.BOARD_LINK}
     found = _release_wide(s)
+    if getattr(s.user, "is_authenticated", False) and s.user.is_active:
+        found.add(R.ACCOUNT)
     if item is not None:
         if item.owner_role_id is None:
             # Unowned items belong to the whole team; nobody holds them as role holder.
@@ -205,6 +214,7 @@ REFUSALS = {
     Action.ROLL_BACK: "only the release manager or decision authority may decide a rollback",
     Action.EDIT_PLAN: "only the release manager may edit the plan",
     Action.MANAGE_PEOPLE: "only the release manager may manage people",
+    Action.CREATE_RELEASE: "log in to create a release",
     Action.ADMIN: "only an administrator may do this",
 }
 
@@ -258,3 +268,18 @@ def require(
         data={"action": str(attempted), "reason": verdict.reason, **(target or {})},
     )
     raise Refused(attempted, verdict.reason)
+
+
+def require_create(user) -> None:
+    """May ``user`` create a release (import a runbook, reuse one as a template)?
+
+    ``None`` is the system itself (``manage.py import_runbook``, the demo loader): an
+    operator with a shell. A refusal is logged and raised; there is no release yet whose
+    audit chain could record it.
+    """
+    if user is None:
+        return
+    verdict = check(Standing(user=user), Action.CREATE_RELEASE)
+    if not verdict:
+        logger.warning("refused %s to %s: %s", Action.CREATE_RELEASE, user, verdict.reason)
+        raise Refused(Action.CREATE_RELEASE, verdict.reason)
