@@ -21,6 +21,7 @@ from checklists.models import (
     ChecklistItem,
     Decision,
     Gate,
+    GateDecisionRole,
     RequiredSignOff,
     RollbackCall,
     SignOff,
@@ -122,7 +123,7 @@ def gates(release) -> list[Gate]:
 def gate_decision_roles(release) -> list[tuple[int, int]]:
     """(gate id, role id) for every decision role of the release's gates."""
     return list(
-        Gate.decision_roles.through.objects.filter(gate__release=release)
+        GateDecisionRole.objects.filter(gate__release=release)
         .order_by()
         .values_list("gate_id", "role_id")
     )
