@@ -56,3 +56,12 @@ ROLLBACK_DECIDED = declare(
     milestone=True,
     owner=OWNER,
 )
+ROLLBACK_EXPIRED = declare(
+    "rollback.expired",
+    describe=lambda d, who: (
+        f"The rollback decision clock ran out with no decision: {d.get('reason', '')}"
+    ),
+    regions={"summary", "gates", "rollback"},
+    milestone=True,
+    owner=OWNER,
+)

@@ -10,6 +10,7 @@ re-renders follows the regions its kind declares:
   checklist holds it;
 - ``gates``: every gate panel;
 - ``rollback``: the rollback decision panel;
+- ``progress``: every checklist's progress bar (with its overdue marker);
 - ``all``: everything, as a reconnecting client gets it (T0 moved, an admin edit).
 
 Every event adds its line to the war room's timeline of events; the board's summary
@@ -91,6 +92,8 @@ def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) ->
         parts += _item_region(release, event, s)
     if "gates" in kind.regions:
         parts += _gate_panels(release, s.gate_summaries)
+    if "progress" in kind.regions:
+        parts += [_checklist_progress(c.pk, s) for c in s.checklists]
     if "rollback" in kind.regions:
         parts.append(
             render_to_string("checklists/partials/rollback_call.html", {**ctx, "call": s.open_call})

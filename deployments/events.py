@@ -44,3 +44,58 @@ STEP_REQUESTED = declare(
     owner=OWNER,
 )
 PEOPLE_ASSIGNED = declare("people.assigned", describe=_assigned, regions={"summary"}, owner=OWNER)
+
+
+# --- the clock's events (recorded by beat's tick: deployments.clockwork) -------------
+def _late(d: Mapping) -> str:
+    late = int(d.get("late_by_s") or 0)
+    return f" (noticed {late // 60} min late: the clock was not running)" if late >= 120 else ""
+
+
+def _phase(verb: str):
+    return lambda d, who: f"{d.get('name', 'A phase')} {verb}, as planned{_late(d)}"
+
+
+CLOCK_REGIONS = {"summary", "progress"}
+T0_REACHED = declare(
+    "release.t0_reached",
+    describe=lambda d, who: f"T0: go-live time reached{_late(d)}",
+    regions=CLOCK_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+WINDOW_OPENED = declare(
+    "release.window_opened",
+    describe=lambda d, who: f"The deployment window opened{_late(d)}",
+    regions=CLOCK_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+WINDOW_CLOSED = declare(
+    "release.window_closed",
+    describe=lambda d, who: f"The deployment window closed{_late(d)}",
+    regions=CLOCK_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+PHASE_STARTED = declare(
+    "phase.started", describe=_phase("started"), regions=CLOCK_REGIONS, milestone=True, owner=OWNER
+)
+PHASE_ENDED = declare(
+    "phase.ended", describe=_phase("ended"), regions=CLOCK_REGIONS, milestone=True, owner=OWNER
+)
+CHECKLIST_OVERDUE = declare(
+    "checklist.overdue",
+    describe=lambda d, who: (
+        f"{d.get('name', 'A checklist')} is overdue with {d.get('open', 0)} item"
+        f"{'' if d.get('open') == 1 else 's'} open"
+    ),
+    regions=CLOCK_REGIONS,
+    owner=OWNER,
+)
+GATE_LATE = declare(
+    "gate.late",
+    describe=lambda d, who: f"{d.get('name', 'A gate')} is due and undecided{_late(d)}",
+    regions={"summary", "gates"},
+    owner=OWNER,
+)

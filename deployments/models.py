@@ -15,6 +15,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from warroom import clock
+
 
 def new_board_token() -> str:
     return secrets.token_urlsafe(24)
@@ -53,7 +55,8 @@ class Release(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The clock's time (a rehearsal or a test may have moved it), not the machine's.
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The head of the audit chain, kept here so recording an event takes one row lock.
@@ -252,3 +255,22 @@ class WarIssue(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ClockMark(models.Model):
+    """A moment on the release's clock that has been dealt with (a phase started, a
+    checklist fell due): written once, so the periodic tick records each event once,
+    whatever restarts or how many workers run it."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="clock_marks")
+    key = models.CharField(max_length=120)
+    at = models.DateTimeField(help_text="The moment on the plan.")
+    seen_at = models.DateTimeField(help_text="When the tick dealt with it.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "key"], name="clockmark_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.at:%Y-%m-%d %H:%M}"

@@ -13,3 +13,4 @@ class WarroomConfig(AppConfig):
         import warroom.live  # noqa: F401
 
         autodiscover_modules("events")
+        autodiscover_modules("ticks")

@@ -6,19 +6,18 @@ import logging
 
 from celery import shared_task
 
-from warroom import clock
+from warroom import clock, ticks
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="warroom.tasks.tick")
-def tick() -> str:
-    """Beat's heartbeat: scans for due work (the execution engine and comms hook in here).
-
-    For now it records the time it ran in Redis so `/healthz` can show worker liveness.
-    """
+def tick() -> dict:
+    """Beat's heartbeat: runs every app's scan for due work (:mod:`warroom.ticks`), then
+    leaves its time in Redis so health checks can tell the worker and beat are alive."""
     from warroom.health import beat_seen
 
     moment = clock.now()
+    outcomes = ticks.run(moment)
     beat_seen(moment)
-    return moment.isoformat()
+    return {"at": moment.isoformat(), **outcomes}

@@ -1,0 +1,149 @@
+"""The clock as an actor: what falls due by time alone is recorded as events.
+
+A phase starting or ending, T0, the deployment window opening or closing, a checklist
+falling due with items still open, a gate reaching its time undecided, a rollback
+decision clock running out — none of these is anybody's action, yet every page must
+change when they happen. :func:`record_due` (run by beat's tick) records each such
+moment once, as an event "by the clock", so every open war room and board updates by
+itself, on time to the tick interval.
+
+Each moment is keyed (kind, object, planned time) in :class:`ClockMark`; the key is
+written in the same transaction as the event under the release's row lock, so two
+workers, or a tick repeated after a restart, record it once. Moving T0 gives the
+moments new keys: they are recorded again when the new times come. Moments that were
+already past when the release was created are marked silently (importing last week's
+runbook does not replay last week).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from checklists import selectors as checklist_selectors
+from deployments.models import ClockMark, Release
+from deployments.selectors import checklist_due_offset
+from warroom import events
+
+logger = logging.getLogger(__name__)
+
+CLOCK = "clock"  # the actor label of these events
+# Releases whose T0 lies in this span around now are watched by the tick.
+WATCH_BEFORE = timedelta(days=60)
+WATCH_AFTER = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point on the release's plan that changes what the pages show."""
+
+    key: str
+    at: datetime
+    kind: str
+    data: dict = field(default_factory=dict)
+    # Recorded only when this holds at the time of recording (e.g. items still open).
+    matters: bool = True
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def moments(release: Release) -> list[Moment]:
+    """Every moment on the release's plan, in time order (one query per table)."""
+    t0 = release.go_live_at
+    found: list[Moment] = [Moment(f"release.t0:{_ts(t0)}", t0, "release.t0_reached")]
+    for name, offset in (("opened", release.window_start), ("closed", release.window_end)):
+        if offset is not None:
+            at = t0 + offset
+            found.append(Moment(f"window.{name}:{_ts(at)}", at, f"release.window_{name}"))
+    phases = list(release.phases.all())
+    for p in phases:
+        data = {"phase": p.pk, "name": p.name}
+        if p.start_offset is not None:
+            at = t0 + p.start_offset
+            found.append(Moment(f"phase.started:{p.pk}:{_ts(at)}", at, "phase.started", data))
+        if p.end_offset is not None:
+            at = t0 + p.end_offset
+            found.append(Moment(f"phase.ended:{p.pk}:{_ts(at)}", at, "phase.ended", data))
+    found += _checklist_moments(release, {p.pk: p for p in phases})
+    found += _gate_moments(release)
+    call = checklist_selectors.open_rollback_call(release)
+    if call is not None:
+        data = {"call": call.pk, "reason": call.reason}
+        found.append(
+            Moment(f"rollback.expired:{call.pk}", call.decide_by, "rollback.expired", data)
+        )
+    return sorted(found, key=lambda m: m.at)
+
+
+def _checklist_moments(release: Release, phases: dict) -> list[Moment]:
+    per = checklist_selectors.checklist_progress(release)
+    found = []
+    for c in release.checklists.all():
+        c.phase = phases.get(c.phase_id) if c.phase_id else None
+        due = checklist_due_offset(c)
+        if due is None:
+            continue
+        at = release.go_live_at + due
+        p = per.get(c.pk)
+        open_items = (p.total - p.closed) if p else 0
+        data = {"checklist": c.pk, "name": c.name, "open": open_items}
+        key = f"checklist.overdue:{c.pk}:{_ts(at)}"
+        found.append(Moment(key, at, "checklist.overdue", data, matters=open_items > 0))
+    return found
+
+
+def _gate_moments(release: Release) -> list[Moment]:
+    found = []
+    for g in checklist_selectors.gate_states(release):
+        if g.gate.at_offset is None:
+            continue
+        at = release.go_live_at + g.gate.at_offset
+        data = {"gate": g.gate.pk, "name": g.gate.name, "blockers": g.blockers}
+        key = f"gate.late:{g.gate.pk}:{_ts(at)}"
+        found.append(Moment(key, at, "gate.late", data, matters=g.decision is None))
+    return found
+
+
+def record_due(release: Release, now: datetime) -> int:
+    """Record the release's moments that have come by ``now`` and were not yet; return
+    how many events were recorded."""
+    recorded = 0
+    with transaction.atomic():
+        events.lock_head(release)
+        release.refresh_from_db()
+        seen = set(ClockMark.objects.filter(release=release).values_list("key", flat=True))
+        for m in moments(release):
+            if m.at > now or m.key in seen:
+                continue
+            ClockMark.objects.create(release=release, key=m.key, at=m.at, seen_at=now)
+            if m.at < release.created_at or not m.matters:
+                continue  # past before the release existed, or nothing left to say
+            late_by = int((now - m.at).total_seconds())
+            data = {**m.data, "due_at": m.at.isoformat(), "late_by_s": late_by}
+            events.record(release, m.kind, actor_label=CLOCK, data=data)
+            recorded += 1
+    return recorded
+
+
+def watched_releases(now: datetime):
+    """Releases the clock keeps: not closed, T0 within the watched span around now."""
+    closed = [Release.Status.DONE, Release.Status.ROLLED_BACK, Release.Status.CANCELLED]
+    return Release.objects.exclude(status__in=closed).filter(
+        go_live_at__gte=now - WATCH_AFTER, go_live_at__lte=now + WATCH_BEFORE
+    )
+
+
+def record_all_due(now: datetime) -> int:
+    """The tick's job: every watched release, each in its own transaction."""
+    total = 0
+    for release in watched_releases(now).order_by("pk"):
+        try:
+            total += record_due(release, now)
+        except Exception:
+            logger.exception("clock events of release %s failed; next tick retries", release.pk)
+    return total
