@@ -151,3 +151,69 @@ def server_factory(tmp_path):
     yield start
     for s in servers:
         s.stop()
+
+
+class Background:
+    """A real Celery worker or beat process against the test database and Redis."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path):
+        self.name, self.cmd, self.env, self.log = name, cmd, env, log
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT
+        )
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no clean shutdown."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def celery_factory(tmp_path):
+    """Start a real Celery ``worker`` or ``beat`` (use with ``django_db(transaction=True)``).
+
+    Every process shares the clock kept in Redis (``WARROOM_SHARED_CLOCK``), so a test can
+    move the whole stack through the night with ``warroom.clock.travel``.
+    """
+    started: list[Background] = []
+    queue = f"warroom-test-{os.getpid()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "warroom.settings",
+        "WARROOM_SHARED_CLOCK": "1",
+        "WARROOM_VAR_DIR": str(tmp_path),
+        "TICK_SECONDS": "1",
+        "CELERY_QUEUE": queue,
+    }
+
+    def start(role: str, **extra) -> Background:
+        py = sys.executable
+        cmd = {
+            "worker": [py, "-m", "celery", "-A", "warroom", "worker", "--loglevel", "INFO",
+                       "--concurrency", "1", "-Q", queue, "--without-gossip",
+                       "--without-mingle", "-n", f"{queue}-{len(started)}@%h"],
+            "beat": [py, "-m", "celery", "-A", "warroom", "beat", "--loglevel", "INFO",
+                     "--schedule", str(tmp_path / f"beat-{len(started)}")],
+        }[role]  # fmt: skip
+        proc = Background(role, cmd, {**env, **extra}, tmp_path / f"{role}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

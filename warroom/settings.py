@@ -163,8 +163,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": "warroom"}}
-CELERY_TASK_DEFAULT_QUEUE = "warroom"
+# One queue (CELERY_QUEUE sets its name: stacks sharing a Redis, and test runs, keep apart).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "warroom")
+CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     # One periodic task scans the database for what is due; schedules live in rows.
     "tick": {"task": "warroom.tasks.tick", "schedule": float(os.environ.get("TICK_SECONDS", 15))},

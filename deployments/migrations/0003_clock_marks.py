@@ -6,28 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0002_initial'),
+        ("deployments", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='release',
-            name='created_at',
+            model_name="release",
+            name="created_at",
             field=models.DateTimeField(default=warroom.clock.now, editable=False),
         ),
         migrations.CreateModel(
-            name='ClockMark',
+            name="ClockMark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=120)),
-                ('at', models.DateTimeField(help_text='The moment on the plan.')),
-                ('seen_at', models.DateTimeField(help_text='When the tick dealt with it.')),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clock_marks', to='deployments.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=120)),
+                ("at", models.DateTimeField(help_text="The moment on the plan.")),
+                ("seen_at", models.DateTimeField(help_text="When the tick dealt with it.")),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clock_marks",
+                        to="deployments.release",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('release', 'key'), name='clockmark_unique_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("release", "key"), name="clockmark_unique_key")
+                ],
             },
         ),
     ]
