@@ -55,8 +55,9 @@ class LeanWebSocket(asyncio.Protocol):
     the monotonic time of the read that completed it.
     """
 
-    def __init__(self, host: str, path: str, on_message) -> None:
+    def __init__(self, host: str, path: str, on_message, token: str = "") -> None:
         self.host, self.path, self.on_message = host, path, on_message
+        self.token = token
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -69,10 +70,11 @@ class LeanWebSocket(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
+        auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
         transport.write(
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n{auth}"
                 "Sec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
         )
@@ -178,6 +180,8 @@ async def run_clients(url: str, count: int, concurrency: int, keep_texts: bool) 
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
+    # The viewers' API token comes in the environment (not argv, which `ps` shows).
+    token = os.environ.get("BENCH_WS_TOKEN", "")
     stats: dict[int, list] = {}  # seq -> [deliveries, first receipt, last receipt]
     texts: dict[int, str] = {}
 
@@ -204,7 +208,9 @@ async def run_clients(url: str, count: int, concurrency: int, keep_texts: bool) 
             for attempt in range(3):
                 try:
                     _, ws = await loop.create_connection(
-                        lambda: LeanWebSocket(f"{host}:{port}", path, on_message), host, port
+                        lambda: LeanWebSocket(f"{host}:{port}", path, on_message, token),
+                        host,
+                        port,
                     )
                     await asyncio.wait_for(ws.opened, 30)
                     return ws
@@ -274,8 +280,9 @@ async def serve_baseline(port: int) -> None:
 class ClientPool:
     """``procs`` client processes holding ``total`` viewers of ``url`` between them."""
 
-    def __init__(self, url: str, total: int, procs: int, concurrency: int) -> None:
+    def __init__(self, url: str, total: int, procs: int, concurrency: int, token: str = "") -> None:
         self.procs: list[subprocess.Popen] = []
+        env = {**os.environ, "BENCH_WS_TOKEN": token}
         share = [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
         for i, n in enumerate(s for s in share if s):
             cmd = [
@@ -284,7 +291,7 @@ class ClientPool:
             ]  # fmt: skip
             self.procs.append(
                 subprocess.Popen(
-                    cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+                    cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
                 )
             )
         self.cpu_start = 0.0
@@ -427,8 +434,10 @@ def run_warroom(args, stack: Stack) -> dict:
     ticker, viewer = team.token("rm"), team.token("pm")
     first_seq = release.last_seq + 1
     server = stack.start_server()
-    path = f"/ws/releases/{release.pk}/events?token={viewer}"
-    pool = ClientPool(server.ws + path, args.viewers, args.client_procs, args.concurrency)
+    path = f"/ws/releases/{release.pk}/events"
+    pool = ClientPool(
+        server.ws + path, args.viewers, args.client_procs, args.concurrency, token=viewer
+    )
     try:
         ready = pool.wait_ready()
         log(f"warroom: {ready['ready']} viewers connected in {ready['connect_s']}s", ready)
