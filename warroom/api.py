@@ -23,6 +23,7 @@ from checklists.models import ChecklistItem, Gate, RollbackCall
 from deployments import selectors
 from deployments import services as release_services
 from deployments.models import Release, Step
+from warroom import http as warroom_http
 from warroom import policies
 from warroom.audit import AuditEvent, verify_chain
 from warroom.auth import user_for_token
@@ -45,6 +46,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     description="Releases on a T-minus clock, checklists, sign-offs and decisions.",
 )
+warroom_http.install(api)  # JSON strings every database can store (warroom/http.py)
 
 
 @api.exception_handler(ValidationError)

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from checklists import views as checklist_views
+from deployments import controls as release_controls
 from deployments import views as release_views
 from deployments.runbooks import views as runbook_views
 from warroom import views
 from warroom.api import api
 
+handler400 = "warroom.http.bad_request"
 handler403 = "warroom.views.permission_denied"
 
 urlpatterns = [
@@ -18,6 +20,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("releases/<int:release_id>/", release_views.warroom, name="warroom"),
+    path(
+        "releases/<int:release_id>/controls.css",
+        release_controls.controls_stylesheet,
+        name="release-controls-css",
+    ),
     path("releases/<int:release_id>/board/", release_views.board, name="board"),
     path(
         "releases/<int:release_id>/board/rotate",
