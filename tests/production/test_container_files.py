@@ -204,3 +204,17 @@ def test_docker_compose_accepts_the_file():
         ["docker", "compose", "config", "--quiet"], cwd=ROOT, env=env, capture_output=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_example_env_file_ships_no_usable_secret():
+    values = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    # Empty: compose's ${SECRET_KEY:?...} then refuses to start instead of using a known key.
+    assert values["SECRET_KEY"] == "" and values["POSTGRES_PASSWORD"] == ""
+    assert set(values) <= set(SERVICES["web"]["environment"]) | {
+        "POSTGRES_PASSWORD",
+        "WARROOM_PORT",
+    }
