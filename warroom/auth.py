@@ -108,9 +108,11 @@ class _SocketSession:
 
 
 def user_for_session_key(session_key: str):
-    """The user a session cookie belongs to, decided by Django's own ``get_user``
+    """The user a session cookie belongs to, decided by Django's own ``get_user``.
 
-    (so ``SECRET_KEY_FALLBACKS`` and password changes count exactly as for pages)."""
+    So a key rotation (``SECRET_KEY_FALLBACKS``) and a password change count exactly as
+    they do for pages.
+    """
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return get_user(SimpleNamespace(session=_SocketSession(store)))
 
