@@ -7,7 +7,8 @@ connections from a lean asyncio HTTP/1.1 client (raw streams, so the client
 spends little of the 2 cores the server also needs) hammer one URL at a time
 for ``--duration`` seconds after a short warm-up. The war room and the board
 are fetched with a logged-in session (the release manager); ``/healthz`` is the
-trivial Django view (one ``SELECT 1``) that shows the server's floor.
+trivial Django view (one ``SELECT 1``) that shows the server's floor. ``ratio_rps_*``
+is a page's requests per second over the trivial view's, in the same run.
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("warroom", "board"):
         base, ours = out["trivial"]["p95_ms"], out[name]["p95_ms"]
         out[f"ratio_p95_{name}"] = round(ours / base, 2) if base and ours else None
+        # Throughput beside the trivial view's (targets: war room >= 0.25, board >= 0.5).
+        base, ours = out["trivial"]["rps"], out[name]["rps"]
+        out[f"ratio_rps_{name}"] = round(ours / base, 3) if base and ours else None
     out["machine"] = {**before, "load_1m_after": machine()["load_1m"]}
     print(json.dumps(out) if args.json else json.dumps(out, indent=2))
     return 0

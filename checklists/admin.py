@@ -1,5 +1,10 @@
+"""Admin for checklists and gates. Every edit is an audited event; an item's status and
+note change only through the same service as the war room. Sign-offs, decisions and
+rollback calls are immutable records: read-only here."""
+
 from django.contrib import admin
 
+from checklists import services
 from checklists.models import (
     Checklist,
     ChecklistItem,
@@ -10,26 +15,41 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from warroom.admin import AuditedModelAdmin
 
 
 class ItemInline(admin.TabularInline):
     model = ChecklistItem
     extra = 0
     fields = ("order", "text", "owner_role", "assignee", "status")
+    readonly_fields = ("status",)  # ticked in the war room (or the item's own admin page)
 
 
 @admin.register(Checklist)
-class ChecklistAdmin(admin.ModelAdmin):
+class ChecklistAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "kind", "phase", "due_offset")
     list_filter = ("kind",)
     inlines = [ItemInline]
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(admin.ModelAdmin):
+class ChecklistItemAdmin(AuditedModelAdmin):
     list_display = ("text", "checklist", "owner_role", "status", "changed_by_label", "changed_at")
     list_filter = ("status",)
     search_fields = ("text",)
+    readonly_fields = ("changed_by", "changed_by_label", "changed_at")
+    release_path = "checklist.release"
+
+    def save_model(self, request, obj, form, change):
+        if not change or not {"status", "note"} & set(form.changed_data):
+            return super().save_model(request, obj, form, change)
+        # A tick from the admin is a tick: the service checks, records and broadcasts it.
+        status, note = obj.status, obj.note
+        current = ChecklistItem.objects.get(pk=obj.pk)
+        obj.status, obj.note = current.status, current.note
+        form.changed_data = [f for f in form.changed_data if f not in ("status", "note")]
+        super().save_model(request, obj, form, change)
+        services.item_set_status(item=obj, status=status, note=note, user=request.user)
 
 
 class RequiredInline(admin.TabularInline):
@@ -43,7 +63,7 @@ class DecisionRoleInline(admin.TabularInline):
 
 
 @admin.register(Gate)
-class GateAdmin(admin.ModelAdmin):
+class GateAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "kind", "at_offset", "consensus")
     inlines = [DecisionRoleInline, RequiredInline]
 
@@ -77,10 +97,12 @@ class RollbackCallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RequiredSignOff)
-class RequiredSignOffAdmin(admin.ModelAdmin):
+class RequiredSignOffAdmin(AuditedModelAdmin):
     list_display = ("gate", "role", "criteria")
+    release_path = "gate.release"
 
 
 @admin.register(GateDecisionRole)
-class GateDecisionRoleAdmin(admin.ModelAdmin):
+class GateDecisionRoleAdmin(AuditedModelAdmin):
     list_display = ("gate", "role", "order")
+    release_path = "gate.release"

@@ -85,6 +85,8 @@ class ChecklistItem(models.Model):
     @property
     def render_key(self) -> str:
         """Changes whenever anything the item's row shows changes (the row cache key)."""
+        role = self.owner_role if self.owner_role_id else None  # no query without one
+        assignee = self.assignee if self.assignee_id else None
         parts = (
             self.pk,
             self.checklist_id,
@@ -94,9 +96,9 @@ class ChecklistItem(models.Model):
             self.text,
             self.verification,
             self.owner_role_id,
-            self.owner_role.name if self.owner_role_id else "",
+            role.name if role else "",
             self.assignee_id,
-            self.assignee.name if self.assignee_id else "",
+            assignee.name if assignee else "",
             self.changed_by_label,
             self.changed_at.isoformat() if self.changed_at else "",
         )

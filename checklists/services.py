@@ -9,7 +9,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from checklists.gates import GateState, gate_states
 from checklists.models import (
     ChecklistItem,
     Decision,
@@ -18,9 +17,10 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from checklists.selectors import GateState, gate_states
 from warroom import clock, events, policies
 from warroom.audit import canonical_json
-from warroom.errors import FieldError
+from warroom.errors import Conflict, FieldError
 from warroom.people.models import Assignment, Person, Role
 
 MAX_NOTE = 4000
@@ -87,7 +87,15 @@ def _lock_release(release) -> None:
     events.lock_head(release)
 
 
-def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str = "") -> SignOff:
+def signoff_record(
+    *,
+    gate: Gate,
+    role: Role,
+    verdict: str,
+    user,
+    comment: str = "",
+    standing: policies.Standing | None = None,
+) -> SignOff:
     """Approve or reject ``gate`` for ``role``. A later sign-off supersedes the earlier one.
 
     A backup signing for the role is recorded "on behalf of" the primary.
@@ -103,7 +111,7 @@ def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str =
     if required is None:
         raise FieldError("role", f"no sign-off from {role.name} is required at {gate.name}")
     release = gate.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st,
         policies.Action.SIGN_OFF,
@@ -154,8 +162,6 @@ def signoff_record(*, gate: Gate, role: Role, verdict: str, user, comment: str =
 
 
 def _snapshot(state: GateState, now) -> dict:
-    from deployments.models import RollbackCriterion
-
     items = (
         ChecklistItem.objects.filter(checklist_id=state.gate.checklist_id).order_by("order", "id")
         if state.gate.checklist_id
@@ -189,11 +195,44 @@ def _snapshot(state: GateState, now) -> dict:
         # Metric gates arrive with the execution engine; until then criteria are unmeasured.
         "metrics": [
             {"criterion": str(c), "state": "not measured"}
-            for c in RollbackCriterion.objects.filter(
-                release_id=state.gate.release_id, enabled=True
-            )
+            for c in state.gate.release.rollback_criteria.filter(enabled=True)
         ],
     }
+
+
+def _valid_decision(
+    outcome: str, rationale: str, mitigations: list[str] | None, new_date, now
+) -> tuple[str, list[str]]:
+    """The decision's rationale and mitigations, cleaned; FieldError naming what is wrong."""
+    if outcome not in Decision.Outcome.values:
+        raise FieldError("outcome", f"must be one of {', '.join(Decision.Outcome.values)}")
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise FieldError("rationale", "a decision needs a rationale")
+    cleaned = [m.strip() for m in (mitigations or []) if m and m.strip()]
+    if outcome == Decision.Outcome.CONDITIONAL_GO and not cleaned:
+        raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
+    if new_date is not None:
+        if new_date.tzinfo is None:
+            raise FieldError("new_date", "needs a time zone (e.g. 2026-12-20T22:00Z)")
+        if outcome != Decision.Outcome.NO_GO:
+            raise FieldError("new_date", "only a NO-GO sets a new date")
+        if new_date <= now:
+            raise FieldError("new_date", "is in the past")
+    return rationale, cleaned
+
+
+def _check_gate_allows(state: GateState, outcome: str, words: list[str]) -> None:
+    """GO needs every blocker cleared; CONDITIONAL GO must name each rejecting role."""
+    if outcome == Decision.Outcome.GO and state.blockers:
+        raise FieldError("outcome", "GO is blocked: " + "; ".join(state.blockers))
+    if outcome == Decision.Outcome.CONDITIONAL_GO:
+        text = " ".join(words).lower()
+        unnamed = [r.role.name for r in state.rejecting if r.role.name.lower() not in text]
+        if unnamed:
+            raise FieldError(
+                "mitigations", "name how you address the rejection by " + ", ".join(unnamed)
+            )
 
 
 def decision_record(
@@ -205,6 +244,7 @@ def decision_record(
     mitigations: list[str] | None = None,
     new_date=None,
     supersedes: int | None = None,
+    standing: policies.Standing | None = None,
 ) -> Decision:
     """Record GO, CONDITIONAL GO or NO-GO at ``gate`` with a snapshot of its state.
 
@@ -212,27 +252,13 @@ def decision_record(
     rejecting role must be named in them. NO-GO may carry a new (future) date.
     A gate holds one decision; changing it means superseding it explicitly.
     """
-    if outcome not in Decision.Outcome.values:
-        raise FieldError("outcome", f"must be one of {', '.join(Decision.Outcome.values)}")
-    rationale = (rationale or "").strip()
-    if not rationale:
-        raise FieldError("rationale", "a decision needs a rationale")
-    mitigations = [m.strip() for m in (mitigations or []) if m and m.strip()]
-    now = clock.now()
-    if outcome == Decision.Outcome.CONDITIONAL_GO and not mitigations:
-        raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
-    if new_date is not None:
-        if new_date.tzinfo is None:
-            raise FieldError("new_date", "needs a time zone (e.g. 2026-12-20T22:00Z)")
-        if outcome != Decision.Outcome.NO_GO:
-            raise FieldError("new_date", "only a NO-GO sets a new date")
-        if new_date <= now:
-            raise FieldError("new_date", "is in the past")
     release = gate.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st, policies.Action.DECIDE, release, gate=gate, target={"gate": gate.pk, "outcome": outcome}
     )
+    now = clock.now()
+    rationale, mitigations = _valid_decision(outcome, rationale, mitigations, new_date, now)
     with transaction.atomic():
         _lock_release(release)
         current = Decision.objects.filter(gate=gate, superseded_by=None).first()
@@ -241,15 +267,7 @@ def decision_record(
         if current is None and supersedes is not None:
             raise FieldError("supersedes", "there is no decision to supersede")
         state = gate_states(release, [gate.pk])[0]
-        if outcome == Decision.Outcome.GO and state.blockers:
-            raise FieldError("outcome", "GO is blocked: " + "; ".join(state.blockers))
-        if outcome == Decision.Outcome.CONDITIONAL_GO:
-            text = " ".join([rationale, *mitigations]).lower()
-            unnamed = [r.role.name for r in state.rejecting if r.role.name.lower() not in text]
-            if unnamed:
-                raise FieldError(
-                    "mitigations", "name how you address the rejection by " + ", ".join(unnamed)
-                )
+        _check_gate_allows(state, outcome, [rationale, *mitigations])
         snapshot = _snapshot(state, now)
         decision = Decision.objects.create(
             gate=gate,
@@ -291,7 +309,7 @@ def decision_record(
     return decision
 
 
-class DecisionConflict(FieldError):
+class DecisionConflict(Conflict):
     """The gate already holds a decision the caller did not mean to supersede."""
 
     def __init__(self, current: Decision):
@@ -304,12 +322,14 @@ class DecisionConflict(FieldError):
         self.current = current
 
 
-def rollback_raise(*, release, reason: str, user, criterion=None) -> RollbackCall:
+def rollback_raise(
+    *, release, reason: str, user, criterion=None, standing: policies.Standing | None = None
+) -> RollbackCall:
     """Raise a rollback trigger: starts the decision clock shown on the board."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("reason", "say what was breached")
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.RAISE_ROLLBACK, release, target={"reason": reason})
     now = clock.now()
     with transaction.atomic():
@@ -338,7 +358,14 @@ def rollback_raise(*, release, reason: str, user, criterion=None) -> RollbackCal
     return call
 
 
-def rollback_decide(*, call: RollbackCall, choice: str, rationale: str, user) -> RollbackCall:
+def rollback_decide(
+    *,
+    call: RollbackCall,
+    choice: str,
+    rationale: str,
+    user,
+    standing: policies.Standing | None = None,
+) -> RollbackCall:
     """Decide a raised trigger: roll back, fix forward or continue, with why."""
     if choice not in RollbackCall.Choice.values:
         raise FieldError("choice", f"must be one of {', '.join(RollbackCall.Choice.values)}")
@@ -346,7 +373,7 @@ def rollback_decide(*, call: RollbackCall, choice: str, rationale: str, user) ->
     if not rationale:
         raise FieldError("rationale", "a rollback decision needs a rationale")
     release = call.release
-    st = policies.standing(user, release)
+    st = standing or policies.standing(user, release)
     policies.require(
         st, policies.Action.ROLL_BACK, release, target={"call": call.pk, "choice": choice}
     )

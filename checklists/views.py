@@ -1,4 +1,5 @@
-"""htmx endpoints for gates and rollback calls. Each answers with the re-rendered panel."""
+"""htmx endpoints for items, gates and rollback calls. Each answers with the re-rendered
+row or panel; bad input is a 400 naming the field, a refusal a 403 (audited)."""
 
 from __future__ import annotations
 
@@ -6,44 +7,89 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from checklists import services
-from checklists.gates import gate_states
-from checklists.models import Gate, RollbackCall
+from checklists import selectors, services
+from checklists.models import ChecklistItem, Gate, RollbackCall
+from warroom import policies
+from warroom.access import object_in, release_for
 from warroom.errors import FieldError
 from warroom.people.models import Role
-
-
-def _gate_panel(gate: Gate) -> HttpResponse:
-    state = gate_states(gate.release, [gate.pk])[0]
-    return HttpResponse(
-        render_to_string("checklists/partials/gate.html", {"g": state, "release": gate.release})
-    )
 
 
 def _bad(exc: FieldError) -> HttpResponse:
     return HttpResponse(str(exc), status=400, content_type="text/plain")
 
 
+def _int_field(request: HttpRequest, name: str) -> int | None:
+    value = request.POST.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FieldError(name, "is not a number") from None
+
+
+@login_required
+@require_POST
+def item_status(request: HttpRequest, release_id: int, item_id: int) -> HttpResponse:
+    """Change an item's status; answers with the re-rendered row."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.TICK, target={"item": item_id}
+    )
+    item = object_in(
+        ChecklistItem.objects.select_related("checklist__release"),
+        item_id,
+        checklist__release=release,
+    )
+    note = request.headers.get("HX-Prompt")
+    if note is None:
+        note = request.POST.get("note")
+    try:
+        services.item_set_status(
+            item=item,
+            status=request.POST.get("status", ""),
+            note=note,
+            user=request.user,
+            standing=st,
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    return HttpResponse(
+        render_to_string(
+            "checklists/partials/item.html",
+            {"item": selectors.item_row(release, item.pk), "release": release},
+        )
+    )
+
+
+def _gate_panel(gate: Gate) -> HttpResponse:
+    state = selectors.gate_states(gate.release, [gate.pk])[0]
+    return HttpResponse(
+        render_to_string("checklists/partials/gate.html", {"g": state, "release": gate.release})
+    )
+
+
 @login_required
 @require_POST
 def signoff(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
-    gate = get_object_or_404(
-        Gate.objects.select_related("release"), pk=gate_id, release_id=release_id
+    release, st = release_for(
+        request.user, release_id, policies.Action.SIGN_OFF, target={"gate": gate_id}
     )
-    role = get_object_or_404(Role, pk=request.POST.get("role") or 0, release_id=release_id)
+    gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
     comment = request.headers.get("HX-Prompt", request.POST.get("comment", ""))
     try:
+        role = object_in(Role.objects.all(), _int_field(request, "role") or 0, release=release)
         services.signoff_record(
             gate=gate,
             role=role,
             verdict=request.POST.get("verdict", ""),
             comment=comment,
             user=request.user,
+            standing=st,
         )
     except FieldError as exc:
         return _bad(exc)
@@ -51,7 +97,7 @@ def signoff(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse
 
 
 def parse_local_datetime(value: str, field: str) -> datetime | None:
-    """A datetime from a form (``datetime-local`` is naive: read it as UTC)."""
+    """A datetime from a form (the page sends UTC with an offset; naive is refused)."""
     value = (value or "").strip()
     if not value:
         return None
@@ -67,9 +113,10 @@ def parse_local_datetime(value: str, field: str) -> datetime | None:
 @login_required
 @require_POST
 def decide(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
-    gate = get_object_or_404(
-        Gate.objects.select_related("release"), pk=gate_id, release_id=release_id
+    release, st = release_for(
+        request.user, release_id, policies.Action.DECIDE, target={"gate": gate_id}
     )
+    gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
     try:
         services.decision_record(
             gate=gate,
@@ -77,8 +124,9 @@ def decide(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
             rationale=request.POST.get("rationale", ""),
             mitigations=request.POST.get("mitigations", "").splitlines(),
             new_date=parse_local_datetime(request.POST.get("new_date", ""), "new_date"),
-            supersedes=int(request.POST["supersedes"]) if request.POST.get("supersedes") else None,
+            supersedes=_int_field(request, "supersedes"),
             user=request.user,
+            standing=st,
         )
     except FieldError as exc:
         return _bad(exc)
@@ -96,12 +144,12 @@ def _call_panel(release, call) -> HttpResponse:
 @login_required
 @require_POST
 def rollback_raise(request: HttpRequest, release_id: int) -> HttpResponse:
-    from deployments.models import Release
-
-    release = get_object_or_404(Release, pk=release_id)
+    release, st = release_for(
+        request.user, release_id, policies.Action.RAISE_ROLLBACK, target={"page": request.path}
+    )
     try:
         call = services.rollback_raise(
-            release=release, reason=request.POST.get("reason", ""), user=request.user
+            release=release, reason=request.POST.get("reason", ""), user=request.user, standing=st
         )
     except FieldError as exc:
         return _bad(exc)
@@ -111,16 +159,18 @@ def rollback_raise(request: HttpRequest, release_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def rollback_decide(request: HttpRequest, release_id: int, call_id: int) -> HttpResponse:
-    call = get_object_or_404(
-        RollbackCall.objects.select_related("release"), pk=call_id, release_id=release_id
+    release, st = release_for(
+        request.user, release_id, policies.Action.ROLL_BACK, target={"call": call_id}
     )
+    call = object_in(RollbackCall.objects.select_related("release"), call_id, release=release)
     try:
         services.rollback_decide(
             call=call,
             choice=request.POST.get("choice", ""),
             rationale=request.POST.get("rationale", ""),
             user=request.user,
+            standing=st,
         )
     except FieldError as exc:
         return _bad(exc)
-    return _call_panel(call.release, None)
+    return _call_panel(release, None)

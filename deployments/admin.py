@@ -1,5 +1,9 @@
+"""Admin for releases, phases, steps, criteria and issues. Every edit is an audited event;
+moving T0 or renaming goes through the same service as the API."""
+
 from django.contrib import admin
 
+from deployments import services
 from deployments.models import (
     Phase,
     Release,
@@ -9,6 +13,7 @@ from deployments.models import (
     StepRun,
     WarIssue,
 )
+from warroom.admin import AuditedModelAdmin
 
 
 class PhaseInline(admin.TabularInline):
@@ -18,42 +23,70 @@ class PhaseInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(AuditedModelAdmin):
     list_display = ("name", "version", "status", "go_live_at", "last_seq")
     list_filter = ("status",)
     search_fields = ("name", "version")
-    readonly_fields = ("last_seq", "last_hash", "created_at")
+    # Status changes are actions (start, close, roll back) with their own events; the
+    # board link is rotated, never typed; the chain's head belongs to events.record.
+    readonly_fields = (
+        "status",
+        "board_token",
+        "started_at",
+        "finished_at",
+        "last_seq",
+        "last_hash",
+        "created_at",
+    )
     inlines = [PhaseInline]
+    release_path = ""
+    THROUGH_SERVICE = ("name", "go_live_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Rename and T0 go through release_edit (policy, event, broadcast); the rest is
+        # saved and audited as an admin edit.
+        edits = {f: getattr(obj, f) for f in self.THROUGH_SERVICE if f in form.changed_data}
+        current = Release.objects.get(pk=obj.pk)
+        for f in edits:
+            setattr(obj, f, getattr(current, f))
+        form.changed_data = [f for f in form.changed_data if f not in edits]
+        super().save_model(request, obj, form, change)
+        if edits:
+            services.release_edit(release=obj, user=request.user, **edits)
 
 
 @admin.register(ReleaseContact)
-class ReleaseContactAdmin(admin.ModelAdmin):
+class ReleaseContactAdmin(AuditedModelAdmin):
     list_display = ("person", "release", "order")
 
 
 @admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "start_offset", "duration", "status")
     list_filter = ("status",)
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(AuditedModelAdmin):
     list_display = ("title", "phase", "kind", "order")
+    release_path = "phase.release"
 
 
 @admin.register(StepRun)
-class StepRunAdmin(admin.ModelAdmin):
+class StepRunAdmin(AuditedModelAdmin):
     list_display = ("step", "attempt", "status", "lease_owner", "started_at", "finished_at")
+    release_path = "step.phase.release"
 
 
 @admin.register(RollbackCriterion)
-class RollbackCriterionAdmin(admin.ModelAdmin):
+class RollbackCriterionAdmin(AuditedModelAdmin):
     list_display = ("__str__", "release", "severity", "enabled")
     list_filter = ("severity", "enabled")
 
 
 @admin.register(WarIssue)
-class WarIssueAdmin(admin.ModelAdmin):
+class WarIssueAdmin(AuditedModelAdmin):
     list_display = ("title", "release", "severity", "status", "opened_at")
     list_filter = ("severity", "status")

@@ -15,8 +15,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from deployments.models import Release
+from deployments.pages import sync_fragments
 from warroom import events, live, policies
-from warroom.audit import AuditEvent
+from warroom.audit import events_after
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -41,7 +42,7 @@ def _admit(user, release_id: int | None = None, board_token: str | None = None):
     if board_token is not None:
         release = Release.objects.filter(board_token=board_token).first()
         return (release, policies.board_standing(), "") if release else (None, None, "")
-    release = Release.objects.filter(pk=release_id).first()
+    release = Release.objects.filter(pk=release_id or 0).first()
     if release is None:
         return None, None, ""
     st = policies.standing(user, release)
@@ -100,14 +101,12 @@ class LiveConsumer(_LiveBase):
         )
 
     async def replay(self, release, after):
-        from deployments.fragments import render_sync
-
         current = await database_sync_to_async(
             lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
         )()
         if after < current:
-            await self.send_raw(await database_sync_to_async(render_sync)(release, self.variant))
-        if self.variant == "warroom":
+            await self.send_raw(await database_sync_to_async(sync_fragments)(release, self.variant))
+        if self.variant == "warroom" and self.viewer is not None:
             await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current
 
@@ -146,11 +145,7 @@ class EventStreamConsumer(_LiveBase):
         last = after
         while True:
             batch = await database_sync_to_async(
-                lambda a=last: list(
-                    AuditEvent.objects.filter(release_id=release.pk, seq__gt=a).order_by("seq")[
-                        :REPLAY_CHUNK
-                    ]
-                )
+                lambda a=last: list(events_after(release.pk, a, limit=REPLAY_CHUNK))
             )()
             for event in batch:
                 await self.send_raw(json.dumps(event.as_message(), separators=(",", ":")))

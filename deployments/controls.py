@@ -12,8 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from deployments import fragments
-from deployments.views import _viewable
+from deployments.views import _viewable, controls_css
 
 
 @login_required
@@ -21,7 +20,7 @@ from deployments.views import _viewable
 def controls_stylesheet(request: HttpRequest, release_id: int) -> HttpResponse:
     """CSS for this viewer's controls on this release; 403 (audited) for an outsider."""
     release, st = _viewable(request, release_id)
-    response = HttpResponse(fragments.controls_css(st, release), content_type="text/css")
+    response = HttpResponse(controls_css(st, release), content_type="text/css")
     # Per person and per moment (roles change during the night): never shared, never reused.
     response["Cache-Control"] = "private, no-store"
     return response

@@ -217,6 +217,12 @@ class RollbackCriterion(models.Model):
         return self.text or f"{self.metric} {self.comparison} {self.threshold}{self.unit}"
 
 
+class WarIssueQuerySet(models.QuerySet):
+    def blocking_go(self) -> models.QuerySet:
+        """Open critical issues: each one stands between the team and GO."""
+        return self.filter(status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL)
+
+
 class WarIssue(models.Model):
     """Something going wrong during the go-live. Open critical issues block GO."""
 
@@ -238,6 +244,8 @@ class WarIssue(models.Model):
     )
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WarIssueQuerySet.as_manager()
 
     class Meta:
         ordering = ["release", "-opened_at"]

@@ -6,64 +6,23 @@ one aggregate, rows from one query per table with their relations joined.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Min, Q
 
-from checklists.models import Checklist, ChecklistItem, Decision, RollbackCall, SignOff
-from deployments.models import Phase, Release, WarIssue
-from warroom import clock
+from checklists import selectors as checklist_selectors
+from checklists.selectors import ChecklistKind, Outcome, Progress
+from deployments.models import Phase, Release
+from warroom import clock, events
 from warroom.audit import AuditEvent
 
 RECENT_EVENTS = 12
-HIDDEN_ON_BOARD = {"access.denied"}
 
 
-@dataclass
-class Progress:
-    total: int = 0
-    done: int = 0
-    na: int = 0
-    blocked: int = 0
-
-    @property
-    def closed(self) -> int:
-        return self.done + self.na
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.closed / self.total) if self.total else 0
-
-    def add(self, other: Progress) -> None:
-        self.total += other.total
-        self.done += other.done
-        self.na += other.na
-        self.blocked += other.blocked
-
-
-def checklist_progress(release: Release) -> dict[int, Progress]:
-    """Progress per checklist id, from one aggregate query."""
-    S = ChecklistItem.Status
-    rows = (
-        ChecklistItem.objects.filter(checklist__release=release)
-        .values("checklist_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status=S.DONE)),
-            na=Count("id", filter=Q(status=S.NA)),
-            blocked=Count("id", filter=Q(status=S.BLOCKED)),
-        )
-    )
-    return {r["checklist_id"]: Progress(r["total"], r["done"], r["na"], r["blocked"]) for r in rows}
-
-
-def total_progress(per_checklist: dict[int, Progress]) -> Progress:
-    total = Progress()
-    for p in per_checklist.values():
-        total.add(p)
-    return total
+def hidden_on_board() -> set[str]:
+    """Event kinds the board's "latest" list leaves out (refused attempts, say)."""
+    return {name for name, kind in events.declared().items() if not kind.on_board}
 
 
 @dataclass
@@ -88,10 +47,23 @@ class Summary:
     next_milestone: Milestone | None
     eta: datetime | None
     recent: list[AuditEvent]
-    open_call: RollbackCall | None
+    open_call: object | None  # checklists' RollbackCall
     state: str  # "upcoming" | "in_progress" | "done"
-    checklists: list[Checklist] = field(default_factory=list)
+    checklists: list = field(default_factory=list)  # checklists' Checklist rows
     gate_summaries: list = field(default_factory=list)
+    next_change_at: datetime | None = None
+
+    @property
+    def overdue_checklist_ids(self) -> set[int]:
+        """Checklists past their due time with items still open (shown red)."""
+        offset = self.t_offset
+        late = set()
+        for c in self.checklists:
+            due = checklist_due_offset(c)
+            p = self.per_checklist.get(c.pk)
+            if due is not None and due < offset and p is not None and p.closed < p.total:
+                late.add(c.pk)
+        return late
 
     @property
     def t_offset(self) -> timedelta:
@@ -104,16 +76,14 @@ def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase
         if phase.status == Phase.Status.ACTIVE:
             return phase
     offset = now - release.go_live_at
-    current = None
+    current, current_start = None, None
     for phase in phases:
-        if phase.start_offset is None:
+        start, end = phase.start_offset, phase.end_offset
+        if start is None or start > offset or (end is not None and offset >= end):
             continue
-        in_slot = phase.start_offset <= offset and (
-            phase.end_offset is None or offset < phase.end_offset
-        )
         # Phases nest (T-2h block and its 15-minute slots): the latest start wins.
-        if in_slot and (current is None or phase.start_offset >= current.start_offset):
-            current = phase
+        if current_start is None or start >= current_start:
+            current, current_start = phase, start
     return current
 
 
@@ -142,7 +112,7 @@ def _next_milestone(release, phases, gates, checklists, now) -> Milestone | None
     candidates += [
         (c.due_offset, f"{c.name} due")
         for c in checklists
-        if c.due_offset is not None and c.kind == Checklist.Kind.PRE_DEPLOYMENT
+        if c.due_offset is not None and c.kind == ChecklistKind.PRE_DEPLOYMENT
     ]
     if release.window_end is not None:
         candidates.append((release.window_end, "Deployment window closes"))
@@ -151,6 +121,27 @@ def _next_milestone(release, phases, gates, checklists, now) -> Milestone | None
         return None
     o, n = upcoming[0]
     return Milestone(n, release.go_live_at + o, o)
+
+
+def next_change_at(release: Release, phases, gates, checklists, now: datetime) -> datetime | None:
+    """The next moment the page changes by the clock alone: a phase starts or ends, a
+    checklist or gate falls due, T0, the window opens or closes. Pages re-read their
+    state then, so what they show never depends on the viewer's own clock."""
+    boundaries = [timedelta(0), release.window_start, release.window_end]
+    for p in phases:
+        boundaries += [p.start_offset, p.end_offset]
+    boundaries += [g.at_offset for g in gates]
+    boundaries += [checklist_due_offset(c) for c in checklists]
+    offset = now - release.go_live_at
+    upcoming = [b for b in boundaries if b is not None and b > offset]
+    return release.go_live_at + min(upcoming) if upcoming else None
+
+
+def checklist_due_offset(c) -> timedelta | None:
+    """When a checklist must be complete: its own due time, else its phase's end."""
+    if c.due_offset is not None:
+        return c.due_offset
+    return c.phase.end_offset if c.phase is not None else None
 
 
 def _eta(release: Release, phases: list[Phase], current: Phase | None, now: datetime):
@@ -169,6 +160,21 @@ def _eta(release: Release, phases: list[Phase], current: Phase | None, now: date
     return planned_end + delay
 
 
+def _count(n: int, noun: str, tail: str) -> str:
+    return f"{n} {noun}{'s' if n > 1 else ''} {tail}"
+
+
+def overdue_items(progress_by_list, checklists, offset: timedelta) -> int:
+    """Open items of checklists past their due time (their own, else their phase's end)."""
+    overdue = 0
+    for c in checklists:
+        due = checklist_due_offset(c)
+        p = progress_by_list.get(c.pk)
+        if due is not None and due < offset and p and p.closed < p.total:
+            overdue += p.total - p.closed
+    return overdue
+
+
 def rag_of(
     *,
     progress_by_list,
@@ -180,35 +186,28 @@ def rag_of(
     latest_outcomes,
     rejected_signoffs: int,
 ) -> tuple[str, list[str]]:
-    """Red / Yellow / Green, with the reasons a person would give."""
-    red: list[str] = []
-    yellow: list[str] = []
-    if open_call is not None:
-        red.append("rollback decision pending")
-    if open_critical:
-        red.append(f"{open_critical} critical issue{'s' if open_critical > 1 else ''} open")
-    if Decision.Outcome.NO_GO in latest_outcomes:
-        red.append("NO-GO decided")
-    if release.status == Release.Status.ROLLED_BACK:
-        red.append("rolled back")
-    blocked = sum(p.blocked for p in progress_by_list.values())
-    if blocked:
-        yellow.append(f"{blocked} item{'s' if blocked > 1 else ''} blocked")
-    overdue = 0
-    offset = now - release.go_live_at
-    for c in checklists:
-        due = c.due_offset
-        if due is None and c.phase is not None:
-            due = c.phase.end_offset
-        p = progress_by_list.get(c.pk)
-        if due is not None and due < offset and p and p.closed < p.total:
-            overdue += p.total - p.closed
-    if overdue:
-        yellow.append(f"{overdue} item{'s' if overdue > 1 else ''} overdue")
-    if rejected_signoffs:
-        yellow.append(
-            f"{rejected_signoffs} sign-off{'s' if rejected_signoffs > 1 else ''} rejected"
+    """Red / Yellow / Green, with the reasons a person would give (red ones first)."""
+    red = [
+        reason
+        for reason, holds in (
+            ("rollback decision pending", open_call is not None),
+            (_count(open_critical, "critical issue", "open"), open_critical > 0),
+            ("NO-GO decided", Outcome.NO_GO in latest_outcomes),
+            ("rolled back", release.status == Release.Status.ROLLED_BACK),
         )
+        if holds
+    ]
+    blocked = sum(p.blocked for p in progress_by_list.values())
+    overdue = overdue_items(progress_by_list, checklists, now - release.go_live_at)
+    yellow = [
+        _count(n, noun, tail)
+        for n, noun, tail in (
+            (blocked, "item", "blocked"),
+            (overdue, "item", "overdue"),
+            (rejected_signoffs, "sign-off", "rejected"),
+        )
+        if n > 0
+    ]
     if red:
         return "red", red + yellow
     if yellow:
@@ -223,23 +222,15 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
     phase_by_id = {p.pk: p for p in phases}
     checklists = list(release.checklists.all())
     for c in checklists:
-        c.phase = phase_by_id.get(c.phase_id)
+        c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
     gates = list(release.gates.all())
-    per = checklist_progress(release)
-    progress = total_progress(per)
+    per = checklist_selectors.checklist_progress(release)
+    progress = checklist_selectors.total_progress(per)
     current = current_phase(release, phases, now)
-    open_call = RollbackCall.objects.filter(release=release, decided_at=None).first()
-    open_critical = WarIssue.objects.filter(
-        release=release, status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL
-    ).count()
-    latest_outcomes = set(
-        Decision.objects.filter(gate__release=release, superseded_by=None).values_list(
-            "outcome", flat=True
-        )
-    )
-    rejected = SignOff.objects.filter(
-        required__gate__release=release, superseded_by=None, verdict=SignOff.Verdict.REJECT
-    ).count()
+    open_call = checklist_selectors.open_rollback_call(release)
+    open_critical = release.issues.blocking_go().count()
+    latest_outcomes = checklist_selectors.latest_outcomes(release)
+    rejected = checklist_selectors.rejected_signoff_count(release)
     rag, reasons = rag_of(
         progress_by_list=per,
         checklists=checklists,
@@ -250,10 +241,10 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         latest_outcomes=latest_outcomes,
         rejected_signoffs=rejected,
     )
-    events = AuditEvent.objects.filter(release=release)
+    log = AuditEvent.objects.filter(release=release)
     if for_board:
-        events = events.exclude(kind__in=HIDDEN_ON_BOARD)
-    recent = list(events.order_by("-seq")[:RECENT_EVENTS])
+        log = log.exclude(kind__in=hidden_on_board())
+    recent = list(log.order_by("-seq")[:RECENT_EVENTS])
     return Summary(
         release=release,
         now=now,
@@ -273,24 +264,32 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
             min((p.start_offset for p in phases if p.start_offset is not None), default=None),
         ),
         checklists=checklists,
-        gate_summaries=gates_with_state(release) if gates else [],
+        gate_summaries=checklist_selectors.gate_states(release) if gates else [],
+        next_change_at=next_change_at(release, phases, gates, checklists, now),
     )
 
 
-def warroom_checklists(release: Release) -> list[Checklist]:
-    """Checklists with their items (owner, assignee, children) in three queries."""
-    checklists = list(release.checklists.select_related("phase").order_by("order", "id"))
-    items = (
-        ChecklistItem.objects.filter(checklist__release=release)
-        .select_related("owner_role", "assignee")
-        .order_by("order", "id")
+@dataclass
+class ReleaseRow:
+    """A release as a list shows it: the release and where it stands now."""
+
+    release: Release
+    state: str
+
+
+@dataclass
+class ReleaseDetail(ReleaseRow):
+    """A release with everything the war room shows of it."""
+
+    summary: Summary
+    checklists: list[checklist_selectors.ChecklistRows]
+
+
+def release_detail(release: Release, *, now: datetime | None = None) -> ReleaseDetail:
+    s = summary(release, now=now)
+    return ReleaseDetail(
+        release, s.state, s, checklist_selectors.checklists_with_items(release, s.per_checklist)
     )
-    by_list: dict[int, list[ChecklistItem]] = defaultdict(list)
-    for item in items:
-        by_list[item.checklist_id].append(item)
-    for c in checklists:
-        c.item_rows = by_list.get(c.pk, [])
-    return checklists
 
 
 def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[Release]]:
@@ -304,10 +303,3 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
         groups[release_state(release, now, release.first_phase)].append(release)
     groups["done"].reverse()
     return groups
-
-
-def gates_with_state(release: Release):
-    """Gates with required sign-offs, current sign-offs and latest decision attached."""
-    from checklists.gates import gate_states
-
-    return gate_states(release)

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from checklists import services as checklist_services
-from checklists.models import ChecklistItem
-from deployments import fragments, selectors, services
+from deployments import pages, selectors, services
 from deployments.models import Release
+from deployments.routing import ws_path
 from warroom import policies
-from warroom.errors import FieldError
-from warroom.routing import ws_path
+from warroom.access import release_for
 
 SECTIONS = [("in_progress", "In progress"), ("upcoming", "Upcoming"), ("done", "Done")]
 
 
 def _viewable(request: HttpRequest, release_id: int) -> tuple[Release, policies.Standing]:
     """The release, if the user may view it; a refusal is audited and answered 403."""
-    release = get_object_or_404(Release, pk=release_id)
-    st = policies.standing(request.user, release)
-    policies.require(st, policies.Action.VIEW, release, target={"page": request.path})
-    return release, st
+    return release_for(request.user, release_id, target={"page": request.path})
 
 
 @login_required
@@ -40,32 +35,30 @@ def release_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def warroom(request: HttpRequest, release_id: int) -> HttpResponse:
     release, st = _viewable(request, release_id)
-    s = selectors.summary(release)
-    checklists = selectors.warroom_checklists(release)
-    for c in checklists:
-        c.progress = s.per_checklist.get(c.pk, selectors.Progress())
     return render(
         request,
         "deployments/warroom.html",
         {
             "release": release,
-            "s": s,
-            "checklists": checklists,
-            "gates": s.gate_summaries,
+            "body": pages.warroom_body(release),
             "standing": st,
             "my_role_ids": sorted(st.role_ids),
-            "controls_css": fragments.controls_css(st, release),
+            "controls_css": controls_css(st, release),
             "ws_url": ws_path("live", release.pk) + f"?variant=warroom&after={release.last_seq}",
         },
     )
 
 
 def _board(request, release, *, ws_url, sync_url):
-    s = selectors.summary(release, for_board=True)
     return render(
         request,
         "deployments/board.html",
-        {"release": release, "s": s, "ws_url": ws_url, "sync_url": sync_url},
+        {
+            "release": release,
+            "body": pages.board_body(release),
+            "ws_url": ws_url,
+            "sync_url": sync_url,
+        },
     )
 
 
@@ -100,14 +93,16 @@ def board_link_sync(request: HttpRequest, token: str) -> HttpResponse:
     release = Release.objects.filter(board_token=token).first()
     if release is None:
         raise Http404("This board link is not valid.")
-    return HttpResponse(fragments.render_sync(release, "board"))
+    return HttpResponse(pages.sync_fragments(release, "board"))
 
 
 @login_required
 @require_POST
 def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
-    release = get_object_or_404(Release, pk=release_id)
-    release = services.release_rotate_board_link(release=release, user=request.user)
+    release, st = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "board link"}
+    )
+    release = services.release_rotate_board_link(release=release, user=request.user, standing=st)
     url = request.build_absolute_uri(reverse("board-link", args=[release.board_token]))
     return HttpResponse(f'<a href="{url}" id="board-link">{url}</a>')
 
@@ -117,26 +112,29 @@ def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
 def release_sync(request: HttpRequest, release_id: int) -> HttpResponse:
     release, _ = _viewable(request, release_id)
     variant = "board" if request.GET.get("variant") == "board" else "warroom"
-    return HttpResponse(fragments.render_sync(release, variant))
+    return HttpResponse(pages.sync_fragments(release, variant))
 
 
-@login_required
-@require_POST
-def item_status(request: HttpRequest, release_id: int, item_id: int) -> HttpResponse:
-    """htmx: change an item's status; answers with the re-rendered row."""
-    item = get_object_or_404(
-        ChecklistItem.objects.select_related("checklist__release", "owner_role", "assignee"),
-        pk=item_id,
-        checklist__release_id=release_id,
-    )
-    note = request.headers.get("HX-Prompt")
-    if note is None:
-        note = request.POST.get("note")
-    try:
-        item = checklist_services.item_set_status(
-            item=item, status=request.POST.get("status", ""), note=note, user=request.user
-        )
-    except FieldError as exc:
-        return HttpResponse(str(exc), status=400)
-    item = ChecklistItem.objects.select_related("owner_role", "assignee").get(pk=item.pk)
-    return HttpResponse(fragments.render_item(item.checklist.release, item))
+def controls_css(st: policies.Standing, release: Release) -> str:
+    """CSS that shows this viewer the controls they may use (the server checks again)."""
+    rules = []
+    if st.is_superuser or st.is_release_manager:
+        rules.append(".item .controls")
+    else:
+        if st.is_member:
+            rules.append(".item.owner-none .controls")
+        rules += [f".item.owner-{rid} .controls" for rid in sorted(st.role_ids)]
+    authority = st.is_superuser or st.is_release_manager
+    if st.is_superuser:
+        rules += [".signoff-controls", ".decide"]
+    else:
+        rules += [f".signoff-role-{rid}" for rid in sorted(st.role_ids)]
+        for gate_id, deciding in pages.gate_deciders(release).items():
+            if (deciding & st.role_ids) or (not deciding and st.is_release_manager):
+                rules.append(f".decide-gate-{gate_id}")
+                authority = True
+    if authority:
+        rules.append(".decide-rollback")
+    if authority or st.is_member:
+        rules.append(".raise-rollback")
+    return ",".join(rules) + "{display:revert}" if rules else ""

@@ -1,15 +1,16 @@
 from django.contrib import admin
 
 from notifications.models import CommsRule, EscalationLevel, EscalationRole, MessageTemplate
+from warroom.admin import AuditedModelAdmin
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "channel", "subject")
 
 
 @admin.register(CommsRule)
-class CommsRuleAdmin(admin.ModelAdmin):
+class CommsRuleAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "at_offset", "interval", "milestone", "audience")
 
 
@@ -19,11 +20,12 @@ class EscalationRoleInline(admin.TabularInline):
 
 
 @admin.register(EscalationLevel)
-class EscalationLevelAdmin(admin.ModelAdmin):
+class EscalationLevelAdmin(AuditedModelAdmin):
     list_display = ("level", "name", "release", "after", "until")
     inlines = [EscalationRoleInline]
 
 
 @admin.register(EscalationRole)
-class EscalationRoleAdmin(admin.ModelAdmin):
+class EscalationRoleAdmin(AuditedModelAdmin):
     list_display = ("level", "role", "order")
+    release_path = "level.release"

@@ -19,6 +19,14 @@ from tests.factories import team_release
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _fresh_page_cache():
+    """Test databases reuse primary keys after a rollback; cached page bodies must not."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def team(db):
     return team_release()

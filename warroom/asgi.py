@@ -21,6 +21,6 @@ from warroom.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": BodyLimit(django_asgi_app),
-        "websocket": origin_checked(WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": origin_checked(WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns()))),
     }
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,6 +48,8 @@ class AuditEvent(models.Model):
 
     objects = AuditEventQuerySet.as_manager()
 
+    ACTOR_LABEL_MAX = 200
+
     class Meta:
         ordering = ["release", "seq"]
         constraints = [
@@ -75,43 +78,6 @@ class AuditEvent(models.Model):
             data=self.data,
         )
 
-    def describe(self) -> str:
-        """One line a person reads in the timeline."""
-        d, who = self.data or {}, self.actor_label or "system"
-        status_words = {
-            "done": "ticked",
-            "todo": "reopened",
-            "blocked": "blocked",
-            "na": "marked n/a",
-        }
-        match self.kind:
-            case "item.status":
-                verb = status_words.get(d.get("status"), d.get("status"))
-                line = f"{who} {verb} “{d.get('text', '')}”"
-                return line + (f" — {d['note']}" if d.get("note") else "")
-            case "access.denied":
-                return f"{who} was refused {d.get('action', '')}: {d.get('reason', '')}"
-            case "signoff.recorded":
-                verb = "approved" if d.get("verdict") == "approve" else "rejected"
-                behalf = f" on behalf of {d['on_behalf_of']}" if d.get("on_behalf_of") else ""
-                return f"{who} {verb} {d.get('role', '')} sign-off for {d.get('gate', '')}{behalf}"
-            case "decision.recorded":
-                return (
-                    f"{who} decided {d.get('outcome_label', '')} at {d.get('gate', '')}: "
-                    f"{d.get('rationale', '')}"
-                )
-            case "rollback.raised":
-                return f"{who} raised a rollback trigger: {d.get('reason', '')}"
-            case "rollback.decided":
-                return f"{who} decided to {d.get('choice_label', '')}: {d.get('rationale', '')}"
-            case "release.created":
-                return (
-                    f"{who} created the release{' from ' + d['source'] if d.get('source') else ''}"
-                )
-            case "board.link_rotated":
-                return f"{who} rotated the board link"
-        return f"{who}: {self.kind}"
-
     def as_message(self) -> dict:
         """The wire shape of the JSON event stream."""
         return {
@@ -121,6 +87,27 @@ class AuditEvent(models.Model):
             "actor": self.actor_label,
             "data": self.data,
         }
+
+
+def release_model() -> Any:
+    """The model the audit chain hangs off (its head: ``last_seq``, ``last_hash``).
+
+    The core names it only through the foreign key, so it never imports a feature app
+    (and, not knowing its class, types it as Any).
+    """
+    return AuditEvent._meta.get_field("release").related_model
+
+
+def events_after(release_id: int, after: int, *, upto: int | None = None, limit: int | None = None):
+    """The release's events with ``after < seq`` (``<= upto``), oldest first.
+
+    What a reconnecting viewer, the API and the hub's gap filling all read.
+    """
+    rows = AuditEvent.objects.filter(release_id=release_id, seq__gt=after)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    rows = rows.order_by("seq")
+    return rows[:limit] if limit is not None else rows
 
 
 def canonical_json(value) -> str:
@@ -152,8 +139,7 @@ class ChainProblem:
 
 def verify_chain(release_id: int) -> ChainProblem | None:
     """Recompute a release's chain; return the first problem, or None when intact."""
-    from deployments.models import Release
-
+    Release = release_model()
     expected_prev = GENESIS
     expected_seq = 1
     rows = (

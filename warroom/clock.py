@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 _frozen: datetime | None = None
-_shift = timedelta(0)
 
 
 def now() -> datetime:
-    """The current time (UTC, aware), as frozen or shifted by tests."""
+    """The current time (UTC, aware), or the moment a test froze it at."""
     if _frozen is not None:
         return _frozen
-    return timezone.now() + _shift
+    return timezone.now()
 
 
 @contextlib.contextmanager

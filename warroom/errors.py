@@ -4,9 +4,21 @@ from __future__ import annotations
 
 
 class FieldError(ValueError):
-    """Bad input in one field: ``field`` names it, the message says what is wrong."""
+    """Bad input in one field: ``field`` names it, the message says what is wrong.
+
+    ``status`` is the HTTP status the API answers with (400; a conflict with what is
+    already recorded is 409), so no handler needs to know the subclasses.
+    """
+
+    status = 400
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class Conflict(FieldError):
+    """The change conflicts with what is already recorded (HTTP 409)."""
+
+    status = 409

@@ -1,5 +1,16 @@
-"""Every change is an event: :func:`record` writes the AuditEvent in the caller's
-transaction and, once that commits, broadcasts it to the release's viewers.
+"""Every change is an event.
+
+:func:`record` appends an AuditEvent to the release's hash chain in the caller's
+transaction, runs the kind's in-transaction subscribers there, and once the
+transaction commits runs the after-commit subscribers — the first of them
+hands the event to the live path (:mod:`warroom.live`).
+
+Each app declares the event kinds it owns in its own ``events.py`` with
+:func:`declare`: how the event reads on the timeline, which live regions it
+touches and whether the board shows it. Other apps react to a kind with
+:func:`subscribe` — e.g. the comms outbox writes its Message rows inside the
+writer's transaction. Recording an undeclared kind is a programming error and
+fails loudly.
 
 The sequence number is allocated under a lock on the release row, so events of
 one release are numbered 1, 2, 3 ... without gaps or duplicates; the unique
@@ -10,14 +21,101 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from warroom import clock
-from warroom.audit import GENESIS, AuditEvent, canonical_json
+from warroom.audit import GENESIS, AuditEvent, canonical_json, release_model
 
 logger = logging.getLogger(__name__)
+
+Describe = Callable[[Mapping, str], str]
+Subscriber = Callable[[AuditEvent], None]
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """What a kind of event means to people and to the live pages.
+
+    ``describe(data, who)`` is the timeline line; ``regions`` names the live regions
+    of the war room and board it changes (their renderers are registered with
+    :mod:`warroom.live`); ``on_board`` says whether the board's "latest" list shows
+    it (refused attempts, say, stay off the wall screen); ``milestone`` marks the
+    events that make the story of the night (phases, decisions, rollbacks).
+    """
+
+    name: str
+    describe: Describe
+    regions: frozenset[str] = frozenset()
+    on_board: bool = True
+    milestone: bool = False
+    owner: str = ""
+
+
+_kinds: dict[str, EventKind] = {}
+_in_transaction: dict[str, list[Subscriber]] = defaultdict(list)
+_after_commit: dict[str, list[Subscriber]] = defaultdict(list)
+
+
+def declare(
+    name: str,
+    *,
+    describe: Describe,
+    regions: Iterable[str] = (),
+    on_board: bool = True,
+    milestone: bool = False,
+    owner: str = "",
+) -> EventKind:
+    """Declare an event kind once, in the app that owns it."""
+    if name in _kinds:
+        raise ImproperlyConfigured(f"event kind {name!r} is declared twice")
+    kind = EventKind(name, describe, frozenset(regions), on_board, milestone, owner)
+    _kinds[name] = kind
+    return kind
+
+
+def subscribe(*names: str, after_commit: bool = False) -> Callable[[Subscriber], Subscriber]:
+    """Register a function to run for events of ``names`` (``"*"`` for every kind).
+
+    In-transaction subscribers run inside the writer's transaction, after the
+    event row is written: an exception there rolls the whole change back.
+    After-commit subscribers run once the transaction has committed; a failure
+    there is logged and never undoes the change.
+    """
+
+    def register(fn: Subscriber) -> Subscriber:
+        table = _after_commit if after_commit else _in_transaction
+        for name in names:
+            if fn not in table[name]:
+                table[name].append(fn)
+        return fn
+
+    return register
+
+
+def kind_of(name: str) -> EventKind:
+    """The declaration of ``name``; an event stored under a kind nobody declares any
+    more still reads as something (its name)."""
+    found = _kinds.get(name)
+    if found is None:
+        return EventKind(name, lambda data, who: f"{who}: {name}")
+    return found
+
+
+def declared() -> dict[str, EventKind]:
+    """Every declared kind, by name (read-only use)."""
+    return dict(_kinds)
+
+
+def describe(event: AuditEvent) -> str:
+    """The line a person reads in the timeline."""
+    return kind_of(event.kind).describe(event.data or {}, event.actor_label or "system")
 
 
 def actor_label_for(user) -> str:
@@ -28,21 +126,29 @@ def actor_label_for(user) -> str:
 
 
 def record(
-    release, kind: str, *, actor=None, actor_label: str | None = None, data: dict | None = None
+    release,
+    kind: str | EventKind,
+    *,
+    actor=None,
+    actor_label: str | None = None,
+    data: dict | None = None,
 ) -> AuditEvent:
-    """Append an event to ``release``'s audit chain; broadcast it after commit.
+    """Append an event to ``release``'s audit chain; publish it after commit.
 
     Opens (or joins) a transaction. ``actor`` is a user or None for the system;
     ``actor_label`` overrides the name shown (e.g. "worker", "board link").
+    Raises ImproperlyConfigured for a kind no app declared.
     """
-    from deployments.models import Release
-
+    kind = kind.name if isinstance(kind, EventKind) else kind
+    if kind not in _kinds:
+        raise ImproperlyConfigured(f"event kind {kind!r} is not declared by any app")
     # Normalise data to what the JSON column gives back, so the hash is reproducible.
     payload = json.loads(canonical_json(data or {}))
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = (
         actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
     )
+    Release = release_model()
     with transaction.atomic():
         last_seq, last_hash = (
             Release.objects.select_for_update()
@@ -55,7 +161,7 @@ def record(
             kind=kind,
             at=clock.now().astimezone(UTC),
             actor=user,
-            actor_label=label[:200],
+            actor_label=label[: AuditEvent.ACTOR_LABEL_MAX],
             data=payload,
             prev_hash=last_hash or GENESIS,
         )
@@ -63,25 +169,52 @@ def record(
         event.save(force_insert=True)
         Release.objects.filter(pk=release.pk).update(last_seq=event.seq, last_hash=event.hash)
         release.last_seq, release.last_hash = event.seq, event.hash
-        transaction.on_commit(lambda: _broadcast(event))
+        for subscriber in (*_in_transaction[kind], *_in_transaction[ALL]):
+            subscriber(event)
+        transaction.on_commit(lambda: _committed(event))
     return event
 
 
 def lock_head(release) -> None:
     """Take the release's row lock now (serialises writers that read-then-write)."""
-    from deployments.models import Release
-
-    Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+    release_model().objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
 
 
-def _broadcast(event: AuditEvent) -> None:
-    from warroom import live
+def _committed(event: AuditEvent) -> None:
+    """After commit: the after-commit subscribers (the live path is the first of them).
+    None of them may undo or hide a committed change."""
+    for subscriber in (*_after_commit[event.kind], *_after_commit[ALL]):
+        try:
+            subscriber(event)
+        except Exception:
+            logger.exception(
+                "after-commit subscriber %r failed on %s/%s",
+                subscriber,
+                event.release_id,
+                event.seq,
+            )
 
-    try:
-        live.publish(event)
-    except Exception:  # a broadcast failure must never undo or hide a committed change
-        logger.exception(
-            "broadcast of event %s/%s failed; viewers will catch up on replay",
-            event.release_id,
-            event.seq,
-        )
+
+# --- the core's own kinds ---------------------------------------------------------
+declare(
+    "access.denied",
+    describe=lambda d, who: f"{who} was refused {d.get('action', '')}: {d.get('reason', '')}",
+    on_board=False,
+    owner="warroom",
+)
+
+
+def _describe_admin(d: Mapping, who: str) -> str:
+    fields = ", ".join(sorted(d.get("fields") or {}))
+    verb = d.get("action", "changed")
+    return f"{who} {verb} {d.get('model', '')} “{d.get('object', '')}” in the admin" + (
+        f" ({fields})" if fields else ""
+    )
+
+
+declare(
+    "admin.changed",
+    describe=_describe_admin,
+    regions={"all"},
+    owner="warroom",
+)

@@ -25,4 +25,6 @@ def last_tick() -> str | None:
         value = _redis().get(BEAT_KEY)
     except redis.RedisError:
         return None
-    return value.decode() if value else None
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value or None

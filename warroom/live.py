@@ -1,8 +1,9 @@
 """Live fan-out: events go out once per process, not once per viewer.
 
-``publish`` (called after commit) renders an event once — the JSON message, the
-war-room fragments and the board fragments — and sends it to the release's
-channel-layer group. In each server process a :class:`Hub` holds one layer
+``publish`` (called after commit) queues the event for this process's
+:class:`Publisher`, which sends the JSON message at once and then the fragments,
+rendered once per event by the app that owns the pages (:func:`use_fragments`),
+to the release's channel-layer group. In each server process a :class:`Hub` holds one layer
 subscription per release that has local viewers, and writes the ready text to
 each viewer's socket. Viewers drop what they already have (by sequence number)
 and fetch what they missed, so nothing is lost across reconnects.
@@ -13,23 +14,33 @@ Presence (the roll call) lives in Redis, so every process sees every viewer.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from warroom import events
+from warroom.audit import AuditEvent, events_after, release_model
+from warroom.events import EventKind
+
 logger = logging.getLogger(__name__)
 
 PRESENCE_TTL = 90  # seconds a presence entry lives without a refresh
+# Roll-call changes are coalesced: when a room of viewers connects at once (a server
+# restart), each process announces and re-renders the roll call once per window,
+# not once per viewer to every viewer (which grows with the square of the viewers).
+PRESENCE_COALESCE = 0.5
 PRESENCE_REFRESH = 30
 
 
@@ -37,12 +48,36 @@ def group_name(release_id: int) -> str:
     return f"release.{release_id}"
 
 
+def watch_key(release_id: int) -> str:
+    """Set in Redis while some process has viewers of the release's pages (war room, board)."""
+    return f"warroom:watching:{release_id}"
+
+
 # Two streams per event: the JSON (ready at once) and the htmx fragments (rendered
 # from the database, which takes longer). JSON viewers never wait for the render.
 JSON, HTML = "json", "html"
 
 
-def json_message(event) -> dict:
+class Fragments(Protocol):
+    """What the live path needs from the app that owns the pages (it knows no templates)."""
+
+    def event(self, event: AuditEvent, kind: EventKind) -> dict[str, str]:
+        """The out-of-band fragments per variant ("warroom", "board") for ``event``."""
+
+    def presence(self, names: list[str]) -> str:
+        """The roll call fragment for the people connected now."""
+
+
+_fragments: Fragments | None = None
+
+
+def use_fragments(fragments: Fragments) -> None:
+    """Called once by the app that renders the pages (in its ``AppConfig.ready``)."""
+    global _fragments
+    _fragments = fragments
+
+
+def json_message(event: AuditEvent) -> dict:
     return {
         "type": "release.event",
         "stream": JSON,
@@ -51,53 +86,101 @@ def json_message(event) -> dict:
     }
 
 
-def html_message(event) -> dict:
-    from deployments.fragments import render_event_fragments
-
-    html = render_event_fragments(event)
-    return {
-        "type": "release.event",
-        "stream": HTML,
-        "seq": event.seq,
-        "warroom": html["warroom"],
-        "board": html["board"],
-    }
+def html_message(event: AuditEvent, kind: EventKind | None = None) -> dict:
+    rendered = _fragments.event(event, kind or events.kind_of(event.kind)) if _fragments else {}
+    return {"type": "release.event", "stream": HTML, "seq": event.seq, **rendered}
 
 
-def publish(event) -> None:
-    """Send ``event`` to every process with viewers of its release: JSON, then fragments.
+class Publisher:
+    """Takes committed events off the writer's path.
 
-    Services run in sync threads; should one be called where an event loop runs
-    (async_to_sync would refuse), the send happens on a short-lived thread instead.
+    The request or task thread only queues the event (:meth:`submit`); one thread per
+    process sends the JSON at once, then renders the fragments once per event and
+    sends them. Events leave in the order they were queued. Nothing here may block an
+    event loop: the thread owns its own loop for the channel layer's sends.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        _publish(event)
-        return
-    thread = threading.Thread(target=_publish, args=(event,), name="warroom-publish")
-    thread.start()
-    thread.join()
+
+    def __init__(self) -> None:
+        self._redis: Any = None
+        self._queue: queue.SimpleQueue[tuple[AuditEvent, EventKind] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._unfinished = 0
+
+    def submit(self, event: AuditEvent, kind: EventKind) -> None:
+        with self._idle:
+            self._unfinished += 1
+        self._queue.put((event, kind))
+        if self._thread is None or not self._thread.is_alive():
+            with self._start_lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="warroom-publisher", daemon=True
+                    )
+                    self._thread.start()
+
+    def _pages_watched(self, release_id: int) -> bool:
+        """Does any process have the war room or board of the release open? (When Redis
+        cannot say, assume so: a needless render costs less than a stale page.)"""
+        try:
+            if self._redis is None:
+                import redis
+
+                self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+            return bool(self._redis.exists(watch_key(release_id)))
+        except Exception:
+            return True
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event has gone out; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        loop = asyncio.new_event_loop()
+        layer = get_channel_layer()
+        while True:
+            job = self._queue.get()
+            if job is None:
+                break
+            event, kind = job
+            group = group_name(event.release_id)
+            try:
+                loop.run_until_complete(layer.group_send(group, json_message(event)))
+                if self._pages_watched(event.release_id):
+                    message = html_message(event, kind)
+                else:  # nobody has the pages open: keep the stream's sequence, skip the render
+                    message = {"type": "release.event", "stream": HTML, "seq": event.seq}
+                loop.run_until_complete(layer.group_send(group, message))
+            except Exception:  # viewers see the gap and catch up from the log
+                logger.exception("publishing %s/%s failed", event.release_id, event.seq)
+            finally:
+                close_old_connections()
+                with self._idle:
+                    self._unfinished -= 1
+                    self._idle.notify_all()
 
 
-def _publish(event) -> None:
-    send = async_to_sync(get_channel_layer().group_send)
-    group = group_name(event.release_id)
-    send(group, json_message(event))
-    send(group, html_message(event))
+publisher = Publisher()
+atexit.register(publisher.flush, 5.0)
+
+
+@events.subscribe(events.ALL, after_commit=True)
+def publish(event: AuditEvent) -> None:
+    """Queue ``event`` for every process with viewers of its release (after commit)."""
+    publisher.submit(event, events.kind_of(event.kind))
 
 
 def _missing_messages(release_id: int, stream: str, first: int, last: int) -> list[dict]:
-    from warroom.audit import AuditEvent
-
-    events = AuditEvent.objects.filter(release_id=release_id, seq__gte=first, seq__lte=last)
-    build = json_message if stream == JSON else html_message
-    return [build(e) for e in events.order_by("seq")]
+    rows = events_after(release_id, first - 1, upto=last)
+    return [json_message(e) if stream == JSON else html_message(e) for e in rows]
 
 
 def _head(release_id: int) -> int:
-    from deployments.models import Release
-
+    Release = release_model()
     return Release.objects.filter(pk=release_id).values_list("last_seq", flat=True).first() or 0
 
 
@@ -132,12 +215,6 @@ class Sequencer:
         if not self.pending:
             return None
         return self.expected, min(self.pending) - 1
-
-
-def publish_presence(release_id: int) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(release_id), {"type": "release.presence"}
-    )
 
 
 class Viewer:
@@ -203,9 +280,14 @@ class Hub:
         self.gap_fills: dict[tuple[int, str], asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
-        self._redis = None
+        self._announcing: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._presence_due: dict[int, asyncio.Task] = {}
+        self._redis: Any = None
 
     async def join(self, release_id: int, viewer: Viewer) -> None:
+        if viewer.stream == HTML:
+            await self._watch(release_id)
         async with self._lock:
             viewers = self.viewers.setdefault(release_id, set())
             viewers.add(viewer)
@@ -222,6 +304,13 @@ class Hub:
                 self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
         if viewer.presence_name:
             await self._presence_add(release_id, viewer)
+        if self._presence_task is None or self._presence_task.done():
+            self._presence_task = asyncio.create_task(self._presence_refresh())
+
+    async def _watch(self, release_id: int) -> None:
+        """Mark the release's pages as watched (before subscribing: see Publisher)."""
+        with contextlib.suppress(Exception):
+            await self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL)
 
     async def leave(self, release_id: int, viewer: Viewer) -> None:
         async with self._lock:
@@ -256,7 +345,7 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == "release.presence":
-                await self._dispatch(release_id, [await self.presence_message(release_id)])
+                self._presence_soon(release_id)
                 continue
             await self._sequence(release_id, message.get("stream", HTML), [message])
 
@@ -296,7 +385,8 @@ class Hub:
                 logger.exception(
                     "release %s: could not read events %s..%s; skipping them", release_id, *gap
                 )
-                sequencer.expected = gap[1] + 1
+                if sequencer is not None:
+                    sequencer.expected = gap[1] + 1
                 missing = []
         finally:
             self.gap_fills.pop(key, None)
@@ -331,17 +421,53 @@ class Hub:
     async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
         r = self._redis_client()
         await r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()})
-        await self._announce(release_id)
-        if self._presence_task is None or self._presence_task.done():
-            self._presence_task = asyncio.create_task(self._presence_refresh())
+        self._announce(release_id)
 
     async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
         r = self._redis_client()
         await r.zrem(self._presence_key(release_id), viewer.presence_key)
-        await self._announce(release_id)
+        self._announce(release_id)
 
-    async def _announce(self, release_id: int) -> None:
-        await get_channel_layer().group_send(group_name(release_id), {"type": "release.presence"})
+    def _announce(self, release_id: int) -> None:
+        """Tell every process, shortly, that the roll call changed (once per window)."""
+        if release_id in self._announcing:
+            return
+        self._announcing.add(release_id)
+
+        async def announce_later() -> None:
+            try:
+                await asyncio.sleep(PRESENCE_COALESCE)
+            finally:
+                self._announcing.discard(release_id)
+            with contextlib.suppress(Exception):  # the next change or refresh announces again
+                await get_channel_layer().group_send(
+                    group_name(release_id), {"type": "release.presence"}
+                )
+
+        self._background(announce_later())
+
+    def _background(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)  # held, so the loop does not drop it half-way
+        task.add_done_callback(self._tasks.discard)
+
+    def _presence_soon(self, release_id: int) -> None:
+        """Render and send the roll call to local viewers shortly (changes in between join)."""
+        if release_id in self._presence_due:
+            return
+
+        async def send_later() -> None:
+            try:
+                await asyncio.sleep(PRESENCE_COALESCE)
+                await self._dispatch(release_id, [await self.presence_message(release_id)])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.debug("roll call update for release %s failed", release_id, exc_info=True)
+            finally:
+                self._presence_due.pop(release_id, None)
+
+        self._presence_due[release_id] = asyncio.create_task(send_later())
 
     async def present(self, release_id: int) -> list[str]:
         """Names of the people connected to ``release_id`` now, in any process."""
@@ -353,24 +479,26 @@ class Hub:
         return sorted(n for n in names if n)
 
     async def presence_message(self, release_id: int) -> dict:
-        from django.template.loader import render_to_string
-
         names = await self.present(release_id)
-        html = render_to_string(
-            "deployments/partials/rollcall.html", {"present": names, "oob": True}
-        )
+        html = _fragments.presence(names) if _fragments else ""
         return {"type": "release.presence", "warroom": html}
 
     async def _presence_refresh(self) -> None:
-        """Keep this process's viewers in the roll call; entries of dead processes expire."""
+        """Keep this process's viewers in the roll call and its watched pages marked;
+        entries of dead processes expire."""
         while self.viewers:
             await asyncio.sleep(PRESENCE_REFRESH)
             r = self._redis_client()
             now = time.time()
             for release_id, viewers in list(self.viewers.items()):
-                entries = {v.presence_key: now for v in viewers if v.presence_name}
-                if entries:
-                    await r.zadd(self._presence_key(release_id), entries)
+                try:
+                    entries = {v.presence_key: now for v in viewers if v.presence_name}
+                    if entries:
+                        await r.zadd(self._presence_key(release_id), entries)
+                    if any(v.stream == HTML for v in viewers):
+                        await r.set(watch_key(release_id), 1, ex=PRESENCE_TTL)
+                except Exception:  # Redis away: the next round tries again
+                    logger.debug("presence refresh failed", exc_info=True)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

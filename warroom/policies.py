@@ -21,8 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
+
+from warroom import events
+from warroom.people.models import Assignment, Person, Role
 
 
 class Action(StrEnum):
@@ -65,12 +69,16 @@ TABLE: dict[Action, frozenset[Relation]] = {
 }
 
 
+# Actions whose relation depends on the object acted on (checked by the service).
+OBJECT_SCOPED = frozenset({Action.TICK, Action.SIGN_OFF, Action.DECIDE, Action.EXECUTE_STEP})
+
+
 @dataclass
 class Standing:
     """What one user is on one release: the roles they hold as primary and as backup."""
 
-    user: object | None
-    person: object | None = None
+    user: Any
+    person: Person | None = None
     primary_role_ids: set[int] = field(default_factory=set)
     backup_role_ids: set[int] = field(default_factory=set)
     manager_role_ids: set[int] = field(default_factory=set)
@@ -98,15 +106,15 @@ class Standing:
 
 def standing(user, release) -> Standing:
     """Load ``user``'s standing on ``release`` (one query)."""
-    from warroom.people.models import Assignment
-
     if user is None or not getattr(user, "is_authenticated", False):
         return Standing(user=None)
     s = Standing(user=user)
     # Whoever imported the runbook manages the release until they hand it over.
     s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
-    rows = Assignment.objects.filter(role__release=release, person__user=user).values_list(
-        "role_id", "kind", "role__is_release_manager", "role__kind", "person_id"
+    rows = (
+        Assignment.objects.filter(role__release=release, person__user=user)
+        .order_by()
+        .values_list("role_id", "kind", "role__is_release_manager", "role__kind", "person_id")
     )
     person_id = None
     for role_id, kind, is_manager, role_kind, pid in rows:
@@ -118,12 +126,12 @@ def standing(user, release) -> Standing:
             s.stakeholder_role_ids.add(role_id)
     s.person = getattr(user, "person", None) if person_id else None
     if s.role_ids:
-        from checklists.models import Gate
-
+        # Roles any gate names as deciding (through the reverse relation: the core
+        # knows gates only as what decides them).
         s.deciding_role_ids = set(
-            Gate.decision_roles.through.objects.filter(gate__release=release).values_list(
-                "role_id", flat=True
-            )
+            Role.objects.filter(release=release, gates_deciding__isnull=False)
+            .order_by()
+            .values_list("pk", flat=True)
         )
     return s
 
@@ -132,40 +140,50 @@ def board_standing() -> Standing:
     return Standing(user=None, board_link=True)
 
 
-def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
-    """The relations ``s`` has to the release, narrowed to the object acted on."""
+def _release_wide(s: Standing) -> set[Relation]:
     found: set[Relation] = set()
-    if s.board_link:
-        return {R.BOARD_LINK}
     if s.is_release_manager:
         found.add(R.RELEASE_MANAGER)
     if s.is_member:
         found.add(R.TEAM_MEMBER)
     elif s.stakeholder_role_ids:
         found.add(R.STAKEHOLDER)
-    target_role_id = role.pk if role is not None else None
-    if item is not None:
-        target_role_id = item.owner_role_id
-        if target_role_id is None:
-            # Unowned items belong to the whole team; nobody holds them as role holder.
-            found.discard(R.STAKEHOLDER)
-            return found
-        found.discard(R.TEAM_MEMBER)
-    if target_role_id is not None:
-        if target_role_id in s.primary_role_ids:
-            found.add(R.ROLE_HOLDER)
-        if target_role_id in s.backup_role_ids:
-            found.add(R.BACKUP)
-    if gate is not None:
-        deciding = {r.pk for r in gate.decision_roles.all()}
-        if (deciding & s.role_ids) or (not deciding and s.is_release_manager):
-            found.add(R.DECISION_AUTHORITY)
-    elif item is None and role is None and s.deciding_role_ids & s.role_ids:
+    return found
+
+
+def _holding(s: Standing, role_id: int) -> set[Relation]:
+    """Holder and backup relations to one role."""
+    found = set()
+    if role_id in s.primary_role_ids:
+        found.add(R.ROLE_HOLDER)
+    if role_id in s.backup_role_ids:
+        found.add(R.BACKUP)
+    return found
+
+
+def _deciding(s: Standing, gate) -> bool:
+    if gate is None:
         # Release-wide decisions (a rollback call): any gate's decision authority.
-        found.add(R.DECISION_AUTHORITY)
+        return bool(s.deciding_role_ids & s.role_ids)
+    deciding = {r.pk for r in gate.decision_roles.all()}
+    return bool(deciding & s.role_ids) or (not deciding and s.is_release_manager)
+
+
+def relations(s: Standing, *, item=None, role=None, gate=None) -> set[Relation]:
+    """The relations ``s`` has to the release, narrowed to the object acted on."""
+    if s.board_link:
+        return {R.BOARD_LINK}
+    found = _release_wide(s)
+    if item is not None:
+        if item.owner_role_id is None:
+            # Unowned items belong to the whole team; nobody holds them as role holder.
+            return found - {R.STAKEHOLDER}
+        return (found - {R.TEAM_MEMBER}) | _holding(s, item.owner_role_id)
     if role is not None:
         # Signing off is for the role itself; a general team membership does not count.
-        found.discard(R.TEAM_MEMBER)
+        return (found - {R.TEAM_MEMBER}) | _holding(s, role.pk)
+    if _deciding(s, gate):
+        found.add(R.DECISION_AUTHORITY)
     return found
 
 
@@ -223,18 +241,22 @@ def require(
     role=None,
     gate=None,
     target: dict | None = None,
+    refused_as: Action | None = None,
 ) -> Verdict:
-    """Like :func:`check`, but a refusal is audited (in its own transaction) and raised."""
+    """Like :func:`check`, but a refusal is audited (in its own transaction) and raised.
+
+    ``refused_as`` names the action the person attempted when only a precondition is
+    checked here (someone outside the release trying to tick is refused as "tick").
+    """
     verdict = check(s, action, item=item, role=role, gate=gate)
     if verdict:
         return verdict
-    from warroom import events
-
+    attempted = refused_as or action
     events.record(
         release,
         "access.denied",
         actor=s.user,
         actor_label=None if s.user else ("board link" if s.board_link else "anonymous"),
-        data={"action": str(action), "reason": verdict.reason, **(target or {})},
+        data={"action": str(attempted), "reason": verdict.reason, **(target or {})},
     )
-    raise Refused(action, verdict.reason)
+    raise Refused(attempted, verdict.reason)

@@ -1,20 +1,25 @@
-"""Websocket routes. URLs are built by :func:`ws_path` for templates and clients."""
+"""Websocket routes: each installed app's ``routing.websocket_urlpatterns``.
 
-from django.urls import path
+The core knows no feature app by name; it collects what the apps declare.
+"""
 
-from deployments import consumers
+from __future__ import annotations
 
+from importlib import import_module
 
-def ws_path(kind: str, key) -> str:
-    return {
-        "live": f"/ws/releases/{key}/live",
-        "events": f"/ws/releases/{key}/events",
-        "board": f"/ws/board/{key}/live",
-    }[kind]
+from django.conf import settings
+from django.utils.module_loading import module_has_submodule
 
 
-websocket_urlpatterns = [
-    path("ws/releases/<int:release_id>/live", consumers.LiveConsumer.as_asgi()),
-    path("ws/releases/<int:release_id>/events", consumers.EventStreamConsumer.as_asgi()),
-    path("ws/board/<str:token>/live", consumers.BoardLinkConsumer.as_asgi()),
-]
+def app_modules(name: str) -> list:
+    """The ``name`` submodule of every feature app (``settings.WARROOM_APPS``) that has one."""
+    found = []
+    for app in settings.WARROOM_APPS:
+        package = import_module(app)
+        if module_has_submodule(package, name):
+            found.append(import_module(f"{app}.{name}"))
+    return found
+
+
+def websocket_urlpatterns() -> list:
+    return [p for m in app_modules("routing") for p in m.websocket_urlpatterns]

@@ -164,10 +164,11 @@ INSTALLED_APPS = [
     "csp",
     "warroom",
     "warroom.people",
-    "deployments",
-    "checklists",
-    "notifications",
 ]
+# The feature apps. The core knows them only from this list: it mounts their urls,
+# websocket routes and API routers and loads their event kinds (warroom.routing).
+WARROOM_APPS = ["deployments", "checklists", "notifications"]
+INSTALLED_APPS += WARROOM_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -221,7 +222,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "warroom.sqlite3",
+            "NAME": str(VAR_DIR / "warroom.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

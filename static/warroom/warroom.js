@@ -71,42 +71,46 @@
     document.querySelectorAll("[data-toffset]").forEach((el) => {
       el.textContent = toffset(now - Date.parse(el.dataset.toffset));
     });
-    // A checklist past its due time with items still open is overdue (red until closed).
-    document.querySelectorAll(".checklist[data-due]").forEach((c) => {
-      const open = c.querySelector(".item.status-todo, .item.status-blocked");
-      c.classList.toggle("overdue", !!open && Date.parse(c.dataset.due) <= now);
-    });
-    // Highlight the phase whose planned slot holds now (the server does the same on render).
-    const clock = document.querySelector("[data-clock]");
-    if (clock) {
-      const off = (now - Date.parse(clock.dataset.t0)) / 1000;
-      let best = null;
-      document.querySelectorAll("#timeline .phase").forEach((li) => {
-        li.classList.remove("now");
-        const start = parseFloat(li.dataset.start);
-        const end = parseFloat(li.dataset.end);
-        if (!isNaN(start) && start <= off && (isNaN(end) || off < end)) {
-          if (!best || start >= parseFloat(best.dataset.start)) best = li;
-        }
-      });
-      if (best) best.classList.add("now");
-    }
   }
 
-  // --- live updates: sequence numbers, gaps, reconnects --------------------------------
+  // --- live updates: sequence numbers, gaps, reconnects, the clock --------------------
+  // What the page shows is decided by the server alone. Each live message carries its
+  // sequence number and the next moment the clock alone changes the page (a phase
+  // starts, a checklist falls due); the page re-reads its state then.
   let lastSeq = 0;
+  let refreshTimer = null;
   function sync() {
     const url = document.body.dataset.sync;
     if (url && window.htmx) htmx.ajax("GET", url, { target: "body", swap: "none" });
   }
+  function scheduleRefresh(marker) {
+    const at = marker && Date.parse(marker.dataset.refreshAt || "");
+    clearTimeout(refreshTimer);
+    if (!at) return;
+    // A second late, spread over a few seconds: a room full of screens must not all ask at once.
+    const wait = Math.max(0, at - (Date.now() + skew)) + 1000 + Math.random() * 4000;
+    refreshTimer = setTimeout(sync, Math.min(wait, 2147483647));
+  }
+  function liveMarker(html) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html || "";
+    return tpl.content.getElementById("live-seq");
+  }
   document.addEventListener("htmx:wsBeforeMessage", (evt) => {
-    const m = /id="live-seq" data-seq="(\d+)"( data-full)?/.exec(evt.detail.message || "");
-    if (!m) return; // presence and other unsequenced messages
-    const seq = parseInt(m[1], 10);
-    if (m[2]) { lastSeq = Math.max(lastSeq, seq); return; } // a full state sync always applies
+    const marker = liveMarker(evt.detail.message);
+    if (!marker) return; // presence and other unsequenced messages
+    const seq = parseInt(marker.dataset.seq, 10);
+    if ("full" in marker.dataset) { lastSeq = Math.max(lastSeq, seq); scheduleRefresh(marker); return; }
     if (seq <= lastSeq) { evt.preventDefault(); return; }
     if (seq > lastSeq + 1 && lastSeq > 0) { lastSeq = seq; sync(); evt.preventDefault(); return; }
     lastSeq = seq;
+    scheduleRefresh(marker);
+  });
+  // A state sync over HTTP (after a gap, or when the clock changed the page) carries a marker too.
+  document.addEventListener("htmx:afterRequest", (evt) => {
+    const xhr = evt.detail.xhr;
+    const marker = xhr && evt.detail.successful && liveMarker(xhr.responseText);
+    if (marker) scheduleRefresh(marker);
   });
   document.addEventListener("htmx:wsOpen", () => document.body.classList.add("live"));
   document.addEventListener("htmx:wsClose", () => document.body.classList.remove("live"));
@@ -225,6 +229,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     lastSeq = parseInt(document.body.dataset.seq || "0", 10);
+    scheduleRefresh(document.getElementById("live-seq"));
     const serverNow = document.querySelector("meta[name=server-now]");
     if (serverNow) skew = Date.parse(serverNow.content) - Date.now();
     localTimes(document);

@@ -37,7 +37,9 @@ def test_a_release_has_phases_checklists_items_and_gates(api, team):
     assert len(items) == ChecklistItem.objects.filter(checklist__release=team.release).count()
     assert all({"id", "status", "owner_role", "text"} <= set(i) for i in items)
     assert {g["name"] for g in body["gates"]} == {"Go/No-Go", "Final go-live approval"}
-    assert body["rag"] in {"green", "yellow", "red"}
+    # T0 is an hour away and the T-1 Day list (three items) was due yesterday.
+    assert (body["rag"], body["rag_reasons"]) == ("yellow", ["3 items overdue"])
+    assert body["current_phase"] == "Pre-Deployment" and body["progress_percent"] == 0
 
 
 def test_ticking_through_the_api_returns_the_item_and_records_one_event(api, team):

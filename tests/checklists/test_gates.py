@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from checklists import services
-from checklists.gates import gate_states
 from checklists.models import ChecklistItem, Decision, Gate, SignOff
+from checklists.selectors import gate_states
 from deployments.models import WarIssue
 from warroom import clock, policies
 from warroom.audit import AuditEvent

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from checklists import services
-from deployments.fragments import render_sync
+from deployments.pages import sync_fragments
 from tests.factories import team_release
 from warroom.audit import AuditEvent
 
@@ -72,7 +72,7 @@ def test_no_page_or_live_fragment_has_anything_inline(client):
     pages["/login/"] = client.get("/login/").content.decode()
     client.force_login(team["outsider"])
     pages["403"] = client.get(f"/releases/{release.pk}/").content.decode()
-    pages["fragments"] = render_sync(release, "warroom") + render_sync(release, "board")
+    pages["fragments"] = sync_fragments(release, "warroom") + sync_fragments(release, "board")
     found = {url: inline_parts(html) for url, html in pages.items() if inline_parts(html)}
     assert found == {}
 

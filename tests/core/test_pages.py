@@ -184,3 +184,54 @@ def test_every_model_has_an_admin_page_that_opens(client, django_user_model):
     for model in ours:
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert client.get(url).status_code == 200, url
+
+
+def test_moving_t0_changes_the_t_offsets_shown_on_cached_item_rows(client):
+    """Rows are cached by what they show; the T-offset of "done by … at T-…" depends on T0."""
+    from datetime import timedelta
+
+    from deployments import services as release_services
+
+    team = team_release()
+    item = team.item("DBA")
+    services.item_set_status(item=item, status="done", user=team["dba"])
+    client.force_login(team["rm"])
+    url = f"/releases/{team.release.pk}/"
+    before = client.get(url).content.decode()
+    assert "T-01:00" in before or "T-00:59" in before
+    release_services.release_edit(
+        release=team.release,
+        user=team["rm"],
+        go_live_at=team.release.go_live_at + timedelta(hours=3),
+    )
+    after = client.get(url).content.decode()
+    row = after[after.index(f'id="item-{item.pk}"') :]
+    row = row[: row.index("</li>")]
+    assert "T-04:00" in row or "T-03:59" in row
+
+
+def test_the_rollback_countdown_starts_from_the_configured_decision_time(client, settings):
+    from checklists.services import rollback_raise
+
+    settings.ROLLBACK_DECISION_SECONDS = 120
+    team = team_release()
+    rollback_raise(release=team.release, reason="error rate 3% for 6 minutes", user=team["rm"])
+    client.force_login(team["rm"])
+    war_room = client.get(f"/releases/{team.release.pk}/").content.decode()
+    board = client.get(f"/board/{team.release.board_token}/").content.decode()
+    for page in (war_room, board):
+        assert 'data-countdown-style="mmss">2:00<' in page or 'mmss">1:59<' in page
+        assert "5:00" not in page
+
+
+def test_pages_carry_their_sequence_and_when_the_clock_next_changes_them(client):
+    from datetime import timedelta
+
+    team = team_release()
+    client.force_login(team["rm"])
+    page = client.get(f"/releases/{team.release.pk}/").content.decode()
+    marker = page[page.index('<span id="live-seq"') :].split(">")[0]
+    # T0 is an hour away: the next change by the clock alone is the Go/No-Go at T-30m.
+    gate_at = (team.release.go_live_at - timedelta(minutes=30)).isoformat()
+    assert f'data-seq="{team.release.last_seq}"' in marker
+    assert f'data-refresh-at="{gate_at}"' in marker

@@ -91,7 +91,7 @@ def test_the_dba_ticks_an_item_and_the_rm_and_the_boards_see_it_within_a_second(
         assert page.locator("[data-clock] .toffset").inner_text().startswith("T-00:5")
 
     # The T-1 Day checklist is a day past due with nothing ticked: it says so.
-    overdue = rm.locator(".checklist.overdue")
+    overdue = rm.locator(".checklist:has(.progress.overdue)")
     assert overdue.count() == 1 and "T-1 Day" in overdue.locator("h3").inner_text()
 
     # Nobody reloaded: the DOM the page loaded with is still there.

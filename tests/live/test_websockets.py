@@ -211,10 +211,9 @@ async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch)
             )
         )
     )()
-    real_publish = live._publish
-    monkeypatch.setattr(live, "_publish", lambda event: None)  # Redis hiccup: lost
-    await tick(items[0], ateam["dba"])
-    monkeypatch.setattr(live, "_publish", real_publish)
+    with monkeypatch.context() as m:
+        m.setattr(live.publisher, "submit", lambda event, kind: None)  # Redis hiccup: lost
+        await tick(items[0], ateam["dba"])
     await tick(items[1], ateam["dba"])
     first, second = await receive_json(comm), await receive_json(comm)
     assert [first["data"]["item"], second["data"]["item"]] == [items[0].pk, items[1].pk]

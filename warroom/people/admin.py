@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from warroom.admin import AuditedModelAdmin
 from warroom.people.models import Assignment, Person, Role
 
 
@@ -16,7 +17,7 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "kind", "is_release_manager")
     list_filter = ("kind", "is_release_manager")
     search_fields = ("name",)
@@ -24,6 +25,7 @@ class RoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(AuditedModelAdmin):
     list_display = ("person", "role", "kind")
+    release_path = "role.release"
     list_filter = ("kind",)

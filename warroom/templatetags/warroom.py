@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils.html import format_html
 
+from warroom import clock, events
 from warroom.clock import format_offset
 
 register = template.Library()
@@ -56,8 +57,50 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def is_in(value, container) -> bool:
+    return value in container
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key)
+
+
+@register.filter
+def describe(event) -> str:
+    """The timeline line for an audit event (as its kind declares it)."""
+    return events.describe(event)
+
+
+def countdown_text(left: timedelta, style: str = "") -> str:
+    """What a countdown shows before the page's script takes over (same wording)."""
+    seconds = int(left.total_seconds())
+    if seconds <= 0:
+        return "0:00 — overdue" if style == "mmss" else "now"
+    if style == "mmss":
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+@register.simple_tag
+def countdown(moment: datetime | None, style: str = "", tag: str = "span"):
+    """A live countdown to ``moment``, rendered with the time left now."""
+    if moment is None:
+        return ""
+    text = countdown_text(moment - clock.now(), style)
+    return format_html(
+        '<{} data-countdown="{}" data-countdown-style="{}">{}</{}>',
+        tag,
+        moment.isoformat(),
+        style,
+        text,
+        tag,
+    )
 
 
 @register.filter

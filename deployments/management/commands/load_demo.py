@@ -12,8 +12,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from checklists import selectors as checklist_selectors
 from checklists import services as checklist_services
-from checklists.models import Checklist, ChecklistItem
 from deployments import services
 from deployments.models import Release
 from warroom import clock
@@ -98,25 +98,18 @@ class Command(BaseCommand):
         T-3d, T-1d, T-2h) and the checklists of phases that have ended, each by its owner
         through the service, so the audit timeline shows who did what."""
         offset = clock.now() - release.go_live_at
-        done_lists = [
-            c.pk
-            for c in Checklist.objects.filter(release=release).select_related("phase")
-            if (
-                c.kind == Checklist.Kind.PRE_DEPLOYMENT
+
+        def due_by_now(c) -> bool:
+            pre_due = (
+                c.kind == checklist_selectors.ChecklistKind.PRE_DEPLOYMENT
                 and c.due_offset is not None
                 and c.due_offset <= offset
             )
-            or (
-                c.phase is not None
-                and c.phase.end_offset is not None
-                and c.phase.end_offset <= offset
-            )
-        ]
-        items = (
-            ChecklistItem.objects.filter(checklist__in=done_lists)
-            .select_related("checklist__release", "owner_role")
-            .order_by("checklist__order", "order")
-        )
+            phase_over = c.phase is not None and c.phase.end_offset is not None
+            return pre_due or (phase_over and c.phase.end_offset <= offset)
+
+        rows = checklist_selectors.checklists_with_items(release)
+        items = [item for row in rows if due_by_now(row.checklist) for item in row.items]
         admin = get_user_model().objects.get(username="admin")
         for n, item in enumerate(items):
             holder = None

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.models import Release
-from warroom.audit import verify_chain
+from warroom.audit import release_model, verify_chain
 
 
 class Command(BaseCommand):
@@ -14,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--release", type=int, help="Only this release id.")
 
     def handle(self, *args, release: int | None = None, **options):
-        releases = Release.objects.order_by("pk")
+        releases = release_model().objects.order_by("pk")
         if release is not None:
             releases = releases.filter(pk=release)
             if not releases.exists():

@@ -1,9 +1,12 @@
-"""The state of each gate: what stands between the team and GO.
+"""Reads of checklists, gates, sign-offs, decisions and rollback calls.
 
-:func:`gate_states` reads every gate of a release in a fixed number of queries
-and lists, per gate, the blockers a person needs to see before deciding:
-unchecked go/no-go items, missing or rejecting sign-offs, open critical issues,
-a pending rollback decision (and red metrics, once metric gates exist).
+Each read costs a fixed number of queries, whatever the size of the release.
+:func:`gate_states` lists, per gate, the blockers a person needs to see before
+deciding: unchecked go/no-go items, missing or rejecting sign-offs, open critical
+issues, a pending rollback decision (and red metrics, once metric gates exist).
+
+Other apps read checklists only through this module (and change them only through
+``checklists.services``).
 """
 
 from __future__ import annotations
@@ -11,10 +14,138 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from checklists.models import ChecklistItem, Decision, Gate, RequiredSignOff, SignOff
-from deployments.models import WarIssue
+from django.db.models import Count, Q
+
+from checklists.models import (
+    Checklist,
+    ChecklistItem,
+    Decision,
+    Gate,
+    RequiredSignOff,
+    RollbackCall,
+    SignOff,
+)
 
 OPEN_ITEMS_SHOWN = 5
+ChecklistKind = Checklist.Kind
+Outcome = Decision.Outcome
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    na: int = 0
+    blocked: int = 0
+
+    @property
+    def closed(self) -> int:
+        return self.done + self.na
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.closed / self.total) if self.total else 0
+
+    def add(self, other: Progress) -> None:
+        self.total += other.total
+        self.done += other.done
+        self.na += other.na
+        self.blocked += other.blocked
+
+
+def checklist_progress(release) -> dict[int, Progress]:
+    """Progress per checklist id, from one aggregate query."""
+    S = ChecklistItem.Status
+    rows = (
+        ChecklistItem.objects.filter(checklist__release=release)
+        .values("checklist_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=S.DONE)),
+            na=Count("id", filter=Q(status=S.NA)),
+            blocked=Count("id", filter=Q(status=S.BLOCKED)),
+        )
+    )
+    return {r["checklist_id"]: Progress(r["total"], r["done"], r["na"], r["blocked"]) for r in rows}
+
+
+def total_progress(per_checklist: dict[int, Progress]) -> Progress:
+    total = Progress()
+    for p in per_checklist.values():
+        total.add(p)
+    return total
+
+
+@dataclass
+class ChecklistRows:
+    """A checklist as the war room shows it: its items in order and its progress."""
+
+    checklist: Checklist
+    items: list[ChecklistItem]
+    progress: Progress
+
+    @property
+    def pk(self) -> int:
+        return self.checklist.pk
+
+
+def checklists_with_items(
+    release, per_checklist: dict[int, Progress] | None = None
+) -> list[ChecklistRows]:
+    """Checklists with their items (owner, assignee) and progress, in three queries."""
+    checklists = list(release.checklists.select_related("phase").order_by("order", "id"))
+    items = (
+        ChecklistItem.objects.filter(checklist__release=release)
+        .select_related("owner_role", "assignee")
+        .order_by("order", "id")
+    )
+    by_list: dict[int, list[ChecklistItem]] = defaultdict(list)
+    for item in items:
+        by_list[item.checklist_id].append(item)
+    per = per_checklist if per_checklist is not None else checklist_progress(release)
+    return [ChecklistRows(c, by_list.get(c.pk, []), per.get(c.pk, Progress())) for c in checklists]
+
+
+def item_row(release, item_id) -> ChecklistItem | None:
+    """One item of ``release`` with what its row shows (owner, assignee), or None."""
+    return (
+        ChecklistItem.objects.select_related("owner_role", "assignee", "checklist")
+        .filter(pk=item_id, checklist__release=release)
+        .first()
+    )
+
+
+def gates(release) -> list[Gate]:
+    return list(Gate.objects.filter(release=release).order_by("order", "id"))
+
+
+def gate_decision_roles(release) -> list[tuple[int, int]]:
+    """(gate id, role id) for every decision role of the release's gates."""
+    return list(
+        Gate.decision_roles.through.objects.filter(gate__release=release)
+        .order_by()
+        .values_list("gate_id", "role_id")
+    )
+
+
+def open_rollback_call(release) -> RollbackCall | None:
+    """The raised rollback trigger still waiting for its decision, if any."""
+    return RollbackCall.objects.filter(release=release, decided_at=None).first()
+
+
+def latest_outcomes(release) -> set[str]:
+    """The outcomes standing at the release's gates (superseded decisions left out)."""
+    return set(
+        Decision.objects.filter(gate__release=release, superseded_by=None).values_list(
+            "outcome", flat=True
+        )
+    )
+
+
+def rejected_signoff_count(release) -> int:
+    return SignOff.objects.filter(
+        required__gate__release=release, superseded_by=None, verdict=SignOff.Verdict.REJECT
+    ).count()
 
 
 @dataclass
@@ -93,7 +224,8 @@ class GateState:
             elif names:
                 reasons.append(f"sign-off missing: {names}")
         for r in self.rejecting:
-            reasons.append(f"{r.role.name} rejected: {r.current.comment or 'no comment'}")
+            comment = r.current.comment if r.current else ""
+            reasons.append(f"{r.role.name} rejected: {comment or 'no comment'}")
         if self.open_critical:
             reasons.append(
                 f"{self.open_critical} critical issue{'s' if self.open_critical > 1 else ''} open"
@@ -117,8 +249,6 @@ class GateState:
 
 def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
     """The state of every gate of ``release`` (or of ``gate_ids``), constant queries."""
-    from checklists.models import RollbackCall
-
     gates_qs = Gate.objects.filter(release=release).prefetch_related("decision_roles")
     if gate_ids is not None:
         gates_qs = gates_qs.filter(pk__in=gate_ids)
@@ -151,9 +281,8 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
         totals[item.checklist_id] += 1
         if not item.is_closed:
             open_items[item.checklist_id].append(item)
-    open_critical = WarIssue.objects.filter(
-        release=release, status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL
-    ).count()
+    # The release's issues, through the reverse relation: checklists import no other app.
+    open_critical = release.issues.blocking_go().count()
     rollback_pending = RollbackCall.objects.filter(release=release, decided_at=None).exists()
     states = []
     for g in gates:
@@ -165,7 +294,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
                 decision=decisions.get(g.pk),
                 open_items=items[:OPEN_ITEMS_SHOWN],
                 open_item_count=len(items),
-                item_total=totals.get(g.checklist_id, 0),
+                item_total=totals.get(g.checklist_id, 0) if g.checklist_id else 0,
                 open_critical=open_critical,
                 rollback_pending=rollback_pending,
                 decision_role_ids={r.pk for r in g.decision_roles.all()},

@@ -1,0 +1,58 @@
+"""The event kinds the checklists app owns: ticks, sign-offs, decisions, rollback calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from warroom.events import declare
+
+OWNER = "checklists"
+STATUS_WORDS = {"done": "ticked", "todo": "reopened", "blocked": "blocked", "na": "marked n/a"}
+
+
+def _item_status(d: Mapping, who: str) -> str:
+    verb = STATUS_WORDS.get(d.get("status", ""), d.get("status", ""))
+    line = f"{who} {verb} “{d.get('text', '')}”"
+    return line + (f" — {d['note']}" if d.get("note") else "")
+
+
+def _signoff(d: Mapping, who: str) -> str:
+    verb = "approved" if d.get("verdict") == "approve" else "rejected"
+    behalf = f" on behalf of {d['on_behalf_of']}" if d.get("on_behalf_of") else ""
+    return f"{who} {verb} {d.get('role', '')} sign-off for {d.get('gate', '')}{behalf}"
+
+
+def _decision(d: Mapping, who: str) -> str:
+    outcome, gate = d.get("outcome_label", ""), d.get("gate", "")
+    return f"{who} decided {outcome} at {gate}: {d.get('rationale', '')}"
+
+
+ITEM_STATUS = declare(
+    "item.status", describe=_item_status, regions={"summary", "item"}, owner=OWNER
+)
+SIGNOFF_RECORDED = declare(
+    "signoff.recorded", describe=_signoff, regions={"summary", "gates"}, owner=OWNER
+)
+DECISION_RECORDED = declare(
+    "decision.recorded",
+    describe=_decision,
+    regions={"summary", "gates"},
+    milestone=True,
+    owner=OWNER,
+)
+ROLLBACK_RAISED = declare(
+    "rollback.raised",
+    describe=lambda d, who: f"{who} raised a rollback trigger: {d.get('reason', '')}",
+    regions={"summary", "gates", "rollback"},
+    milestone=True,
+    owner=OWNER,
+)
+ROLLBACK_DECIDED = declare(
+    "rollback.decided",
+    describe=lambda d, who: (
+        f"{who} decided to {d.get('choice_label', '')}: {d.get('rationale', '')}"
+    ),
+    regions={"summary", "gates", "rollback"},
+    milestone=True,
+    owner=OWNER,
+)

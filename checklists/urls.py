@@ -1,0 +1,21 @@
+from django.urls import path
+
+from checklists import views
+
+urlpatterns = [
+    path(
+        "releases/<int:release_id>/items/<int:item_id>/status",
+        views.item_status,
+        name="item-status",
+    ),
+    path(
+        "releases/<int:release_id>/gates/<int:gate_id>/signoff", views.signoff, name="gate-signoff"
+    ),
+    path("releases/<int:release_id>/gates/<int:gate_id>/decide", views.decide, name="gate-decide"),
+    path("releases/<int:release_id>/rollback/raise", views.rollback_raise, name="rollback-raise"),
+    path(
+        "releases/<int:release_id>/rollback/<int:call_id>/decide",
+        views.rollback_decide,
+        name="rollback-decide",
+    ),
+]

@@ -1,0 +1,99 @@
+"""The war room's and board's bodies: rendered once per state of a release, then reused.
+
+What these pages show depends only on the release's recorded events (its audit head),
+its T0 and the clock's boundaries (a phase starting, a checklist falling due). The
+parts that depend on the viewer (which controls show, "my items") stay outside the
+body. So a body is rendered once per (release, audit head, T0) and served from the
+cache until the clock next changes it — or a minute has passed, for the countdowns
+and the ETA — instead of running the summary's queries and 300 item rows per viewer.
+When a whole team opens the war room at T-0, only the first request renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from checklists import selectors as checklist_selectors
+from deployments import broadcast, selectors
+from deployments.models import Release
+from warroom import clock
+
+FRESH_FOR = timedelta(seconds=60)  # countdown texts and the ETA move with the minute
+KEEP_FOR = 600  # seconds a body stays in the cache at most (a new event makes a new key)
+
+
+def _cached(release: Release, name: str, render: Callable[[datetime], tuple[str, datetime | None]]):
+    key = (
+        f"page:{name}:{release.pk}:{release.last_seq}:{release.last_hash[:16]}:"
+        f"{release.go_live_at.timestamp()}"
+    )
+    now = clock.now()
+    hit = cache.get(key)
+    if hit is not None and now.timestamp() < hit[0]:
+        return mark_safe(hit[1])  # rendered by our own templates, escaped there
+    html, next_change = render(now)
+    fresh_until = now + FRESH_FOR
+    if next_change is not None:
+        fresh_until = min(fresh_until, next_change)
+    cache.set(key, (fresh_until.timestamp(), html), KEEP_FOR)
+    return html
+
+
+def gate_deciders(release: Release) -> dict[int, set[int]]:
+    """Each gate's decision roles (gate id -> role ids), as of the release's audit head."""
+    key = f"deciders:{release.pk}:{release.last_seq}:{release.last_hash[:16]}"
+    found = cache.get(key)
+    if found is None:
+        found = {g.pk: set() for g in checklist_selectors.gates(release)}
+        for gate_id, role_id in checklist_selectors.gate_decision_roles(release):
+            found[gate_id].add(role_id)
+        cache.set(key, found, KEEP_FOR)
+    return found
+
+
+def warroom_body(release: Release) -> str:
+    """Everything in the war room's main column and sides, for every viewer alike."""
+
+    def render(now: datetime) -> tuple[str, datetime | None]:
+        s = selectors.summary(release, now=now)
+        ctx = {
+            "release": release,
+            "s": s,
+            "gates": s.gate_summaries,
+            "checklists": checklist_selectors.checklists_with_items(release, s.per_checklist),
+        }
+        return render_to_string("deployments/partials/warroom_body.html", ctx), s.next_change_at
+
+    return _cached(release, "warroom", render)
+
+
+def board_body(release: Release) -> str:
+    """The board's tiles (RAG, phase, progress, next milestone, gates, latest events)."""
+
+    def render(now: datetime) -> tuple[str, datetime | None]:
+        s = selectors.summary(release, now=now, for_board=True)
+        html = render_to_string(
+            "deployments/partials/board_body.html", {"release": release, "s": s}
+        )
+        return html, s.next_change_at
+
+    return _cached(release, "board", render)
+
+
+def sync_fragments(release: Release, variant: str) -> str:
+    """Every live region of the war room or board (for a reconnect or a gap), read fresh.
+
+    A server restart reconnects every viewer at once: they all get one rendering.
+    """
+    release.refresh_from_db()
+    variant = "board" if variant == "board" else "warroom"
+
+    def render(now: datetime) -> tuple[str, datetime | None]:
+        return broadcast.render_sync(release, variant), None
+
+    return _cached(release, f"sync-{variant}", render)

@@ -1,0 +1,151 @@
+"""Event kinds are declared once, in the app that owns them; subscribers run in the writer's
+transaction or after it commits; the live path renders off the writer's thread."""
+
+from __future__ import annotations
+
+import ast
+import threading
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from checklists import services
+from warroom import events, live
+from warroom.audit import AuditEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_kind_is_declared_once():
+    with pytest.raises(ImproperlyConfigured, match="declared twice"):
+        events.declare("item.status", describe=lambda d, who: "again")
+
+
+@pytest.mark.django_db
+def test_recording_an_undeclared_kind_fails_loudly_and_writes_nothing(team):
+    before = team.release.last_seq
+    with pytest.raises(ImproperlyConfigured, match="not declared"):
+        events.record(team.release, "item.tickled", data={})
+    team.release.refresh_from_db()
+    assert team.release.last_seq == before
+
+
+def test_each_app_owns_its_kinds():
+    owners = {name: kind.owner for name, kind in events.declared().items()}
+    assert owners["item.status"] == "checklists"
+    assert owners["decision.recorded"] == "checklists"
+    assert owners["release.edited"] == "deployments"
+    assert owners["access.denied"] == "warroom"
+
+
+def _recorded_kinds() -> set[str]:
+    """Every kind passed as a literal to ``events.record`` in the project's own code."""
+    found = set()
+    for package in ("warroom", "deployments", "checklists", "notifications"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", "") == "record"
+                    and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant)
+                ):
+                    found.add(node.args[1].value)
+    return found
+
+
+def test_every_kind_the_code_records_is_declared():
+    recorded = _recorded_kinds()
+    assert {"item.status", "access.denied", "release.created"} <= recorded
+    assert recorded <= set(events.declared())
+
+
+@pytest.mark.parametrize("name", sorted(events.declared()))
+def test_every_kind_reads_as_a_sentence_even_without_data(name):
+    line = events.kind_of(name).describe({}, "Rita")
+    assert line.startswith("Rita") and len(line) > len("Rita ")
+
+
+@pytest.mark.django_db
+def test_an_in_transaction_subscriber_failing_rolls_the_whole_change_back(team):
+    item = team.item("DBA")
+
+    def refuse(event):
+        raise RuntimeError("outbox unavailable")
+
+    events.subscribe("item.status")(refuse)
+    try:
+        with pytest.raises(RuntimeError):
+            services.item_set_status(item=item, status="done", user=team["dba"])
+    finally:
+        events._in_transaction["item.status"].remove(refuse)
+    item.refresh_from_db()
+    assert item.status == "todo"
+    assert not AuditEvent.objects.filter(release=team.release, kind="item.status").exists()
+
+
+@pytest.mark.django_db
+def test_in_transaction_subscribers_see_the_event_before_commit(team):
+    seen = []
+    events.subscribe("item.status")(lambda e: seen.append((e.seq, transaction.get_autocommit())))
+    try:
+        services.item_set_status(item=team.item("DBA"), status="done", user=team["dba"])
+    finally:
+        events._in_transaction["item.status"].pop()
+    team.release.refresh_from_db()
+    assert seen == [(team.release.last_seq, False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_after_commit_subscriber_never_undoes_the_change(monkeypatch):
+    from tests.factories import team_release
+
+    team = team_release()
+    calls = []
+
+    def broken(event):
+        calls.append(event.kind)
+        raise RuntimeError("webhook down")
+
+    events.subscribe("item.status", after_commit=True)(broken)
+    try:
+        services.item_set_status(item=team.item("DBA"), status="done", user=team["dba"])
+    finally:
+        events._after_commit["item.status"].remove(broken)
+    assert calls == ["item.status"]
+    assert team.item("DBA").status == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fragments_are_rendered_on_the_publisher_thread_not_the_writers(monkeypatch):
+    from tests.factories import team_release
+
+    team = team_release()
+    rendered_on: list[str] = []
+    real = live._fragments
+
+    class Spy:
+        def event(self, event, kind):
+            rendered_on.append(threading.current_thread().name)
+            return real.event(event, kind)
+
+        def presence(self, names):
+            return real.presence(names)
+
+    monkeypatch.setattr(live, "_fragments", Spy())
+    watching = redis.Redis.from_url(settings.REDIS_URL)
+    watching.set(live.watch_key(team.release.pk), 1, ex=60)  # a war room is open somewhere
+    services.item_set_status(item=team.item("DBA"), status="done", user=team["dba"])
+    assert live.publisher.flush(10)
+    assert rendered_on == ["warroom-publisher"]
+    assert threading.current_thread().name not in rendered_on
+
+    # With no page open anywhere, nothing is rendered (JSON viewers need no fragments).
+    watching.delete(live.watch_key(team.release.pk))
+    services.item_set_status(item=team.item("DBA"), status="todo", user=team["dba"])
+    assert live.publisher.flush(10)
+    assert rendered_on == ["warroom-publisher"]
