@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import WALL, anonymous, in_thread, login, shot, wait_live
+from tests.e2e.conftest import WALL, anonymous, in_thread, login, shot, wait_live, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +54,7 @@ def test_the_pages_work_under_the_policy_without_a_single_violation(live_team, c
     # The collector works: on a page of its own, an inline style is refused and reported.
     probe = anonymous(csp_context(contexts), f"{server.url}/login/")
     probe.evaluate("document.head.appendChild(document.createElement('style')).textContent='b{}'")
-    probe.wait_for_function("window.__csp.length > 0", timeout=2000)
+    wait_until(probe, lambda: violations(probe), timeout=2000, what="a reported violation")
     assert violations(probe)[0].startswith("style-src-elem blocked inline")
 
     # Controls come from each viewer's own stylesheet: the DBA may tick DBA items only.
@@ -73,10 +73,7 @@ def test_the_pages_work_under_the_policy_without_a_single_violation(live_team, c
         dba.locator(f"#item-{item.pk} button.tick").click()
     assert resp.value.ok, resp.value.text()
     rm.locator(f"#item-{item.pk}.status-done").wait_for(timeout=1000)
-    rm.wait_for_function(
-        f"parseInt(document.querySelector('#summary progress.bar').value) > {before}",
-        timeout=1000,
-    )
+    wait_until(rm, lambda: int(bar.get_attribute("value")) > before, what="the bar grows")
     board.locator("#board-summary .events").get_by_text("Verify backup 1").wait_for(timeout=1000)
     shot(rm, "csp-warroom.png")
     shot(board, "csp-board.png")
