@@ -296,9 +296,17 @@ class ClientPool:
     """``procs`` client processes holding ``total`` viewers of ``url`` between them."""
 
     def __init__(
-        self, url: str, total: int, procs: int, concurrency: int, headers: list[str] = ()
+        self,
+        url: str,
+        total: int,
+        procs: int,
+        concurrency: int,
+        headers: list[str] = (),
+        token: str = "",
     ) -> None:
         self.procs: list[subprocess.Popen] = []
+        # The viewers' API token goes in the environment (not argv, which `ps` shows).
+        env = {**os.environ, "BENCH_WS_TOKEN": token}
         share = [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
         extra = [arg for h in headers for arg in ("--header", h)]
         for i, n in enumerate(s for s in share if s):
@@ -309,7 +317,12 @@ class ClientPool:
             ]  # fmt: skip
             self.procs.append(
                 subprocess.Popen(
-                    cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+                    cmd,
+                    cwd=ROOT,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
                 )
             )
         self.cpu_start = 0.0
@@ -484,8 +497,10 @@ def run_warroom(args, stack: Stack) -> dict:
     ticker, viewer = team.token("rm"), team.token("pm")
     first_seq = release.last_seq + 1
     server = stack.start_server()
-    path = f"/ws/releases/{release.pk}/events?token={viewer}"
-    pool = ClientPool(server.ws + path, args.viewers, args.client_procs, args.concurrency)
+    path = f"/ws/releases/{release.pk}/events"
+    pool = ClientPool(
+        server.ws + path, args.viewers, args.client_procs, args.concurrency, token=viewer
+    )
     try:
         ready = pool.wait_ready()
         log(f"warroom: {ready['ready']} viewers connected in {ready['connect_s']}s", ready)
@@ -608,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.client:
-        headers = "".join(f"{h}\r\n" for h in args.header)
+        token = os.environ.get("BENCH_WS_TOKEN", "")
+        auth = [f"Authorization: Bearer {token}"] if token else []
+        headers = "".join(f"{h}\r\n" for h in [*args.header, *auth])
         _run_loop(run_clients(args.client, args.count, args.concurrency, args.keep_texts, headers))
         return 0
     if args.serve_baseline:

@@ -62,8 +62,8 @@ def storm(args, stack: Stack) -> dict:
     head = release.last_seq
     after = head - args.missed
     if args.variant == "json":
-        path = f"/ws/releases/{release.pk}/events?token={team.token('pm')}&after={after}"
-        headers: list[str] = []
+        path = f"/ws/releases/{release.pk}/events?after={after}"
+        headers: list[str] = [f"Authorization: Bearer {team.token('pm')}"]
         first = after + 1
     else:
         cookie = "; ".join(f"{k}={v}" for k, v in stack.session_cookie(team["pm"]).items())

@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from deployments import services
 from deployments.models import (
+    ClockMark,
     Phase,
     Release,
     ReleaseContact,
@@ -90,3 +91,20 @@ class RollbackCriterionAdmin(AuditedModelAdmin):
 class WarIssueAdmin(AuditedModelAdmin):
     list_display = ("title", "release", "severity", "status", "opened_at")
     list_filter = ("severity", "status")
+
+
+@admin.register(ClockMark)
+class ClockMarkAdmin(admin.ModelAdmin):
+    """Read-only: which moments of the plan the clock has dealt with."""
+
+    list_display = ("key", "release", "at", "seen_at")
+    list_select_related = ("release",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from deployments import views
+from deployments import controls, views
 from deployments.runbooks import views as runbook_views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),
     path("releases/<int:release_id>/", views.warroom, name="warroom"),
+    path(
+        "releases/<int:release_id>/controls.css",
+        controls.controls_stylesheet,
+        name="release-controls-css",
+    ),
     path("releases/<int:release_id>/board/", views.board, name="board"),
     path("releases/<int:release_id>/board/rotate", views.rotate_board_link, name="board-rotate"),
     path("releases/<int:release_id>/sync", views.release_sync, name="release-sync"),

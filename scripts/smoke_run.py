@@ -80,8 +80,8 @@ async def scenario(base: str, port: int, token: str) -> int:
         ]
         detail = (await http.get(f"/api/releases/{release['id']}")).json()
         item = next(i for c in detail["checklists"] for i in c["items"] if i["status"] == "todo")
-        url = f"ws://127.0.0.1:{port}/ws/releases/{release['id']}/events?token={token}"
-        async with websockets.connect(url) as ws:
+        url = f"ws://127.0.0.1:{port}/ws/releases/{release['id']}/events"
+        async with websockets.connect(url, additional_headers=headers) as ws:
             resp = await http.post(
                 f"/api/releases/{release['id']}/items/{item['id']}", json={"status": "done"}
             )

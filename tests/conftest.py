@@ -95,7 +95,14 @@ class Server:
                 self.proc.kill()
 
 
-def start_server(tmp_path: Path, name: str = "web", extra_env: dict | None = None) -> Server:
+def start_server(
+    tmp_path: Path,
+    name: str = "web",
+    extra_env: dict | None = None,
+    *,
+    access_log: bool = False,
+    extra_args: tuple[str, ...] = (),
+) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -117,7 +124,8 @@ def start_server(tmp_path: Path, name: str = "web", extra_env: dict | None = Non
             str(port),
             "--ws",
             "websockets-sansio",
-            "--no-access-log",
+            *([] if access_log else ["--no-access-log"]),
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,

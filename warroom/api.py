@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import model_validator
 
+from warroom import http as warroom_http
 from warroom import policies
 from warroom.auth import user_for_token
 from warroom.errors import FieldError
@@ -79,6 +80,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     description="Releases on a T-minus clock, checklists, sign-offs and decisions.",
 )
+warroom_http.install(api)  # JSON strings every database can store (warroom/http.py)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None, **extra):

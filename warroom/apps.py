@@ -6,11 +6,17 @@ class WarroomConfig(AppConfig):
     verbose_name = "Warroom core"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
         from django.utils.module_loading import autodiscover_modules
 
-        # The live path subscribes first, so every event reaches viewers before other
-        # after-commit work runs; then each app's ``events`` module declares its kinds.
         import warroom.live  # noqa: F401
+        from warroom.auth import log_lockout
+        from warroom.logs import mask_server_logs
 
+        # warroom.live (imported above) subscribed first, so every event reaches viewers
+        # before other after-commit work runs; then each app's ``events`` module declares
+        # its kinds.
         autodiscover_modules("events")
         autodiscover_modules("ticks")
+        mask_server_logs()
+        user_locked_out.connect(log_lockout, dispatch_uid="warroom.auth.log_lockout")

@@ -12,6 +12,60 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
+
+
+def web_command(
+    *, host: str, port: int, access_log: bool = False, extra: Sequence[str] = ()
+) -> list[str]:
+    """uvicorn serving Warroom (HTTP and websockets), as `make run` and the image start it."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "warroom.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--ws",
+        "websockets-sansio",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        *([] if access_log else ["--no-access-log"]),
+        "--timeout-graceful-shutdown",
+        "3",
+        *extra,
+    ]
+
+
+def worker_command(*, name: str, concurrency: int = 2, loglevel: str = "WARNING") -> list[str]:
+    """A Celery worker on Warroom's queue."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "warroom",
+        "worker",
+        "--loglevel",
+        loglevel,
+        "--concurrency",
+        str(concurrency),
+        "-Q",
+        "warroom",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        name,
+    ]
+
+
+def beat_command(*, loglevel: str = "WARNING") -> list[str]:
+    """Celery beat: one schedule, the periodic tick (settings.CELERY_BEAT_SCHEDULE)."""
+    return [sys.executable, "-m", "celery", "-A", "warroom", "beat", "--loglevel", loglevel]
 
 
 def main() -> int:  # noqa: C901 - known exception: the supervisor rewrite splits it
@@ -23,46 +77,16 @@ def main() -> int:  # noqa: C901 - known exception: the supervisor rewrite split
     django.setup()
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
-    py = sys.executable
+    if host not in {"127.0.0.1", "localhost", "::1"} and not os.environ.get("ALLOWED_HOSTS"):
+        print(
+            f"note: HOST={host}, but only local host names are served; set ALLOWED_HOSTS to "
+            "the names others use (e.g. ALLOWED_HOSTS=warroom.lan,192.168.1.20)",
+            file=sys.stderr,
+        )
     procs = {
-        "web": [
-            py,
-            "-m",
-            "uvicorn",
-            "warroom.asgi:application",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "3",
-        ],
-        "worker": [
-            py,
-            "-m",
-            "celery",
-            "-A",
-            "warroom",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            "2",
-            "-Q",
-            "warroom",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"worker-{port}@%h",
-        ],
-        "beat": [py, "-m", "celery", "-A", "warroom", "beat", "--loglevel", "WARNING"],
+        "web": web_command(host=host, port=port),
+        "worker": worker_command(name=f"worker-{port}@%h"),
+        "beat": beat_command(),
     }
     running = {name: subprocess.Popen(cmd) for name, cmd in procs.items()}
 

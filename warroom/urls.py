@@ -8,6 +8,7 @@ from warroom import views
 from warroom.api import api
 from warroom.routing import app_modules
 
+handler400 = "warroom.http.bad_request"
 handler403 = "warroom.views.permission_denied"
 
 urlpatterns = [

@@ -67,7 +67,7 @@ def test_every_kind_the_code_records_is_declared():
 @pytest.mark.parametrize("name", sorted(events.declared()))
 def test_every_kind_reads_as_a_sentence_even_without_data(name):
     line = events.kind_of(name).describe({}, "Rita")
-    assert line.startswith("Rita") and len(line) > len("Rita ")
+    assert line.strip() and "None" not in line and "{" not in line
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,19 @@ def anonymous(ctx, url: str):
 def wait_live(page, timeout: int = 10_000) -> None:
     """The page's websocket is open (htmx's ws extension sets ``body.live``)."""
     page.wait_for_selector("body.live", timeout=timeout)
+
+
+def wait_until(page, condition, *, timeout: int = 1000, what: str = "") -> None:
+    """Poll ``condition()`` (Python reading the page through locators) until it holds.
+
+    Not ``page.wait_for_function``: it compiles its string in the page, which the
+    Content-Security-Policy forbids (no 'unsafe-eval') — it fails whenever it must poll.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} ms: {what}")
+        page.wait_for_timeout(20)
 
 
 def shot(target, name: str) -> Path:

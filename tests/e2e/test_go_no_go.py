@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from checklists.models import ChecklistItem
 from tests.e2e.conftest import WALL, login, shot, wait_live
@@ -69,10 +70,7 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         assert page.watch.dialogs[-1] == "prompt: Comment (optional)"
         # ...each approval reaches the VP's screen within a second.
         vp.locator(f"{gate_sel} tr.verdict-approve").nth(n - 1).wait_for(timeout=1000)
-    assert board_tile.get_by_text("3/3 sign-offs").count() or board.wait_for_function(
-        "document.querySelector('#board-summary').textContent.includes('3/3 sign-offs')",
-        timeout=1000,
-    )
+    expect(board.locator("#board-summary")).to_contain_text("3/3 sign-offs", timeout=1000)
     # Sign-offs alone do not unlock GO: the go/no-go items are still open.
     assert go.is_disabled()
     assert vp.locator(f"{gate_sel} .blockers li").all_inner_texts() == [
@@ -86,7 +84,7 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         assert r.value.ok, r.value.text()
 
     # ...GO is enabled on the VP's screen, live, and nothing stands in the way.
-    vp.wait_for_function(f"!document.querySelector('{gate_sel} button.go').disabled", timeout=1000)
+    expect(vp.locator(f"{gate_sel} button.go")).to_be_enabled(timeout=1000)
     assert vp.locator(f"{gate_sel} .blockers").inner_text().strip() == (
         "Nothing stands between the team and GO."
     )

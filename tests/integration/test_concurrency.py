@@ -24,8 +24,11 @@ CLIENTS = 20
 VIEWERS_PER_SERVER = 3
 
 
-async def viewer(url: str, expected: int, ready: asyncio.Event, received: list[int]):
-    async with websockets.connect(url, open_timeout=10, max_size=None) as ws:
+async def viewer(url: str, token: str, expected: int, ready: asyncio.Event, received: list[int]):
+    auth = {"Authorization": f"Bearer {token}"}
+    async with websockets.connect(
+        url, additional_headers=auth, open_timeout=10, max_size=None
+    ) as ws:
         ready.set()
         while len(received) < expected:
             msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=60))
@@ -43,11 +46,10 @@ async def run_load(servers, release, tokens, item_ids, viewer_token):
             ready = asyncio.Event()
             received.append(seqs)
             ready_events.append(ready)
-            url = (
-                f"{server.ws}/ws/releases/{release.pk}/events?token={viewer_token}"
-                f"&after={release.last_seq}"
+            url = f"{server.ws}/ws/releases/{release.pk}/events?after={release.last_seq}"
+            viewer_tasks.append(
+                asyncio.create_task(viewer(url, viewer_token, len(item_ids), ready, seqs))
             )
-            viewer_tasks.append(asyncio.create_task(viewer(url, len(item_ids), ready, seqs)))
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready_events)), 20)
 
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -119,9 +121,11 @@ def test_a_viewer_on_one_process_sees_ticks_made_through_another(server_factory)
         ChecklistItem.objects.filter(checklist__release=release).values_list("pk", flat=True)
     )
 
+    auth = {"Authorization": f"Bearer {token}"}
+
     async def scenario():
-        url = f"{a.ws}/ws/releases/{release.pk}/events?token={token}"
-        async with websockets.connect(url) as ws:
+        url = f"{a.ws}/ws/releases/{release.pk}/events"
+        async with websockets.connect(url, additional_headers=auth) as ws:
             async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
                 for item_id in item_ids:
                     resp = await http.post(

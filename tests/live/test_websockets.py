@@ -14,8 +14,12 @@ from warroom.models import ApiToken
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-async def connect(path: str, user=None) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+async def connect(path: str, token: str | None = None) -> WebsocketCommunicator:
+    """Open a socket as a page on localhost would; ``token`` goes in the Authorization header."""
+    headers = [(b"origin", b"http://localhost")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    comm = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await comm.connect(timeout=5)
     comm.close_code = None if connected else code
     comm.ok = connected
@@ -45,7 +49,7 @@ async def receive_json(comm, timeout=3):
 
 async def test_a_token_holder_receives_each_tick_as_a_json_event(ateam):
     token = await token_for(ateam["dba"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
     assert comm.ok
     item = await database_sync_to_async(ateam.item)("DBA")
     await tick(item, ateam["dba"])
@@ -66,7 +70,7 @@ async def test_after_replays_what_came_after_then_goes_live_without_duplicates(a
     for item in items[:2]:
         await tick(item, ateam["devops"])
     token = await token_for(ateam["devops"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}&after={start}")
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?after={start}", token)
     replayed = [await receive_json(comm), await receive_json(comm)]
     assert [m["seq"] for m in replayed] == [start + 1, start + 2]
     await tick(items[2], ateam["devops"])
@@ -83,7 +87,7 @@ async def test_without_login_or_token_the_socket_is_refused(ateam):
 
 async def test_an_unknown_release_closes_with_4404(ateam):
     token = await token_for(ateam["dba"])
-    comm = await connect(f"/ws/releases/999999/events?token={token}")
+    comm = await connect("/ws/releases/999999/events", token)
     assert not comm.ok and comm.close_code == 4404
 
 
@@ -91,7 +95,7 @@ async def test_an_outsider_is_refused_and_the_refusal_is_audited(ateam):
     from warroom.audit import AuditEvent
 
     token = await token_for(ateam["outsider"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
     assert not comm.ok and comm.close_code == 4403
     count = await database_sync_to_async(
         AuditEvent.objects.filter(release=ateam.release, kind="access.denied").count
@@ -102,8 +106,8 @@ async def test_an_outsider_is_refused_and_the_refusal_is_audited(ateam):
 async def test_the_war_room_socket_gets_htmx_fragments_for_the_changed_item(ateam):
     token = await token_for(ateam["rm"])
     comm = await connect(
-        f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={token}"
-        f"&after={ateam.release.last_seq}"
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom&after={ateam.release.last_seq}",
+        token,
     )
     assert comm.ok
     # The first message is the roll call (presence), listing the manager.
@@ -137,9 +141,7 @@ async def test_a_viewer_that_reconnects_after_missing_events_gets_the_full_state
     token = await token_for(ateam["rm"])
     seq = ateam.release.last_seq
     await tick(await database_sync_to_async(ateam.item)("DBA"), ateam["dba"])
-    comm = await connect(
-        f"/ws/releases/{ateam.release.pk}/live?variant=board&token={token}&after={seq}"
-    )
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/live?variant=board&after={seq}", token)
     html = await comm.receive_from(timeout=3)
     assert f'data-seq="{seq + 1}" data-full' in html
     await comm.disconnect()
@@ -147,12 +149,11 @@ async def test_a_viewer_that_reconnects_after_missing_events_gets_the_full_state
 
 async def test_roll_call_shows_who_is_connected_and_drops_who_left(ateam):
     rm = await connect(
-        f"/ws/releases/{ateam.release.pk}/live?variant=warroom&token={await token_for(ateam['rm'])}"
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom", await token_for(ateam["rm"])
     )
     await rm.receive_from(timeout=3)
     dba = await connect(
-        f"/ws/releases/{ateam.release.pk}/live?variant=warroom"
-        f"&token={await token_for(ateam['dba'])}"
+        f"/ws/releases/{ateam.release.pk}/live?variant=warroom", await token_for(ateam["dba"])
     )
     seen = ""
     while "Dana Admin" not in seen:
@@ -202,7 +203,7 @@ async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch)
     from warroom import live
 
     token = await token_for(ateam["dba"])
-    comm = await connect(f"/ws/releases/{ateam.release.pk}/events?token={token}")
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
     items = await database_sync_to_async(
         lambda: list(
             ateam.release.checklists.get(name="Environment verification").items.filter(

@@ -101,3 +101,12 @@ def countdown(moment: datetime | None, style: str = "", tag: str = "span"):
         text,
         tag,
     )
+
+
+@register.filter
+def minutes(value: timedelta | None) -> str:
+    """``timedelta(minutes=15)`` -> ``"15 minutes"`` (for durations a person waits out)."""
+    if value is None:
+        return ""
+    n = max(1, round(value.total_seconds() / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"
