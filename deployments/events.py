@@ -38,7 +38,7 @@ BOARD_LINK_ROTATED = declare(
 STEP_REQUESTED = declare(
     "step.requested",
     describe=lambda d, who: (
-        f"{who} asked to run “{d.get('title', '')}” (attempt {d.get('attempt')})"
+        f"{who} asked to run “{d.get('title', '')}” (attempt {d.get('attempt', 1)})"
     ),
     regions={"summary"},
     owner=OWNER,
