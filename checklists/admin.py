@@ -9,6 +9,7 @@ from checklists.models import (
     Checklist,
     ChecklistItem,
     Decision,
+    DecisionVote,
     Gate,
     GateDecisionRole,
     RequiredSignOff,
@@ -89,6 +90,11 @@ class SignOffAdmin(ReadOnlyAdmin):
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ("gate", "outcome", "decided_by", "at", "snapshot_hash")
+
+
+@admin.register(DecisionVote)
+class DecisionVoteAdmin(ReadOnlyAdmin):
+    list_display = ("decision", "role", "verdict", "voter", "at")
 
 
 @admin.register(RollbackCall)

@@ -67,35 +67,60 @@ class SignOffOut(Schema):
         return obj.verdict or "missing"
 
 
+class VoteOut(Schema):
+    role: str = Field(validation_alias="role.name")
+    verdict: str
+    by: str = Field(validation_alias="voter.name")
+    comment: str
+    at: datetime
+
+
+class DecisionOut(Schema):
+    """A decision and where it stands: proposed (awaiting the named roles), decided, or
+    objected."""
+
+    id: int = Field(validation_alias="decision.pk")
+    gate_id: int = Field(validation_alias="decision.gate_id")
+    outcome: str = Field(validation_alias="decision.outcome")
+    state: str
+    rationale: str = Field(validation_alias="decision.rationale")
+    mitigations: list[str] = Field(validation_alias="decision.mitigations")
+    new_date: datetime | None = Field(validation_alias="decision.new_date")
+    decided_by: str = Field(validation_alias="decision.decided_by.username")
+    at: datetime = Field(validation_alias="decision.at")
+    votes: list[VoteOut]
+    awaiting: list[str]
+    snapshot_hash: str = Field(validation_alias="decision.snapshot_hash")
+    snapshot: dict = Field(validation_alias="decision.snapshot")
+    supersedes_id: int | None = Field(validation_alias="decision.supersedes_id")
+
+    @staticmethod
+    def resolve_awaiting(obj: selectors.DecisionState) -> list[str]:
+        return [r.name for r in obj.awaiting]
+
+
 class GateOut(Schema):
     id: int = Field(validation_alias="gate.pk")
     name: str = Field(validation_alias="gate.name")
     kind: str = Field(validation_alias="gate.kind")
     at: str
     consensus: str = Field(validation_alias="gate.consensus")
+    decision_rule: str = Field(validation_alias="gate.decision_rule")
+    deciders: list[str]
     signoffs: list[SignOffOut] = Field(validation_alias="requirements")
     blockers: list[str]
     can_go: bool
     decision: str = Field(validation_alias="outcome")
     decision_id: int | None = Field(None, validation_alias="decision.pk")
+    latest: DecisionOut | None = None
 
     @staticmethod
     def resolve_at(obj: selectors.GateState) -> str:
         return format_offset(obj.gate.at_offset)
 
-
-class DecisionOut(Schema):
-    id: int
-    gate_id: int
-    outcome: str
-    rationale: str
-    mitigations: list[str]
-    new_date: datetime | None
-    decided_by: str = Field(validation_alias="decided_by.username")
-    at: datetime
-    snapshot_hash: str
-    snapshot: dict
-    supersedes_id: int | None
+    @staticmethod
+    def resolve_deciders(obj: selectors.GateState) -> list[str]:
+        return [r.name for r in obj.gate.decision_roles.all()]
 
 
 class RollbackCallOut(Schema):
@@ -198,8 +223,7 @@ def sign_off(request, release_id: int, gate_id: int, payload: SignOffIn):
 def list_decisions(request, release_id: int, gate_id: int):
     """Every decision at the gate, oldest first, each with the snapshot it was made on."""
     release, _ = release_for(request.user, release_id, target={"api": request.path})
-    gate = _gate(release, gate_id)
-    return list(Decision.objects.filter(gate=gate).select_related("decided_by"))
+    return selectors.gate_decisions(_gate(release, gate_id))
 
 
 class DecisionIn(BodyIn):
@@ -208,6 +232,9 @@ class DecisionIn(BodyIn):
     mitigations: list[str] = []
     new_date: datetime | None = None
     supersedes: int | None = None
+    confirm_open: bool = Field(
+        False, description="CONDITIONAL GO over open blockers: the decider has seen them"
+    )
 
 
 @router.post(
@@ -227,10 +254,38 @@ def decide(request, release_id: int, gate_id: int, payload: DecisionIn):
         mitigations=payload.mitigations,
         new_date=payload.new_date,
         supersedes=payload.supersedes,
+        confirm_open=payload.confirm_open,
         user=request.user,
         standing=st,
     )
-    return Status(201, decision)
+    return Status(201, selectors.decision_with_state(decision))
+
+
+class VoteIn(BodyIn):
+    verdict: Literal["confirm", "object"]
+    comment: str = ""
+
+
+@router.post(
+    "/releases/{release_id}/gates/{gate_id}/decisions/{decision_id}/votes",
+    response=responses({201: DecisionOut}, WRITE_ERRORS),
+    tags=["gates"],
+)
+def vote(request, release_id: int, gate_id: int, decision_id: int, payload: VoteIn):
+    """Confirm or object to a proposed decision, for a decision role you hold."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.DECIDE, target={"gate": gate_id}
+    )
+    gate = _gate(release, gate_id)
+    decision = object_in(Decision.objects.select_related("gate__release"), decision_id, gate=gate)
+    services.decision_vote_record(
+        decision=decision,
+        verdict=payload.verdict,
+        comment=payload.comment,
+        user=request.user,
+        standing=st,
+    )
+    return Status(201, selectors.decision_with_state(decision))
 
 
 # --- rollback calls ------------------------------------------------------------------

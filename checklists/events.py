@@ -40,6 +40,32 @@ DECISION_RECORDED = declare(
     milestone=True,
     owner=OWNER,
 )
+
+
+def _proposed(d: Mapping, who: str) -> str:
+    awaiting = " + ".join(d.get("awaiting") or []) or "the other decision roles"
+    return (
+        f"{who} proposed {d.get('outcome_label', '')} at {d.get('gate', '')}, awaiting "
+        f"{awaiting}: {d.get('rationale', '')}"
+    )
+
+
+def _voted(d: Mapping, who: str) -> str:
+    verb = "confirmed" if d.get("verdict") == "confirm" else "objected to"
+    line = f"{who} ({d.get('role', '')}) {verb} {d.get('outcome_label', '')} at {d.get('gate', '')}"
+    return line + (f": {d['comment']}" if d.get("comment") else "")
+
+
+DECISION_PROPOSED = declare(
+    "decision.proposed",
+    describe=_proposed,
+    regions={"summary", "gates"},
+    milestone=True,
+    owner=OWNER,
+)
+DECISION_VOTED = declare(
+    "decision.voted", describe=_voted, regions={"summary", "gates"}, owner=OWNER
+)
 ROLLBACK_RAISED = declare(
     "rollback.raised",
     describe=lambda d, who: f"{who} raised a rollback trigger: {d.get('reason', '')}",

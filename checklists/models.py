@@ -116,6 +116,10 @@ class Gate(models.Model):
         ALL = "all", "All required roles approve"
         QUORUM = "quorum", "A quorum of required roles approves"
 
+    class DecisionRule(models.TextChoices):
+        EACH = "each", "Each decision role confirms"
+        ANY = "any", "Any one decision role decides"
+
     release = models.ForeignKey(
         "deployments.Release", on_delete=models.CASCADE, related_name="gates"
     )
@@ -127,6 +131,12 @@ class Gate(models.Model):
         "people.Role", blank=True, through="GateDecisionRole", related_name="gates_deciding"
     )
     consensus = models.CharField(max_length=10, choices=Consensus.choices, default=Consensus.ALL)
+    decision_rule = models.CharField(
+        max_length=10,
+        choices=DecisionRule.choices,
+        default=DecisionRule.EACH,
+        help_text="With several decision roles: does each confirm, or does any one decide?",
+    )
     quorum = models.PositiveSmallIntegerField(null=True, blank=True)
     checklist = models.OneToOneField(
         Checklist, null=True, blank=True, on_delete=models.SET_NULL, related_name="gate"
@@ -255,6 +265,40 @@ class Decision(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.gate}"
+
+
+class DecisionVote(ImmutableModel):
+    """A decision role's answer to a proposed decision: confirm or object.
+
+    A gate that names several decision roles ("Release Manager + VP Engineering")
+    is decided when each has confirmed; one objection ends the proposal. The
+    proposer's own confirmation is a vote too. One person answers for one role of a
+    decision: a decision that needs two roles needs two people.
+    """
+
+    class Verdict(models.TextChoices):
+        CONFIRM = "confirm", "Confirm"
+        OBJECT = "object", "Object"
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="votes")
+    role = models.ForeignKey("people.Role", on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    voted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    voter = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["decision", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "role"], name="vote_one_per_role"),
+            models.UniqueConstraint(fields=["decision", "voter"], name="vote_one_role_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} {self.decision} for {self.role}"
 
 
 class RollbackCall(models.Model):

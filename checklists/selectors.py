@@ -20,6 +20,7 @@ from checklists.models import (
     Checklist,
     ChecklistItem,
     Decision,
+    DecisionVote,
     Gate,
     GateDecisionRole,
     RequiredSignOff,
@@ -134,19 +135,9 @@ def open_rollback_call(release) -> RollbackCall | None:
     return RollbackCall.objects.filter(release=release, decided_at=None).first()
 
 
-def latest_outcomes(release) -> set[str]:
-    """The outcomes standing at the release's gates (superseded decisions left out)."""
-    return set(
-        Decision.objects.filter(gate__release=release, superseded_by=None).values_list(
-            "outcome", flat=True
-        )
-    )
-
-
-def rejected_signoff_count(release) -> int:
-    return SignOff.objects.filter(
-        required__gate__release=release, superseded_by=None, verdict=SignOff.Verdict.REJECT
-    ).count()
+def standing_outcomes(states: list[GateState]) -> set[str]:
+    """The outcomes standing at the gates (proposals and superseded decisions left out)."""
+    return {g.decision.outcome for g in states if g.decision is not None}
 
 
 @dataclass
@@ -163,17 +154,63 @@ class Requirement:
         return self.current.verdict if self.current else ""
 
 
+PROPOSED, DECIDED, OBJECTED = "proposed", "decided", "objected"
+
+
+@dataclass
+class DecisionState:
+    """A decision with the answers of the gate's decision roles."""
+
+    decision: Decision
+    state: str  # proposed | decided | objected
+    votes: list[DecisionVote]
+    awaiting: list  # the decision roles (people.Role) still to confirm
+
+    @property
+    def objection(self) -> DecisionVote | None:
+        return next((v for v in self.votes if v.verdict == DecisionVote.Verdict.OBJECT), None)
+
+    @property
+    def confirmations(self) -> list[DecisionVote]:
+        return [v for v in self.votes if v.verdict == DecisionVote.Verdict.CONFIRM]
+
+
+def decision_state(decision: Decision, gate: Gate, votes: list[DecisionVote]) -> DecisionState:
+    """Where a decision stands. A gate with several decision roles and the rule "each"
+    is decided once every role has confirmed; one objection ends the proposal. A
+    decision recorded without votes (one decider, "any one of", or from before votes
+    existed) stands as decided."""
+    roles = list(gate.decision_roles.all())
+    if any(v.verdict == DecisionVote.Verdict.OBJECT for v in votes):
+        return DecisionState(decision, OBJECTED, votes, [])
+    if not votes or gate.decision_rule == Gate.DecisionRule.ANY or len(roles) <= 1:
+        return DecisionState(decision, DECIDED, votes, [])
+    confirmed = {v.role_id for v in votes}
+    awaiting = [r for r in roles if r.pk not in confirmed]
+    return DecisionState(decision, PROPOSED if awaiting else DECIDED, votes, awaiting)
+
+
 @dataclass
 class GateState:
     gate: Gate
     requirements: list[Requirement]
-    decision: Decision | None
+    decision: Decision | None  # the decision standing (decided), if any
     open_items: list[ChecklistItem]
     open_item_count: int
     item_total: int
     open_critical: int
     rollback_pending: bool
     decision_role_ids: set[int] = field(default_factory=set)
+    latest: DecisionState | None = None  # the newest decision, whatever its state
+
+    @property
+    def proposal(self) -> DecisionState | None:
+        """A decision proposed and waiting for the other decision roles."""
+        return self.latest if self.latest and self.latest.state == PROPOSED else None
+
+    @property
+    def objected(self) -> DecisionState | None:
+        return self.latest if self.latest and self.latest.state == OBJECTED else None
 
     @property
     def name(self) -> str:
@@ -248,6 +285,49 @@ class GateState:
         return self.decision.get_outcome_display() if self.decision else ""
 
 
+def _decision_chains(gate_ids: list[int]) -> dict[int, list[tuple[Decision, list]]]:
+    """Each gate's decisions, oldest first, with their votes (two queries)."""
+    decisions = list(
+        Decision.objects.filter(gate_id__in=gate_ids)
+        .select_related("decided_by", "decided_by__person")
+        .order_by("at", "id")
+    )
+    votes: dict[int, list[DecisionVote]] = defaultdict(list)
+    for v in DecisionVote.objects.filter(decision__in=decisions).select_related("role", "voter"):
+        votes[v.decision_id].append(v)
+    chains: dict[int, list[tuple[Decision, list]]] = defaultdict(list)
+    for d in decisions:
+        chains[d.gate_id].append((d, votes.get(d.pk, [])))
+    return chains
+
+
+def _standing_decision(chain, gate: Gate) -> Decision | None:
+    """The newest decision that was decided (a pending proposal leaves it standing)."""
+    for d, votes in reversed(chain):
+        if decision_state(d, gate, votes).state == DECIDED:
+            return d
+    return None
+
+
+def _latest_state(chain, gate: Gate) -> DecisionState | None:
+    if not chain:
+        return None
+    d, votes = chain[-1]
+    return decision_state(d, gate, votes)
+
+
+def gate_decisions(gate: Gate) -> list[DecisionState]:
+    """Every decision at ``gate``, oldest first, each with its answers and state."""
+    return [decision_state(d, gate, votes) for d, votes in _decision_chains([gate.pk])[gate.pk]]
+
+
+def decision_with_state(decision: Decision) -> DecisionState:
+    """One decision with its answers and where it stands."""
+    gate = Gate.objects.prefetch_related("decision_roles").get(pk=decision.gate_id)
+    votes = list(decision.votes.select_related("role", "voter"))
+    return decision_state(decision, gate, votes)
+
+
 def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
     """The state of every gate of ``release`` (or of ``gate_ids``), constant queries."""
     gates_qs = Gate.objects.filter(release=release).prefetch_related("decision_roles")
@@ -267,12 +347,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
         "signer", "on_behalf_of"
     ):
         req_by_id[so.required_id].current = so
-    decisions = {
-        d.gate_id: d
-        for d in Decision.objects.filter(gate_id__in=ids, superseded_by=None).select_related(
-            "decided_by"
-        )
-    }
+    chains = _decision_chains(ids)
     checklist_ids = {g.checklist_id for g in gates if g.checklist_id}
     open_items: dict[int, list[ChecklistItem]] = defaultdict(list)
     totals: dict[int, int] = defaultdict(int)
@@ -292,7 +367,8 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
             GateState(
                 gate=g,
                 requirements=required_by_gate.get(g.pk, []),
-                decision=decisions.get(g.pk),
+                decision=_standing_decision(chains.get(g.pk, []), g),
+                latest=_latest_state(chains.get(g.pk, []), g),
                 open_items=items[:OPEN_ITEMS_SHOWN],
                 open_item_count=len(items),
                 item_total=totals.get(g.checklist_id, 0) if g.checklist_id else 0,

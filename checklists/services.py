@@ -12,12 +12,13 @@ from django.db import transaction
 from checklists.models import (
     ChecklistItem,
     Decision,
+    DecisionVote,
     Gate,
     RequiredSignOff,
     RollbackCall,
     SignOff,
 )
-from checklists.selectors import GateState, gate_states
+from checklists.selectors import DECIDED, PROPOSED, GateState, decision_state, gate_states
 from warroom import clock, events, policies
 from warroom.audit import canonical_json
 from warroom.errors import Conflict, FieldError
@@ -245,12 +246,19 @@ def decision_record(
     new_date=None,
     supersedes: int | None = None,
     standing: policies.Standing | None = None,
+    confirm_open: bool = False,
 ) -> Decision:
-    """Record GO, CONDITIONAL GO or NO-GO at ``gate`` with a snapshot of its state.
+    """Decide GO, CONDITIONAL GO or NO-GO at ``gate``, with a snapshot of its state.
 
-    GO needs every blocker cleared. CONDITIONAL GO needs mitigations, and each
-    rejecting role must be named in them. NO-GO may carry a new (future) date.
-    A gate holds one decision; changing it means superseding it explicitly.
+    GO needs every blocker cleared. CONDITIONAL GO needs mitigations naming each
+    rejecting role, and — while items or sign-offs stand open — ``confirm_open``, the
+    decider's acknowledgement of what stands open. NO-GO may carry a new (future) date.
+    A gate holds one decision; changing it (or re-proposing after an objection)
+    supersedes it explicitly.
+
+    When the gate names several decision roles and each must confirm, this records a
+    proposal, confirmed by the proposer's own role; the decision stands once every
+    role has confirmed (:func:`decision_vote_record`).
     """
     release = gate.release
     st = standing or policies.standing(user, release)
@@ -268,6 +276,12 @@ def decision_record(
             raise FieldError("supersedes", "there is no decision to supersede")
         state = gate_states(release, [gate.pk])[0]
         _check_gate_allows(state, outcome, [rationale, *mitigations])
+        if outcome == Decision.Outcome.CONDITIONAL_GO and state.blockers and not confirm_open:
+            raise FieldError(
+                "confirm_open",
+                "CONDITIONAL GO while these stand open — confirm to decide over them: "
+                + "; ".join(state.blockers),
+            )
         snapshot = _snapshot(state, now)
         decision = Decision.objects.create(
             gate=gate,
@@ -281,32 +295,164 @@ def decision_record(
             snapshot_hash=hashlib.sha256(canonical_json(snapshot).encode()).hexdigest(),
             supersedes=current,
         )
-        if (
-            outcome != Decision.Outcome.NO_GO
-            and gate.kind == Gate.Kind.GO_NO_GO
-            and release.status == release.Status.PLANNED
-        ):
-            release.status = release.Status.IN_PROGRESS
-            release.started_at = now
-            release.save(update_fields=["status", "started_at"])
+        role = _deciding_role(gate, st, decided=set())
+        if role is not None and _needs_each(gate):
+            _vote(decision, role, DecisionVote.Verdict.CONFIRM, "", user, st, now)
+        settled = decision_state(decision, gate, list(decision.votes.all()))
+        if settled.state == DECIDED:
+            _decided(release, decision, user, now, supersedes=current)
+        else:
+            events.record(
+                release,
+                "decision.proposed",
+                actor=user,
+                data={
+                    **_decision_data(decision),
+                    "awaiting": [r.name for r in settled.awaiting],
+                    "open": state.blockers,
+                    "supersedes": current.pk if current else None,
+                },
+            )
+    return decision
+
+
+def decision_vote_record(
+    *,
+    decision: Decision,
+    verdict: str,
+    user,
+    comment: str = "",
+    standing: policies.Standing | None = None,
+) -> DecisionVote:
+    """Confirm or object to a proposed decision, for a decision role you hold.
+
+    One person answers for one role of a decision. An objection needs a reason and
+    ends the proposal; the last confirmation makes the decision stand (a GO is checked
+    again then: it cannot stand over a blocker that appeared since it was proposed).
+    """
+    if verdict not in DecisionVote.Verdict.values:
+        raise FieldError("verdict", f"must be one of {', '.join(DecisionVote.Verdict.values)}")
+    comment = (comment or "").strip()
+    if verdict == DecisionVote.Verdict.OBJECT and not comment:
+        raise FieldError("comment", "an objection needs a reason")
+    gate = decision.gate
+    release = gate.release
+    st = standing or policies.standing(user, release)
+    policies.require(
+        st,
+        policies.Action.DECIDE,
+        release,
+        gate=gate,
+        target={"gate": gate.pk, "decision": decision.pk, "verdict": verdict},
+    )
+    now = clock.now()
+    with transaction.atomic():
+        _lock_release(release)
+        decision = Decision.objects.select_related("gate").get(pk=decision.pk)
+        votes = list(decision.votes.select_related("voter"))
+        settled = decision_state(decision, gate, votes)
+        superseded = Decision.objects.filter(supersedes=decision).exists()
+        if settled.state != PROPOSED or superseded:
+            raise Conflict("decision", f"decision {decision.pk} is not waiting for answers")
+        if any(v.voter_id == getattr(st.person, "pk", None) for v in votes):
+            raise Conflict(
+                "decision",
+                "you have answered for this decision already; another decision role "
+                "needs another person",
+            )
+        role = _deciding_role(gate, st, decided={v.role_id for v in votes})
+        if role is None:
+            raise Conflict("decision", "the decision roles you hold have answered already")
+        if verdict == DecisionVote.Verdict.CONFIRM and decision.outcome == Decision.Outcome.GO:
+            _check_gate_allows(gate_states(release, [gate.pk])[0], decision.outcome, [])
+        vote = _vote(decision, role, verdict, comment, user, st, now)
+        settled = decision_state(decision, gate, [*votes, vote])
         events.record(
             release,
-            "decision.recorded",
+            "decision.voted",
             actor=user,
             data={
-                "decision": decision.pk,
-                "gate": gate.name,
-                "gate_id": gate.pk,
-                "outcome": outcome,
-                "outcome_label": decision.get_outcome_display(),
-                "rationale": rationale,
-                "mitigations": mitigations,
-                "new_date": new_date.isoformat() if new_date else None,
-                "snapshot_hash": decision.snapshot_hash,
-                "supersedes": current.pk if current else None,
+                **_decision_data(decision),
+                "role": role.name,
+                "verdict": verdict,
+                "comment": comment,
+                "awaiting": [r.name for r in settled.awaiting],
             },
         )
-    return decision
+        if settled.state == DECIDED:
+            _decided(release, decision, decision.decided_by, now, supersedes=decision.supersedes)
+    return vote
+
+
+def _needs_each(gate: Gate) -> bool:
+    return gate.decision_rule == Gate.DecisionRule.EACH and gate.decision_roles.count() > 1
+
+
+def _deciding_role(gate: Gate, st: policies.Standing, *, decided: set[int]) -> Role | None:
+    """The gate's decision role ``st`` answers for: one they hold (as primary first, then
+    as backup) that has not answered yet."""
+    roles = [r for r in gate.decision_roles.all() if r.pk not in decided]
+    for held in (st.primary_role_ids, st.backup_role_ids):
+        for role in roles:
+            if role.pk in held:
+                return role
+    return None
+
+
+def _vote(decision, role, verdict, comment, user, st, now) -> DecisionVote:
+    voter = st.person or Person.objects.filter(user=user).first()
+    if voter is None:  # a superuser without a person record
+        voter = Person.objects.create(user=user, name=user.get_full_name() or user.username)
+    return DecisionVote.objects.create(
+        decision=decision,
+        role=role,
+        verdict=verdict,
+        comment=comment,
+        voted_by=user,
+        voter=voter,
+        at=now,
+    )
+
+
+def _decision_data(decision: Decision) -> dict:
+    return {
+        "decision": decision.pk,
+        "gate": decision.gate.name,
+        "gate_id": decision.gate_id,
+        "outcome": decision.outcome,
+        "outcome_label": decision.get_outcome_display(),
+        "rationale": decision.rationale,
+        "mitigations": decision.mitigations,
+        "new_date": decision.new_date.isoformat() if decision.new_date else None,
+        "snapshot_hash": decision.snapshot_hash,
+    }
+
+
+def _decided(release, decision: Decision, user, now, *, supersedes: Decision | None) -> None:
+    """The decision stands: record it, and a GO at the go/no-go gate starts the release."""
+    if (
+        decision.outcome != Decision.Outcome.NO_GO
+        and decision.gate.kind == Gate.Kind.GO_NO_GO
+        and release.status == release.Status.PLANNED
+    ):
+        release.status = release.Status.IN_PROGRESS
+        release.started_at = now
+        release.save(update_fields=["status", "started_at"])
+    confirmed_by = [
+        f"{v.voter.name} ({v.role.name})"
+        for v in decision.votes.select_related("voter", "role")
+        if v.verdict == DecisionVote.Verdict.CONFIRM
+    ]
+    events.record(
+        release,
+        "decision.recorded",
+        actor=user,
+        data={
+            **_decision_data(decision),
+            "confirmed_by": confirmed_by,
+            "supersedes": supersedes.pk if supersedes else None,
+        },
+    )
 
 
 class DecisionConflict(Conflict):
@@ -315,9 +461,8 @@ class DecisionConflict(Conflict):
     def __init__(self, current: Decision):
         super().__init__(
             "supersedes",
-            f"{current.gate.name} was already decided "
-            f"{current.get_outcome_display()} (decision {current.pk}); "
-            "supersede it explicitly to change it",
+            f"{current.gate.name} already holds {current.get_outcome_display()} "
+            f"(decision {current.pk}); supersede it explicitly to change it",
         )
         self.current = current
 

@@ -12,6 +12,11 @@ urlpatterns = [
         "releases/<int:release_id>/gates/<int:gate_id>/signoff", views.signoff, name="gate-signoff"
     ),
     path("releases/<int:release_id>/gates/<int:gate_id>/decide", views.decide, name="gate-decide"),
+    path(
+        "releases/<int:release_id>/gates/<int:gate_id>/decisions/<int:decision_id>/vote",
+        views.vote,
+        name="gate-vote",
+    ),
     path("releases/<int:release_id>/rollback/raise", views.rollback_raise, name="rollback-raise"),
     path(
         "releases/<int:release_id>/rollback/<int:call_id>/decide",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from checklists import selectors, services
-from checklists.models import ChecklistItem, Gate, RollbackCall
+from checklists.models import ChecklistItem, Decision, Gate, RollbackCall
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
@@ -125,6 +125,29 @@ def decide(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
             mitigations=request.POST.get("mitigations", "").splitlines(),
             new_date=parse_local_datetime(request.POST.get("new_date", ""), "new_date"),
             supersedes=_int_field(request, "supersedes"),
+            confirm_open=request.POST.get("confirm_open") == "1",
+            user=request.user,
+            standing=st,
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    return _gate_panel(gate)
+
+
+@login_required
+@require_POST
+def vote(request: HttpRequest, release_id: int, gate_id: int, decision_id: int) -> HttpResponse:
+    """Confirm or object to a proposed decision; answers with the gate panel."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.DECIDE, target={"gate": gate_id}
+    )
+    gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
+    decision = object_in(Decision.objects.select_related("gate__release"), decision_id, gate=gate)
+    try:
+        services.decision_vote_record(
+            decision=decision,
+            verdict=request.POST.get("verdict", ""),
+            comment=request.POST.get("comment", ""),
             user=request.user,
             standing=st,
         )

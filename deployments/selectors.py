@@ -52,6 +52,7 @@ class Summary:
     checklists: list = field(default_factory=list)  # checklists' Checklist rows
     gate_summaries: list = field(default_factory=list)
     next_change_at: datetime | None = None
+    eta_slip: timedelta = timedelta(0)
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -144,18 +145,39 @@ def checklist_due_offset(c) -> timedelta | None:
     return c.phase.end_offset if c.phase is not None else None
 
 
-def _eta(release: Release, phases: list[Phase], current: Phase | None, now: datetime):
-    """Planned end, pushed back by how late the current phase runs."""
+def eta_slip(progress_by_list, checklists, offset: timedelta) -> timedelta:
+    """How far behind the plan the night's work runs: the lateness of the oldest work of
+    the deployment itself (phase and go/no-go checklists, not the weeks-before lists)
+    that is past due with items still open."""
+    slip = timedelta(0)
+    for c in checklists:
+        if c.kind == ChecklistKind.PRE_DEPLOYMENT:
+            continue
+        due = checklist_due_offset(c)
+        p = progress_by_list.get(c.pk)
+        if due is not None and due < offset and p and p.closed < p.total:
+            slip = max(slip, offset - due)
+    return slip
+
+
+def _eta(
+    release: Release,
+    phases: list[Phase],
+    current: Phase | None,
+    now: datetime,
+    slip: timedelta = timedelta(0),
+):
+    """Planned end, pushed back by late work or by the current phase running over."""
     ends = [p.end_offset for p in phases if p.end_offset is not None]
     if not ends:
         return release.window_ends_at
     planned_end = release.go_live_at + max(ends)
     if release.is_closed:
         return release.finished_at or planned_end
-    delay = timedelta(0)
+    delay = slip
     if current is not None and current.end_offset is not None:
         overrun = now - (release.go_live_at + current.end_offset)
-        if overrun > timedelta(0) and current.status != Phase.Status.DONE:
+        if overrun > delay and current.status != Phase.Status.DONE:
             delay = overrun
     return planned_end + delay
 
@@ -223,14 +245,16 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
     checklists = list(release.checklists.all())
     for c in checklists:
         c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
-    gates = list(release.gates.all())
+    gate_summaries = checklist_selectors.gate_states(release)
+    gates = [g.gate for g in gate_summaries]
     per = checklist_selectors.checklist_progress(release)
     progress = checklist_selectors.total_progress(per)
     current = current_phase(release, phases, now)
     open_call = checklist_selectors.open_rollback_call(release)
     open_critical = release.issues.blocking_go().count()
-    latest_outcomes = checklist_selectors.latest_outcomes(release)
-    rejected = checklist_selectors.rejected_signoff_count(release)
+    latest_outcomes = checklist_selectors.standing_outcomes(gate_summaries)
+    rejected = sum(len(g.rejecting) for g in gate_summaries)
+    slip = eta_slip(per, checklists, now - release.go_live_at)
     rag, reasons = rag_of(
         progress_by_list=per,
         checklists=checklists,
@@ -255,7 +279,8 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         rag=rag,
         rag_reasons=reasons,
         next_milestone=_next_milestone(release, phases, gates, checklists, now),
-        eta=_eta(release, phases, current, now),
+        eta=_eta(release, phases, current, now, slip),
+        eta_slip=slip,
         recent=recent,
         open_call=open_call,
         state=release_state(
@@ -264,7 +289,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
             min((p.start_offset for p in phases if p.start_offset is not None), default=None),
         ),
         checklists=checklists,
-        gate_summaries=checklist_selectors.gate_states(release) if gates else [],
+        gate_summaries=gate_summaries,
         next_change_at=next_change_at(release, phases, gates, checklists, now),
     )
 

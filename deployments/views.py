@@ -137,4 +137,8 @@ def controls_css(st: policies.Standing, release: Release) -> str:
         rules.append(".decide-rollback")
     if authority or st.is_member:
         rules.append(".raise-rollback")
-    return ",".join(rules) + "{display:revert}" if rules else ""
+    css = ",".join(rules) + "{display:revert}" if rules else ""
+    if st.person is not None:
+        # A proposal this person has answered needs no second answer from them.
+        css += f".answered-by-{st.person.pk}{{display:none}}"
+    return css

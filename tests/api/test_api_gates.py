@@ -86,3 +86,33 @@ def test_an_unknown_gate_is_404(api, team):
         {"outcome": "go", "rationale": "x"},
     )
     assert resp.status_code == 404
+
+
+def test_two_deciders_through_the_api_propose_confirm_and_the_gate_shows_it(api, team):
+    from checklists import services
+    from warroom.people.models import Role
+
+    gate = team.gate()
+    for username, role_name in (("dba", "DBA"), ("qa", "QA Lead"), ("sec", "Security Engineer")):
+        role = Role.objects.get(release=team.release, name=role_name)
+        services.signoff_record(gate=gate, role=role, verdict="approve", user=team[username])
+    for item in gate.checklist.items.all():
+        services.item_set_status(item=item, status="done", user=team["rm"])
+    proposed = api(team["vp"]).post(url(team, "/decisions"), {"outcome": "go", "rationale": "ok"})
+    assert proposed.status_code == 201, proposed.content
+    body = proposed.json()
+    assert body["state"] == "proposed" and body["awaiting"] == ["Release Manager"]
+    assert [v["role"] for v in body["votes"]] == ["VP Engineering"]
+    shown = api(team["pm"]).get(url(team)).json()
+    assert shown["decision"] == "" and shown["latest"]["state"] == "proposed"
+    assert shown["deciders"] == ["Release Manager", "VP Engineering"]
+    # The VP cannot answer twice; the RM confirms and the gate is decided.
+    again = api(team["vp"]).post(
+        url(team, f"/decisions/{body['id']}/votes"), {"verdict": "confirm"}
+    )
+    assert again.status_code == 409
+    confirmed = api(team["rm"]).post(
+        url(team, f"/decisions/{body['id']}/votes"), {"verdict": "confirm"}
+    )
+    assert confirmed.status_code == 201 and confirmed.json()["state"] == "decided"
+    assert api(team["pm"]).get(url(team)).json()["decision"] == "go"

@@ -55,7 +55,7 @@ def test_given_a_fresh_gate_go_is_blocked_and_the_panel_says_why(team):
     assert not Decision.objects.exists()
 
 
-def test_with_every_sign_off_and_item_the_authority_records_go_with_a_snapshot(team):
+def test_with_every_sign_off_and_item_the_vp_proposes_go_and_it_stands_when_the_rm_confirms(team):
     sign_all(team)
     tick_gate_items(team)
     assert state(team).can_go
@@ -66,10 +66,27 @@ def test_with_every_sign_off_and_item_the_authority_records_go_with_a_snapshot(t
     assert [s["verdict"] for s in decision.snapshot["signoffs"]] == ["approve"] * 3
     assert all(i["status"] == "done" for i in decision.snapshot["items"])
     assert len(decision.snapshot_hash) == 64
+    # "Release Manager + VP Engineering" decide: one of them alone only proposes.
+    s = state(team)
+    assert s.decision is None and s.proposal.decision == decision
+    assert [r.name for r in s.proposal.awaiting] == ["Release Manager"]
+    proposed = AuditEvent.objects.get(release=team.release, kind="decision.proposed")
+    assert proposed.data["awaiting"] == ["Release Manager"]
+    team.release.refresh_from_db()
+    assert team.release.status == "planned"
+    assert not AuditEvent.objects.filter(kind="decision.recorded").exists()
+
+    services.decision_vote_record(decision=decision, verdict="confirm", user=team["rm"])
+    s = state(team)
+    assert s.decision == decision and s.proposal is None
     team.release.refresh_from_db()
     assert team.release.status == "in_progress"
     event = AuditEvent.objects.get(release=team.release, kind="decision.recorded")
     assert event.data["outcome"] == "go" and event.data["snapshot_hash"] == decision.snapshot_hash
+    assert event.data["confirmed_by"] == [
+        "Victor President (VP Engineering)",
+        "Rita Manager (Release Manager)",
+    ]
 
 
 def test_a_backup_signs_on_behalf_of_the_primary(team):
@@ -172,12 +189,24 @@ def test_conditional_go_must_name_each_rejection_in_its_mitigations(team):
             user=team["vp"],
         )
     assert err.value.field == "mitigations"
+    mitigation = "Security Engineer: WAF rule blocks the CVE path until patch"
+    # Deciding over what stands open needs the decider to confirm it, having seen it.
+    with pytest.raises(FieldError) as err:
+        services.decision_record(
+            gate=team.gate(),
+            outcome="conditional_go",
+            rationale="proceed with WAF rule",
+            mitigations=[mitigation],
+            user=team["vp"],
+        )
+    assert err.value.field == "confirm_open" and "CVE pending" in err.value.message
     d = services.decision_record(
         gate=team.gate(),
         outcome="conditional_go",
         rationale="proceed with WAF rule",
-        mitigations=["Security Engineer: WAF rule blocks the CVE path until patch"],
+        mitigations=[mitigation],
         user=team["vp"],
+        confirm_open=True,
     )
     assert d.outcome == "conditional_go" and len(d.mitigations) == 1
 
@@ -221,6 +250,8 @@ def test_deciding_twice_without_superseding_is_refused_and_superseding_keeps_bot
         gate=team.gate(), outcome="go", rationale="fixed", supersedes=first.pk, user=team["rm"]
     )
     assert second.supersedes == first
+    assert state(team).latest.decision == second
+    services.decision_vote_record(decision=second, verdict="confirm", user=team["vp"])
     assert state(team).decision == second
 
 
@@ -298,7 +329,7 @@ def test_two_authorities_deciding_go_at_the_same_moment_yield_exactly_one_decisi
         t.join()
     assert sorted(r[0] for r in results) == ["ok", "refused"]
     assert Decision.objects.filter(gate=team.gate()).count() == 1
-    assert AuditEvent.objects.filter(release=team.release, kind="decision.recorded").count() == 1
+    assert AuditEvent.objects.filter(release=team.release, kind="decision.proposed").count() == 1
 
 
 def test_verify_audit_finds_a_row_changed_with_raw_sql(team, capsys):
@@ -381,3 +412,91 @@ def test_a_decision_can_be_shown_later_exactly_as_it_was(api, team):
         shown["snapshot_hash"]
         == hashlib.sha256(canonical_json(shown["snapshot"]).encode()).hexdigest()
     )
+
+
+# --- decisions that take the people they name --------------------------------------
+def go_ready(team):
+    sign_all(team)
+    tick_gate_items(team)
+
+
+def test_an_objection_ends_the_proposal_and_a_new_one_supersedes_it(team):
+    go_ready(team)
+    proposal = services.decision_record(
+        gate=team.gate(), outcome="go", rationale="All green", user=team["rm"]
+    )
+    with pytest.raises(FieldError) as err:
+        services.decision_vote_record(decision=proposal, verdict="object", user=team["vp"])
+    assert err.value.field == "comment"
+    services.decision_vote_record(
+        decision=proposal, verdict="object", comment="wait for the DB replica", user=team["vp"]
+    )
+    s = state(team)
+    assert s.decision is None and s.objected.objection.comment == "wait for the DB replica"
+    # No more answers to an objected proposal; a new proposal supersedes it.
+    with pytest.raises(services.Conflict):
+        services.decision_vote_record(decision=proposal, verdict="confirm", user=team["rm"])
+    again = services.decision_record(
+        gate=team.gate(),
+        outcome="go",
+        rationale="replica caught up",
+        supersedes=proposal.pk,
+        user=team["vp"],
+    )
+    services.decision_vote_record(decision=again, verdict="confirm", user=team["rm"])
+    assert state(team).decision == again
+    kinds = AuditEvent.objects.filter(release=team.release, kind__startswith="decision.")
+    assert list(kinds.order_by("seq").values_list("kind", flat=True)) == [
+        "decision.proposed",
+        "decision.voted",
+        "decision.proposed",
+        "decision.voted",
+        "decision.recorded",
+    ]
+
+
+def test_a_gate_that_says_any_one_of_is_decided_by_one(team):
+    Gate.objects.filter(pk=team.gate().pk).update(decision_rule="any")
+    go_ready(team)
+    d = services.decision_record(gate=team.gate(), outcome="go", rationale="ok", user=team["rm"])
+    assert state(team).decision == d
+    assert AuditEvent.objects.filter(kind="decision.recorded").count() == 1
+
+
+def test_one_person_holding_both_decision_roles_cannot_decide_alone(team):
+    from warroom.people.models import Assignment
+
+    rm_person = team["rm"].person
+    Assignment.objects.create(role=role(team, "VP Engineering"), person=rm_person, kind="backup")
+    go_ready(team)
+    d = services.decision_record(gate=team.gate(), outcome="go", rationale="ok", user=team["rm"])
+    with pytest.raises(services.Conflict) as err:
+        services.decision_vote_record(decision=d, verdict="confirm", user=team["rm"])
+    assert "another person" in err.value.message
+    assert state(team).decision is None
+    services.decision_vote_record(decision=d, verdict="confirm", user=team["vp"])
+    assert state(team).decision == d
+
+
+def test_a_go_cannot_be_confirmed_over_a_blocker_that_appeared_since(team):
+    go_ready(team)
+    d = services.decision_record(gate=team.gate(), outcome="go", rationale="ok", user=team["vp"])
+    services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "QA Lead"),
+        verdict="reject",
+        comment="smoke test 14 fails",
+        user=team["qa"],
+    )
+    with pytest.raises(FieldError) as err:
+        services.decision_vote_record(decision=d, verdict="confirm", user=team["rm"])
+    assert "smoke test 14 fails" in err.value.message
+    assert state(team).decision is None
+
+
+def test_only_the_gates_decision_roles_answer_a_proposal(team):
+    go_ready(team)
+    d = services.decision_record(gate=team.gate(), outcome="go", rationale="ok", user=team["vp"])
+    with pytest.raises(policies.Refused):
+        services.decision_vote_record(decision=d, verdict="confirm", user=team["dba"])
+    assert AuditEvent.objects.filter(kind="access.denied", actor=team["dba"]).count() == 1

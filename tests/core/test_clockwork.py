@@ -90,11 +90,21 @@ def test_a_decided_gate_is_not_late(night):
     release = night.release
     gate = night.gate()
     with clock.frozen_at(at(minutes=-40)):
-        services.decision_record(
+        d = services.decision_record(
             gate=gate, outcome="no_go", rationale="DB migration not rehearsed", user=night["vp"]
         )
+        services.decision_vote_record(decision=d, verdict="confirm", user=night["rm"])
     run_at(release, at(minutes=-29))
     assert "gate.late" not in clock_events(release)
+
+
+def test_a_gate_with_only_a_proposal_is_late(night):
+    with clock.frozen_at(at(minutes=-40)):
+        services.decision_record(
+            gate=night.gate(), outcome="no_go", rationale="not rehearsed", user=night["vp"]
+        )
+    run_at(night.release, at(minutes=-29))
+    assert "gate.late" in clock_events(night.release)
 
 
 def test_an_expired_rollback_decision_clock_is_recorded(night, settings):

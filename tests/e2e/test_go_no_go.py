@@ -89,12 +89,23 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         "Nothing stands between the team and GO."
     )
 
-    # Then the VP records GO with a rationale.
+    # Then the VP records GO with a rationale: "Release Manager + VP Engineering" decide,
+    # so it is a proposal until the RM confirms it.
     vp.fill(f"{gate_sel} textarea[name=rationale]", "All sign-offs in, backups verified.")
     with vp.expect_response(lambda r: r.url.endswith(f"/gates/{gate.pk}/decide")) as r:
         go.click()
     assert r.value.ok, r.value.text()
-    vp.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for()
+    proposal = rm.locator(f"{gate_sel} .proposal-proposed")
+    proposal.wait_for(timeout=1000)
+    assert "awaiting Release Manager" in proposal.inner_text()
+    expect(board_tile).to_contain_text("GO proposed", timeout=1000)
+    assert rm.locator(f"{gate_sel} .outcome-badge").count() == 0
+    # The VP, having proposed, sees no second answer to give; the RM sees Confirm.
+    assert not vp.locator(f"{gate_sel} form.vote").is_visible()
+    with rm.expect_response(lambda r: "/vote" in r.url) as r:
+        rm.locator(f"{gate_sel} form.vote button.go").click()
+    assert r.value.ok, r.value.text()
+    vp.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=1000)
 
     # The GO reaches the RM and the stakeholder board without a reload.
     rm.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=1000)
@@ -105,7 +116,7 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         timeout=1000
     )
     assert "GO" in board_tile.locator(".value").inner_text()
-    assert rm.locator("#event-list .event").first.inner_text().count("decided GO")
+    expect(rm.locator("#event-list .event").first).to_contain_text("decided GO", timeout=1000)
     for page in (vp, rm, board):
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
 
