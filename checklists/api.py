@@ -168,6 +168,62 @@ def set_item_status(request, release_id: int, item_id: int, payload: ItemIn):
     return selectors.item_row(release, item.pk)
 
 
+class OnDutyOut(Schema):
+    name: str = Field(validation_alias="person.name")
+    kind: str
+    phone: str = Field(validation_alias="person.phone")
+    slack: str = Field(validation_alias="person.slack_handle")
+    email: str = Field(validation_alias="person.email")
+
+
+class LateItemOut(Schema):
+    item: ItemOut
+    due_at: datetime | None
+    late_by_s: int | None
+    blocked: bool
+    on_duty: list[OnDutyOut]
+
+    @staticmethod
+    def resolve_late_by_s(obj: selectors.LateItem) -> int | None:
+        return int(obj.late_by.total_seconds()) if obj.late_by else None
+
+
+@router.get(
+    "/releases/{release_id}/late", response=responses({200: list[LateItemOut]}), tags=["checklists"]
+)
+def late_work(request, release_id: int):
+    """Items past due or blocked, latest first, with the people on duty for each."""
+    release, _ = release_for(request.user, release_id, target={"api": request.path})
+    return selectors.late_work(release, clock.now())
+
+
+class NudgeOut(Schema):
+    seq: int
+    to: list[str]
+
+    @staticmethod
+    def resolve_to(obj) -> list[str]:
+        return obj.data["to"]
+
+
+@router.post(
+    "/releases/{release_id}/items/{item_id}/nudges",
+    response=responses({201: NudgeOut}, WRITE_ERRORS),
+    tags=["checklists"],
+)
+def nudge(request, release_id: int, item_id: int):
+    """Nudge the people on duty for a late or blocked item (once per item per 2 minutes)."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.NUDGE, target={"item": item_id}
+    )
+    item = object_in(
+        ChecklistItem.objects.select_related("checklist__release"),
+        item_id,
+        checklist__release=release,
+    )
+    return Status(201, services.item_nudge(item=item, user=request.user, standing=st))
+
+
 # --- gates: sign-offs and decisions --------------------------------------------------
 def _gate(release, gate_id: int) -> Gate:
     return object_in(Gate.objects.select_related("release"), gate_id, release=release)

@@ -27,6 +27,12 @@ def _decision(d: Mapping, who: str) -> str:
     return f"{who} decided {outcome} at {gate}: {d.get('rationale', '')}"
 
 
+def _nudged(d: Mapping, who: str) -> str:
+    to = ", ".join(d.get("to") or []) or "the people on duty"
+    return f"{who} nudged {to} about “{d.get('text', '')}”"
+
+
+ITEM_NUDGED = declare("item.nudged", describe=_nudged, regions={"nudge"}, owner=OWNER)
 ITEM_STATUS = declare(
     "item.status", describe=_item_status, regions={"summary", "item"}, owner=OWNER
 )

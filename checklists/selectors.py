@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
@@ -27,6 +28,7 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from warroom.people.models import Assignment, Person
 
 OPEN_ITEMS_SHOWN = 5
 ChecklistKind = Checklist.Kind
@@ -76,6 +78,67 @@ def total_progress(per_checklist: dict[int, Progress]) -> Progress:
     for p in per_checklist.values():
         total.add(p)
     return total
+
+
+def checklist_due_offset(c) -> timedelta | None:
+    """When a checklist must be complete: its own due time, else its phase's end."""
+    if c.due_offset is not None:
+        return c.due_offset
+    return c.phase.end_offset if c.phase is not None else None
+
+
+@dataclass
+class OnDuty:
+    """Someone who answers for an item now: the role's primary, then its backups."""
+
+    person: Person
+    kind: str  # "primary" | "backup"
+
+
+@dataclass
+class LateItem:
+    """An item past its due time, or blocked, with who is on duty for it."""
+
+    item: ChecklistItem
+    due_at: datetime | None
+    late_by: timedelta | None
+    on_duty: list[OnDuty]
+
+    @property
+    def blocked(self) -> bool:
+        return self.item.status == ChecklistItem.Status.BLOCKED
+
+
+def late_work(release, now: datetime) -> list[LateItem]:
+    """Items past due with work left, and blocked items — latest due first — each with
+    the people on duty for its owner role (three queries)."""
+    checklists = {c.pk: c for c in release.checklists.select_related("phase")}
+    open_items = (
+        ChecklistItem.objects.filter(checklist__release=release)
+        .exclude(status__in=[ChecklistItem.Status.DONE, ChecklistItem.Status.NA])
+        .select_related("owner_role", "assignee")
+        .order_by("order", "id")
+    )
+    found = []
+    for item in open_items:
+        due = checklist_due_offset(checklists[item.checklist_id])
+        due_at = release.go_live_at + due if due is not None else None
+        late = due_at is not None and due_at < now
+        if late or item.status == ChecklistItem.Status.BLOCKED:
+            found.append(LateItem(item, due_at, (now - due_at) if late else None, []))
+    role_ids = {row.item.owner_role_id for row in found if row.item.owner_role_id}
+    duty: dict[int, list[OnDuty]] = defaultdict(list)
+    for a in (
+        Assignment.objects.filter(role_id__in=role_ids)
+        .select_related("person")
+        .order_by("role_id", "-kind", "order", "id")  # primary before backup
+    ):
+        duty[a.role_id].append(OnDuty(a.person, a.kind))
+    for row in found:
+        row.on_duty = duty.get(row.item.owner_role_id, []) if row.item.owner_role_id else []
+        if row.item.assignee is not None:
+            row.on_duty = [OnDuty(row.item.assignee, "assignee"), *row.on_duty]
+    return sorted(found, key=lambda r: (r.late_by is None, -(r.late_by or timedelta(0))))
 
 
 @dataclass

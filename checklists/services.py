@@ -18,9 +18,16 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
-from checklists.selectors import DECIDED, PROPOSED, GateState, decision_state, gate_states
+from checklists.selectors import (
+    DECIDED,
+    PROPOSED,
+    GateState,
+    decision_state,
+    gate_states,
+    late_work,
+)
 from warroom import clock, events, policies
-from warroom.audit import canonical_json
+from warroom.audit import AuditEvent, canonical_json
 from warroom.errors import Conflict, FieldError
 from warroom.people.models import Assignment, Person, Role
 
@@ -81,6 +88,50 @@ def item_set_status(
             },
         )
     return current
+
+
+NUDGE_AGAIN_AFTER = timedelta(minutes=2)
+
+
+def item_nudge(*, item: ChecklistItem, user, standing: policies.Standing | None = None):
+    """Tell the people on duty for a late or blocked item that the room is waiting.
+
+    Records ``item.nudged`` naming whom (the primary, then the backups of the item's
+    owner role, and its assignee); their open war rooms show it to them. The same item
+    is nudged at most once every two minutes: a second nudge within that is a 409.
+    """
+    release = item.checklist.release
+    st = standing or policies.standing(user, release)
+    policies.require(st, policies.Action.NUDGE, release, target={"item": item.pk})
+    now = clock.now()
+    [row] = [r for r in late_work(release, now) if r.item.pk == item.pk] or [None]
+    if row is None:
+        raise FieldError("item", "this item is neither late nor blocked")
+    if not row.on_duty:
+        raise FieldError("item", "nobody holds the item's role: fill the seat first")
+    with transaction.atomic():
+        _lock_release(release)
+        recent = AuditEvent.objects.filter(
+            release=release, kind="item.nudged", data__item=item.pk, at__gte=now - NUDGE_AGAIN_AFTER
+        ).first()
+        if recent is not None:
+            raise Conflict(
+                "item",
+                f"{recent.actor_label} nudged them {int((now - recent.at).total_seconds())} s ago",
+            )
+        return events.record(
+            release,
+            "item.nudged",
+            actor=user,
+            data={
+                "item": item.pk,
+                "text": item.text,
+                "to": [d.person.name for d in row.on_duty],
+                "to_person_ids": [d.person.pk for d in row.on_duty],
+                "late_by_s": int(row.late_by.total_seconds()) if row.late_by else None,
+                "blocked": row.blocked,
+            },
+        )
 
 
 def _lock_release(release) -> None:

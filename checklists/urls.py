@@ -3,6 +3,12 @@ from django.urls import path
 from checklists import views
 
 urlpatterns = [
+    path("releases/<int:release_id>/late/", views.late, name="late-work"),
+    path(
+        "releases/<int:release_id>/items/<int:item_id>/nudge",
+        views.item_nudge,
+        name="item-nudge",
+    ),
     path(
         "releases/<int:release_id>/items/<int:item_id>/status",
         views.item_status,

@@ -7,13 +7,14 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from checklists import selectors, services
 from checklists.models import ChecklistItem, Decision, Gate, RollbackCall
-from warroom import policies
+from warroom import clock, policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
 from warroom.people.models import Role
@@ -64,6 +65,35 @@ def item_status(request: HttpRequest, release_id: int, item_id: int) -> HttpResp
             {"item": selectors.item_row(release, item.pk), "release": release},
         )
     )
+
+
+@login_required
+def late(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Late and blocked items with who is on duty for each: call, Slack, nudge."""
+    release, _ = release_for(request.user, release_id, target={"page": request.path})
+    rows = selectors.late_work(release, clock.now())
+    template = "checklists/partials/late_list.html" if request.htmx else "checklists/late.html"
+    return render(request, template, {"release": release, "rows": rows})
+
+
+@login_required
+@require_POST
+def item_nudge(request: HttpRequest, release_id: int, item_id: int) -> HttpResponse:
+    """Nudge the people on duty for a late or blocked item; answers with the late list."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.NUDGE, target={"item": item_id}
+    )
+    item = object_in(
+        ChecklistItem.objects.select_related("checklist__release"),
+        item_id,
+        checklist__release=release,
+    )
+    try:
+        services.item_nudge(item=item, user=request.user, standing=st)
+    except FieldError as exc:
+        return HttpResponse(str(exc), status=exc.status, content_type="text/plain")
+    rows = selectors.late_work(release, clock.now())
+    return render(request, "checklists/partials/late_list.html", {"release": release, "rows": rows})
 
 
 def _gate_panel(gate: Gate) -> HttpResponse:

@@ -85,6 +85,7 @@ def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) ->
     parts: list[str] = []
     if "summary" in kind.regions:
         parts += [
+            render_to_string("deployments/partials/alerts.html", ctx),
             render_to_string("deployments/partials/summary.html", ctx),
             render_to_string("deployments/partials/timeline.html", ctx),
         ]
@@ -152,6 +153,7 @@ def render_sync(release: Release, variant: str) -> str:
     ctx = {"release": release, "s": s, "oob": True}
     parts = [
         seq_marker(release.last_seq, s, full=True),
+        render_to_string("deployments/partials/alerts.html", ctx),
         render_to_string("deployments/partials/summary.html", ctx),
         render_to_string("deployments/partials/timeline.html", ctx),
         render_to_string("deployments/partials/events.html", {**ctx, "events": s.recent}),

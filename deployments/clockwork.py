@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from checklists import selectors as checklist_selectors
+from checklists.selectors import checklist_due_offset
 from deployments.models import ClockMark, Release
-from deployments.selectors import checklist_due_offset
 from warroom import events
 
 logger = logging.getLogger(__name__)

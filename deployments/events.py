@@ -26,6 +26,13 @@ def _assigned(d: Mapping, who: str) -> str:
     return f"{who} made {d.get('person', '')} {d.get('kind', 'primary')} for {d.get('role', '')}"
 
 
+def _pinned(d: Mapping, who: str) -> str:
+    if not d.get("text"):
+        return f"{who} unpinned the status line"
+    return f"{who} pinned the status: “{d['text']}”"
+
+
+STATUS_PINNED = declare("release.status_pinned", describe=_pinned, regions={"summary"}, owner=OWNER)
 RELEASE_CREATED = declare(
     "release.created", describe=_created, regions={"summary"}, milestone=True, owner=OWNER
 )

@@ -59,6 +59,11 @@ class Release(models.Model):
     created_at = models.DateTimeField(default=clock.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The release manager's pinned status line on the board ("next update at 23:45").
+    status_line = models.CharField(max_length=280, blank=True)
+    status_line_by = models.CharField(max_length=200, blank=True)
+    status_line_at = models.DateTimeField(null=True, blank=True)
+    next_update_at = models.DateTimeField(null=True, blank=True)
     # The head of the audit chain, kept here so recording an event takes one row lock.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     last_hash = models.CharField(max_length=64, blank=True, editable=False)

@@ -12,12 +12,19 @@ from datetime import datetime, timedelta
 from django.db.models import Min, Q
 
 from checklists import selectors as checklist_selectors
-from checklists.selectors import ChecklistKind, Outcome, Progress
+from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
 from deployments.models import Phase, Release
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
 RECENT_EVENTS = 12
+MILESTONES_SHOWN = 8
+
+
+def milestone_kinds() -> set[str]:
+    """Kinds that tell the story of the night (phases, decisions, rollbacks), kept apart
+    from the stream of ticks on the board."""
+    return {name for name, kind in events.declared().items() if kind.milestone}
 
 
 def hidden_on_board() -> set[str]:
@@ -30,6 +37,43 @@ class Milestone:
     name: str
     at: datetime
     offset: timedelta
+
+
+@dataclass
+class Alert:
+    """Something nobody may miss until it is handled: it stays on every page of the
+    release (war room, board, release list) and in the tab title."""
+
+    kind: str  # "rollback" | "rollback_overdue" | "gate_late"
+    text: str
+    deadline: datetime | None = None  # counts down to it, then up past it
+
+
+def alerts_of(now: datetime, open_call, gate_summaries, release: Release) -> list[Alert]:
+    found = []
+    if open_call is not None:
+        if now < open_call.decide_by:
+            text = f"Rollback trigger raised: {open_call.reason} — decide within"
+            found.append(Alert("rollback", text, open_call.decide_by))
+        else:
+            text = f"Rollback decision overdue: {open_call.reason} —"
+            found.append(Alert("rollback_overdue", text, open_call.decide_by))
+    if release.is_closed:
+        return found
+    for g in gate_summaries:
+        if g.gate.at_offset is None or g.decision is not None:
+            continue
+        due = release.go_live_at + g.gate.at_offset
+        if due <= now:
+            waiting = (
+                f"awaiting {' + '.join(r.name for r in g.proposal.awaiting)}"
+                if g.proposal
+                else (f"{g.approved}/{g.required} sign-offs, {g.open_item_count} items open")
+            )
+            found.append(
+                Alert("gate_late", f"{g.gate.name} is late and undecided ({waiting}) —", due)
+            )
+    return found
 
 
 @dataclass
@@ -53,6 +97,8 @@ class Summary:
     gate_summaries: list = field(default_factory=list)
     next_change_at: datetime | None = None
     eta_slip: timedelta = timedelta(0)
+    alerts: list[Alert] = field(default_factory=list)
+    milestones: list[AuditEvent] = field(default_factory=list)
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -136,13 +182,6 @@ def next_change_at(release: Release, phases, gates, checklists, now: datetime) -
     offset = now - release.go_live_at
     upcoming = [b for b in boundaries if b is not None and b > offset]
     return release.go_live_at + min(upcoming) if upcoming else None
-
-
-def checklist_due_offset(c) -> timedelta | None:
-    """When a checklist must be complete: its own due time, else its phase's end."""
-    if c.due_offset is not None:
-        return c.due_offset
-    return c.phase.end_offset if c.phase is not None else None
 
 
 def eta_slip(progress_by_list, checklists, offset: timedelta) -> timedelta:
@@ -269,6 +308,11 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
     if for_board:
         log = log.exclude(kind__in=hidden_on_board())
     recent = list(log.order_by("-seq")[:RECENT_EVENTS])
+    milestones = list(
+        AuditEvent.objects.filter(release=release, kind__in=milestone_kinds()).order_by("-seq")[
+            :MILESTONES_SHOWN
+        ]
+    )
     return Summary(
         release=release,
         now=now,
@@ -281,6 +325,8 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         next_milestone=_next_milestone(release, phases, gates, checklists, now),
         eta=_eta(release, phases, current, now, slip),
         eta_slip=slip,
+        alerts=alerts_of(now, open_call, gate_summaries, release),
+        milestones=milestones,
         recent=recent,
         open_call=open_call,
         state=release_state(

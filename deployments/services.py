@@ -76,6 +76,46 @@ def release_edit(
     return release
 
 
+def release_pin_status(
+    *,
+    release: Release,
+    user,
+    text: str,
+    next_update_at=None,
+    standing: policies.Standing | None = None,
+) -> Release:
+    """Pin the status line stakeholders read on the board (empty text unpins it)."""
+    st = standing or policies.standing(user, release)
+    policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "status line"})
+    text = (text or "").strip()
+    max_length = Release._meta.get_field("status_line").max_length
+    if len(text) > max_length:
+        raise FieldError("text", f"is longer than {max_length} characters")
+    if next_update_at is not None:
+        if next_update_at.tzinfo is None:
+            raise FieldError("next_update_at", "needs a time zone (e.g. 2026-12-19T23:45Z)")
+        if next_update_at <= clock.now():
+            raise FieldError("next_update_at", "is in the past")
+    with transaction.atomic():
+        release.status_line = text
+        release.status_line_by = events.actor_label_for(user)
+        release.status_line_at = clock.now() if text else None
+        release.next_update_at = next_update_at if text else None
+        release.save(
+            update_fields=["status_line", "status_line_by", "status_line_at", "next_update_at"]
+        )
+        events.record(
+            release,
+            "release.status_pinned",
+            actor=user,
+            data={
+                "text": text,
+                "next_update_at": next_update_at.isoformat() if next_update_at else None,
+            },
+        )
+    return release
+
+
 def step_request_run(*, step: Step, user, standing: policies.Standing | None = None) -> StepRun:
     """Store a request to run ``step``; the execution engine acts on pending runs."""
     release = step.phase.release

@@ -34,6 +34,7 @@ from warroom.people.models import Assignment, Person, Role
 class Action(StrEnum):
     VIEW = "view"
     TICK = "tick"
+    NUDGE = "nudge"
     SIGN_OFF = "sign_off"
     DECIDE = "decide"
     EXECUTE_STEP = "execute_step"
@@ -63,6 +64,8 @@ TABLE: dict[Action, frozenset[Relation]] = {
         {R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER, R.STAKEHOLDER, R.BOARD_LINK}
     ),
     Action.TICK: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP, R.TEAM_MEMBER}),
+    # Nudging the people on duty for a late item: anyone working the night.
+    Action.NUDGE: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER}),
     Action.SIGN_OFF: frozenset({R.ROLE_HOLDER, R.BACKUP}),
     Action.DECIDE: frozenset({R.DECISION_AUTHORITY}),
     Action.EXECUTE_STEP: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP}),
@@ -207,6 +210,7 @@ class Verdict:
 REFUSALS = {
     Action.VIEW: "you are not on this release",
     Action.TICK: "only the item's owner role, its backups and the release manager may change it",
+    Action.NUDGE: "only the team may nudge people on duty",
     Action.SIGN_OFF: "only a holder of this role (or its backup) may sign off for it",
     Action.DECIDE: "only the gate's decision authority may decide",
     Action.EXECUTE_STEP: "only the release manager and role holders may run steps",

@@ -40,7 +40,12 @@
   }
 
   function countdownText(ms, style) {
-    if (ms <= 0) return style === "mmss" ? "0:00 — overdue" : "now";
+    // A decision clock that ran out counts up, and stays loud, until someone decides.
+    if (ms <= 0 && style === "mmss") {
+      const over = Math.floor(-ms / 1000);
+      return `overdue ${Math.floor(over / 60)}:${pad(over % 60)}`;
+    }
+    if (ms <= 0) return "now";
     let s = Math.floor(ms / 1000);
     const d = Math.floor(s / 86400);
     const h = Math.floor((s % 86400) / 3600);
@@ -125,7 +130,7 @@
     }));
     if (added && !refreshQueued) {
       refreshQueued = true;
-      queueMicrotask(() => { refreshQueued = false; applyFilters(); tick(); });
+      queueMicrotask(() => { refreshQueued = false; applyFilters(); tick(); attention(); });
     }
   }).observe(document.documentElement, { childList: true, subtree: true });
 
@@ -227,14 +232,40 @@
     });
   });
 
+  // --- what needs someone's attention: alerts in the tab title, nudges to their person -----
+  let baseTitle = document.title;
+  let loadedSeq = 0;
+  const seenNudges = new Set();
+  function attention() {
+    const alerts = document.getElementById("alerts");
+    const count = alerts ? parseInt(alerts.dataset.alertCount || "0", 10) : 0;
+    const mine = document.getElementById("my-next");
+    const due = mine ? parseInt(mine.dataset.dueCount || "0", 10) : 0;
+    document.title = (count ? "⚠ " : "") + (due ? `(${due} due) ` : "") + baseTitle;
+    const me = document.body.dataset.myPerson;
+    if (!me) return;
+    document.querySelectorAll(".event[data-nudge-to]").forEach((el) => {
+      const seq = parseInt(el.dataset.seq, 10);
+      if (seq <= loadedSeq || seenNudges.has(seq)) return;
+      seenNudges.add(seq);
+      if (!el.dataset.nudgeTo.split(" ").includes(me)) return;
+      const text = el.querySelector(".what") ? el.querySelector(".what").textContent : "You were nudged";
+      toast(text, "nudge");
+      if (window.Notification && Notification.permission === "granted") new Notification("Warroom", { body: text });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    baseTitle = document.title;
     lastSeq = parseInt(document.body.dataset.seq || "0", 10);
+    loadedSeq = lastSeq;
     scheduleRefresh(document.getElementById("live-seq"));
     const serverNow = document.querySelector("meta[name=server-now]");
     if (serverNow) skew = Date.parse(serverNow.content) - Date.now();
     localTimes(document);
     applyFilters();
     tick();
+    attention();
     setInterval(tick, 1000);
   });
 })();

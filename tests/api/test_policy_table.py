@@ -36,6 +36,12 @@ CELLS = [
     (Action.TICK, Relation.DECISION_AUTHORITY, "vp", "DBA", False),
     (Action.TICK, Relation.STAKEHOLDER, "pm", None, False),
     (Action.TICK, None, "outsider", None, False),
+    # nudge the people on duty for a late item: anyone working the night
+    (Action.NUDGE, Relation.RELEASE_MANAGER, "rm", None, True),
+    (Action.NUDGE, Relation.DECISION_AUTHORITY, "vp", None, True),
+    (Action.NUDGE, Relation.TEAM_MEMBER, "devops", None, True),
+    (Action.NUDGE, Relation.STAKEHOLDER, "pm", None, False),
+    (Action.NUDGE, None, "outsider", None, False),
     # sign off: only for the role you hold (a backup on behalf of the primary)
     (Action.SIGN_OFF, Relation.ROLE_HOLDER, "dba", "DBA", True),
     (Action.SIGN_OFF, Relation.BACKUP, "dba_backup", "DBA", True),
@@ -130,6 +136,9 @@ def perform(team, api, action, username, target, ctx):  # noqa: C901 - one case 
         case Action.TICK:
             item = team.item(target)
             return client.post(f"/api/releases/{r.pk}/items/{item.pk}", {"status": "done"})
+        case Action.NUDGE:
+            late = r.checklists.get(name="T-1 Day").items.first()  # due yesterday, open
+            return client.post(f"/api/releases/{r.pk}/items/{late.pk}/nudges")
         case Action.SIGN_OFF:
             role = Role.objects.get(release=r, name=target)
             gate = team.gate()

@@ -75,8 +75,10 @@ def describe(event) -> str:
 def countdown_text(left: timedelta, style: str = "") -> str:
     """What a countdown shows before the page's script takes over (same wording)."""
     seconds = int(left.total_seconds())
+    if seconds <= 0 and style == "mmss":
+        return f"overdue {-seconds // 60}:{-seconds % 60:02d}"
     if seconds <= 0:
-        return "0:00 — overdue" if style == "mmss" else "now"
+        return "now"
     if style == "mmss":
         return f"{seconds // 60}:{seconds % 60:02d}"
     days, rest = divmod(seconds, 86400)
@@ -110,3 +112,9 @@ def minutes(value: timedelta | None) -> str:
         return ""
     n = max(1, round(value.total_seconds() / 60))
     return f"{n} minute{'s' if n != 1 else ''}"
+
+
+@register.simple_tag
+def server_now() -> str:
+    """The server's clock (``warroom.clock``), for the page to set its own clocks by."""
+    return clock.now().isoformat()
