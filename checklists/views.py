@@ -3,13 +3,10 @@ row or panel; bad input is a 400 naming the field, a refusal a 403 (audited)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from checklists import selectors, services
@@ -17,6 +14,7 @@ from checklists.models import ChecklistItem, Decision, Gate, RollbackCall
 from warroom import clock, policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
+from warroom.forms import parse_local_datetime
 from warroom.people.models import Role
 
 
@@ -124,20 +122,6 @@ def signoff(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse
     except FieldError as exc:
         return _bad(exc)
     return _gate_panel(gate)
-
-
-def parse_local_datetime(value: str, field: str) -> datetime | None:
-    """A datetime from a form (the page sends UTC with an offset; naive is refused)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FieldError(field, "is not a date and time (YYYY-MM-DDTHH:MM)") from None
-    if timezone.is_naive(moment):
-        raise FieldError(field, "needs a time zone (the page sends UTC, e.g. 2026-12-20T22:00Z)")
-    return moment
 
 
 @login_required

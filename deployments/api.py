@@ -98,6 +98,37 @@ def edit_release(request, release_id: int, payload: ReleaseEditIn):
     return selectors.ReleaseRow(release, selectors.release_state(release, clock.now()))
 
 
+class StatusLineIn(BodyIn):
+    text: str = Field("", max_length=280, description="Empty unpins the status line")
+    next_update_at: datetime | None = None
+
+
+class StatusLineOut(Schema):
+    text: str = Field(validation_alias="status_line")
+    by: str = Field(validation_alias="status_line_by")
+    at: datetime | None = Field(validation_alias="status_line_at")
+    next_update_at: datetime | None
+
+
+@router.put(
+    "/releases/{release_id}/status-line",
+    response=responses({200: StatusLineOut}, WRITE_ERRORS),
+    tags=["releases"],
+)
+def pin_status(request, release_id: int, payload: StatusLineIn):
+    """Pin the status line stakeholders read on the board (the release manager)."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "status line"}
+    )
+    return services.release_pin_status(
+        release=release,
+        user=request.user,
+        text=payload.text,
+        next_update_at=payload.next_update_at,
+        standing=st,
+    )
+
+
 class EventOut(Schema):
     seq: int
     kind: str

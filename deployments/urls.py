@@ -14,6 +14,7 @@ urlpatterns = [
     path("releases/<int:release_id>/board/", views.board, name="board"),
     path("releases/<int:release_id>/board/rotate", views.rotate_board_link, name="board-rotate"),
     path("releases/<int:release_id>/sync", views.release_sync, name="release-sync"),
+    path("releases/<int:release_id>/status-line", views.status_line, name="status-line"),
     path("releases/<int:release_id>/export.md", runbook_views.export, name="runbook-export"),
     path("releases/<int:release_id>/reuse", runbook_views.clone, name="release-clone"),
     path("import/", runbook_views.import_runbook, name="runbook-import"),

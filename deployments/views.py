@@ -13,6 +13,8 @@ from deployments.models import Release
 from deployments.routing import ws_path
 from warroom import policies
 from warroom.access import release_for
+from warroom.errors import FieldError
+from warroom.forms import parse_local_datetime
 
 SECTIONS = [("in_progress", "In progress"), ("upcoming", "Upcoming"), ("done", "Done")]
 
@@ -26,8 +28,12 @@ def _viewable(request: HttpRequest, release_id: int) -> tuple[Release, policies.
 @require_GET
 def release_list(request: HttpRequest) -> HttpResponse:
     groups = selectors.releases_by_state(user=request.user)
+    # What nobody may miss, on the releases under way (a handful at most).
+    alerts = {r.pk: selectors.summary(r).alerts for r in groups["in_progress"]}
     return render(
-        request, "deployments/release_list.html", {"groups": groups, "sections": SECTIONS}
+        request,
+        "deployments/release_list.html",
+        {"groups": groups, "sections": SECTIONS, "alerts": alerts},
     )
 
 
@@ -108,6 +114,28 @@ def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def status_line(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Pin (or, empty, unpin) the board's status line; the live update shows it."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "status line"}
+    )
+    try:
+        services.release_pin_status(
+            release=release,
+            user=request.user,
+            text=request.POST.get("text", ""),
+            next_update_at=parse_local_datetime(
+                request.POST.get("next_update_at", ""), "next_update_at"
+            ),
+            standing=st,
+        )
+    except FieldError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    return HttpResponse(status=204)
+
+
+@login_required
 @require_GET
 def release_sync(request: HttpRequest, release_id: int) -> HttpResponse:
     release, _ = _viewable(request, release_id)
@@ -133,6 +161,8 @@ def controls_css(st: policies.Standing, release: Release) -> str:
             if (deciding & st.role_ids) or (not deciding and st.is_release_manager):
                 rules.append(f".decide-gate-{gate_id}")
                 authority = True
+    if st.is_superuser or st.is_release_manager:
+        rules.append(".edit-plan")
     if authority:
         rules.append(".decide-rollback")
     if authority or st.is_member:

@@ -49,6 +49,11 @@ def api(client):
                 path, data=data or {}, content_type="application/json", headers=self.headers, **kw
             )
 
+        def put(self, path, data=None, **kw):
+            return client.put(
+                path, data=data or {}, content_type="application/json", headers=self.headers, **kw
+            )
+
         def patch(self, path, data=None, **kw):
             return client.patch(
                 path, data=data or {}, content_type="application/json", headers=self.headers, **kw
