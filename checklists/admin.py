@@ -16,7 +16,7 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
-from warroom.admin import AuditedModelAdmin
+from warroom.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 class ItemInline(admin.TabularInline):
@@ -67,19 +67,6 @@ class DecisionRoleInline(admin.TabularInline):
 class GateAdmin(AuditedModelAdmin):
     list_display = ("name", "release", "kind", "at_offset", "consensus")
     inlines = [DecisionRoleInline, RequiredInline]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Sign-offs and decisions are immutable: superseded, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SignOff)

@@ -171,9 +171,7 @@ def signoff_record(
         role=role,
         target={"gate": gate.pk, "role": role.name, "verdict": verdict},
     )
-    signer = st.person or Person.objects.filter(user=user).first()
-    if signer is None:  # a superuser without a person record
-        signer = Person.objects.create(user=user, name=user.get_full_name() or user.username)
+    signer = _person_of(user, st)
     on_behalf_of = None
     if role.pk not in st.primary_role_ids:
         primary = (
@@ -450,17 +448,22 @@ def _deciding_role(gate: Gate, st: policies.Standing, *, decided: set[int]) -> R
     return None
 
 
+def _person_of(user, st: policies.Standing) -> Person:
+    """The person who signs or answers: theirs, or (a superuser without one) a new one."""
+    person = st.person or Person.objects.filter(user=user).first()
+    if person is None:
+        person = Person.objects.create(user=user, name=user.get_full_name() or user.username)
+    return person
+
+
 def _vote(decision, role, verdict, comment, user, st, now) -> DecisionVote:
-    voter = st.person or Person.objects.filter(user=user).first()
-    if voter is None:  # a superuser without a person record
-        voter = Person.objects.create(user=user, name=user.get_full_name() or user.username)
     return DecisionVote.objects.create(
         decision=decision,
         role=role,
         verdict=verdict,
         comment=comment,
         voted_by=user,
-        voter=voter,
+        voter=_person_of(user, st),
         at=now,
     )
 

@@ -14,7 +14,7 @@ from deployments.models import (
     StepRun,
     WarIssue,
 )
-from warroom.admin import AuditedModelAdmin
+from warroom.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 class PhaseInline(admin.TabularInline):
@@ -94,17 +94,8 @@ class WarIssueAdmin(AuditedModelAdmin):
 
 
 @admin.register(ClockMark)
-class ClockMarkAdmin(admin.ModelAdmin):
+class ClockMarkAdmin(ReadOnlyAdmin):
     """Read-only: which moments of the plan the clock has dealt with."""
 
     list_display = ("key", "release", "at", "seen_at")
     list_select_related = ("release",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

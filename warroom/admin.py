@@ -105,14 +105,9 @@ class AuditedModelAdmin(admin.ModelAdmin):
             record_admin_change(parent, request.user, obj, "deleted")
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only."""
-
-    list_display = ("release", "seq", "kind", "actor_label", "at")
-    list_filter = ("kind",)
-    search_fields = ("kind", "actor_label")
-    list_select_related = ("release",)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records nobody edits: the audit log, sign-offs and decisions (superseded, never
+    changed), what the clock has dealt with."""
 
     def has_add_permission(self, request):
         return False
@@ -122,6 +117,16 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ("release", "seq", "kind", "actor_label", "at")
+    list_filter = ("kind",)
+    search_fields = ("kind", "actor_label")
+    list_select_related = ("release",)
 
 
 @admin.register(ApiToken)
