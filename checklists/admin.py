@@ -11,6 +11,7 @@ from checklists.models import (
     Decision,
     Gate,
     GateDecisionRole,
+    ItemNote,
     RequiredSignOff,
     RollbackCall,
     SignOff,
@@ -32,8 +33,27 @@ class ChecklistAdmin(AuditedModelAdmin):
     inlines = [ItemInline]
 
 
+class NoteInline(admin.TabularInline):
+    """An item's notes: appended by the service only, never edited."""
+
+    model = ItemNote
+    extra = 0
+    fields = ("at", "author_label", "status", "changed", "text")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(AuditedModelAdmin):
+    inlines = [NoteInline]
     list_display = ("text", "checklist", "owner_role", "status", "changed_by_label", "changed_at")
     list_filter = ("status",)
     search_fields = ("text",)
@@ -89,6 +109,12 @@ class SignOffAdmin(ReadOnlyAdmin):
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ("gate", "outcome", "decided_by", "at", "snapshot_hash")
+
+
+@admin.register(ItemNote)
+class ItemNoteAdmin(ReadOnlyAdmin):
+    list_display = ("item", "text", "status", "author_label", "at")
+    search_fields = ("text",)
 
 
 @admin.register(RollbackCall)

@@ -303,3 +303,44 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
         groups[release_state(release, now, release.first_phase)].append(release)
     groups["done"].reverse()
     return groups
+
+
+@dataclass
+class NextItem:
+    """One of a viewer's open items, with when it is due (None: no due time)."""
+
+    item: object  # checklists' ChecklistItem, with its checklist, phase and gate
+    due: timedelta | None
+    release: Release
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.release.at(self.due)
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due is not None and now - self.release.go_live_at > self.due
+
+
+def item_due_offset(checklist) -> timedelta | None:
+    """When an item must be done: its gate's time for a go/no-go item, else its
+    checklist's due time (its own, else its phase's end)."""
+    # The reverse one-to-one raises RelatedObjectDoesNotExist (an AttributeError) when
+    # the checklist belongs to no gate.
+    gate = getattr(checklist, "gate", None)
+    if gate is not None and gate.at_offset is not None:
+        return gate.at_offset
+    return checklist_due_offset(checklist)
+
+
+def next_items_for(release: Release, *, role_ids: set[int], person_id: int | None) -> list:
+    """The viewer's open items (owned by a role they hold, or assigned to them), due
+    soonest first; items with no due time last, in checklist order. One query."""
+    if not role_ids and person_id is None:
+        return []
+    rows = []
+    items = checklist_selectors.open_items_of(release, role_ids=role_ids, person_id=person_id)
+    for item in items:
+        rows.append(NextItem(item, item_due_offset(item.checklist), release))
+    never = timedelta.max
+    rows.sort(key=lambda r: r.due if r.due is not None else never)  # stable: checklist order
+    return rows
