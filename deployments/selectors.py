@@ -69,6 +69,16 @@ class Summary:
     def t_offset(self) -> timedelta:
         return self.now - self.release.go_live_at
 
+    @property
+    def current_anchor(self) -> str:
+        """Where the page's "Now" link goes: the current phase's checklists, else its
+        place on the timeline."""
+        if self.current is None:
+            return ""
+        if any(c.phase_id == self.current.pk for c in self.checklists):
+            return f"phase-{self.current.pk}"
+        return f"timeline-phase-{self.current.pk}"
+
 
 def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase | None:
     """The active phase if one is marked so, else the phase whose planned slot holds now."""
