@@ -62,8 +62,13 @@ def test_no_serious_or_critical_violation_on_any_page(demo, contexts):
 
     # The release manager on a laptop: releases, the war room (share panel open), import.
     for scheme in ("light", "dark"):
-        rm = login(with_axe(contexts(viewport=LAPTOP, color_scheme=scheme)), server, "priya",
-                   "/", password=DEMO_PASSWORD)
+        rm = login(
+            with_axe(contexts(viewport=LAPTOP, color_scheme=scheme)),
+            server,
+            "priya",
+            "/",
+            password=DEMO_PASSWORD,
+        )
         suffix = "" if scheme == "light" else "-dark"
         check(rm, f"releases{suffix}", report)
         rm.goto(server.url + warroom)
@@ -83,15 +88,20 @@ def test_no_serious_or_critical_violation_on_any_page(demo, contexts):
         check(phone, "warroom-phone" + ("" if scheme == "light" else "-dark"), report)
 
     # The board, logged in and through the secret link (a wall screen), and the import.
-    pm = login(with_axe(contexts(viewport=WALL)), server, "hannah",
-               f"/releases/{release.pk}/board/", password=DEMO_PASSWORD)
+    pm = login(
+        with_axe(contexts(viewport=WALL)),
+        server,
+        "hannah",
+        f"/releases/{release.pk}/board/",
+        password=DEMO_PASSWORD,
+    )
     wait_live(pm)
     check(pm, "board", report)
-    link = anonymous(with_axe(contexts(viewport=WALL)), f"{server.url}/board/{release.board_token}/")
+    board_link = f"{server.url}/board/{release.board_token}/"
+    link = anonymous(with_axe(contexts(viewport=WALL)), board_link)
     wait_live(link)
     check(link, "board-link", report)
-    phone_board = anonymous(with_axe(contexts(**PHONE_CONTEXT)),
-                            f"{server.url}/board/{release.board_token}/")
+    phone_board = anonymous(with_axe(contexts(**PHONE_CONTEXT)), board_link)
     check(phone_board, "board-phone", report)
 
     importer = login(with_axe(contexts()), server, "priya", "/import/", password=DEMO_PASSWORD)
