@@ -171,11 +171,19 @@
   const FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
   let pendingFocus = null;
   function shown(el) { return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); }
+  function kindOf(el) { return el.tagName + (el.type ? "[type=" + el.type + "]" : ""); }
+  function controls(region, kind) {
+    return Array.from(region.querySelectorAll(FOCUSABLE)).filter((el) => shown(el) && (!kind || kindOf(el) === kind));
+  }
   function rememberFocus(region) {
     const active = document.activeElement;
     if (!region || !active || active === document.body || !region.contains(active)) return;
-    const all = Array.from(region.querySelectorAll(FOCUSABLE)).filter(shown);
-    pendingFocus = { id: active.id, index: Math.max(0, all.indexOf(active)), region: region.id };
+    const kind = kindOf(active);
+    pendingFocus = {
+      id: active.id, region: region.id, kind: kind,
+      index: Math.max(0, controls(region).indexOf(active)),
+      kindIndex: Math.max(0, controls(region, kind).indexOf(active)),
+    };
   }
   function restoreFocus() {
     const p = pendingFocus;
@@ -184,10 +192,13 @@
     if (!p || (active && active !== document.body && document.contains(active))) return;
     let el = p.id && document.getElementById(p.id);
     if (!el || !shown(el)) {
+      // The same kind of control at the same place (the next box to tick), else the
+      // control at the same place, else the region itself.
       const region = p.region && document.getElementById(p.region);
       if (!region) return;
-      const all = Array.from(region.querySelectorAll(FOCUSABLE)).filter(shown);
-      el = all[Math.min(p.index, all.length - 1)];
+      const same = controls(region, p.kind);
+      const all = controls(region);
+      el = same[Math.min(p.kindIndex, same.length - 1)] || all[Math.min(p.index, all.length - 1)];
       if (!el) { region.tabIndex = -1; el = region; }
     }
     el.focus();

@@ -406,6 +406,15 @@ def test_on_a_laptop_done_lists_fold_the_jump_bar_jumps_and_gate_items_tick_in_t
         rm.locator(f"#gate-{gate.pk}-tick-{gate_item.pk}").check()
     expect(rm.locator(f"#gate-{gate.pk} .blockers")).to_contain_text("1 go/no-go item unchecked")
     rm.locator(f"#item-{gate_item.pk}.status-done").wait_for()
+    # The ticked item left the panel; the focus moved to the next box in it.
+    other = team.item("Release Manager", text="All pre-deployment checks passed")
+    wait_until(
+        rm,
+        lambda: rm.locator(f"#gate-{gate.pk}-tick-{other.pk}").evaluate(
+            "el => el === document.activeElement"
+        ),
+        what="focus on the next go/no-go box",
+    )
     shot(rm, "desktop.png")
     shot(rm.locator(f"#gate-{gate.pk}"), "desktop-gate.png")
     assert not rm.watch.errors, rm.watch.errors
