@@ -170,7 +170,10 @@
   // place in the region that was swapped, so a keyboard user never lands on <body>.
   const FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
   let pendingFocus = null;
-  function shown(el) { return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); }
+  // checkVisibility also sees inside a closed <details> (laid out, but hidden).
+  function shown(el) {
+    return el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  }
   function kindOf(el) { return el.tagName + (el.type ? "[type=" + el.type + "]" : ""); }
   function controls(region, kind) {
     return Array.from(region.querySelectorAll(FOCUSABLE)).filter((el) => shown(el) && (!kind || kindOf(el) === kind));
@@ -190,18 +193,22 @@
     pendingFocus = null;
     const active = document.activeElement;
     if (!p || (active && active !== document.body && document.contains(active))) return;
-    let el = p.id && document.getElementById(p.id);
-    if (!el || !shown(el)) {
-      // The same kind of control at the same place (the next box to tick), else the
-      // control at the same place, else the region itself.
-      const region = p.region && document.getElementById(p.region);
-      if (!region) return;
+    // The same control, else the same kind of control at the same place (the next box to
+    // tick), else the control at the same place, else the region itself.
+    const candidates = [p.id && document.getElementById(p.id)];
+    const region = p.region && document.getElementById(p.region);
+    if (region) {
       const same = controls(region, p.kind);
       const all = controls(region);
-      el = same[Math.min(p.kindIndex, same.length - 1)] || all[Math.min(p.index, all.length - 1)];
-      if (!el) { region.tabIndex = -1; el = region; }
+      candidates.push(same[Math.min(p.kindIndex, same.length - 1)], all[Math.min(p.index, all.length - 1)], ...all);
+      candidates.push(region);
     }
-    el.focus();
+    for (const el of candidates) {
+      if (!el || !document.contains(el) || !shown(el)) continue;
+      if (el === region && !el.hasAttribute("tabindex")) el.tabIndex = -1;
+      el.focus();
+      if (document.activeElement === el) return;
+    }
   }
   document.addEventListener("htmx:beforeSwap", (evt) => rememberFocus(evt.detail.target));
   document.addEventListener("htmx:afterSettle", () => setTimeout(restoreFocus, 0));

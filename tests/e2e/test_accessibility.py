@@ -115,4 +115,4 @@ def test_no_serious_or_critical_violation_on_any_page(demo, contexts):
     save_report(SCREENSHOTS / "axe-report.json", report)
     failing = {name: blocking(r["violations"]) for name, r in report.items()}
     assert {n: v for n, v in failing.items() if v} == {}
-    assert len(report) == 14
+    assert len(report) == 13
