@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# axe-core, which the browser tests inject into Chromium (npm package, pinned in package-lock.json).
+AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint format demo browser bench clean
+.PHONY: install run test lint format demo browser axe bench clean
 
 install: $(STAMP)
 
@@ -33,8 +35,18 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
+## axe: axe-core for the accessibility tests, from the npm registry (Debian's nodejs + npm)
+axe: $(AXE)
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's nodejs and npm for axe-core"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
 ## test: the whole suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set)
-test: install browser
+test: install browser axe
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -53,4 +65,4 @@ bench: install
 	@$(PY) -m bench.fanout --viewers 1000 --ticks 50 --json
 
 clean:
-	rm -rf var/test.sqlite3* var/staticfiles .pytest_cache
+	rm -rf var/test.sqlite3* var/staticfiles var/screenshots .pytest_cache

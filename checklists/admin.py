@@ -12,6 +12,7 @@ from checklists.models import (
     DecisionVote,
     Gate,
     GateDecisionRole,
+    ItemNote,
     RequiredSignOff,
     RollbackCall,
     SignOff,
@@ -33,8 +34,27 @@ class ChecklistAdmin(AuditedModelAdmin):
     inlines = [ItemInline]
 
 
+class NoteInline(admin.TabularInline):
+    """An item's notes: appended by the service only, never edited."""
+
+    model = ItemNote
+    extra = 0
+    fields = ("at", "author_label", "status", "changed", "text")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(AuditedModelAdmin):
+    inlines = [NoteInline]
     list_display = ("text", "checklist", "owner_role", "status", "changed_by_label", "changed_at")
     list_filter = ("status",)
     search_fields = ("text",)
@@ -82,6 +102,12 @@ class DecisionAdmin(ReadOnlyAdmin):
 @admin.register(DecisionVote)
 class DecisionVoteAdmin(ReadOnlyAdmin):
     list_display = ("decision", "role", "verdict", "voter", "at")
+
+
+@admin.register(ItemNote)
+class ItemNoteAdmin(ReadOnlyAdmin):
+    list_display = ("item", "text", "status", "author_label", "at")
+    search_fields = ("text",)
 
 
 @admin.register(RollbackCall)

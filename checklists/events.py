@@ -11,6 +11,8 @@ STATUS_WORDS = {"done": "ticked", "todo": "reopened", "blocked": "blocked", "na"
 
 
 def _item_status(d: Mapping, who: str) -> str:
+    if d.get("status") == d.get("from") and d.get("note"):
+        return f"{who} added a note to “{d.get('text', '')}” — {d['note']}"
     verb = STATUS_WORDS.get(d.get("status", ""), d.get("status", ""))
     line = f"{who} {verb} “{d.get('text', '')}”"
     return line + (f" — {d['note']}" if d.get("note") else "")

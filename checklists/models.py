@@ -64,6 +64,8 @@ class ChecklistItem(models.Model):
     )
     verification = models.TextField(blank=True, help_text="Commands that prove it is done.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TODO)
+    # The item's standing note: while blocked, the block reason (kept until unblocked);
+    # otherwise the latest note. Every note is also kept, with who and when, as an ItemNote.
     note = models.TextField(blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -81,6 +83,25 @@ class ChecklistItem(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.NA}
+
+    @property
+    def note_list(self) -> list[ItemNote]:
+        """The item's notes, oldest first (prefetched by the selectors that show them)."""
+        return list(self.notes.all())
+
+    @property
+    def block_note(self) -> ItemNote | None:
+        """The note that gave the standing block reason (who blocked it, and when)."""
+        if self.status != self.Status.BLOCKED:
+            return None
+        reasons = [n for n in self.note_list if n.status == self.Status.BLOCKED and n.changed]
+        return reasons[-1] if reasons else None
+
+    @property
+    def history_notes(self) -> list[ItemNote]:
+        """The notes the row lists under the item (the standing block reason shows apart)."""
+        reason = self.block_note
+        return [n for n in self.note_list if reason is None or n.pk != reason.pk]
 
     @property
     def render_key(self) -> str:
@@ -101,8 +122,34 @@ class ChecklistItem(models.Model):
             assignee.name if assignee else "",
             self.changed_by_label,
             self.changed_at.isoformat() if self.changed_at else "",
+            tuple(n.pk for n in self.note_list),
         )
         return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
+class ItemNote(models.Model):
+    """A note on a checklist item, kept with who wrote it and when; notes only append.
+
+    ``status`` is the item's status the note was given with; ``changed`` says whether
+    that action changed the status (a block reason, a comment on a tick) or only added
+    the note.
+    """
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField()
+    status = models.CharField(max_length=10, choices=ChecklistItem.Status.choices)
+    changed = models.BooleanField(default=False, help_text="The note came with a status change.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["item", "at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
 
 
 class Gate(models.Model):

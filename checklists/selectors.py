@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from checklists.models import (
     Checklist,
@@ -24,6 +24,7 @@ from checklists.models import (
     DecisionVote,
     Gate,
     GateDecisionRole,
+    ItemNote,
     RequiredSignOff,
     RollbackCall,
     SignOff,
@@ -123,9 +124,9 @@ def late_work(release, now: datetime) -> list[LateItem]:
     for item in open_items:
         due = checklist_due_offset(checklists[item.checklist_id])
         due_at = release.go_live_at + due if due is not None else None
-        late = due_at is not None and due_at < now
-        if late or item.status == ChecklistItem.Status.BLOCKED:
-            found.append(LateItem(item, due_at, (now - due_at) if late else None, []))
+        late_by = now - due_at if due_at is not None and due_at < now else None
+        if late_by is not None or item.status == ChecklistItem.Status.BLOCKED:
+            found.append(LateItem(item, due_at, late_by, []))
     role_ids = {row.item.owner_role_id for row in found if row.item.owner_role_id}
     duty: dict[int, list[OnDuty]] = defaultdict(list)
     for a in (
@@ -154,12 +155,17 @@ class ChecklistRows:
         return self.checklist.pk
 
 
+def _with_notes(items):
+    """Items with their notes (oldest first), in one more query whatever their number."""
+    return items.prefetch_related(Prefetch("notes", queryset=ItemNote.objects.order_by("at", "id")))
+
+
 def checklists_with_items(
     release, per_checklist: dict[int, Progress] | None = None
 ) -> list[ChecklistRows]:
-    """Checklists with their items (owner, assignee) and progress, in three queries."""
+    """Checklists with their items (owner, assignee, notes) and progress, in four queries."""
     checklists = list(release.checklists.select_related("phase").order_by("order", "id"))
-    items = (
+    items = _with_notes(
         ChecklistItem.objects.filter(checklist__release=release)
         .select_related("owner_role", "assignee")
         .order_by("order", "id")
@@ -172,11 +178,25 @@ def checklists_with_items(
 
 
 def item_row(release, item_id) -> ChecklistItem | None:
-    """One item of ``release`` with what its row shows (owner, assignee), or None."""
-    return (
-        ChecklistItem.objects.select_related("owner_role", "assignee", "checklist")
-        .filter(pk=item_id, checklist__release=release)
-        .first()
+    """One item of ``release`` with what its row shows (owner, assignee, notes), or None."""
+    return _with_notes(
+        ChecklistItem.objects.select_related("owner_role", "assignee", "checklist").filter(
+            pk=item_id, checklist__release=release
+        )
+    ).first()
+
+
+def open_items_of(release, *, role_ids: set[int], person_id: int | None) -> list[ChecklistItem]:
+    """The release's open items owned by one of ``role_ids`` or assigned to the person,
+    with their checklist, its phase and its gate (for when each is due): one query."""
+    mine = Q(owner_role_id__in=role_ids)
+    if person_id is not None:
+        mine |= Q(assignee_id=person_id)
+    return list(
+        ChecklistItem.objects.filter(mine, checklist__release=release)
+        .exclude(status__in=[ChecklistItem.Status.DONE, ChecklistItem.Status.NA])
+        .select_related("checklist__phase", "checklist__gate", "owner_role", "assignee")
+        .order_by("checklist__order", "checklist_id", "order", "id")
     )
 
 
@@ -415,7 +435,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
     open_items: dict[int, list[ChecklistItem]] = defaultdict(list)
     totals: dict[int, int] = defaultdict(int)
     for item in ChecklistItem.objects.filter(checklist_id__in=checklist_ids).only(
-        "id", "checklist_id", "text", "status"
+        "id", "checklist_id", "text", "status", "owner_role_id"
     ):
         totals[item.checklist_id] += 1
         if not item.is_closed:

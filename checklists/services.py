@@ -14,6 +14,7 @@ from checklists.models import (
     Decision,
     DecisionVote,
     Gate,
+    ItemNote,
     RequiredSignOff,
     RollbackCall,
     SignOff,
@@ -42,11 +43,15 @@ def item_set_status(
     note: str | None = None,
     standing: policies.Standing | None = None,
 ) -> ChecklistItem:
-    """Tick, untick, block (a reason is required) or mark n/a a checklist item.
+    """Tick, untick, block (a reason is required) or mark n/a a checklist item, or add a
+    note to it (``status`` as it is, with a ``note``).
 
-    Raises :class:`FieldError` for a bad status or missing reason and
-    :class:`policies.Refused` when ``user`` may not change this item. Setting the
-    status and note an item already has changes nothing and records no event.
+    Notes append: each is kept as an :class:`ItemNote` with who wrote it and when, and is
+    recorded in the event. A block reason stays the item's standing note until the item
+    is unblocked; a note added to a blocked item does not replace it. Raises
+    :class:`FieldError` for a bad status or missing reason and :class:`policies.Refused`
+    when ``user`` may not change this item. Setting the status an item already has,
+    without a note or with the note it already has, changes nothing and records no event.
     """
     if status not in ChecklistItem.Status.values:
         raise FieldError("status", f"must be one of {', '.join(ChecklistItem.Status.values)}")
@@ -62,18 +67,33 @@ def item_set_status(
     )
     with transaction.atomic():
         current = ChecklistItem.objects.select_for_update().get(pk=item.pk)
-        if current.status == status and (note == current.note or not note):
-            return current
         previous = current.status
-        current.status = status
-        if note or status != previous:
+        changed = status != previous
+        if not changed and (not note or note == _latest_note(current)):
+            return current  # a double tap, or the same note sent twice
+        now, label = clock.now(), events.actor_label_for(user)
+        fields = ["note"]
+        if changed or status != ChecklistItem.Status.BLOCKED:
+            # A status change sets the standing note (a block reason, or none); a note on
+            # an item that is not blocked becomes its standing note. A blocked item keeps
+            # its reason until it is unblocked.
             current.note = note
-        current.changed_by = user
-        current.changed_by_label = events.actor_label_for(user)
-        current.changed_at = clock.now()
-        current.save(
-            update_fields=["status", "note", "changed_by", "changed_by_label", "changed_at"]
-        )
+        if changed:
+            current.status = status
+            current.changed_by, current.changed_by_label, current.changed_at = user, label, now
+            fields += ["status", "changed_by", "changed_by_label", "changed_at"]
+        current.save(update_fields=fields)
+        added = None
+        if note:
+            added = ItemNote.objects.create(
+                item=current,
+                text=note,
+                status=status,
+                changed=changed,
+                author=user,
+                author_label=label,
+                at=now,
+            )
         events.record(
             release,
             "item.status",
@@ -83,7 +103,9 @@ def item_set_status(
                 "checklist": current.checklist_id,
                 "status": status,
                 "from": previous,
-                "note": current.note,
+                "note": note,
+                "note_id": added.pk if added else None,
+                "reason": current.note if status == ChecklistItem.Status.BLOCKED else "",
                 "text": current.text[:200],
             },
         )
@@ -104,7 +126,7 @@ def item_nudge(*, item: ChecklistItem, user, standing: policies.Standing | None 
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.NUDGE, release, target={"item": item.pk})
     now = clock.now()
-    [row] = [r for r in late_work(release, now) if r.item.pk == item.pk] or [None]
+    row = next((r for r in late_work(release, now) if r.item.pk == item.pk), None)
     if row is None:
         raise FieldError("item", "this item is neither late nor blocked")
     if not row.on_duty:
@@ -132,6 +154,12 @@ def item_nudge(*, item: ChecklistItem, user, standing: policies.Standing | None 
                 "blocked": row.blocked,
             },
         )
+
+
+def _latest_note(item: ChecklistItem) -> str:
+    """The text of the item's latest note (its standing note when it has no history)."""
+    latest = ItemNote.objects.filter(item=item).order_by("-at", "-id").first()
+    return latest.text if latest else item.note
 
 
 def _lock_release(release) -> None:

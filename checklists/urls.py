@@ -17,6 +17,7 @@ urlpatterns = [
     path(
         "releases/<int:release_id>/gates/<int:gate_id>/signoff", views.signoff, name="gate-signoff"
     ),
+    path("releases/<int:release_id>/gates/<int:gate_id>/", views.gate_panel, name="gate-panel"),
     path("releases/<int:release_id>/gates/<int:gate_id>/decide", views.decide, name="gate-decide"),
     path(
         "releases/<int:release_id>/gates/<int:gate_id>/decisions/<int:decision_id>/vote",

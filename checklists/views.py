@@ -15,6 +15,7 @@ from warroom import clock, policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
 from warroom.forms import parse_local_datetime
+from warroom.htmx import announce, typed_text
 from warroom.people.models import Role
 
 
@@ -44,11 +45,10 @@ def item_status(request: HttpRequest, release_id: int, item_id: int) -> HttpResp
         item_id,
         checklist__release=release,
     )
-    note = request.headers.get("HX-Prompt")
-    if note is None:
-        note = request.POST.get("note")
+    note = typed_text(request, "note")
+    before = item.status
     try:
-        services.item_set_status(
+        changed = services.item_set_status(
             item=item,
             status=request.POST.get("status", ""),
             note=note,
@@ -57,12 +57,18 @@ def item_status(request: HttpRequest, release_id: int, item_id: int) -> HttpResp
         )
     except FieldError as exc:
         return _bad(exc)
-    return HttpResponse(
-        render_to_string(
-            "checklists/partials/item.html",
-            {"item": selectors.item_row(release, item.pk), "release": release},
+    row = selectors.item_row(release, item.pk)
+    html = render_to_string("checklists/partials/item.html", {"item": row, "release": release})
+    gate = Gate.objects.filter(checklist_id=item.checklist_id).first()
+    if gate is not None:
+        # A go/no-go item ticked inside its gate panel: the panel answers at once too.
+        state = selectors.gate_states(release, [gate.pk])[0]
+        html += render_to_string(
+            "checklists/partials/gate.html", {"g": state, "release": release, "oob": True}
         )
-    )
+    response = HttpResponse(html)
+    response["HX-Trigger"] = announce(_item_words(changed, before, (note or "").strip()))
+    return response
 
 
 @login_required
@@ -70,7 +76,8 @@ def late(request: HttpRequest, release_id: int) -> HttpResponse:
     """Late and blocked items with who is on duty for each: call, Slack, nudge."""
     release, _ = release_for(request.user, release_id, target={"page": request.path})
     rows = selectors.late_work(release, clock.now())
-    template = "checklists/partials/late_list.html" if request.htmx else "checklists/late.html"
+    partial = request.headers.get("HX-Request") == "true"
+    template = "checklists/partials/late_list.html" if partial else "checklists/late.html"
     return render(request, template, {"release": release, "rows": rows})
 
 
@@ -94,11 +101,22 @@ def item_nudge(request: HttpRequest, release_id: int, item_id: int) -> HttpRespo
     return render(request, "checklists/partials/late_list.html", {"release": release, "rows": rows})
 
 
-def _gate_panel(gate: Gate) -> HttpResponse:
+def _item_words(item: ChecklistItem, before: str, note: str) -> str:
+    """What a screen reader hears after a change to an item ("Done: Verify backup 1")."""
+    if item.status == before:
+        return f"Note added to {item.text}" if note else f"{item.text}: unchanged"
+    if item.status == ChecklistItem.Status.BLOCKED:
+        return f"Blocked: {item.text}. Reason: {item.note}"
+    words = {"done": "Done", "todo": "Reopened", "na": "Marked N/A"}
+    return f"{words.get(item.status, item.get_status_display())}: {item.text}"
+
+
+def _gate_panel(gate: Gate, words: str, confirming: dict | None = None) -> HttpResponse:
     state = selectors.gate_states(gate.release, [gate.pk])[0]
-    return HttpResponse(
-        render_to_string("checklists/partials/gate.html", {"g": state, "release": gate.release})
-    )
+    ctx = {"g": state, "release": gate.release, "confirming": confirming}
+    response = HttpResponse(render_to_string("checklists/partials/gate.html", ctx))
+    response["HX-Trigger"] = announce(words)
+    return response
 
 
 @login_required
@@ -108,10 +126,10 @@ def signoff(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse
         request.user, release_id, policies.Action.SIGN_OFF, target={"gate": gate_id}
     )
     gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
-    comment = request.headers.get("HX-Prompt", request.POST.get("comment", ""))
+    comment = typed_text(request, "comment") or ""
     try:
         role = object_in(Role.objects.all(), _int_field(request, "role") or 0, release=release)
-        services.signoff_record(
+        signoff = services.signoff_record(
             gate=gate,
             role=role,
             verdict=request.POST.get("verdict", ""),
@@ -121,7 +139,16 @@ def signoff(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse
         )
     except FieldError as exc:
         return _bad(exc)
-    return _gate_panel(gate)
+    verb = "approved" if signoff.verdict == signoff.Verdict.APPROVE else "rejected"
+    return _gate_panel(gate, f"You {verb} the {role.name} sign-off for {gate.name}")
+
+
+@login_required
+def gate_panel(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
+    """The gate's panel as it stands (after a cancelled confirmation, say)."""
+    release, _ = release_for(request.user, release_id, target={"page": request.path})
+    gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
+    return _gate_panel(gate, f"{gate.name} as it stands")
 
 
 @login_required
@@ -132,7 +159,7 @@ def decide(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
     )
     gate = object_in(Gate.objects.select_related("release"), gate_id, release=release)
     try:
-        services.decision_record(
+        decision = services.decision_record(
             gate=gate,
             outcome=request.POST.get("outcome", ""),
             rationale=request.POST.get("rationale", ""),
@@ -144,8 +171,17 @@ def decide(request: HttpRequest, release_id: int, gate_id: int) -> HttpResponse:
             standing=st,
         )
     except FieldError as exc:
-        return _bad(exc)
-    return _gate_panel(gate)
+        if exc.field != "confirm_open":
+            return _bad(exc)
+        # Deciding over what stands open: show it, and ask once more.
+        confirming = {"fields": request.POST, "blockers": exc.message.split(": ", 1)[-1]}
+        return _gate_panel(gate, "Confirm: this decides over what stands open", confirming)
+    state = selectors.decision_with_state(decision)
+    label = decision.get_outcome_display()
+    if state.state == selectors.PROPOSED:
+        awaiting = " + ".join(r.name for r in state.awaiting)
+        return _gate_panel(gate, f"{label} proposed for {gate.name}: awaiting {awaiting}")
+    return _gate_panel(gate, f"{label} recorded for {gate.name}")
 
 
 @login_required
@@ -167,15 +203,18 @@ def vote(request: HttpRequest, release_id: int, gate_id: int, decision_id: int) 
         )
     except FieldError as exc:
         return _bad(exc)
-    return _gate_panel(gate)
+    verb = "confirmed" if request.POST.get("verdict") == "confirm" else "objected to"
+    return _gate_panel(gate, f"You {verb} {decision.get_outcome_display()} at {gate.name}")
 
 
-def _call_panel(release, call) -> HttpResponse:
-    return HttpResponse(
+def _call_panel(release, call, words: str) -> HttpResponse:
+    response = HttpResponse(
         render_to_string(
             "checklists/partials/rollback_call.html", {"call": call, "release": release}
         )
     )
+    response["HX-Trigger"] = announce(words)
+    return response
 
 
 @login_required
@@ -190,7 +229,7 @@ def rollback_raise(request: HttpRequest, release_id: int) -> HttpResponse:
         )
     except FieldError as exc:
         return _bad(exc)
-    return _call_panel(release, call)
+    return _call_panel(release, call, "Rollback trigger raised: the decision clock is running")
 
 
 @login_required
@@ -201,7 +240,7 @@ def rollback_decide(request: HttpRequest, release_id: int, call_id: int) -> Http
     )
     call = object_in(RollbackCall.objects.select_related("release"), call_id, release=release)
     try:
-        services.rollback_decide(
+        call = services.rollback_decide(
             call=call,
             choice=request.POST.get("choice", ""),
             rationale=request.POST.get("rationale", ""),
@@ -210,4 +249,4 @@ def rollback_decide(request: HttpRequest, release_id: int, call_id: int) -> Http
         )
     except FieldError as exc:
         return _bad(exc)
-    return _call_panel(release, None)
+    return _call_panel(release, None, f"Rollback decided: {call.get_choice_display()}")

@@ -106,11 +106,13 @@ def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) ->
     return parts
 
 
-def _board_summary(release: Release, s: selectors.Summary) -> str:
+def _board_regions(release: Release, s: selectors.Summary) -> str:
+    """The board's live regions: alerts and the pinned status line, then the tiles."""
     hidden = selectors.hidden_on_board()
     board_s = replace(s, recent=[e for e in s.recent if e.kind not in hidden])
-    return render_to_string(
-        "deployments/partials/board_summary.html", {"s": board_s, "release": release, "oob": True}
+    ctx = {"s": board_s, "release": release, "oob": True}
+    return render_to_string("deployments/partials/board_top.html", ctx) + render_to_string(
+        "deployments/partials/board_summary.html", ctx
     )
 
 
@@ -131,7 +133,7 @@ class PageFragments:
         warroom = [seq_marker(event.seq, s), *_warroom_regions(release, event, kind, s)]
         board = [seq_marker(event.seq, s)]
         if kind.on_board:
-            board.append(_board_summary(release, s))
+            board.append(_board_regions(release, s))
         return {"warroom": "".join(warroom), "board": "".join(board)}
 
     def presence(self, names: list[str]) -> str:
@@ -145,9 +147,7 @@ def render_sync(release: Release, variant: str) -> str:
     reads the release fresh; :func:`deployments.pages.sync_fragments` caches this)."""
     if variant == "board":
         s = selectors.summary(release, for_board=True)
-        return seq_marker(release.last_seq, s, full=True) + render_to_string(
-            "deployments/partials/board_summary.html", {"s": s, "release": release, "oob": True}
-        )
+        return seq_marker(release.last_seq, s, full=True) + _board_regions(release, s)
     s = selectors.summary(release)
     rows = checklist_selectors.checklists_with_items(release, s.per_checklist)
     ctx = {"release": release, "s": s, "oob": True}

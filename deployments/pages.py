@@ -12,6 +12,7 @@ When a whole team opens the war room at T-0, only the first request renders.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -56,16 +57,43 @@ def gate_deciders(release: Release) -> dict[int, set[int]]:
     return found
 
 
+@dataclass
+class PhaseGroup:
+    """Checklists that follow each other under one phase (or under none: "Before T0")."""
+
+    phase: object | None
+    label: str
+    rows: list = field(default_factory=list)
+
+
+def phase_groups(rows: list, gate_checklists: set[int]) -> list[PhaseGroup]:
+    """The war room's checklists grouped by phase, in their order; checklists of no phase
+    are grouped as pre-deployment or go/no-go checklists."""
+    groups: list[PhaseGroup] = []
+    for row in rows:
+        phase = row.checklist.phase
+        if phase is None:
+            label = "Go/no-go checklists" if row.pk in gate_checklists else "Before go-live"
+        else:
+            label = phase.name
+        if not groups or groups[-1].phase != phase or groups[-1].label != label:
+            groups.append(PhaseGroup(phase, label))
+        groups[-1].rows.append(row)
+    return groups
+
+
 def warroom_body(release: Release) -> str:
     """Everything in the war room's main column and sides, for every viewer alike."""
 
     def render(now: datetime) -> tuple[str, datetime | None]:
         s = selectors.summary(release, now=now)
+        rows = checklist_selectors.checklists_with_items(release, s.per_checklist)
+        gate_lists = {g.gate.checklist_id for g in s.gate_summaries if g.gate.checklist_id}
         ctx = {
             "release": release,
             "s": s,
             "gates": s.gate_summaries,
-            "checklists": checklist_selectors.checklists_with_items(release, s.per_checklist),
+            "groups": phase_groups(rows, gate_lists),
         }
         return render_to_string("deployments/partials/warroom_body.html", ctx), s.next_change_at
 

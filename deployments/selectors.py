@@ -116,6 +116,16 @@ class Summary:
     def t_offset(self) -> timedelta:
         return self.now - self.release.go_live_at
 
+    @property
+    def current_anchor(self) -> str:
+        """Where the page's "Now" link goes: the current phase's checklists, else its
+        place on the timeline."""
+        if self.current is None:
+            return ""
+        if any(c.phase_id == self.current.pk for c in self.checklists):
+            return f"phase-{self.current.pk}"
+        return f"timeline-phase-{self.current.pk}"
+
 
 def current_phase(release: Release, phases: list[Phase], now: datetime) -> Phase | None:
     """The active phase if one is marked so, else the phase whose planned slot holds now."""
@@ -374,3 +384,84 @@ def releases_by_state(now: datetime | None = None, user=None) -> dict[str, list[
         groups[release_state(release, now, release.first_phase)].append(release)
     groups["done"].reverse()
     return groups
+
+
+@dataclass
+class NextItem:
+    """One of a viewer's open items, with when it is due (None: no due time)."""
+
+    item: object  # checklists' ChecklistItem, with its checklist, phase and gate
+    due: timedelta | None
+    release: Release
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.release.at(self.due)
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due is not None and now - self.release.go_live_at > self.due
+
+
+def item_due_offset(checklist) -> timedelta | None:
+    """When an item must be done: its gate's time for a go/no-go item, else its
+    checklist's due time (its own, else its phase's end)."""
+    # The reverse one-to-one raises RelatedObjectDoesNotExist (an AttributeError) when
+    # the checklist belongs to no gate.
+    gate = getattr(checklist, "gate", None)
+    if gate is not None and gate.at_offset is not None:
+        return gate.at_offset
+    return checklist_due_offset(checklist)
+
+
+def next_items_for(release: Release, *, role_ids: set[int], person_id: int | None) -> list:
+    """The viewer's open items (owned by a role they hold, or assigned to them), due
+    soonest first; items with no due time last, in checklist order. One query."""
+    if not role_ids and person_id is None:
+        return []
+    rows = []
+    items = checklist_selectors.open_items_of(release, role_ids=role_ids, person_id=person_id)
+    for item in items:
+        rows.append(NextItem(item, item_due_offset(item.checklist), release))
+    never = timedelta.max
+    rows.sort(key=lambda r: r.due if r.due is not None else never)  # stable: checklist order
+    return rows
+
+
+@dataclass
+class DecisionNeeded:
+    """A gate waiting for a decision role the viewer holds."""
+
+    gate: object  # checklists' GateState
+    due_at: datetime | None
+    late_by: timedelta | None
+    proposal: bool  # a proposal is waiting for their answer (else nothing decided yet)
+
+
+def decisions_needed(release: Release, st, now: datetime) -> list[DecisionNeeded]:
+    """Gates whose decision needs this person now: undecided gates due within the hour
+    (or late), and proposals awaiting a decision role they hold and have not answered."""
+    if release.is_closed or not st.role_ids:
+        return []
+    found = []
+    person_id = getattr(st.person, "pk", None)
+    for g in checklist_selectors.gate_states(release):
+        mine = g.decision_role_ids & st.role_ids
+        if not mine:
+            continue
+        if g.proposal is not None:
+            answered = any(v.voter_id == person_id for v in g.proposal.votes)
+            waiting_on_me = {r.pk for r in g.proposal.awaiting} & mine
+            if answered or not waiting_on_me:
+                continue
+        elif g.decision is not None:
+            continue
+        due_at = release.at(g.gate.at_offset)
+        if g.proposal is None and (due_at is None or due_at - now > DECISION_HEADS_UP):
+            continue
+        late = now - due_at if due_at is not None and due_at < now else None
+        found.append(DecisionNeeded(g, due_at, late, g.proposal is not None))
+    return found
+
+
+# How long before a gate's time its deciders see "your decision is needed".
+DECISION_HEADS_UP = timedelta(hours=1)

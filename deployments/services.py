@@ -88,7 +88,7 @@ def release_pin_status(
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "status line"})
     text = (text or "").strip()
-    max_length = Release._meta.get_field("status_line").max_length
+    max_length = Release._meta.get_field("status_line").max_length or 280
     if len(text) > max_length:
         raise FieldError("text", f"is longer than {max_length} characters")
     if next_update_at is not None:

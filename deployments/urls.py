@@ -13,6 +13,8 @@ urlpatterns = [
     ),
     path("releases/<int:release_id>/board/", views.board, name="board"),
     path("releases/<int:release_id>/board/rotate", views.rotate_board_link, name="board-rotate"),
+    path("releases/<int:release_id>/board/share", views.board_share, name="board-share"),
+    path("releases/<int:release_id>/mine", views.my_next, name="my-next"),
     path("releases/<int:release_id>/sync", views.release_sync, name="release-sync"),
     path("releases/<int:release_id>/status-line", views.status_line, name="status-line"),
     path("releases/<int:release_id>/export.md", runbook_views.export, name="runbook-export"),

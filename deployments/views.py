@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from deployments import pages, selectors, services
 from deployments.models import Release
 from deployments.routing import ws_path
-from warroom import policies
+from warroom import clock, policies
 from warroom.access import release_for
 from warroom.errors import FieldError
 from warroom.forms import parse_local_datetime
+from warroom.htmx import announce
 
 SECTIONS = [("in_progress", "In progress"), ("upcoming", "Upcoming"), ("done", "Done")]
 
@@ -102,6 +103,27 @@ def board_link_sync(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(pages.sync_fragments(release, "board"))
 
 
+def _board_share(request: HttpRequest, release: Release, *, rotated: bool) -> HttpResponse:
+    url = request.build_absolute_uri(reverse("board-link", args=[release.board_token]))
+    response = render(
+        request,
+        "deployments/partials/board_share.html",
+        {"release": release, "url": url, "rotated": rotated},
+    )
+    response["Cache-Control"] = "private, no-store"  # a secret: never kept by a cache
+    return response
+
+
+@login_required
+@require_GET
+def board_share(request: HttpRequest, release_id: int) -> HttpResponse:
+    """The board's secret link with copy and rotate, for those who may edit the plan."""
+    release, _ = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "board link"}
+    )
+    return _board_share(request, release, rotated=False)
+
+
 @login_required
 @require_POST
 def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
@@ -109,8 +131,56 @@ def rotate_board_link(request: HttpRequest, release_id: int) -> HttpResponse:
         request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "board link"}
     )
     release = services.release_rotate_board_link(release=release, user=request.user, standing=st)
-    url = request.build_absolute_uri(reverse("board-link", args=[release.board_token]))
-    return HttpResponse(f'<a href="{url}" id="board-link">{url}</a>')
+    response = _board_share(request, release, rotated=True)
+    response["HX-Trigger"] = announce("New board link made; the old one no longer works.")
+    return response
+
+
+MY_NEXT_SHOWN = 8
+
+
+@login_required
+@require_GET
+def my_next(request: HttpRequest, release_id: int) -> HttpResponse:
+    """The viewer's open items, due soonest first, each with its tick where they may.
+
+    Per viewer, so never part of the war room's shared body: the page fetches it after
+    loading and again (debounced) after live changes. What is due and whose it is are
+    decided here, once, for every screen.
+    """
+    release, st = _viewable(request, release_id)
+    person_id = st.person.pk if st.person else None
+    rows = selectors.next_items_for(release, role_ids=st.role_ids, person_id=person_id)
+    now = clock.now()
+    shown = [
+        {
+            "item": r.item,
+            "due": r.due,
+            "due_at": r.due_at,
+            "overdue": r.overdue(now),
+            "can_tick": bool(policies.check(st, policies.Action.TICK, item=r.item)),
+        }
+        for r in rows[:MY_NEXT_SHOWN]
+    ]
+    decisions = selectors.decisions_needed(release, st, now)
+    response = render(
+        request,
+        "deployments/partials/my_next.html",
+        {
+            "release": release,
+            "rows": shown,
+            "total": len(rows),
+            "due_now": sum(1 for r in rows if r.overdue(now)),
+            "decisions": decisions,
+            "show": bool(st.role_ids or st.person) and not _stakeholder_only(st),
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _stakeholder_only(st: policies.Standing) -> bool:
+    return bool(st.role_ids) and not (st.role_ids - st.stakeholder_role_ids)
 
 
 @login_required
@@ -144,14 +214,18 @@ def release_sync(request: HttpRequest, release_id: int) -> HttpResponse:
 
 
 def controls_css(st: policies.Standing, release: Release) -> str:
-    """CSS that shows this viewer the controls they may use (the server checks again)."""
-    rules = []
+    """CSS that shows this viewer the controls they may use (the server checks again).
+
+    Rows whose box the viewer may tick show the checkbox instead of the status mark.
+    """
     if st.is_superuser or st.is_release_manager:
-        rules.append(".item .controls")
+        scopes = [""]
     else:
-        if st.is_member:
-            rules.append(".item.owner-none .controls")
-        rules += [f".item.owner-{rid} .controls" for rid in sorted(st.role_ids)]
+        scopes = [".owner-none"] if st.is_member else []
+        scopes += [f".owner-{rid}" for rid in sorted(st.role_ids)]
+    controls = [f".item{s} .controls" for s in scopes]
+    rules = [f"{row}{s} .tick" for s in scopes for row in (".item", ".gate-item")]
+    marks = [f"{row}{s} .status-mark" for s in scopes for row in (".item", ".gate-item")]
     authority = st.is_superuser or st.is_release_manager
     if st.is_superuser:
         rules += [".signoff-controls", ".decide"]
@@ -161,13 +235,15 @@ def controls_css(st: policies.Standing, release: Release) -> str:
             if (deciding & st.role_ids) or (not deciding and st.is_release_manager):
                 rules.append(f".decide-gate-{gate_id}")
                 authority = True
-    if st.is_superuser or st.is_release_manager:
-        rules.append(".edit-plan")
     if authority:
         rules.append(".decide-rollback")
     if authority or st.is_member:
         rules.append(".raise-rollback")
-    css = ",".join(rules) + "{display:revert}" if rules else ""
+    if policies.check(st, policies.Action.EDIT_PLAN):
+        rules += [".share-board", ".edit-plan"]
+    css = ",".join(controls) + "{display:flex}" if controls else ""
+    css += ",".join(rules) + "{display:revert}" if rules else ""
+    css += ",".join(marks) + "{display:none}" if marks else ""
     if st.person is not None:
         # A proposal this person has answered needs no second answer from them.
         css += f".answered-by-{st.person.pk}{{display:none}}"

@@ -500,3 +500,30 @@ def test_only_the_gates_decision_roles_answer_a_proposal(team):
     with pytest.raises(policies.Refused):
         services.decision_vote_record(decision=d, verdict="confirm", user=team["dba"])
     assert AuditEvent.objects.filter(kind="access.denied", actor=team["dba"]).count() == 1
+
+
+def test_in_the_browser_conditional_go_over_open_blockers_asks_to_confirm_them_first(client, team):
+    sign_all(team)
+    tick_gate_items(team)
+    services.signoff_record(
+        gate=team.gate(),
+        role=role(team, "Security Engineer"),
+        verdict="reject",
+        comment="CVE pending",
+        user=team["sec"],
+    )
+    client.force_login(team["vp"])
+    url = f"/releases/{team.release.pk}/gates/{team.gate().pk}/decide"
+    form = {
+        "outcome": "conditional_go",
+        "rationale": "WAF rule in place",
+        "mitigations": "Security Engineer: WAF blocks the CVE path",
+    }
+    first = client.post(url, form, headers={"HX-Request": "true"})
+    assert first.status_code == 200 and not Decision.objects.exists()
+    page = first.content.decode()
+    assert "CONDITIONAL GO while these stand open" in page and "CVE pending" in page
+    assert 'name="confirm_open" value="1"' in page and 'value="WAF rule in place"' in page
+    second = client.post(url, {**form, "confirm_open": "1"}, headers={"HX-Request": "true"})
+    assert second.status_code == 200
+    assert Decision.objects.get().outcome == "conditional_go"

@@ -75,7 +75,7 @@ def test_the_release_manager_pins_a_status_line_with_the_next_update(night, clie
     event = AuditEvent.objects.get(release=night.release, kind="release.status_pinned")
     assert event.data["next_update_at"] == at(minutes=20).isoformat()
     board = client.get(f"/board/{night.release.board_token}/").content.decode()
-    assert "Migrations done; canary at 10%" in board and "Next update at" in board
+    assert "Migrations done; canary at 10%" in board and "next update at" in board
     with pytest.raises(FieldError) as err, clock.frozen_at(at(minutes=6)):
         release_services.release_pin_status(
             release=night.release, user=night["rm"], text="x", next_update_at=at(minutes=1)

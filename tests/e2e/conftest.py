@@ -28,9 +28,13 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "correct horse battery staple"
-# A wall screen and a laptop.
+# A wall screen, a small wall screen, a laptop and a phone.
 LAPTOP = {"width": 1440, "height": 1000}
 WALL = {"width": 1920, "height": 1080}
+WALL_SMALL = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+PHONE_CONTEXT = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DEMO_PASSWORD = "golive-demo"  # load_demo's
 
 
 def _require_browser() -> None:
@@ -148,13 +152,13 @@ class Watch:
             dialog.dismiss()
 
 
-def login(ctx, server, username: str, next_path: str = "/"):
+def login(ctx, server, username: str, next_path: str = "/", password: str = PASSWORD):
     """Log ``username`` in through the login form; return the page, at ``next_path``."""
     page = ctx.new_page()
     page.watch = Watch(page, username)
     page.goto(f"{server.url}/login/?next={next_path}")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "/login/" not in page.url, f"{username} could not log in"

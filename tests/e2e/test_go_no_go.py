@@ -61,13 +61,13 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
     assert "Awaiting decision" in board_tile.inner_text()
     shot(vp.locator(gate_sel), "gate-before.png")
 
-    # When the DBA, QA and Security approve (each with a comment in the prompt)...
+    # When the DBA, QA and Security approve (each with a comment in the inline field)...
     for n, (u, page) in enumerate(signers.items(), start=1):
-        page.watch.prompt_answer = f"{SIGNERS[u]} checked at T-45"
+        page.fill(f"#gate-{gate.pk}-comment-{roles[u].pk}", f"{SIGNERS[u]} checked at T-45")
         with page.expect_response(lambda r: r.url.endswith(f"/gates/{gate.pk}/signoff")) as r:
             page.locator(f"{gate_sel} .signoff-role-{roles[u].pk} button.approve").click()
         assert r.value.ok, r.value.text()
-        assert page.watch.dialogs[-1] == "prompt: Comment (optional)"
+        assert page.watch.dialogs == []
         # ...each approval reaches the VP's screen within a second.
         vp.locator(f"{gate_sel} tr.verdict-approve").nth(n - 1).wait_for(timeout=1000)
     expect(board.locator("#board-summary")).to_contain_text("3/3 sign-offs", timeout=1000)
@@ -80,7 +80,7 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
     # And when the RM ticks both go/no-go items...
     for item in gate_items:
         with rm.expect_response(lambda r, i=item: r.url.endswith(f"/items/{i.pk}/status")) as r:
-            rm.locator(f"#item-{item.pk} button.tick").click()
+            rm.locator(f"#tick-{item.pk}").check()
         assert r.value.ok, r.value.text()
 
     # ...GO is enabled on the VP's screen, live, and nothing stands in the way.
@@ -124,4 +124,4 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
     shot(board, "board-go.png")
     for page in pages:
         assert not page.watch.errors, (page.watch.name, page.watch.errors)
-        assert not [d for d in page.watch.dialogs if not d.startswith("prompt")]
+        assert page.watch.dialogs == []

@@ -71,7 +71,7 @@ def test_the_dba_ticks_an_item_and_the_rm_and_the_boards_see_it_within_a_second(
 
     # When the DBA ticks "Verify backup 1"...
     with dba.expect_response(lambda r: r.url.endswith(f"/items/{item.pk}/status")) as resp:
-        dba.locator(f"#item-{item.pk} button.tick").click()
+        dba.locator(f"#tick-{item.pk}").check()
     assert resp.value.ok, resp.value.text()
 
     # ...the RM sees it done within a second, without a reload.
@@ -123,16 +123,17 @@ def test_a_script_in_a_block_reason_shows_as_text_and_never_runs(live_team, cont
     for page in (rm, dba, board):
         wait_live(page)
 
-    dba.watch.prompt_answer = XSS
+    dba.locator(f"#item-{item.pk}-block > summary").click()
+    dba.fill(f"#item-{item.pk}-reason", XSS)
     with dba.expect_response(lambda r: r.url.endswith(f"/items/{item.pk}/status")) as resp:
-        dba.locator(f"#item-{item.pk} .controls button", has_text="Block").click()
+        dba.locator(f"#item-{item.pk}-block button").click()
     assert resp.value.ok, resp.value.text()
-    assert dba.watch.dialogs == ["prompt: What blocks this item?"]
+    assert dba.watch.dialogs == []
 
     for page in (dba, rm):
-        note = page.locator(f"#item-{item.pk}.status-blocked .item-note")
+        note = page.locator(f"#item-{item.pk}.status-blocked .blocked-reason")
         note.wait_for(timeout=1000 if page is rm else 5000)
-        assert note.inner_text() == f"Blocked: {XSS}"
+        assert note.inner_text().startswith(f"Blocked: {XSS} — Dana Admin")
         # The event line travels on the websocket, after the POST's own answer (DBA).
         last_event = page.locator("#event-list .event").first
         expect(last_event).to_have_text(re.compile(re.escape(XSS) + "$"), timeout=1000)
@@ -145,7 +146,8 @@ def test_a_script_in_a_block_reason_shows_as_text_and_never_runs(live_team, cont
 
     # Reloaded, the server-rendered page escapes it the same way.
     rm.reload()
-    assert rm.locator(f"#item-{item.pk} .item-note").inner_text() == f"Blocked: {XSS}"
+    reason = rm.locator(f"#item-{item.pk} .blocked-reason").inner_text()
+    assert reason.startswith(f"Blocked: {XSS} — Dana Admin")
     board.reload()
     board.locator("#board-summary .events").get_by_text(XSS).wait_for()
 
