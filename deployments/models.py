@@ -208,10 +208,15 @@ class RollbackCriterion(models.Model):
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollback_criteria")
     order = models.PositiveIntegerField(default=0)
     metric = models.CharField(max_length=200)
-    comparison = models.CharField(max_length=2, default=">")
+    op = models.CharField(max_length=2, default=">", help_text="> >= < <= == !=")
     threshold = models.FloatField()
     unit = models.CharField(max_length=20, blank=True)
-    duration = models.DurationField(null=True, blank=True)
+    for_s = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds the condition must hold; empty: at once."
+    )
+    automatic = models.BooleanField(
+        default=False, help_text="The runbook says to roll back without asking anyone."
+    )
     severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.IMMEDIATE)
     query = models.TextField(blank=True, help_text="PromQL, filled in before use.")
     text = models.TextField(blank=True, help_text="The runbook's own words.")
@@ -222,7 +227,29 @@ class RollbackCriterion(models.Model):
         verbose_name_plural = "rollback criteria"
 
     def __str__(self) -> str:
-        return self.text or f"{self.metric} {self.comparison} {self.threshold}{self.unit}"
+        return self.text or f"{self.metric} {self.op} {self.threshold}{self.unit}"
+
+
+class RollbackStep(models.Model):
+    """A step of the rollback plan: run only when the release rolls back, so it never counts
+    toward the release's progress."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollback_steps")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    order = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    owner_role = models.ForeignKey(
+        "people.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verification = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["release", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class WarIssueQuerySet(models.QuerySet):

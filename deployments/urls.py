@@ -1,7 +1,7 @@
 from django.urls import path
 
 from deployments import controls, views
-from deployments.runbooks import views as runbook_views
+from deployments import import_views as runbook_views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),

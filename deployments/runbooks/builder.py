@@ -21,13 +21,27 @@ from .blocks import _MD, Section, _blocks, _sections
 from .canonical import CanonicalMixin
 from .checklists import ChecklistsMixin
 from .comms import CommsMixin
-from .context import _LEVEL, _NUMBERING, _POST, _PRE, _STAKEHOLDER, Ctx, classify
+from .context import (
+    _LEVEL,
+    _NUMBERING,
+    _POST,
+    _PRE,
+    _STAKEHOLDER,
+    Ctx,
+    SectionKind,
+    classify,
+    task_heading,
+    team_heading,
+    trigger_heading,
+)
 from .errors import RunbookError
 from .escalation import EscalationMixin
 from .gates import GatesMixin
+from .owners import OwnersMixin
 from .phases import PhasesMixin
 from .plan import ParseWarning, Plan, PlanChecklist, PlanCommsRule, PlanGate, PlanPerson, PlanPhase
 from .reader import ReaderMixin
+from .recognise import front_matter, has_task_marks, marks_mean_done
 from .roles import RolesMixin
 from .rollback import RollbackMixin
 from .text import heading_prefix, plain
@@ -44,6 +58,7 @@ class _Builder(
     EscalationMixin,
     RollbackMixin,
     CommsMixin,
+    OwnersMixin,
     TimesMixin,
 ):
     """Builds one :class:`Plan` from one runbook text."""
@@ -66,6 +81,9 @@ class _Builder(
         self.people_index: dict[str, PlanPerson] = {}
         self.interval_sentences: list[PlanCommsRule] = []
         self.meta_seen: set[str] = set()
+        self.heading_count = 0
+        self.marks_mean_done = False
+        self.has_boxes = False
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))
@@ -73,15 +91,21 @@ class _Builder(
     # -- entry -------------------------------------------------------------------
 
     def build(self) -> Plan:
+        meta, self.text = front_matter(self.text)
+        self.has_boxes = has_task_marks(self.text)
+        self.marks_mean_done = marks_mean_done(self.text)
         tokens = _MD.parse(self.text)
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
         self.find_anchor()
+        self.stated_go_live()
+        self.plan.title = plain(meta.get("title") or meta.get("name") or "")
         for sec in root.children:
             if sec.level == 1 and not self.plan.title:
                 self.plan.title = plain(sec.title)
                 break
         self.plan.title = self.plan.title or self.source_name or "Untitled runbook"
+        self.heading_count = sum(1 for b in blocks if b.kind == "heading" and b.level > 1)
         self.walk(root, Ctx())
         self.finish()
         return self.plan
@@ -106,6 +130,10 @@ class _Builder(
             day=parent.day,
             title=plain(sec.title),
             line=sec.line,
+            tasks=parent.tasks,
+            triggers=parent.triggers,
+            owner=parent.owner,
+            path=(*parent.path, parent.title),
         )
         pref = heading_prefix(sec.title)
         if pref:
@@ -113,7 +141,15 @@ class _Builder(
         if sec.level == 1:
             return ctx
         title = sec.title
+        self.check_units(title, sec.line)
+        if task_heading(plain(title)):
+            ctx.tasks = True
+        if team_heading(plain(title)):
+            ctx.owner = plain(title)
         own = classify(title)
+        if own == "rollback" and parent.cls == "rollback_plan" and not trigger_heading(title):
+            own = SectionKind.ROLLBACK_PLAN  # "Rollback Methods" inside "Rollback Procedures"
+        ctx.triggers = (parent.triggers or trigger_heading(title)) and own in (None, "rollback")
         if own and not (parent.cls == "comms" and own in ("roles", "timeline", "checklist")):
             ctx.cls = own
         if _LEVEL.match(_NUMBERING.sub("", plain(title))):
@@ -131,7 +167,7 @@ class _Builder(
         if gate_kind:
             ctx.gate_kind = gate_kind
         if self.is_phase_heading(title, t, ctx, own):
-            start, duration = self.span(t, sec.line, ctx)
+            start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
             ctx.phase = self.add_phase(clean_name(title, t), start, duration, sec.line)
             ctx.phase_times = t
             if t.date is not None:
@@ -176,25 +212,36 @@ class _Builder(
                 )
                 plan.comms_rules.append(rule)
         plan.escalation.sort(key=lambda lv: lv.level)
+        self.check_owners()
         self.empty_check()
         plan.warnings = sorted(self.warnings, key=lambda w: w.line)
 
     def empty_check(self) -> None:
+        """No tasks: a warning when the document has headings (its text is kept as notes);
+        refused only when nothing at all was recognised."""
         p = self.plan
-        if not (
+        if p.all_checklists() or p.gates or p.rollback_plan:
+            return
+        if (
             p.phases
-            or p.all_checklists()
             or p.roles
-            or p.gates
             or p.escalation
             or p.rollback_criteria
             or p.comms_rules
             or p.templates
         ):
-            raise RunbookError(
-                "nothing to import: found no phases, checklists, roles, escalation levels, "
-                "rollback criteria, communication rules or templates — the importer looks for "
-                'headings with times ("T-2 Hours: ...", "20:00 - 20:15 | ..."), '
-                "'- [ ]' checklist "
-                "items, team/escalation tables and sections such as 'Rollback Criteria'"
+            return
+        if self.heading_count and p.notes:
+            self.warn(
+                1,
+                "no tasks found: headings and text are kept as notes; the importer looks for "
+                "'- [ ]' or '☐' items, numbered steps under a procedure heading and task tables",
             )
+            return
+        raise RunbookError(
+            "nothing to import: found no tasks, phases, roles, escalation levels, "
+            "rollback criteria, communication rules or templates — the importer looks for "
+            "'- [ ]' or '☐' items, numbered steps under a 'Steps' or 'Procedure' heading, "
+            'task tables, headings with times ("T-2 Hours: ...", "T-7 Tage") and sections '
+            "such as 'Team', 'Escalation' or 'Rollback Criteria'"
+        )

@@ -9,10 +9,11 @@ undone), so ``parse(render(plan)) == plan``.
 from __future__ import annotations
 
 from .blocks import Section
+from .checklists import canonical_task
 from .comms import _slug, placeholders
 from .context import Ctx, _State
 from .plan import PlanChecklist, PlanGate, PlanItem, PlanNote, PlanSignOff, PlanTemplate
-from .text import _CHECKBOX, cell_text, label_line, meta_value, plain, split_list, unescape
+from .text import cell_text, label_line, meta_value, plain, split_list, unescape
 from .times import parse_duration, parse_offset
 
 
@@ -60,6 +61,9 @@ class CanonicalMixin:
             self.plan.gates.append(gate)
             self.gates[("explicit", sec.line)] = gate
             ctx.cls = "gate"
+            ctx.phase = None
+        elif kind == "Rollback":
+            ctx.cls = "rollback_plan"
             ctx.phase = None
         elif kind == "Template":
             ctx.cls = "template"
@@ -118,6 +122,8 @@ class CanonicalMixin:
         elif kind == "Gate":
             gate = self.gates[("explicit", sec.line)]
             target = gate.checklist
+        elif kind == "Rollback":
+            target = self.plan.rollback_plan
         label = ""
         for b in sec.blocks:
             if b.kind == "para":
@@ -127,7 +133,7 @@ class CanonicalMixin:
                         label = kv[0].lower()
             elif b.kind == "list":
                 for it in b.items:
-                    m = _CHECKBOX.match(it.text)
+                    m = canonical_task(it.text)
                     if m and target is not None:
                         st = _State(ctx)
                         target.append(self.make_item(m, it, st))

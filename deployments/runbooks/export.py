@@ -178,7 +178,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_plan(plan: Plan) -> str:
     """Write ``plan`` as a canonical markdown runbook (see the module docstring)."""
     title = _fit(plan.title, lambda s: None if re.search(r"(^|\s)#+\s*$", s) else plain(s))
-    out = [f"# {title}", ""]
+    out = [f"# {title}", "", f"**Go-live:** {plan.go_live_at or '-'}"]
     out += _meta_lines(
         [
             ("Release Version", _fit(plan.version, plain) if plan.version else ""),
@@ -239,7 +239,16 @@ def render_plan(plan: Plan) -> str:
     if plan.rollback_criteria:
         out += ["", "## Rollback Criteria"]
         out += _table(
-            ["Metric", "Comparison", "Threshold", "Unit", "Duration", "Severity", "Text"],
+            [
+                "Metric",
+                "Comparison",
+                "Threshold",
+                "Unit",
+                "Duration",
+                "Severity",
+                "Text",
+                "Automatic",
+            ],
             [
                 [
                     _cell(c.metric),
@@ -249,10 +258,13 @@ def render_plan(plan: Plan) -> str:
                     _dur(c.duration),
                     _cell(c.severity),
                     _cell(c.text),
+                    "yes" if c.automatic else "no",
                 ]
                 for c in plan.rollback_criteria
             ],
         )
+    if plan.rollback_plan:
+        out += ["", "## Rollback: Plan", "", *_items(plan.rollback_plan)]
     if plan.comms_rules:
         out += ["", "## Communications"]
         out += _table(

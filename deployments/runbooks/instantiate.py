@@ -8,12 +8,12 @@ with bulk inserts, so the 56 KB enterprise runbook imports well under a second.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
 from checklists.models import Checklist, ChecklistItem, Gate, GateDecisionRole, RequiredSignOff
-from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion
+from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion, RollbackStep
 from deployments.runbooks.plan import (
     Plan,
     PlanChecklist,
@@ -87,31 +87,54 @@ def _ordered_roles(through, owner_field: str, owner, roles: _Roles, names: list[
     through.objects.bulk_create(rows)
 
 
-def _items(
-    checklist: Checklist,
-    items: list[PlanItem],
-    roles: _Roles,
-    parent: ChecklistItem | None,
-    start: int,
-) -> int:
+def _status(item: PlanItem) -> str:
+    return ChecklistItem.Status.DONE if item.done else ChecklistItem.Status.TODO
+
+
+def _tree(model, items: list[PlanItem], roles: _Roles, parent, start: int, **fixed) -> int:
+    """Bulk-insert ``items`` (and their children, depth first) as ``model`` rows."""
     rows = [
-        ChecklistItem(
-            checklist=checklist,
+        model(
+            **fixed,
             parent=parent,
             order=start + n,
             text=i.text,
             owner_role=roles.get(i.owner_role),
             verification=i.verification,
-            status=ChecklistItem.Status.DONE if i.done else ChecklistItem.Status.TODO,
+            **({"status": _status(i)} if model is ChecklistItem else {}),
         )
         for n, i in enumerate(items)
     ]
-    ChecklistItem.objects.bulk_create(rows)
+    model.objects.bulk_create(rows)
     order = start + len(rows)
     for row, plan_item in zip(rows, items, strict=True):
         if plan_item.children:
-            order = _items(checklist, plan_item.children, roles, row, order)
+            order = _tree(model, plan_item.children, roles, row, order, **fixed)
     return order
+
+
+def _items(checklist: Checklist, items: list[PlanItem], roles: _Roles) -> None:
+    _tree(ChecklistItem, items, roles, None, 0, checklist=checklist)
+
+
+def _plan_rollback_steps(release: Release) -> list[PlanItem]:
+    rows = list(release.rollback_steps.select_related("owner_role").order_by("order", "id"))
+    children: dict[int | None, list[RollbackStep]] = {}
+    for r in rows:
+        children.setdefault(r.parent_id, []).append(r)
+
+    def build(parent: int | None) -> list[PlanItem]:
+        return [
+            PlanItem(
+                text=r.text,
+                owner_role=r.owner_role.name if r.owner_role else "",
+                verification=r.verification,
+                children=build(r.pk),
+            )
+            for r in children.get(parent, [])
+        ]
+
+    return build(None)
 
 
 def _checklist(release, plan_checklist: PlanChecklist, roles, order, phase=None) -> Checklist:
@@ -123,7 +146,7 @@ def _checklist(release, plan_checklist: PlanChecklist, roles, order, phase=None)
         due_offset=plan_checklist.due,
         order=order,
     )
-    _items(checklist, plan_checklist.items, roles, None, 0)
+    _items(checklist, plan_checklist.items, roles)
     return checklist
 
 
@@ -218,16 +241,18 @@ def instantiate(
                 for k, so in enumerate(pg.signoffs)
             ]
         )
+    _tree(RollbackStep, plan.rollback_plan, roles, None, 0, release=release)
     RollbackCriterion.objects.bulk_create(
         [
             RollbackCriterion(
                 release=release,
                 order=n,
                 metric=c.metric[:200],
-                comparison=c.comparison,
+                op=c.comparison,
                 threshold=c.threshold,
                 unit=c.unit[:20],
-                duration=c.duration,
+                for_s=int(c.duration.total_seconds()) if c.duration is not None else None,
+                automatic=c.automatic,
                 severity=c.severity,
                 text=c.text,
             )
@@ -396,13 +421,15 @@ def plan_from_release(release: Release, *, keep_status: bool = True) -> Plan:
             )
             for lvl in levels
         ],
+        rollback_plan=_plan_rollback_steps(release),
         rollback_criteria=[
             PlanRollbackCriterion(
                 metric=c.metric,
-                comparison=c.comparison,
+                comparison=c.op,
                 threshold=c.threshold,
                 unit=c.unit,
-                duration=c.duration,
+                duration=timedelta(seconds=c.for_s) if c.for_s is not None else None,
+                automatic=c.automatic,
                 severity=c.severity,
                 text=c.text,
             )

@@ -25,6 +25,8 @@ helpers ``export.py`` relies on are re-exported here.
 
 from __future__ import annotations
 
+import codecs
+
 from .builder import _Builder
 from .comms import PLACEHOLDER_FIELDS
 from .errors import RunbookError
@@ -48,22 +50,49 @@ __all__ = ["MAX_BYTES", "PLACEHOLDER_FIELDS", "RunbookError", "parse_runbook"]
 MAX_BYTES = 5 * 1024 * 1024
 
 
+def _utf16(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        raise RunbookError(f"invalid UTF-16 (byte {exc.start}); save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise RunbookError("empty file: nothing to import")
+    return text
+
+
+def _decode_bytes(raw: bytes) -> str:
+    """UTF-8 (with or without a BOM); a refused encoding is named, not called binary."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        guess = _guess_encoding(raw)
+        raise RunbookError(
+            f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}){guess}; save the file as UTF-8", line
+        ) from None
+
+
+def _guess_encoding(raw: bytes) -> str:
+    high = [b for b in raw if b >= 0x80]
+    if high and all(0xA0 <= b <= 0xFF for b in high):
+        return ": looks like Latin-1 (ISO-8859-1)"
+    if high and all(b >= 0x80 for b in high) and any(0x80 <= b <= 0x9F for b in high):
+        return ": looks like Windows-1252"
+    return ""
+
+
 def _decode(data: str | bytes) -> str:
     if isinstance(data, bytes | bytearray):
         raw = bytes(data)
         if len(raw) > MAX_BYTES:
             raise RunbookError(f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes (5 MB)")
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return _utf16(raw)
         if b"\x00" in raw:
             line = raw[: raw.index(b"\x00")].count(b"\n") + 1
             raise RunbookError("binary file (NUL byte): a runbook must be markdown text", line)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise RunbookError(
-                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line
-            ) from None
-        text = text.removeprefix("\ufeff")
+        text = _decode_bytes(raw)
     else:
         text = data
         if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:

@@ -24,6 +24,7 @@ from .blocks import Block, ListItem, Section, split_cells
 from .comms import _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
 from .plan import PlanCommsRule, PlanNote, PlanSignOff
+from .recognise import is_placeholder, owner_line
 from .rollback import _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
 from .times import _UNIT, _unit_delta, clean_name, parse_duration, parse_offset, read_times
@@ -53,7 +54,7 @@ class ReaderMixin:
                 st.loose.append(b)
         leftovers.extend(st.pending_fences)
         leftovers.extend(Block("para", ln, ln, t) for ln, t in st.unparsed_criteria)
-        if ctx.cls == "notes" and ctx.phase is None and st.loose:
+        if st.loose:  # nothing vanishes: prose the plan has no field for is a note
             leftovers.extend(st.loose)
         leftovers.sort(key=lambda b: b.line)
         if leftovers:
@@ -83,6 +84,8 @@ class ReaderMixin:
             if gm:
                 self.group_header(gm, line, st)
                 continue
+            if self.line_task(ln, line, st) or self.line_owner(ln, st):
+                continue
             kv = label_line(ln)
             if kv is None:
                 self.prose(ln, line, st)
@@ -94,8 +97,35 @@ class ReaderMixin:
                 self.label(key, line, st)
         st.loose_para = False
 
+    def line_task(self, ln: str, line: int, st: _State) -> bool:
+        """A bare ``[ ] x`` / ``☐ x`` line inside a paragraph is an item (or a signer or
+        decision line in a gate, a trigger in a rollback section)."""
+        task = self.task_of(ln.strip(), st)
+        if task is None:
+            return False
+        if not self.special_line(task.text, line, st):
+            item = self.make_item(task, ListItem(task.text, line), st)
+            self.target_items(st, line).append(item)
+            st.last_item = item
+        return True
+
+    def line_owner(self, ln: str, st: _State) -> bool:
+        """``**Owner:** X`` / ``Owner: X`` on its own line: the doer of the section's items."""
+        if st.ctx.explicit:
+            return False
+        who = owner_line(ln)
+        if who is None or (st.last_item is not None and not st.loose_para):
+            return False
+        st.owner = "" if is_placeholder(who) else self.role_name(who)[0]
+        phase = st.sub or st.ctx.phase
+        if phase is not None and st.owner and st.owner not in phase.participants:
+            phase.participants.append(st.owner)
+        return True
+
     def prose(self, ln: str, line: int, st: _State) -> None:
         s = plain(ln)
+        if self.special_line(s, line, st) or self.chain_line(s, line, st):
+            return
         if re.match(r"verification\s*:", s, re.I) and st.last_item is not None:
             self.add_verification(st.last_item, s.split(":", 1)[1].strip().strip("`"))
             return
@@ -117,8 +147,7 @@ class ReaderMixin:
             and (t.clock is not None or not _GO_NO_GO.search(key))
             and (ctx.phase is not None or ctx.cls == "timeline")
         ):
-            near = Ctx(phase=ctx.phase, day=ctx.day)
-            start, duration = self.span(t, line, near)
+            start, duration = self.span(t, line, ctx.day, ctx.phase)
             st.sub = self.add_phase(clean_name(key, t), start, duration, line)
             st.label = ""
             st.label_times = None
@@ -183,6 +212,8 @@ class ReaderMixin:
                 self.plan.version = v
             self.meta_seen.add(k)
             return
+        if k in ("go-live", "go live", "go-live time", "launch time"):
+            return  # read with the document (stated_go_live): prefills T0
         if k in ("time zone", "timezone"):
             self.plan.timezone = v
             return
@@ -219,6 +250,8 @@ class ReaderMixin:
         if re.match(r"decision makers?|decision authority|approvers?", k):
             g = st.current_gate or self.last_gate_in(ctx)
             roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(v) if r.strip()]
+            if not roles or all(is_placeholder(r) for r in roles):
+                roles = [self.add_role(key, line).name]  # the authority, its seat unfilled
             if g is None:
                 at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
                 g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", line, at)
@@ -298,6 +331,8 @@ class ReaderMixin:
                 r = self.add_role(kv.group(1).rstrip(":"), line)
                 self.role_people(r, kv.group(2), line)
                 return
+        if self.chain_line(text, line, st):
+            return
         lm = _LEVEL.match(text)
         esc = ctx.cls == "escalation" or "escalat" in lab
         if esc or (lm and ctx.cls in ("roles", None)):
@@ -395,6 +430,8 @@ class ReaderMixin:
                     slack=cell_text(get(row, col("slack"))),
                 )
             return True
+        if self.task_table(b, st):
+            return True
         c_time = col("time", "at", "when")
         if (ctx.cls == "comms" or st.comms is not None) and (
             c_time is not None or col("event") is not None
@@ -424,6 +461,9 @@ class ReaderMixin:
             if "example" in lab:
                 return False
             self.template(text, b.line, st)
+            return True
+        if self.fenced_checklist(b, st):
+            st.loose.append(b)  # the drawing, kept as a note
             return True
         if phase is not None and re.search(
             r"^\s*T\s*[+-]\s*\d+\s*(?:min|m|h|hours?)?\s*:", text, re.M | re.I
