@@ -43,7 +43,7 @@ def test_a_seed_imports_with_every_checkbox_as_an_item(path):
     assert release.go_live_at == T0
     items = ChecklistItem.objects.filter(checklist__release=release).count()
     items += release.rollback_steps.count()  # rollback steps: kept out of forward progress
-    assert items == out["items"] >= CHECKBOXES[path.name]
+    assert items == out["counts"]["items"] >= CHECKBOXES[path.name]
     assert {
         "phases",
         "items",
@@ -55,8 +55,7 @@ def test_a_seed_imports_with_every_checkbox_as_an_item(path):
         "comms_rules",
         "templates",
         "signoffs",
-        "warnings",
-    } <= set(out)
+    } <= set(out["counts"])
     assert all({"line", "message"} == set(w) for w in out["warnings"])
 
 
@@ -212,3 +211,59 @@ def test_uploading_a_binary_or_oversized_file_is_refused_with_a_reason(client, d
     resp = client.post("/import/", {"file": good, "action": "preview"})
     assert resp.status_code == 200 and b"cutover.md" in resp.content
     assert not Release.objects.exists()
+
+
+def test_a_dry_run_prints_the_whole_plan_as_json(tmp_path):
+    runbook = tmp_path / "orbit.md"
+    runbook.write_text(
+        "---\ntitle: Orbit 3\n---\n# Cutover\n\nGo-live: 2026-03-14 22:00 CET\n\n"
+        "## Team\n| Role | Name |\n|---|---|\n| DBA | [Name] |\n| SRE On-Call | Ana |\n"
+        "## T-2 Wochen\n- [ ] Freeze schema (Owner: DBA)\n- [ ] Page test (Owner: SRE Oncall)\n"
+        "## Go/No-Go\n- [ ] QA Lead: ____ Date: ____\n\nGO / NO-GO\n\n"
+        "## Rollback triggers\n- Error rate > 5% for 5 min\n## Rollback plan\n- [ ] Revert image\n"
+        "## Escalation\nSRE On-Call → CTO\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("import_runbook", str(runbook), "--dry-run", "--json"))
+    assert "release" not in out and Release.objects.count() == 0
+    assert (out["title"], out["go_live_at"]) == ("Orbit 3", "2026-03-14T22:00+01:00")
+    (checklist,) = out["checklists"]
+    assert checklist["due_offset_s"] == -14 * 86400 and checklist["line"] == 14
+    assert [(i["text"], i["owner"], i["line"]) for i in checklist["items"]] == [
+        ("Freeze schema", "DBA", 14),
+        ("Page test", "SRE Oncall", 15),
+    ]
+    assert [(r["name"], r["unfilled"]) for r in out["roles"]] == [
+        ("DBA", True),
+        ("SRE On-Call", False),
+    ]
+    (gate,) = out["gates"]
+    assert [s["role"] for s in gate["signoffs"]] == ["QA Lead"] and gate["items"] == []
+    (crit,) = out["rollback_criteria"]
+    assert (crit["metric"], crit["op"], crit["threshold"], crit["for_s"]) == (
+        "Error rate",
+        ">",
+        5.0,
+        300,
+    )
+    assert [i["text"] for i in out["rollback_plan"]] == ["Revert image"]
+    assert [(e["level"], e["roles"]) for e in out["escalation"]] == [
+        (1, ["SRE On-Call"]),
+        (2, ["CTO"]),
+    ]
+    assert {
+        "line": 15,
+        "message": (
+            "owner 'SRE Oncall' matches no declared role; closest declared role: 'SRE On-Call'"
+        ),
+    } in out["warnings"]
+    assert out["counts"]["items"] == 3
+
+
+def test_an_import_without_go_live_takes_the_time_the_runbook_states(tmp_path):
+    runbook = tmp_path / "r.md"
+    runbook.write_text("# R\n\nGo-live: 2026-03-14 22:00 CET\n\n## Checklist\n- [ ] A\n")
+    out = json.loads(run("import_runbook", str(runbook), "--json"))
+    assert Release.objects.get(pk=out["release"]).go_live_at.isoformat() == (
+        "2026-03-14T21:00:00+00:00"
+    )

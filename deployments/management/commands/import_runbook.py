@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deployments import services
 from deployments.runbooks.parse import MAX_BYTES, RunbookError
+from deployments.runbooks.schema import plan_json
 from warroom import clock
 
 
@@ -15,6 +16,18 @@ def next_saturday_22utc(now: datetime) -> datetime:
     days = (5 - now.weekday()) % 7
     slot = (now + timedelta(days=days)).replace(hour=22, minute=0, second=0, microsecond=0)
     return slot if slot > now else slot + timedelta(days=7)
+
+
+def stated_t0(stated: str, now: datetime) -> datetime:
+    """T0 from the runbook's own "Go-live: ..." line: a full date and time as written, a time
+    alone on its next occurrence; without one, the next Saturday 22:00 UTC."""
+    if not stated:
+        return next_saturday_22utc(now)
+    if "T" in stated:
+        return parse_go_live(stated)
+    moment = datetime.fromisoformat(f"{now.astimezone(UTC).date().isoformat()}T{stated}")
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment > now else moment + timedelta(days=1)
 
 
 def parse_go_live(value: str) -> datetime:
@@ -33,7 +46,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--go-live", help="T0, ISO 8601 (default: next Saturday 22:00 UTC)")
+        parser.add_argument(
+            "--go-live",
+            help="T0, ISO 8601 (default: the go-live the runbook states, else the next "
+            "Saturday 22:00 UTC)",
+        )
         parser.add_argument("--name", default="", help="Release name (default: the title)")
         parser.add_argument("--dry-run", action="store_true", help="Parse only; write nothing.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
@@ -48,11 +65,11 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{path}: the file is over {MAX_BYTES // (1024 * 1024)} MB", returncode=2
             )
-        t0 = parse_go_live(go_live) if go_live else next_saturday_22utc(clock.now())
         try:
             plan, _ = services.runbook_preview(file.read_bytes(), source_name=file.name)
         except RunbookError as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
+        t0 = parse_go_live(go_live) if go_live else stated_t0(plan.go_live_at, clock.now())
         summary = plan.summary()
         release = None
         if not dry_run:
@@ -60,9 +77,9 @@ class Command(BaseCommand):
                 plan=plan, go_live_at=t0, name=name, source_name=file.name
             )
         if json:
-            out = dict(summary)
+            out = plan_json(plan)
             if release is not None:
-                out = {"release": release.pk, "go_live_at": t0.isoformat(), **out}
+                out = {"release": release.pk, "t0": t0.isoformat(), **out}
             self.stdout.write(_dumps(out))
             return
         self.stdout.write(f"{plan.title or file.name}")
