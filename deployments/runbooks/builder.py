@@ -84,6 +84,7 @@ class _Builder(
         self.heading_count = 0
         self.marks_mean_done = False
         self.has_boxes = False
+        self.go_live_line = 0
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))

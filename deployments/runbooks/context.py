@@ -50,6 +50,7 @@ _CLASSES = [
     ("rollback", _ROLLBACK_TRIGGERS),
     ("comms", re.compile(r"communicat|notif|announce|status update|message|templates?\b", re.I)),
     ("escalation", re.compile(r"escalat", re.I)),
+    ("escalation", vocab.phrase_rx(vocab.ESCALATION)),
     ("gate", re.compile(r"go\s*/?\s*-?no[\s-]*go|approv|sign[\s-]*off", re.I)),
     ("gate", _GATE_WORDS),
     ("rollback", re.compile(r"rollback|roll back|threshold", re.I)),

@@ -27,10 +27,25 @@ class OwnersMixin:
             return ""
         return written or default
 
+    def handle_roles(self) -> dict[str, str]:
+        """``@priya`` -> the role whose seat Priya (Slack ``@priya``) fills."""
+        by_person = {p.name: p.slack.casefold() for p in self.plan.people if p.slack}
+        out: dict[str, str] = {}
+        for role in self.plan.roles:
+            for name in role.primary:
+                handle = by_person.get(name, "")
+                if handle.startswith("@"):
+                    out.setdefault(handle, role.name)
+        return out
+
     def check_owners(self) -> None:
         declared = {r.name.casefold(): r.name for r in self.plan.roles}
         if not declared:
             return
+        handles = self.handle_roles()
+        for item in self._owned_items():
+            if item.owner_role.startswith("@"):
+                item.owner_role = handles.get(item.owner_role.casefold(), item.owner_role)
         seen: set[str] = set()
         for item in self._owned_items():
             owner = item.owner_role

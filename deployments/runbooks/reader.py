@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from . import vocab
 from .blocks import Block, ListItem, Section, split_cells
 from .comms import _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
@@ -124,6 +125,8 @@ class ReaderMixin:
 
     def prose(self, ln: str, line: int, st: _State) -> None:
         s = plain(ln)
+        if line == self.go_live_line:
+            return  # "Go-live: ..." was read with the document: it prefills T0
         if self.special_line(s, line, st) or self.chain_line(s, line, st):
             return
         if re.match(r"verification\s*:", s, re.I) and st.last_item is not None:
@@ -361,7 +364,7 @@ class ReaderMixin:
 
     def table(self, b: Block, st: _State) -> bool:
         ctx = st.ctx
-        head = [plain(h).lower() for h in b.header]
+        head = [vocab.column(plain(h)) for h in b.header]
         for ln, _row in b.rows:
             raw = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
             cells = len(split_cells(raw))

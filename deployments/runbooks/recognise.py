@@ -95,9 +95,9 @@ def is_placeholder(text: str) -> bool:
 
 
 _OWNER_TAIL = re.compile(
-    r"\s*[(\[]\s*(?:owner|owned by|assignee|responsible|verantwortlich|responsable|"
+    r"\s*[(\[（]\s*(?:owner|owned by|assignee|responsible|verantwortlich|responsable|"
     r"responsável|người phụ trách|phụ trách|负责人|担当|ответственный)\s*[:：]\s*"
-    r"(?P<owner>(?:\\.|[^()\[\]\\])+)[)\]]\s*$",
+    r"(?P<owner>(?:\\.|[^()\[\]（）\\])+)[)\]）]\s*$",
     re.I,
 )
 _DASH_OWNER = re.compile(r"\s+[—–]\s+(?P<owner>[^—–]{1,40})$")
@@ -397,9 +397,8 @@ def unknown_unit(text: str) -> str | None:
         word = m.group(1)
         if vocab.unit_of(word) or word.lower() in _NOT_UNITS:
             continue
-        attached = not text[m.start(1) - 1].isspace()
-        if attached or word[:1].islower() or not word.isascii():
-            return word
+        if not re.match(r"\bT\s*[+\-−–]\s*0+\b", text[m.start() :]):
+            return word  # "T-0 Go-Live" is T0 followed by a name
     return None
 
 
@@ -478,7 +477,9 @@ def stated_go_live(lines: list[str]) -> GoLive | None:
             continue
         zone = (m.group("tz") or "").upper()
         offset = None
-        if zone in TZ_OFFSETS:
+        if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
+            offset = 8 * 60  # China Standard Time in a Chinese document, not US Central
+        elif zone in TZ_OFFSETS:
             offset = int(TZ_OFFSETS[zone] * 60)
         elif re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
             sign = -1 if zone[0] == "-" else 1

@@ -378,6 +378,7 @@ class TimesMixin:
             hours, minutes = divmod(abs(found.utc_offset_min), 60)
             stamp += f"{sign}{hours:02d}:{minutes:02d}"
         self.plan.go_live_at = stamp
+        self.go_live_line = found.line
 
     def span(
         self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None

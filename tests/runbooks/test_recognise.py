@@ -128,7 +128,8 @@ def test_relative_offsets(text, expected):
         ("T-2 Wochen", None),
         ("T-1 Tag", None),
         ("T-2 to T-1 hours", None),
-        ("T-4 Final checks", None),
+        ("T-4 Final checks", "Final"),
+        ("T-0 Go-Live", None),
     ],
 )
 def test_unknown_units_are_named(text, expected):
@@ -204,7 +205,7 @@ def test_front_matter_keeps_line_numbers():
         ("Launch time: 02:00 TST", ("", "02:00", 480)),
         ("**Go-live:** 2026-03-14 22:00 CET", ("2026-03-14", "22:00", 60)),
         ("Go-live: 2026-03-14T09:30 +05:30", ("2026-03-14", "09:30", 330)),
-        ("上线时间：2026-05-01 20:00 CST", ("2026-05-01", "20:00", -360)),
+        ("上线时间：2026-05-01 20:00 CST", ("2026-05-01", "20:00", 480)),
         ("No time here", None),
     ],
 )

@@ -52,6 +52,19 @@ STATUS_COLUMNS = _words("STATUS_COLUMNS")
 SIGNATURE_COLUMNS = _words("SIGNATURE_COLUMNS")
 TEAMS = _words("TEAMS")
 CONTACTS = _words("CONTACTS")
+ESCALATION = _words("ESCALATION")
+
+#: table column words of every language -> the English word the table readers look for
+COLUMNS: dict[str, str] = {}
+for _lang in LANGUAGES:
+    for _word, _english in getattr(_lang, "COLUMNS", {}).items():
+        COLUMNS.setdefault(_word.lower(), _english)
+
+
+def column(header: str) -> str:
+    """'Rolle' -> 'role', 'Teléfono' -> 'phone'; other headers unchanged (lower-cased)."""
+    h = header.strip().lower()
+    return COLUMNS.get(h, h)
 
 
 def phrase_rx(words: tuple[str, ...]) -> re.Pattern[str]:

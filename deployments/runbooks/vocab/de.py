@@ -43,3 +43,13 @@ STATUS_COLUMNS = ("status", "erledigt")
 SIGNATURE_COLUMNS = ("unterschrift", "freigegeben")
 TEAMS = ("betrieb", "entwicklung", "support", "qa", "sicherheit", "datenbank")
 CONTACTS = ("kontakte", "ansprechpartner", "eskalation", "bereitschaft")
+COLUMNS = {
+    "rolle": "role",
+    "name": "name",
+    "telefon": "phone",
+    "e-mail": "email",
+    "unterschrift": "signature",
+    "datum": "date",
+    "vertretung": "backup",
+}
+ESCALATION = ("eskalation", "eskalationspfad")

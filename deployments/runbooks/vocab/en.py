@@ -103,3 +103,5 @@ TEAMS = (
     "release",
 )
 CONTACTS = ("contacts", "contact list", "on-call", "who to call", "key contacts")
+COLUMNS = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone"}
+ESCALATION = ("escalation", "escalate")

@@ -48,3 +48,14 @@ STATUS_COLUMNS = ("estado",)
 SIGNATURE_COLUMNS = ("firma", "aprobado")
 TEAMS = ("soporte", "operaciones", "seguridad", "desarrollo")
 CONTACTS = ("contactos", "escalamiento", "escalada")
+COLUMNS = {
+    "rol": "role",
+    "nombre": "name",
+    "teléfono": "phone",
+    "telefono": "phone",
+    "correo": "email",
+    "firma": "signature",
+    "fecha": "date",
+    "suplente": "backup",
+}
+ESCALATION = ("escalamiento", "escalado", "escalada")

@@ -17,3 +17,13 @@ STATUS_COLUMNS = ("状態", "ステータス")
 SIGNATURE_COLUMNS = ("署名", "承認印")
 TEAMS = ("運用", "開発", "品質保証", "サポート")
 CONTACTS = ("連絡先", "エスカレーション")
+COLUMNS = {
+    "役割": "role",
+    "氏名": "name",
+    "名前": "name",
+    "電話": "phone",
+    "メール": "email",
+    "署名": "signature",
+    "日付": "date",
+}
+ESCALATION = ("エスカレーション",)

@@ -36,3 +36,13 @@ STATUS_COLUMNS = ("situação", "estado", "status")
 SIGNATURE_COLUMNS = ("assinatura", "aprovado")
 TEAMS = ("suporte", "operações", "segurança", "desenvolvimento")
 CONTACTS = ("contatos", "escalonamento")
+COLUMNS = {
+    "papel": "role",
+    "função": "role",
+    "nome": "name",
+    "telefone": "phone",
+    "assinatura": "signature",
+    "data": "date",
+    "substituto": "backup",
+}
+ESCALATION = ("escalonamento", "escalação")

@@ -27,3 +27,12 @@ STATUS_COLUMNS = ("trạng thái",)
 SIGNATURE_COLUMNS = ("chữ ký",)
 TEAMS = ("vận hành", "hỗ trợ", "kiểm thử")
 CONTACTS = ("liên hệ", "leo thang")
+COLUMNS = {
+    "vai trò": "role",
+    "tên": "name",
+    "họ tên": "name",
+    "điện thoại": "phone",
+    "chữ ký": "signature",
+    "ngày": "date",
+}
+ESCALATION = ("leo thang",)

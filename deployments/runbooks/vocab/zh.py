@@ -28,3 +28,14 @@ STATUS_COLUMNS = ("状态", "狀態")
 SIGNATURE_COLUMNS = ("签字", "签名")
 TEAMS = ("运维", "测试", "开发", "客服")
 CONTACTS = ("联系人", "联系方式", "升级")
+COLUMNS = {
+    "角色": "role",
+    "姓名": "name",
+    "电话": "phone",
+    "電話": "phone",
+    "邮箱": "email",
+    "签字": "signature",
+    "签名": "signature",
+    "日期": "date",
+}
+ESCALATION = ("升级", "升級", "上报")
