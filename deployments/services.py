@@ -171,9 +171,11 @@ def role_assign(
 
 def runbook_preview(raw: bytes | str, *, source_name: str = ""):
     """Parse a runbook without writing anything; returns (plan, repaired text)."""
+    from deployments.runbooks.instantiate import people_differences
     from deployments.runbooks.parse import parse_runbook
 
     plan = parse_runbook(raw, source_name=source_name)  # raises RunbookError on bad bytes
+    plan.warnings = sorted([*plan.warnings, *people_differences(plan)], key=lambda w: w.line)
     text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     return plan, text
 

@@ -11,10 +11,12 @@ import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 
 from checklists.models import Checklist, ChecklistItem, Gate, GateDecisionRole, RequiredSignOff
 from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion, RollbackStep
 from deployments.runbooks.plan import (
+    ParseWarning,
     Plan,
     PlanChecklist,
     PlanCommsRule,
@@ -29,6 +31,7 @@ from deployments.runbooks.plan import (
     PlanSignOff,
     PlanTemplate,
 )
+from deployments.runbooks.recognise import is_placeholder
 from notifications.models import CommsRule, EscalationLevel, EscalationRole, MessageTemplate
 from warroom import events
 from warroom.people.models import Assignment, Person, Role
@@ -57,22 +60,62 @@ class _Roles:
         return role
 
 
-def _person(p: PlanPerson) -> Person:
-    """The runbook's person: the same Person (and login) as on earlier releases when the
-    email matches, or the name matches someone who logs in; otherwise a new one.
-    Contact details are taken from this runbook."""
-    found = None
+def _find_person(p: PlanPerson) -> Person | None:
+    """The Person this runbook names, if Warroom already knows them: by email, else by
+    exact name (someone who logs in first)."""
     if p.email.strip():
         found = Person.objects.filter(email__iexact=p.email.strip()).order_by("id").first()
-    if found is None and p.name.strip():
-        found = Person.objects.filter(name=p.name, user__isnull=False).order_by("id").first()
+        if found is not None:
+            return found
+    if p.name.strip() and not is_placeholder(p.name):
+        return (
+            Person.objects.filter(name=p.name)
+            .order_by(F("user").asc(nulls_last=True), "id")
+            .first()
+        )
+    return None
+
+
+_FIELDS = (("name", "name"), ("email", "email"), ("phone", "phone"), ("slack", "slack_handle"))
+
+
+def people_differences(plan: Plan) -> list[ParseWarning]:
+    """Warnings (with the runbook's line) for people who already exist with other contact
+    details; the import links them and keeps what is on record."""
+    out = []
+    for p in plan.people:
+        found = _find_person(p)
+        if found is None:
+            continue
+        for label, attr in _FIELDS:
+            ours, theirs = getattr(p, label).strip(), (getattr(found, attr) or "").strip()
+            if ours and theirs and ours.casefold() != theirs.casefold():
+                out.append(
+                    ParseWarning(
+                        p.line,
+                        f"{p.name or p.email} is already known as {found.name} "
+                        f"<{found.email or 'no email'}>: this runbook's {label} '{ours}' "
+                        f"differs from '{theirs}', which is kept",
+                    )
+                )
+    return out
+
+
+def _person(p: PlanPerson) -> Person:
+    """The runbook's person: the same Person (and login) as on earlier releases when the
+    email or the name matches, otherwise a new one. A known person's contact details are
+    never overwritten (another release relies on them); only blanks are filled."""
+    found = _find_person(p)
     if found is None:
         return Person.objects.create(
             name=p.name[:200], email=p.email[:254], phone=p.phone[:64], slack_handle=p.slack[:100]
         )
-    found.name, found.email = p.name[:200], p.email[:254]
-    found.phone, found.slack_handle = p.phone[:64], p.slack[:100]
-    found.save(update_fields=["name", "email", "phone", "slack_handle"])
+    blanks = [attr for label, attr in _FIELDS if getattr(p, label) and not getattr(found, attr)]
+    for label, attr in _FIELDS:
+        if attr in blanks:
+            setattr(found, attr, getattr(p, label)[: Person._meta.get_field(attr).max_length])
+    if blanks:
+        found.save(update_fields=blanks)
     return found
 
 
@@ -169,8 +212,9 @@ def instantiate(
     roles = _Roles(release)
     people: dict[str, Person] = {}
     contacts = [_person(p) for p in plan.people]
-    for person in contacts:  # roles name people; placeholders like "TBD" may repeat
-        people.setdefault(person.name, person)
+    # roles name people as the runbook writes them; placeholders like "TBD" may repeat
+    for written, person in zip(plan.people, contacts, strict=True):
+        people.setdefault(written.name, person)
     ReleaseContact.objects.bulk_create(
         ReleaseContact(release=release, person=p, order=n) for n, p in enumerate(contacts)
     )

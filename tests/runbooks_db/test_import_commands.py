@@ -267,3 +267,43 @@ def test_an_import_without_go_live_takes_the_time_the_runbook_states(tmp_path):
     assert Release.objects.get(pk=out["release"]).go_live_at.isoformat() == (
         "2026-03-14T21:00:00+00:00"
     )
+
+
+def test_an_import_links_known_people_and_never_overwrites_their_details(tmp_path):
+    from warroom.people.models import Person
+
+    known = Person.objects.create(
+        name="Ana Lima", email="ana@example.org", phone="+1 555 0100", slack_handle="@ana"
+    )
+    by_name = Person.objects.create(name="Bo Chen", email="", phone="+1 555 0200")
+    runbook = tmp_path / "r.md"
+    runbook.write_text(
+        "# R\n## Team\n| Role | Name | Email | Phone | Slack |\n|---|---|---|---|---|\n"
+        "| DBA | Ana L. | ana@example.org | +1 555 9999 | @ana |\n"
+        "| SRE | Bo Chen | bo@example.org | +1 555 0200 | @bo |\n"
+        "## Checklist\n- [ ] A (Owner: DBA)\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("import_runbook", str(runbook), "--json"))
+    warnings = [(w["line"], w["message"]) for w in out["warnings"]]
+    assert (
+        5,
+        "Ana L. is already known as Ana Lima <ana@example.org>: this runbook's name 'Ana L.' "
+        "differs from 'Ana Lima', which is kept",
+    ) in warnings
+    assert (
+        5,
+        "Ana L. is already known as Ana Lima <ana@example.org>: this runbook's phone "
+        "'+1 555 9999' differs from '+1 555 0100', which is kept",
+    ) in warnings
+    assert [w for w in warnings if "Bo Chen" in w[1]] == []
+    known.refresh_from_db()
+    by_name.refresh_from_db()
+    assert (known.name, known.phone) == ("Ana Lima", "+1 555 0100")
+    assert (by_name.email, by_name.slack_handle) == ("bo@example.org", "@bo")  # blanks filled
+    assert Person.objects.count() == 2
+    release = Release.objects.get(pk=out["release"])
+    assert set(release.releasecontact_set.values_list("person_id", flat=True)) == {
+        known.pk,
+        by_name.pk,
+    }
