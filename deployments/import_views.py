@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from deployments import services
 from deployments.models import Release
-from deployments.runbooks.parse import MAX_BYTES, RunbookError
+from deployments.runbooks.parse import RunbookError
 from warroom import policies
 from warroom.errors import FieldError
 
@@ -29,14 +29,18 @@ def _go_live(value: str) -> datetime:
 @login_required
 def import_runbook(request: HttpRequest) -> HttpResponse:
     """Upload or paste a runbook, preview what was recognised, then create the release."""
-    ctx: dict = {"max_mb": MAX_BYTES // (1024 * 1024)}
+    max_bytes, max_items = services.runbook_limits()
+    ctx: dict = {"max_mb": f"{max_bytes / 1024 / 1024:g}", "max_items": max_items}
     if request.method != "POST":
         return render(request, "deployments/import.html", ctx)
     upload = request.FILES.get("file")
     source_name = request.POST.get("source_name", "")
     if upload is not None:
-        if (upload.size or 0) > MAX_BYTES:
-            ctx["error"] = f"{upload.name}: the file is over {MAX_BYTES // (1024 * 1024)} MB"
+        if (upload.size or 0) > max_bytes:
+            ctx["error"] = (
+                f"{upload.name}: the file is over the limit of {ctx['max_mb']} MB "
+                "(setting RUNBOOK_MAX_BYTES)"
+            )
             return render(request, "deployments/import.html", ctx, status=400)
         raw: bytes | str = upload.read()
         source_name = upload.name or ""

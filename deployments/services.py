@@ -169,12 +169,24 @@ def role_assign(
     return assignment
 
 
+def runbook_limits() -> tuple[int, int]:
+    """(bytes, items) a runbook may have: settings RUNBOOK_MAX_BYTES and RUNBOOK_MAX_ITEMS."""
+    from deployments.runbooks.parse import MAX_BYTES, MAX_ITEMS
+
+    return (
+        int(getattr(settings, "RUNBOOK_MAX_BYTES", MAX_BYTES)),
+        int(getattr(settings, "RUNBOOK_MAX_ITEMS", MAX_ITEMS)),
+    )
+
+
 def runbook_preview(raw: bytes | str, *, source_name: str = ""):
     """Parse a runbook without writing anything; returns (plan, repaired text)."""
     from deployments.runbooks.instantiate import people_differences
     from deployments.runbooks.parse import parse_runbook
 
-    plan = parse_runbook(raw, source_name=source_name)  # raises RunbookError on bad bytes
+    max_bytes, max_items = runbook_limits()
+    # raises RunbookError on bad bytes, or over a limit
+    plan = parse_runbook(raw, source_name=source_name, max_bytes=max_bytes, max_items=max_items)
     plan.warnings = sorted([*plan.warnings, *people_differences(plan)], key=lambda w: w.line)
     text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     return plan, text

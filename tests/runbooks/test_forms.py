@@ -302,3 +302,18 @@ def test_utf16_with_a_bom_is_decoded_and_latin1_is_named():
     assert items_of(parse_runbook(text.encode("utf-16")))[0].text == "Prüfen"
     with pytest.raises(RunbookError, match="looks like Latin-1"):
         parse_runbook(text.encode("latin-1"))
+
+
+def test_a_runbook_over_the_item_limit_is_refused_naming_the_limit():
+    text = "# R\n## Checklist\n" + "".join(f"- [ ] Task {n}\n" for n in range(11))
+    with pytest.raises(RunbookError, match=r"limit is 10 items \(setting RUNBOOK_MAX_ITEMS\)"):
+        parse_runbook(text, max_items=10)
+    steps = "# R\n## Steps\n" + "".join(f"{n}. Step {n}\n" for n in range(1, 12))
+    with pytest.raises(RunbookError, match="11 or more items; the limit is 10"):
+        parse_runbook(steps, max_items=10)  # found by the parse, before anything is written
+    assert parse_runbook(text, max_items=11).item_count() == 11
+
+
+def test_a_runbook_over_the_byte_limit_is_refused_naming_the_limit():
+    with pytest.raises(RunbookError, match=r"limit is 100 bytes .*RUNBOOK_MAX_BYTES"):
+        parse_runbook(b"# R\n" + b"- [ ] x\n" * 20, max_bytes=100)

@@ -307,3 +307,12 @@ def test_an_import_links_known_people_and_never_overwrites_their_details(tmp_pat
         known.pk,
         by_name.pk,
     }
+
+
+def test_the_cli_refuses_a_runbook_over_the_item_setting(tmp_path, settings):
+    settings.RUNBOOK_MAX_ITEMS = 3
+    runbook = tmp_path / "big.md"
+    runbook.write_text("# R\n## Checklist\n" + "- [ ] x\n" * 4, encoding="utf-8")
+    with pytest.raises(CommandError, match="limit is 3 items"):
+        run("import_runbook", str(runbook), "--json")
+    assert Release.objects.count() == 0

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from deployments import services
-from deployments.runbooks.parse import MAX_BYTES, RunbookError
+from deployments.runbooks.parse import RunbookError
 from deployments.runbooks.schema import plan_json
 from warroom import clock
 
@@ -61,9 +61,12 @@ class Command(BaseCommand):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file", returncode=2)
-        if file.stat().st_size > MAX_BYTES:
+        max_bytes, _ = services.runbook_limits()
+        if file.stat().st_size > max_bytes:
             raise CommandError(
-                f"{path}: the file is over {MAX_BYTES // (1024 * 1024)} MB", returncode=2
+                f"{path}: the file is over the limit of {max_bytes / 1024 / 1024:g} MB "
+                "(setting RUNBOOK_MAX_BYTES)",
+                returncode=2,
             )
         try:
             plan, _ = services.runbook_preview(file.read_bytes(), source_name=file.name)
