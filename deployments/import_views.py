@@ -11,7 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from deployments import services
 from deployments.models import Release
 from deployments.runbooks.parse import RunbookError
-from warroom import policies
+from deployments.runbooks.plan import Plan
+from deployments.runbooks.schema import stated_t0
+from warroom import clock, policies
 from warroom.errors import FieldError
 
 
@@ -24,6 +26,23 @@ def _go_live(value: str) -> datetime:
     except ValueError:
         raise FieldError("go_live_at", "is not a date and time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _seats(plan: Plan) -> dict[str, int]:
+    """How many items each owner has, and how many have none: who will see "My items"."""
+    counts: dict[str, int] = {}
+
+    def walk(items) -> None:
+        for i in items:
+            counts[i.owner_role] = counts.get(i.owner_role, 0) + 1
+            walk(i.children)
+
+    for c in plan.all_checklists():
+        walk(c.items)
+    for g in plan.gates:
+        walk(g.checklist)
+    walk(plan.rollback_plan)
+    return counts
 
 
 @login_required
@@ -57,7 +76,10 @@ def import_runbook(request: HttpRequest) -> HttpResponse:
         ctx["error"] = str(exc)
         ctx["markdown"] = raw if isinstance(raw, str) else ""
         return render(request, "deployments/import.html", ctx, status=400)
-    ctx.update(plan=plan, markdown=text, summary=plan.summary())
+    if not ctx["go_live_value"]:  # the go-live the runbook states prefills T0
+        stated = stated_t0(plan.go_live_at, clock.now())
+        ctx["go_live_value"] = stated.isoformat() if stated else ""
+    ctx.update(plan=plan, markdown=text, summary=plan.summary(), seats=_seats(plan))
     if request.POST.get("action") != "create":
         return render(request, "deployments/import.html", ctx)
     try:

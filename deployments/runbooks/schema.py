@@ -6,12 +6,30 @@ seconds from T0 (negative before go-live); every element keeps its source ``line
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .plan import Plan, PlanItem
 
 SCHEMA_VERSION = 1
+
+
+def stated_t0(stated: str, now: datetime) -> datetime | None:
+    """T0 from what the runbook states (``Plan.go_live_at``): a date and time as written, a
+    time alone on its next occurrence after ``now``; None when nothing (usable) is stated."""
+    if not stated:
+        return None
+    try:
+        if "T" in stated:
+            moment = datetime.fromisoformat(stated)
+        else:
+            moment = datetime.fromisoformat(f"{now.astimezone(UTC).date().isoformat()}T{stated}")
+    except ValueError:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    while "T" not in stated and moment <= now:
+        moment += timedelta(days=1)
+    return moment
 
 
 def _s(value: timedelta | None) -> int | None:

@@ -316,3 +316,48 @@ def test_the_cli_refuses_a_runbook_over_the_item_setting(tmp_path, settings):
     with pytest.raises(CommandError, match="limit is 3 items"):
         run("import_runbook", str(runbook), "--json")
     assert Release.objects.count() == 0
+
+
+PREVIEWED = (
+    "# Orbit\n\nGo-live: 2026-03-14 22:00 CET\n\n"
+    "## Team\n| Role | Name |\n|---|---|\n| SRE On-Call | Ana |\n| DBA | [Name] |\n"
+    "## Checklist\n- [ ] Page test (Owner: SRE Oncall)\n- [ ] Freeze schema (Owner: DBA)\n"
+    "- [ ] Water the plants\n"
+    "## Go/No-Go\n- [ ] QA Lead: ____ Date: ____\n"
+    "## Rollback triggers\n- Error rate > 5% for 5 min\n"
+)
+
+
+def test_the_preview_keeps_the_fields_and_shows_owners_signoffs_and_thresholds(
+    client, django_user_model
+):
+    client.force_login(django_user_model.objects.create_user("rm"))
+    resp = client.post(
+        "/import/",
+        {
+            "markdown": PREVIEWED,
+            "action": "preview",
+            "name": "Orbit night",
+            "go_live_at": "2026-03-15T01:30:00.000Z",
+        },
+    )
+    page = resp.content.decode()
+    assert resp.status_code == 200 and Release.objects.count() == 0
+    assert 'name="go_live_at" value="2026-03-15T01:30:00.000Z"' in page  # typed, not stated
+    assert 'value="Orbit night"' in page
+    assert 'Page test — <span class="owner">SRE Oncall</span>' in page
+    assert 'Water the plants — <span class="muted">no owner</span>' in page
+    assert "<em>no owner</em>: 1 item" in page
+    assert '<em class="unfilled">seat to fill</em>' in page  # DBA: [Name]
+    assert "QA Lead" in page and "Sign-offs required" in page
+    assert "<td>Error rate</td><td>&gt; 5%</td><td>5m</td>" in page
+    assert (
+        "line 11: owner &#x27;SRE Oncall&#x27; matches no declared role; closest declared role: "
+        "&#x27;SRE On-Call&#x27;" in page
+    )
+
+
+def test_the_preview_prefills_the_go_live_the_runbook_states(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("rm"))
+    page = client.post("/import/", {"markdown": PREVIEWED, "action": "preview"}).content.decode()
+    assert 'name="go_live_at" value="2026-03-14T22:00:00+01:00"' in page

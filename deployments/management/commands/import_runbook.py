@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deployments import services
 from deployments.runbooks.parse import RunbookError
-from deployments.runbooks.schema import plan_json
+from deployments.runbooks.schema import plan_json, stated_t0
 from warroom import clock
 
 
@@ -16,18 +16,6 @@ def next_saturday_22utc(now: datetime) -> datetime:
     days = (5 - now.weekday()) % 7
     slot = (now + timedelta(days=days)).replace(hour=22, minute=0, second=0, microsecond=0)
     return slot if slot > now else slot + timedelta(days=7)
-
-
-def stated_t0(stated: str, now: datetime) -> datetime:
-    """T0 from the runbook's own "Go-live: ..." line: a full date and time as written, a time
-    alone on its next occurrence; without one, the next Saturday 22:00 UTC."""
-    if not stated:
-        return next_saturday_22utc(now)
-    if "T" in stated:
-        return parse_go_live(stated)
-    moment = datetime.fromisoformat(f"{now.astimezone(UTC).date().isoformat()}T{stated}")
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment if moment > now else moment + timedelta(days=1)
 
 
 def parse_go_live(value: str) -> datetime:
@@ -72,7 +60,11 @@ class Command(BaseCommand):
             plan, _ = services.runbook_preview(file.read_bytes(), source_name=file.name)
         except RunbookError as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
-        t0 = parse_go_live(go_live) if go_live else stated_t0(plan.go_live_at, clock.now())
+        t0 = (
+            parse_go_live(go_live)
+            if go_live
+            else stated_t0(plan.go_live_at, clock.now()) or next_saturday_22utc(clock.now())
+        )
         summary = plan.summary()
         release = None
         if not dry_run:
