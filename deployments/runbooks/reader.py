@@ -19,6 +19,7 @@ field for, are kept verbatim as :class:`PlanNote` with a warning.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from . import vocab
 from .blocks import Block, ListItem, Section, split_cells
@@ -29,6 +30,89 @@ from .recognise import is_placeholder, owner_line
 from .rollback import _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
 from .times import _UNIT, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+
+
+@dataclass(frozen=True)
+class _KeyValue:
+    key: str  # as written
+    k: str  # lower-cased
+    value: str  # as written
+    v: str  # plain text
+    line: int
+
+
+@dataclass(frozen=True)
+class _Bullet:
+    text: str  # plain text
+    item: ListItem
+    block: Block  # the list it is in
+    label: str  # the label above it, lower-cased
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table's header words (in English, see ``vocab.column``) and how to read a row."""
+
+    head: list[str]
+
+    def col(self, *names: str, exclude: tuple[str, ...] = ()) -> int | None:
+        for i, h in enumerate(self.head):
+            if any(n in h for n in names) and not any(x in h for x in exclude):
+                return i
+        return None
+
+    def has(self, *names: str) -> bool:
+        return self.col(*names) is not None
+
+    @staticmethod
+    def get(row: list[str], i: int | None) -> str:
+        return row[i] if i is not None and i < len(row) else ""
+
+
+_ROLE_COLUMNS = ("name", "primary", "person", "duty", "responsib", "backup", "contact")
+_ROLE_COLUMNS += ("involvement", "kind")
+
+
+def _is_escalation(t: _Table, st: _State) -> bool:
+    return t.has("level") and (t.has("role") or t.has("title"))
+
+
+def _is_threshold(t: _Table, st: _State) -> bool:
+    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison")
+
+
+def _is_signoff(t: _Table, st: _State) -> bool:
+    return t.has("role") and (
+        t.has("criteria", "sign") or (st.ctx.cls == "gate" and t.has("status", "date"))
+    )
+
+
+def _is_roles(t: _Table, st: _State) -> bool:
+    return t.has("role") and st.ctx.cls not in ("notes", "timeline") and t.has(*_ROLE_COLUMNS)
+
+
+def _is_contacts(t: _Table, st: _State) -> bool:
+    return not t.has("role") and t.has("name") and t.has("email", "phone", "slack")
+
+
+def _is_comms(t: _Table, st: _State) -> bool:
+    in_comms = st.ctx.cls == "comms" or st.comms is not None
+    return in_comms and (t.has("time", "at", "when") or t.has("event"))
+
+
+def _is_timeline(t: _Table, st: _State) -> bool:
+    return (
+        t.has("time", "at", "when")
+        and t.has("phase", "activity", "step", "task")
+        and st.ctx.cls not in ("notes",)
+    )
+
+
+def _is_days(t: _Table, st: _State) -> bool:
+    return t.has("day") and t.has("date") and st.ctx.cls not in ("notes",)
+
+
+_ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
 class ReaderMixin:
@@ -205,166 +289,225 @@ class ReaderMixin:
                     rule.name = f"{base.name}: {rule.name}"
 
     def key_value(self, key: str, value: str, line: int, st: _State) -> None:
-        ctx = st.ctx
-        k = key.lower()
-        v = plain(value)
-        phase = st.sub or ctx.phase
-        role = st.label_role or ctx.role
+        """A ``**Key:** value`` line: the first recogniser that takes it wins; else a note."""
+        kv = _KeyValue(key, key.lower(), value, plain(value), line)
+        for recognise in _KEY_VALUE_RECOGNISERS:
+            if recognise(self, kv, st):
+                return
+        st.loose.append(Block("para", line, line, f"**{key}:** {value}"))
+
+    # -- key/value recognisers, in order (each returns True when it took the line) --------
+
+    def kv_release_meta(self, kv: _KeyValue, st: _State) -> bool:
+        k, v = kv.k, kv.v
         if k == "release version" or (k in ("version", "release") and not self.meta_seen):
             if k == "release version" or not self.plan.version:
                 self.plan.version = v
             self.meta_seen.add(k)
-            return
+            return True
         if k in ("go-live", "go live", "go-live time", "launch time"):
-            return  # read with the document (stated_go_live): prefills T0
+            return True  # read with the document (stated_go_live): prefills T0
         if k in ("time zone", "timezone"):
             self.plan.timezone = v
-            return
+            return True
         if k in ("deployment window", "primary window", "maintenance window", "window"):
-            self.window(v, line)
-            return
+            self.window(v, kv.line)
+            return True
         if k in ("window start", "window end"):
-            off = parse_offset(v)
-            if k == "window start":
-                self.plan.window_start = off
-            else:
-                self.plan.window_end = off
-            return
-        if role is not None and k in (
-            "name",
-            "primary",
-            "backup",
-            "phone",
-            "email",
-            "slack",
-            "role",
-            "duty",
-        ):
-            self.role_field(role, k, v, line, st)
-            return
-        if k == "duration" and phase is not None:
-            phase.duration = parse_duration(v)
-            return
-        if k in ("participants", "attendees", "owner", "owners") and phase is not None:
-            for p in _ROLE_SPLIT.split(v):
+            setattr(self.plan, k.replace(" ", "_"), parse_offset(v))
+            return True
+        return False
+
+    def kv_role_field(self, kv: _KeyValue, st: _State) -> bool:
+        role = st.label_role or st.ctx.role
+        if role is None or kv.k not in _ROLE_FIELDS:
+            return False
+        self.role_field(role, kv.k, kv.v, kv.line, st)
+        return True
+
+    def kv_phase_field(self, kv: _KeyValue, st: _State) -> bool:
+        phase = st.sub or st.ctx.phase
+        if phase is None:
+            return False
+        if kv.k == "duration":
+            phase.duration = parse_duration(kv.v)
+            return True
+        if kv.k in ("participants", "attendees", "owner", "owners"):
+            for p in _ROLE_SPLIT.split(kv.v):
                 if p and p not in phase.participants:
                     phase.participants.append(self.role_name(p)[0])
-            return
-        if re.match(r"decision makers?|decision authority|approvers?", k):
-            g = st.current_gate or self.last_gate_in(ctx)
-            roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(v) if r.strip()]
-            if not roles or all(is_placeholder(r) for r in roles):
-                roles = [self.add_role(key, line).name]  # the authority, its seat unfilled
-            if g is None:
-                at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
-                g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", line, at)
-            for r in roles:
-                if r not in g.decision_roles:
-                    g.decision_roles.append(r)
-            return
-        if _GO_NO_GO.search(key):
-            t = read_times(value)
-            at = t.offset.value if t.offset else None
-            st.label = plain(key)
-            st.label_times = t
-            st.label_gate = (plain(key), "go_no_go", at)
-            return
-        if ctx.cls == "comms" or st.comms is not None:
-            self.comms_field(k, v, value, line, st)
-            return
-        lm = _LEVEL.match(plain(key))
-        if lm and ctx.cls in ("escalation", "roles", None):
-            self.add_level(lm, line, rest=value)
-            return
-        if ctx.cls in ("roles",) and re.search(
-            r"lead|manager|engineer|admin|owner|on-call|dba|officer", k
+            return True
+        return False
+
+    def kv_decider(self, kv: _KeyValue, st: _State) -> bool:
+        if not re.match(r"decision makers?|decision authority|approvers?", kv.k):
+            return False
+        ctx = st.ctx
+        g = st.current_gate or self.last_gate_in(ctx)
+        roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(kv.v) if r.strip()]
+        if not roles or all(is_placeholder(r) for r in roles):
+            roles = [self.add_role(kv.key, kv.line).name]  # the authority, its seat unfilled
+        if g is None:
+            at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
+            g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", kv.line, at)
+        for r in roles:
+            if r not in g.decision_roles:
+                g.decision_roles.append(r)
+        return True
+
+    def kv_gate_label(self, kv: _KeyValue, st: _State) -> bool:
+        if not _GO_NO_GO.search(kv.key):
+            return False
+        t = read_times(kv.value)
+        st.label = plain(kv.key)
+        st.label_times = t
+        st.label_gate = (plain(kv.key), "go_no_go", t.offset.value if t.offset else None)
+        return True
+
+    def kv_comms(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "comms" and st.comms is None:
+            return False
+        self.comms_field(kv.k, kv.v, kv.value, kv.line, st)
+        return True
+
+    def kv_level(self, kv: _KeyValue, st: _State) -> bool:
+        lm = _LEVEL.match(plain(kv.key))
+        if not lm or st.ctx.cls not in ("escalation", "roles", None):
+            return False
+        self.add_level(lm, kv.line, rest=kv.value)
+        return True
+
+    def kv_role_person(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "roles" or not re.search(
+            r"lead|manager|engineer|admin|owner|on-call|dba|officer", kv.k
         ):
-            r = self.add_role(key, line)
-            self.role_people(r, value, line)
-            return
-        if ctx.cls == "rollback" or "rollback" in k:
-            crit = read_criterion(value)
-            if crit:
-                crit.severity = st.severity or _severity(ctx.title)
-                crit.line = line
-                self.plan.rollback_criteria.append(crit)
-                return
-        st.loose.append(Block("para", line, line, f"**{key}:** {value}"))
+            return False
+        self.role_people(self.add_role(kv.key, kv.line), kv.value, kv.line)
+        return True
+
+    def kv_criterion(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "rollback" and "rollback" not in kv.k:
+            return False
+        crit = read_criterion(kv.value)
+        if crit is None:
+            return False
+        crit.severity = st.severity or _severity(st.ctx.title)
+        crit.line = kv.line
+        self.plan.rollback_criteria.append(crit)
+        return True
 
     def plain_bullet(self, text: str, it: ListItem, b: Block, st: _State) -> None:
-        ctx = st.ctx
-        lab = (st.label or "").lower()
-        line = it.line
-        if (
-            "→ rollback" in text.lower()
-            or "-> rollback" in text.lower()
-            or ctx.cls == "rollback"
-            or "rollback trigger" in lab
-        ):
-            crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", text, flags=re.I))
-            if crit:
-                crit.severity = st.severity or _severity(lab or ctx.title)
-                crit.text = text
-                crit.line = line
-                self.plan.rollback_criteria.append(crit)
+        """A bullet without a checkbox: the first recogniser that takes it wins; what none
+        takes is the enclosing phase's description, or a note."""
+        bullet = _Bullet(text, it, b, (st.label or "").lower())
+        for recognise in _BULLET_RECOGNISERS:
+            if recognise(self, bullet, st):
                 return
-            if ctx.cls == "rollback" or "→ rollback" in text.lower():
-                st.unparsed_criteria.append((line, text))
-                return
-        if re.match(r"verification\s*:", text, re.I) and st.last_item is not None:
-            self.add_verification(st.last_item, text.split(":", 1)[1].strip().strip("`"))
-            return
-        phase = st.sub or ctx.phase
-        if lab in ("participants", "attendees", "team") and phase is not None:
-            name = self.role_name(text)[0]
-            if name and name not in phase.participants:
-                phase.participants.append(name)
-            return
-        role = st.label_role or ctx.role
-        if role is not None and ctx.cls in ("roles", "escalation"):
-            kv = re.match(r"^(name|phone|email|slack)\s*:\s*(.*)$", text, re.I)
-            if kv:
-                self.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
-                return
-            if lab in ("contact", "contacts"):
-                return
-        if ctx.cls in ("roles",) and role is None:
-            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", it.text.strip())
-            if kv and kv.group(2):
-                r = self.add_role(kv.group(1).rstrip(":"), line)
-                self.role_people(r, kv.group(2), line)
-                return
-        if self.chain_line(text, line, st):
-            return
-        lm = _LEVEL.match(text)
-        esc = ctx.cls == "escalation" or "escalat" in lab
-        if esc or (lm and ctx.cls in ("roles", None)):
-            if lm:
-                self.add_level(lm, line)
-                return
-            if b.ordered and esc and (not st.label or "path" in lab or "level" in lab):
-                num = b.items.index(it) + 1
-                self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), line, rest=text)  # type: ignore[arg-type]
-                return
-        if ctx.cls == "comms" or st.comms is not None:
-            ev = re.search(r"every\s+(\d+)\s*" + _UNIT, text, re.I)
-            if ev:
-                self.interval_sentences.append(
-                    PlanCommsRule(
-                        name=text, interval=_unit_delta(float(ev.group(1)), ev.group(2)), line=line
-                    )
-                )
-                return
-        if phase is not None and ctx.cls not in ("notes",):
+        phase = st.sub or st.ctx.phase
+        if phase is not None and st.ctx.cls not in ("notes",):
             phase.description = f"{phase.description}; {text}" if phase.description else text
             return
-        st.loose.append(Block("para", line, line, it.text))
+        st.loose.append(Block("para", it.line, it.line, it.text))
+
+    # -- bullet recognisers, in order (each returns True when it took the bullet) ----------
+
+    def bullet_criterion(self, bl: _Bullet, st: _State) -> bool:
+        low = bl.text.lower()
+        arrow = "→ rollback" in low or "-> rollback" in low
+        if not (arrow or st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
+            return False
+        crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", bl.text, flags=re.I))
+        if crit:
+            crit.severity = st.severity or _severity(bl.label or st.ctx.title)
+            crit.text = bl.text
+            crit.line = bl.item.line
+            self.plan.rollback_criteria.append(crit)
+            return True
+        if st.ctx.cls == "rollback" or "→ rollback" in low:
+            st.unparsed_criteria.append((bl.item.line, bl.text))
+            return True
+        return False
+
+    def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
+        if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
+            return False
+        self.add_verification(st.last_item, bl.text.split(":", 1)[1].strip().strip("`"))
+        return True
+
+    def bullet_participant(self, bl: _Bullet, st: _State) -> bool:
+        phase = st.sub or st.ctx.phase
+        if bl.label not in ("participants", "attendees", "team") or phase is None:
+            return False
+        name = self.role_name(bl.text)[0]
+        if name and name not in phase.participants:
+            phase.participants.append(name)
+        return True
+
+    def bullet_role(self, bl: _Bullet, st: _State) -> bool:
+        role = st.label_role or st.ctx.role
+        line = bl.item.line
+        if role is not None and st.ctx.cls in ("roles", "escalation"):
+            kv = re.match(r"^(name|phone|email|slack)\s*:\s*(.*)$", bl.text, re.I)
+            if kv:
+                self.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
+                return True
+            return bl.label in ("contact", "contacts")
+        if st.ctx.cls == "roles" and role is None:
+            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip())
+            if kv and kv.group(2):
+                self.role_people(self.add_role(kv.group(1).rstrip(":"), line), kv.group(2), line)
+                return True
+        return False
+
+    def bullet_chain(self, bl: _Bullet, st: _State) -> bool:
+        return self.chain_line(bl.text, bl.item.line, st)
+
+    def bullet_level(self, bl: _Bullet, st: _State) -> bool:
+        lm = _LEVEL.match(bl.text)
+        esc = st.ctx.cls == "escalation" or "escalat" in bl.label
+        if lm and (esc or st.ctx.cls in ("roles", None)):
+            self.add_level(lm, bl.item.line)
+            return True
+        listed = not st.label or "path" in bl.label or "level" in bl.label
+        if esc and bl.block.ordered and listed:
+            num = bl.block.items.index(bl.item) + 1
+            self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), bl.item.line, rest=bl.text)  # type: ignore[arg-type]
+            return True
+        return False
+
+    def bullet_interval(self, bl: _Bullet, st: _State) -> bool:
+        if st.ctx.cls != "comms" and st.comms is None:
+            return False
+        ev = re.search(r"every\s+(\d+)\s*" + _UNIT, bl.text, re.I)
+        if not ev:
+            return False
+        every = _unit_delta(float(ev.group(1)), ev.group(2))
+        self.interval_sentences.append(
+            PlanCommsRule(name=bl.text, interval=every, line=bl.item.line)
+        )
+        return True
 
     # -- tables -------------------------------------------------------------------
 
     def table(self, b: Block, st: _State) -> bool:
-        ctx = st.ctx
-        head = [vocab.column(plain(h)) for h in b.header]
+        """A table is read by the first reader whose columns it has; False: none (a note)."""
+        self.check_cells(b)
+        t = _Table([vocab.column(plain(h)) for h in b.header])
+        for matches, read in _TABLE_READERS:
+            if matches(t, st):
+                read(self, b, t, st)
+                return True
+        return self.task_table(b, st) or self.late_table(b, t, st)
+
+    def late_table(self, b: Block, t: _Table, st: _State) -> bool:
+        """Tables tried after task tables: comms schedules, timelines, day plans."""
+        for matches, read in _LATE_TABLE_READERS:
+            if matches(t, st):
+                read(self, b, t, st)
+                return True
+        return False
+
+    def check_cells(self, b: Block) -> None:
         for ln, _row in b.rows:
             raw = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
             cells = len(split_cells(raw))
@@ -375,83 +518,15 @@ class ReaderMixin:
                     "missing cells left empty",
                 )
 
-        def col(*names: str, exclude: tuple[str, ...] = ()) -> int | None:
-            for i, h in enumerate(head):
-                if any(n in h for n in names) and not any(x in h for x in exclude):
-                    return i
-            return None
-
-        def get(row: list[str], i: int | None) -> str:
-            return row[i] if i is not None and i < len(row) else ""
-
-        c_level = col("level")
-        c_role = col("role")
-        c_metric = col("metric")
-        if c_level is not None and (c_role is not None or col("title") is not None):
-            self.escalation_table(b, col, get)
-            return True
-        if c_metric is not None and (
-            col("warning", "critical", "threshold", "comparison") is not None
-        ):
-            self.threshold_table(b, col, get, st)
-            return True
-        if c_role is not None and (
-            col("criteria", "sign") is not None
-            or (ctx.cls == "gate" and col("status", "date") is not None)
-        ):
-            self.signoff_table(b, col, get, st)
-            return True
-        if (
-            c_role is not None
-            and ctx.cls not in ("notes", "timeline")
-            and col(
-                "name",
-                "primary",
-                "person",
-                "duty",
-                "responsib",
-                "backup",
-                "contact",
-                "involvement",
-                "kind",
+    def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
+        for ln, row in b.rows:
+            self.add_person(
+                cell_text(t.get(row, t.col("name"))) or "[TBD]",
+                ln,
+                email=cell_text(t.get(row, t.col("email"))),
+                phone=cell_text(t.get(row, t.col("phone"))),
+                slack=cell_text(t.get(row, t.col("slack"))),
             )
-            is not None
-        ):
-            self.roles_table(b, col, get, ctx)
-            return True
-        if (
-            c_role is None
-            and col("name") is not None
-            and col("email", "phone", "slack") is not None
-        ):
-            for ln, row in b.rows:
-                self.add_person(
-                    cell_text(get(row, col("name"))) or "[TBD]",
-                    ln,
-                    email=cell_text(get(row, col("email"))),
-                    phone=cell_text(get(row, col("phone"))),
-                    slack=cell_text(get(row, col("slack"))),
-                )
-            return True
-        if self.task_table(b, st):
-            return True
-        c_time = col("time", "at", "when")
-        if (ctx.cls == "comms" or st.comms is not None) and (
-            c_time is not None or col("event") is not None
-        ):
-            self.comms_table(b, col, get, st)
-            return True
-        if (
-            c_time is not None
-            and col("phase", "activity", "step", "task") is not None
-            and ctx.cls not in ("notes",)
-        ):
-            self.timeline_table(b, col, get, st)
-            return True
-        if col("day") is not None and col("date") is not None and ctx.cls not in ("notes",):
-            self.day_table(b, col, get, st)
-            return True
-        return False
 
     # -- fences -------------------------------------------------------------------
 
@@ -479,3 +554,37 @@ class ReaderMixin:
         # a command block before any item goes to the next item in this section
         st.pending_fences.append(b)
         return True
+
+
+_KEY_VALUE_RECOGNISERS = (
+    ReaderMixin.kv_release_meta,
+    ReaderMixin.kv_role_field,
+    ReaderMixin.kv_phase_field,
+    ReaderMixin.kv_decider,
+    ReaderMixin.kv_gate_label,
+    ReaderMixin.kv_comms,
+    ReaderMixin.kv_level,
+    ReaderMixin.kv_role_person,
+    ReaderMixin.kv_criterion,
+)
+_BULLET_RECOGNISERS = (
+    ReaderMixin.bullet_criterion,
+    ReaderMixin.bullet_verification,
+    ReaderMixin.bullet_participant,
+    ReaderMixin.bullet_role,
+    ReaderMixin.bullet_chain,
+    ReaderMixin.bullet_level,
+    ReaderMixin.bullet_interval,
+)
+_TABLE_READERS = (
+    (_is_escalation, lambda self, b, t, st: self.escalation_table(b, t.col, t.get)),
+    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.col, t.get, st)),
+    (_is_signoff, lambda self, b, t, st: self.signoff_table(b, t.col, t.get, st)),
+    (_is_roles, lambda self, b, t, st: self.roles_table(b, t.col, t.get, st.ctx)),
+    (_is_contacts, ReaderMixin.contacts_table),
+)
+_LATE_TABLE_READERS = (
+    (_is_comms, lambda self, b, t, st: self.comms_table(b, t.col, t.get, st)),
+    (_is_timeline, lambda self, b, t, st: self.timeline_table(b, t.col, t.get, st)),
+    (_is_days, lambda self, b, t, st: self.day_table(b, t.col, t.get, st)),
+)
