@@ -45,7 +45,7 @@ from .recognise import front_matter, has_task_marks, marks_mean_done
 from .roles import RolesMixin
 from .rollback import RollbackMixin
 from .text import heading_prefix, plain
-from .times import TimesMixin, clean_name, read_times
+from .times import Times, TimesMixin, clean_name, read_times
 
 
 class _Builder(
@@ -118,16 +118,40 @@ class _Builder(
             self.walk(child, ctx)
 
     def section_ctx(self, sec: Section, parent: Ctx) -> Ctx:
+        """What a section means: inherited from its parent, then what its heading says
+        (its kind, the doers it names, its time: a phase, a due offset or a day)."""
         if sec.level == 0:
             return Ctx(title="")
-        ctx = Ctx(
+        ctx = self.inherited(sec, parent)
+        pref = heading_prefix(sec.title)
+        if pref:
+            return self.canonical_ctx(sec, ctx, pref)
+        if sec.level == 1:
+            return ctx
+        title = sec.title
+        self.check_units(title, sec.line)
+        own = self.heading_kind(title, ctx, parent)
+        t = read_times(title)
+        if t.date is not None:
+            d = self.day_offset(t.date)
+            ctx.day = d if d is not None else ctx.day
+        if ctx.cls == "gate":
+            ctx.gate_kind = self.gate_kind(title) or ctx.gate_kind
+        self.heading_time(sec, ctx, parent, own, t)
+        lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
+        if lm and ctx.cls in ("escalation", "roles", None):
+            self.add_level(lm, sec.line)
+        if ctx.cls == "comms":
+            ctx.comms = self.comms_heading(title, t, sec.line)
+        return ctx
+
+    def inherited(self, sec: Section, parent: Ctx) -> Ctx:
+        return Ctx(
             cls=parent.cls,
             phase=parent.phase,
             phase_times=parent.phase_times,
             due=parent.due,
             kind_hint=parent.kind_hint,
-            role=None,
-            gate_kind="",
             day=parent.day,
             title=plain(sec.title),
             line=sec.line,
@@ -136,69 +160,57 @@ class _Builder(
             owner=parent.owner,
             path=(*parent.path, parent.title),
         )
-        pref = heading_prefix(sec.title)
-        if pref:
-            return self.canonical_ctx(sec, ctx, pref)
-        if sec.level == 1:
-            return ctx
-        title = sec.title
-        self.check_units(title, sec.line)
-        if task_heading(plain(title)):
-            ctx.tasks = True
-        if team_heading(plain(title)):
-            ctx.owner = plain(title)
+
+    def heading_kind(self, title: str, ctx: Ctx, parent: Ctx) -> SectionKind | str | None:
+        """Set ``ctx``'s kind, task/trigger flags, doer and pre/post hint from the heading's
+        words; return the kind the heading itself names (None: inherited)."""
+        text = plain(title)
+        ctx.tasks = ctx.tasks or task_heading(text)
+        if team_heading(text):
+            ctx.owner = text
         own = classify(title)
         if own == "rollback" and parent.cls == "rollback_plan" and not trigger_heading(title):
             own = SectionKind.ROLLBACK_PLAN  # "Rollback Methods" inside "Rollback Procedures"
         ctx.triggers = (parent.triggers or trigger_heading(title)) and own in (None, "rollback")
         if own and not (parent.cls == "comms" and own in ("roles", "timeline", "checklist")):
             ctx.cls = own
-        if _LEVEL.match(_NUMBERING.sub("", plain(title))):
-            own = ctx.cls = "escalation"
+        if _LEVEL.match(_NUMBERING.sub("", text)):
+            own = ctx.cls = SectionKind.ESCALATION
         if _PRE.search(title):
             ctx.kind_hint = "pre_deployment"
         elif _POST.search(title):
             ctx.kind_hint = "post_deployment"
-        t = read_times(title)
-        if t.date is not None:
-            d = self.day_offset(t.date)
-            if d is not None:
-                ctx.day = d
-        gate_kind = self.gate_kind(title) if ctx.cls == "gate" else ""
-        if gate_kind:
-            ctx.gate_kind = gate_kind
+        return own
+
+    def heading_time(
+        self, sec: Section, ctx: Ctx, parent: Ctx, own: SectionKind | str | None, t: Times
+    ) -> None:
+        """A heading with a window is a phase; one with a single offset makes its items due
+        then; a role heading in a roles section is a role."""
+        title = sec.title
         if self.is_phase_heading(title, t, ctx, own):
-            start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
-            ctx.phase = self.add_phase(clean_name(title, t), start, duration, sec.line)
-            ctx.phase_times = t
-            if t.date is not None:
-                self.date_phases[t.date] = ctx.phase
-            self.heading_phase_spans.setdefault((start, duration), ctx.phase)
-            if ctx.cls not in ("gate",):
-                ctx.cls = "timeline"
+            self.heading_phase(sec, ctx, t)
         elif t.offset is not None and not t.ranged:
             ctx.due = t.offset.value
             if not ctx.kind_hint or ctx.kind_hint == "phase":
-                ctx.kind_hint = (
-                    "pre_deployment" if t.offset.value < timedelta() else "post_deployment"
-                )
+                before = t.offset.value < timedelta()
+                ctx.kind_hint = "pre_deployment" if before else "post_deployment"
             if ctx.cls in (None, "timeline", "checklist"):
-                ctx.cls = "checklist"
-                ctx.phase = None
+                ctx.cls, ctx.phase = SectionKind.CHECKLIST, None
         elif ctx.cls == "roles" and sec.level >= 3 and own is None and self.looks_like_role(sec):
             ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
-        elif own == "checklist":
-            ctx.phase = (
-                None
-                if parent.cls not in ("timeline",) or (own == "checklist" and ctx.due)
-                else ctx.phase
-            )
-        lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
-        if lm and ctx.cls in ("escalation", "roles", None):
-            self.add_level(lm, sec.line)
-        if ctx.cls == "comms":
-            ctx.comms = self.comms_heading(title, t, sec.line)
-        return ctx
+        elif own == "checklist" and (parent.cls != "timeline" or ctx.due):
+            ctx.phase = None
+
+    def heading_phase(self, sec: Section, ctx: Ctx, t: Times) -> None:
+        start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
+        ctx.phase = self.add_phase(clean_name(sec.title, t), start, duration, sec.line)
+        ctx.phase_times = t
+        if t.date is not None:
+            self.date_phases[t.date] = ctx.phase
+        self.heading_phase_spans.setdefault((start, duration), ctx.phase)
+        if ctx.cls != "gate":
+            ctx.cls = SectionKind.TIMELINE
 
     # -- finish -------------------------------------------------------------------------
 

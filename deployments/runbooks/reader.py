@@ -29,7 +29,7 @@ from .plan import PlanCommsRule, PlanNote, PlanSignOff
 from .recognise import is_placeholder, owner_line
 from .rollback import _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
-from .times import _UNIT, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,12 @@ def _is_days(t: _Table, st: _State) -> bool:
     return t.has("day") and t.has("date") and st.ctx.cls not in ("notes",)
 
 
+#: labels in a roles section that are not roles ("Responsibilities:", "Template", "Critical Rules")
+_NOT_A_ROLE = re.compile(
+    r"responsib|contact|duties|trigger|response|escalat|when|how|deploy|launch|during|template|"
+    r"\brules?\b|example|^(?:name|phone|email|slack|role|notes?)$",
+    re.I,
+)
 _ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
@@ -219,74 +225,76 @@ class ReaderMixin:
         st.loose.append(Block("para", line, line, ln))
 
     def label(self, key: str, line: int, st: _State) -> None:
-        ctx = st.ctx
+        """A bold line alone names what follows: a sub-phase when it has a time, a gate,
+        an escalation level, a role in a roles section, a comms rule in a comms section."""
         t = read_times(key)
         st.label = plain(key)
         st.label_times = t
         st.label_gate = None
         st.label_role = None
-        lk = st.label.lower()
-        if ctx.cls == "rollback" or "rollback trigger" in lk:
+        if st.ctx.cls == "rollback" or "rollback trigger" in st.label.lower():
             st.severity = _severity(key)
-        if (
-            (t.clock is not None or t.offset is not None)
-            and ctx.cls not in ("comms", "escalation", "roles", "rollback", "notes")
-            and (t.clock is not None or not _GO_NO_GO.search(key))
-            and (ctx.phase is not None or ctx.cls == "timeline")
-        ):
-            start, duration = self.span(t, line, ctx.day, ctx.phase)
-            st.sub = self.add_phase(clean_name(key, t), start, duration, line)
-            st.label = ""
-            st.label_times = None
-            return
-        if _GO_NO_GO.search(key) or (ctx.cls == "gate" and _APPROVAL.search(key)):
-            kind = ctx.gate_kind or self.gate_kind(key) or "go_no_go"
-            if re.search(r"\bfinal\b", key, re.I) and kind != "final_approval":
-                kind = "final_approval"
-            name = st.label
-            if ctx.cls == "gate" and kind == ctx.gate_kind:
-                name = ctx.title
-            elif st.sub is not None and _GO_NO_GO.search(st.sub.name):
-                name = st.sub.name
-            at = (
-                t.offset.value
-                if t.offset
-                else (st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due))
-            )
-            if t.clock is not None:
-                at = self.clock_offset(t.clock, at)
-            st.label_gate = (name, kind, at)
-            m = re.match(r"^(.*?)\s+(?:approval|sign[\s-]*off)$", st.label, re.I)
-            if m and ctx.cls == "gate":
-                g = self.gate(ctx, name, kind, line, at)
-                g.signoffs.append(PlanSignOff(role=m.group(1).strip(), line=line))
+        if self.label_phase(key, t, line, st) or self.label_gate_kind(key, t, line, st):
             return
         lm = _LEVEL.match(st.label)
-        if lm and ctx.cls in ("escalation", "roles", None):
+        if lm and st.ctx.cls in ("escalation", "roles", None):
             self.add_level(lm, line)
             return
-        if (
-            ctx.cls == "roles"
-            and not re.search(
-                r"responsib|contact|duties|trigger|response|escalat|when|how|deploy|launch|during",
-                lk,
-            )
-            and not re.match(r"(name|phone|email|slack|role)$", lk)
-        ):
+        if st.ctx.cls == "roles" and not _NOT_A_ROLE.search(st.label):
             st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
-        if ctx.cls == "comms":
-            rule = (
-                self.comms_heading(key, t, line) if re.search(r"every|t[+-]\d", key, re.I) else None
-            )
-            if rule:
-                st.comms = rule
-                base = ctx.comms
-                if st.channel and not rule.channels:
-                    rule.channels = _channels(st.channel)
-                if base is not None:
-                    rule.audience = rule.audience or base.audience
-                    rule.channels = rule.channels or base.channels
-                    rule.name = f"{base.name}: {rule.name}"
+        if st.ctx.cls == "comms" and re.search(r"every|t[+-]\d", key, re.I):
+            self.label_comms(key, t, line, st)
+
+    def label_phase(self, key: str, t: Times, line: int, st: _State) -> bool:
+        ctx = st.ctx
+        timed = t.clock is not None or (t.offset is not None and not _GO_NO_GO.search(key))
+        if (
+            not timed
+            or ctx.cls in ("comms", "escalation", "roles", "rollback", "notes")
+            or (ctx.phase is None and ctx.cls != "timeline")
+        ):
+            return False
+        start, duration = self.span(t, line, ctx.day, ctx.phase)
+        st.sub = self.add_phase(clean_name(key, t), start, duration, line)
+        st.label = ""
+        st.label_times = None
+        return True
+
+    def label_gate_kind(self, key: str, t: Times, line: int, st: _State) -> bool:
+        ctx = st.ctx
+        if not (_GO_NO_GO.search(key) or (ctx.cls == "gate" and _APPROVAL.search(key))):
+            return False
+        kind = ctx.gate_kind or self.gate_kind(key) or "go_no_go"
+        if re.search(r"\bfinal\b", key, re.I):
+            kind = "final_approval"
+        name = st.label
+        if ctx.cls == "gate" and kind == ctx.gate_kind:
+            name = ctx.title
+        elif st.sub is not None and _GO_NO_GO.search(st.sub.name):
+            name = st.sub.name
+        at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
+        at = t.offset.value if t.offset else at
+        if t.clock is not None:
+            at = self.clock_offset(t.clock, at)
+        st.label_gate = (name, kind, at)
+        m = re.match(r"^(.*?)\s+(?:approval|sign[\s-]*off)$", st.label, re.I)
+        if m and ctx.cls == "gate":
+            g = self.gate(ctx, name, kind, line, at)
+            g.signoffs.append(PlanSignOff(role=m.group(1).strip(), line=line))
+        return True
+
+    def label_comms(self, key: str, t: Times, line: int, st: _State) -> None:
+        rule = self.comms_heading(key, t, line)
+        if not rule:
+            return
+        st.comms = rule
+        base = st.ctx.comms
+        if st.channel and not rule.channels:
+            rule.channels = _channels(st.channel)
+        if base is not None:
+            rule.audience = rule.audience or base.audience
+            rule.channels = rule.channels or base.channels
+            rule.name = f"{base.name}: {rule.name}"
 
     def key_value(self, key: str, value: str, line: int, st: _State) -> None:
         """A ``**Key:** value`` line: the first recogniser that takes it wins; else a note."""

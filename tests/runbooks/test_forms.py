@@ -317,3 +317,11 @@ def test_a_runbook_over_the_item_limit_is_refused_naming_the_limit():
 def test_a_runbook_over_the_byte_limit_is_refused_naming_the_limit():
     with pytest.raises(RunbookError, match=r"limit is 100 bytes .*RUNBOOK_MAX_BYTES"):
         parse_runbook(b"# R\n" + b"- [ ] x\n" * 20, max_bytes=100)
+
+
+def test_labels_that_are_not_roles_do_not_become_roles():
+    plan = parse_runbook(
+        "# R\n## Team and contacts\n**Template**\n\n**Critical Rules**\n\n**DBA**\n\n"
+        "- Name: Ana\n## Checklist\n- [ ] A\n"
+    )
+    assert [r.name for r in plan.roles] == ["DBA"]
