@@ -90,6 +90,22 @@ def task_columns(head: list[str], rows: list[list[str]]) -> dict[str, int | None
     }
 
 
+def _due_and_kind(ctx: Ctx, label: str, times: Times | None) -> tuple[timedelta | None, str]:
+    """When a plan-level checklist is due and whether it comes before or after go-live."""
+    due, kind = ctx.due, ctx.kind_hint or "phase"
+    if times is not None and times.offset is not None:
+        due = times.offset.value
+    elif times is not None and times.before_after is not None:
+        due = times.before_after
+    if label and _PRE.search(label):
+        kind = "pre_deployment"
+    elif label and _POST.search(label):
+        kind = "post_deployment"
+    if due is not None and kind == "phase":
+        kind = "pre_deployment" if due < timedelta() else "post_deployment"
+    return due, kind
+
+
 #: sections where an emoji-marked line is a statement, not work ("✅ No data loss")
 _NOT_TASKS = ("notes", "roles", "escalation", "comms")
 
@@ -105,41 +121,35 @@ class ChecklistsMixin:
         line: int,
         label_times: Times | None = None,
     ) -> PlanChecklist:
+        """The checklist items go to: one per phase or section and label (sections with the
+        same title under different parents stay apart)."""
         phase = sub or ctx.phase
-        name = label if label and not _GENERIC_LABEL.match(label) else ""
-        if ctx.role is not None:
-            name = f"{ctx.role.name}: {label}" if label else ctx.role.name
-        if not name:
-            if sub is not None:
-                name = sub.name
-            elif phase is not None and phase.line == ctx.line:
-                name = phase.name
-            else:
-                name = ctx.title
+        name = self.checklist_name(ctx, label, sub, phase)
         key = (id(phase) if phase else None, ctx.path, ctx.title, name)
         cl = self.checklists.get(key)
-        if cl is None:
-            due, kind = ctx.due, ctx.kind_hint or "phase"
-            if label_times is not None:
-                if label_times.offset is not None:
-                    due = label_times.offset.value
-                elif label_times.before_after is not None:
-                    due = label_times.before_after
-            if label:
-                if _PRE.search(label):
-                    kind = "pre_deployment"
-                elif _POST.search(label):
-                    kind = "post_deployment"
-            if due is not None and kind == "phase":
-                kind = "pre_deployment" if due < timedelta() else "post_deployment"
-            if phase is not None:
-                cl = PlanChecklist(name=name, kind="phase", line=line)
-                phase.checklists.append(cl)
-            else:
-                cl = PlanChecklist(name=name, due=due, kind=kind, line=line)
-                self.plan.checklists.append(cl)
-            self.checklists[key] = cl
+        if cl is not None:
+            return cl
+        if phase is not None:
+            cl = PlanChecklist(name=name, kind="phase", line=line)
+            phase.checklists.append(cl)
+        else:
+            due, kind = _due_and_kind(ctx, label, label_times)
+            cl = PlanChecklist(name=name, due=due, kind=kind, line=line)
+            self.plan.checklists.append(cl)
+        self.checklists[key] = cl
         return cl
+
+    @staticmethod
+    def checklist_name(ctx: Ctx, label: str, sub: PlanPhase | None, phase) -> str:
+        if ctx.role is not None:
+            return f"{ctx.role.name}: {label}" if label else ctx.role.name
+        if label and not _GENERIC_LABEL.match(label):
+            return label
+        if sub is not None:
+            return sub.name
+        if phase is not None and phase.line == ctx.line:
+            return phase.name
+        return ctx.title
 
     def target_items(self, st: _State, line: int) -> list[PlanItem]:
         ctx = st.ctx
@@ -174,37 +184,45 @@ class ChecklistsMixin:
         if st.ctx.explicit:
             return False
         s = plain(text)
-        if self.in_gate(st):
-            if decision_options(s):
-                self.target_items(st, line)  # the gate exists; its decision is the options
-                return True
-            who = decider(s)
-            if who is not None:
-                g = st.current_gate or self.last_gate_in(st.ctx)
-                if g is not None:
-                    name = who or "Decision maker"
-                    if who == "":
-                        self.add_role(name, line, raw=True)
-                    if name not in g.decision_roles:
-                        g.decision_roles.append(name)
-                    return True
-            role = signer(s)
-            if role:
-                self.target_items(st, line)
-                g = st.current_gate
-                if g is not None:
-                    g.signoffs.append(PlanSignOff(role=role, line=line))
-                    return True
+        if self.in_gate(st) and self.gate_line(s, line, st):
+            return True
         if st.ctx.triggers and st.ctx.cls == "rollback":
-            crit = read_criterion(s)
-            if crit is not None:
-                crit.line = line
-                self.plan.rollback_criteria.append(crit)
-            else:
-                st.unparsed_criteria.append((line, text))
-                self.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
+            self.trigger_line(s, text, line, st)
             return True
         return False
+
+    def gate_line(self, s: str, line: int, st: _State) -> bool:
+        """``GO / NO-GO`` (the decision), ``Decision maker: ___`` (its authority, maybe a
+        seat to fill), ``QA Lead: ____ Date: ____`` (a required sign-off)."""
+        if decision_options(s):
+            self.target_items(st, line)  # the gate exists; its decision is the options
+            return True
+        who = decider(s)
+        g = st.current_gate or self.last_gate_in(st.ctx)
+        if who is not None and g is not None:
+            name = who or "Decision maker"
+            if who == "":
+                self.add_role(name, line, raw=True)
+            if name not in g.decision_roles:
+                g.decision_roles.append(name)
+            return True
+        role = signer(s)
+        if not role:
+            return False
+        self.target_items(st, line)
+        if st.current_gate is None:
+            return False
+        st.current_gate.signoffs.append(PlanSignOff(role=role, line=line))
+        return True
+
+    def trigger_line(self, s: str, text: str, line: int, st: _State) -> None:
+        crit = read_criterion(s)
+        if crit is not None:
+            crit.line = line
+            self.plan.rollback_criteria.append(crit)
+            return
+        st.unparsed_criteria.append((line, text))
+        self.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
 
     def list_block(self, b: Block, st: _State, nested_label: str | None = None) -> None:
         for it in b.items:
