@@ -210,6 +210,27 @@ def instantiate(
         notes=[{"title": n.title, "body": n.body} for n in plan.notes],
     )
     roles = _Roles(release)
+    _people(release, plan, roles)
+    order = _checklists(release, plan, roles)
+    _gates(release, plan, roles, order)
+    _rollback(release, plan, roles)
+    _comms(release, plan)
+    _escalation(release, plan, roles)
+    events.record(
+        release,
+        "release.created",
+        actor=user,
+        data={
+            "source": source_name,
+            "go_live_at": go_live_at.isoformat(),
+            **{k: v for k, v in plan.summary().items() if k != "warnings"},
+        },
+    )
+    return release
+
+
+def _people(release: Release, plan: Plan, roles: _Roles) -> None:
+    """Contacts (known people linked, never overwritten) and the roles' seats."""
     people: dict[str, Person] = {}
     contacts = [_person(p) for p in plan.people]
     # roles name people as the runbook writes them; placeholders like "TBD" may repeat
@@ -236,6 +257,10 @@ def instantiate(
                 Assignment.objects.get_or_create(
                     role=role, person=person, defaults={"kind": kind, "order": order}
                 )
+
+
+def _checklists(release: Release, plan: Plan, roles: _Roles) -> int:
+    """Plan-level checklists, then phases with theirs; returns the next checklist order."""
     order = 0
     for c in plan.checklists:
         _checklist(release, c, roles, order)
@@ -253,6 +278,10 @@ def instantiate(
         for c in pp.checklists:
             _checklist(release, c, roles, order, phase=phase)
             order += 1
+    return order
+
+
+def _gates(release: Release, plan: Plan, roles: _Roles, order: int) -> None:
     for n, pg in enumerate(plan.gates):
         checklist = None
         if pg.checklist:
@@ -285,6 +314,10 @@ def instantiate(
                 for k, so in enumerate(pg.signoffs)
             ]
         )
+
+
+def _rollback(release: Release, plan: Plan, roles: _Roles) -> None:
+    """The rollback plan's steps (outside progress) and the criteria that call for it."""
     _tree(RollbackStep, plan.rollback_plan, roles, None, 0, release=release)
     RollbackCriterion.objects.bulk_create(
         [
@@ -303,6 +336,9 @@ def instantiate(
             for n, c in enumerate(plan.rollback_criteria)
         ]
     )
+
+
+def _comms(release: Release, plan: Plan) -> None:
     templates = {}
     for n, t in enumerate(plan.templates):
         templates[t.key] = MessageTemplate.objects.create(
@@ -332,6 +368,9 @@ def instantiate(
             for n, r in enumerate(plan.comms_rules)
         ]
     )
+
+
+def _escalation(release: Release, plan: Plan, roles: _Roles) -> None:
     for lvl in plan.escalation:
         level = EscalationLevel.objects.create(
             release=release,
@@ -342,17 +381,6 @@ def instantiate(
             contacts=list(lvl.contacts),
         )
         _ordered_roles(EscalationRole, "level", level, roles, lvl.roles)
-    events.record(
-        release,
-        "release.created",
-        actor=user,
-        data={
-            "source": source_name,
-            "go_live_at": go_live_at.isoformat(),
-            **{k: v for k, v in plan.summary().items() if k != "warnings"},
-        },
-    )
-    return release
 
 
 def _plan_items(
