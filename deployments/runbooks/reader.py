@@ -125,31 +125,32 @@ class ReaderMixin:
     """Builder part: paragraphs, labels, key/value lines, bullets, tables and fences."""
 
     def process_blocks(self, sec: Section, ctx: Ctx) -> None:
+        """Read a section's blocks; what none of the readers took is kept as one note."""
         if ctx.explicit:
             self.process_explicit(sec, ctx)
             return
         st = _State(ctx)
-        leftovers: list[Block] = []
-        for b in sec.blocks:
-            if b.kind == "para":
-                self.paragraph(b, st)
-            elif b.kind == "list":
-                self.list_block(b, st)
-            elif b.kind == "table":
-                if not self.table(b, st):
-                    leftovers.append(b)
-            elif b.kind == "fence":
-                if not self.fence(b, st):
-                    leftovers.append(b)
-            elif b.kind == "html" and not b.text.lstrip().startswith("<!--"):
-                st.loose.append(b)
-        leftovers.extend(st.pending_fences)
-        leftovers.extend(Block("para", ln, ln, t) for ln, t in st.unparsed_criteria)
-        if st.loose:  # nothing vanishes: prose the plan has no field for is a note
-            leftovers.extend(st.loose)
+        leftovers = [b for b in sec.blocks if not self.block(b, st)]
+        leftovers += st.pending_fences
+        leftovers += [Block("para", ln, ln, t) for ln, t in st.unparsed_criteria]
+        leftovers += st.loose  # nothing vanishes: prose the plan has no field for is a note
         leftovers.sort(key=lambda b: b.line)
         if leftovers:
             self.note(sec, ctx, leftovers)
+
+    def block(self, b: Block, st: _State) -> bool:
+        """Read one block; False when it is left over (kept as a note)."""
+        if b.kind == "para":
+            self.paragraph(b, st)
+        elif b.kind == "list":
+            self.list_block(b, st)
+        elif b.kind == "table":
+            return self.table(b, st)
+        elif b.kind == "fence":
+            return self.fence(b, st)
+        elif b.kind == "html" and not b.text.lstrip().startswith("<!--"):
+            st.loose.append(b)
+        return True
 
     def note(self, sec: Section, ctx: Ctx, blocks: list[Block]) -> None:
         body = "\n".join("\n".join(self.lines[b.line - 1 : b.end]).rstrip() for b in blocks).strip(

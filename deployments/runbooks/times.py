@@ -383,30 +383,15 @@ class TimesMixin:
     def span(
         self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None
     ) -> tuple[timedelta | None, timedelta | None]:
-        """(start, duration) of a heading/label."""
-        start = end = None
+        """(start, duration) of a heading/label: its T-offsets, else its clock window placed
+        near the enclosing phase (the clock wins over a disagreeing offset, with a warning),
+        else its date as a whole day."""
         if t.date is not None:
             day = self.day_offset(t.date)
-        if t.offset is not None:
-            start = t.offset.value
-            if t.offset_end is not None:
-                end = t.offset_end.value
+        start = t.offset.value if t.offset is not None else None
+        end = t.offset_end.value if t.offset is not None and t.offset_end is not None else None
         if t.clock is not None:
-            near = start if start is not None else (phase.start if phase else None)
-            cstart = self.clock_offset(t.clock, near, day)
-            if start is not None and cstart != start:
-                self.warn(
-                    line,
-                    f"conflicting times: {format_offset(start)} but the clock time is "
-                    f"{format_offset(cstart)} from T0; using the clock time",
-                )
-            start = cstart
-            if t.clock_end is not None:
-                end = self.clock_offset(t.clock_end, start, day)
-                if day is not None and end < start:
-                    end += DAY
-                while end < start:
-                    end += DAY
+            start, end = self.clock_span(t, line, start, end, day, phase)
         elif t.date is not None and day is not None and start is None:
             start, end = day, day + DAY
         duration = t.duration
@@ -420,6 +405,31 @@ class TimesMixin:
                 )
             duration = span if duration is None else duration
         return start, duration
+
+    def clock_span(
+        self,
+        t: Times,
+        line: int,
+        start: timedelta | None,
+        end: timedelta | None,
+        day: timedelta | None,
+        phase: PlanPhase | None,
+    ) -> tuple[timedelta, timedelta | None]:
+        assert t.clock is not None
+        near = start if start is not None else (phase.start if phase else None)
+        cstart = self.clock_offset(t.clock, near, day)
+        if start is not None and cstart != start:
+            self.warn(
+                line,
+                f"conflicting times: {format_offset(start)} but the clock time is "
+                f"{format_offset(cstart)} from T0; using the clock time",
+            )
+        if t.clock_end is None:
+            return cstart, end
+        cend = self.clock_offset(t.clock_end, cstart, day)
+        while cend < cstart:
+            cend += DAY
+        return cstart, cend
 
     def window(self, v: str, line: int) -> None:
         w = _WINDOW.search(v)
