@@ -363,7 +363,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Repeats of one message are held back (warroom.logs.RateLimit): a dependency that is
+    # down must not write a traceback a second.
+    "filters": {"rate": {"()": "warroom.logs.RateLimit"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["rate"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {"warroom": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
