@@ -172,6 +172,9 @@ INSTALLED_APPS += WARROOM_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database or Redis that blinked: 503 + Retry-After (JSON under /api/), reads and
+    # requests with an Idempotency-Key tried once more first (warroom/http.py).
+    "warroom.http.Unavailable",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -208,13 +211,18 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections under ASGI (each request thread would keep its own);
     # PostgreSQL gets a per-process pool instead.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Health checks: the pool tests a connection before handing it out, so one that the
+    # server closed (a restart, pg_terminate_backend) is replaced instead of failing a request.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"]["OPTIONS"] = {
             "pool": {
                 "min_size": 1,
                 "max_size": env_int("DB_POOL_SIZE", 16),
-                "timeout": 30,
+                # Seconds a request waits for a connection before answering 503.
+                "timeout": env_int("DB_POOL_TIMEOUT", 10),
             },
         }
 else:
