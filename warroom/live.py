@@ -158,8 +158,14 @@ class Publisher:
                 else:  # nobody has the pages open: keep the stream's sequence, skip the render
                     message = {"type": "release.event", "stream": HTML, "seq": event.seq}
                 loop.run_until_complete(layer.group_send(group, message))
-            except Exception:  # viewers see the gap and catch up from the log
-                logger.exception("publishing %s/%s failed", event.release_id, event.seq)
+            except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
+                logger.warning(
+                    "publishing %s/%s failed: %s: %s",
+                    event.release_id,
+                    event.seq,
+                    type(exc).__name__,
+                    exc,
+                )
             finally:
                 close_old_connections()
                 with self._idle:

@@ -23,7 +23,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from warroom.embedded import ensure_redis
+from warroom import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WARROOM_VAR_DIR", BASE_DIR / "var"))
@@ -257,7 +257,10 @@ CACHES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "") or ensure_redis(VAR_DIR)
+# Without REDIS_URL: the embedded Redis's socket under var/. Naming it starts nothing; the
+# processes that need Redis (web, worker, beat, live tests) lease it (warroom/embedded.py).
+REDIS_EMBEDDED = not os.environ.get("REDIS_URL")
+REDIS_URL = os.environ.get("REDIS_URL", "") or embedded.url(VAR_DIR)
 
 CHANNEL_LAYERS = {
     "default": {
