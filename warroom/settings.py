@@ -184,6 +184,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Writes with an Idempotency-Key apply once; repeats get the first answer (README).
+    "warroom.idempotency.Idempotency",
     # Last, as django-axes asks: it answers a locked-out login with the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -387,6 +389,9 @@ LOGGING = {
 # How far from today a go-live time may lie (past or future): a year-9999 typo is
 # refused with a 400 instead of putting every phase out of reach.
 GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
+
+# How long an API write's Idempotency-Key is remembered (warroom/idempotency.py).
+IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 24)
 
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
