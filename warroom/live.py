@@ -235,11 +235,9 @@ class Viewer:
 
     Frames wait in a bounded queue that the viewer's own writer task drains, so a
     socket whose send buffer is full holds back nobody else. A viewer that falls
-    ``QUEUE_LIMIT`` frames behind loses them and is closed with 1013 (try again
+    ``LIVE_VIEWER_QUEUE`` frames behind loses them and is closed with 1013 (try again
     later): browsers and clients reconnect with ``?after=`` and resync from the log.
     """
-
-    QUEUE_LIMIT = 256
 
     def __init__(
         self,
@@ -258,6 +256,7 @@ class Viewer:
         self.pending: collections.deque[dict] = collections.deque()
         self.writer: asyncio.Task | None = None
         self.overflowed = False
+        self.limit: int = settings.LIVE_VIEWER_QUEUE
 
     async def deliver(self, message: dict, frames: dict | None = None) -> None:
         """Queue ``message`` unless already sent; ``frames`` caches the ASGI message per
@@ -283,13 +282,11 @@ class Viewer:
     def enqueue(self, frame: dict) -> None:
         if self.overflowed:
             return
-        if len(self.pending) >= self.QUEUE_LIMIT:
+        if len(self.pending) >= self.limit:
             self.overflowed = True
             self.pending.clear()
             self.pending.append({"type": "websocket.close", "code": CLOSE_RESYNC})
-            logger.warning(
-                "a viewer fell %s messages behind; closing it to resync", self.QUEUE_LIMIT
-            )
+            logger.warning("a viewer fell %s messages behind; closing it to resync", self.limit)
         else:
             self.pending.append(frame)
         if self.writer is None or self.writer.done():
@@ -565,7 +562,9 @@ class Hub:
         viewers = [
             v for v in self.viewers.get(release_id, ()) if stream is None or v.stream == stream
         ]
-        for message in messages:
+        for n, message in enumerate(messages):
+            if n:  # a burst (a gap filled from the log): let the writers drain in between,
+                await asyncio.sleep(0)  # so only a viewer that is really stuck falls behind
             frames: dict[str, dict] = {}
             for viewer in viewers:
                 try:

@@ -390,6 +390,9 @@ LOGGING = {
 # refused with a 400 instead of putting every phase out of reach.
 GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
 
+# Messages a live viewer may fall behind before it is closed to resync (warroom/live.py).
+LIVE_VIEWER_QUEUE = env_int("LIVE_VIEWER_QUEUE", 256)
+
 # How long an API write's Idempotency-Key is remembered (warroom/idempotency.py).
 IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 24)
 
