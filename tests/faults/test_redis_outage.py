@@ -98,3 +98,40 @@ def test_events_from_an_outage_reach_every_viewer_without_a_later_event(server_f
     assert all(v.connects == 1 for v in pool.viewers), "sockets stayed open through the outage"
     assert pool.extra == []
     assert json.dumps(states).count("reconnecting") == 1
+
+
+def test_a_redis_restart_with_200_viewers_and_ticks_flowing(server_factory, own_redis):
+    from bench.faults import Ticks
+
+    team = team_release(items_per_list=20)
+    server = start(server_factory, own_redis)
+    ticks = Ticks(team, [server.url], rate=5)
+    first = ticks.head() + 1
+    path = f"/ws/releases/{team.release.pk}/events"
+    pool = ViewerPool([server.ws], path, team.token("pm"), 200, after=first - 1).start()
+    try:
+        ticks.start()
+        time.sleep(2)
+        own_redis.stop()
+        time.sleep(5)
+        own_redis.start()
+        back, head = time.monotonic(), ticks.head()
+        want = set(range(first, head + 1))
+        while time.monotonic() - back < BACK_WITHIN and not all(
+            want <= set(v.seqs) for v in pool.viewers
+        ):
+            time.sleep(0.05)
+        whole_in = time.monotonic() - back
+        time.sleep(2)  # ticks go on with Redis back
+        ticks.stop()
+        last = ticks.head()
+        assert pool.wait_whole(first, last, 15) is not None, pool.counts(first, last)
+    finally:
+        ticks.stop()
+        pool.stop()
+    assert whole_in < BACK_WITHIN, f"whole {whole_in:.1f} s after Redis returned"
+    assert ticks.statuses == [200] * (last - first + 1) and ticks.failed == 0
+    events = last - first + 1
+    assert events >= 30  # ~5 a second for 9 s
+    assert pool.counts(first, last) == {"delivered": 200 * events, "lost": 0, "duplicated": 0}
+    assert all(v.connects == 1 for v in pool.viewers)
