@@ -213,12 +213,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections under ASGI (each request thread would keep its own);
     # PostgreSQL gets a per-process pool instead.
-    # Health checks: the pool tests a connection before handing it out, so one that the
-    # server closed (a restart, pg_terminate_backend) is replaced instead of failing a request.
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Django's backend, with each pooled connection checked before use: one that the
+        # server closed (a restart, pg_terminate_backend) is replaced, with every dead
+        # idle one beside it, instead of failing a request (warroom/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "warroom.postgresql"
         DATABASES["default"]["OPTIONS"] = {
             "pool": {
                 "min_size": 1,

@@ -46,18 +46,19 @@ def test_terminated_connections_cost_no_request(server_factory):
 
     assert terminate_other_connections() >= 2
     t0 = time.monotonic()
-    statuses = []
-    for _ in range(30):
+    statuses = [reader.get(path).status_code]
+    first_answer = time.monotonic() - t0
+    ticker.tick()
+    for _ in range(29):
         statuses.append(reader.get(path).status_code)
         ticker.tick()
     with ThreadPoolExecutor(8) as pool:
         statuses += list(pool.map(lambda _: reader.get(path).status_code, range(30)))
         pool.map(lambda _: ticker.tick(), range(35))
-    recovered = time.monotonic() - t0
 
     assert statuses == [200] * 60
     assert ticker.statuses == [200] * 70
-    assert recovered < 30
+    assert first_answer < 5, f"the first request after the blink took {first_answer:.1f} s"
     # Nothing half-written: 70 ticks, 70 events, an intact chain.
     assert ticker.head() == first + 69
     call_command("verify_audit", release=team.release.pk)
