@@ -35,11 +35,11 @@ def import_runbook(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     source_name = request.POST.get("source_name", "")
     if upload is not None:
-        if upload.size > MAX_BYTES:
+        if (upload.size or 0) > MAX_BYTES:
             ctx["error"] = f"{upload.name}: the file is over {MAX_BYTES // (1024 * 1024)} MB"
             return render(request, "deployments/import.html", ctx, status=400)
         raw: bytes | str = upload.read()
-        source_name = upload.name
+        source_name = upload.name or ""
     else:
         raw = request.POST.get("markdown", "")
     ctx.update(
@@ -96,7 +96,7 @@ def clone(request: HttpRequest, release_id: int) -> HttpResponse:
         release,
         target={"page": request.path},
     )
-    ctx = {"release": release}
+    ctx: dict = {"release": release}
     if request.method == "POST":
         try:
             new = services.release_clone(
