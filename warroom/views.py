@@ -8,7 +8,8 @@ from django.shortcuts import render
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the process is up; says whether the database answers."""
+    """200 when the process is up (the alive probe); says whether the database answers.
+    Readiness, with Redis, the worker and beat, is ``/readyz``."""
     db_ok = True
     try:
         with connection.cursor() as cursor:
@@ -20,6 +21,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok", "database": "ok" if db_ok else "unavailable", "last_tick": last_tick()}
     )
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when the database, Redis, a Celery worker and beat's tick are all fine; else
+    503 naming each part that is not (``/healthz`` only says the process is alive)."""
+    from warroom.health import readiness
+
+    checks = readiness()
+    problems = {name: why for name, why in checks.items() if why}
+    body = {
+        "status": "unavailable" if problems else "ready",
+        "checks": {name: why or "ok" for name, why in checks.items()},
+        "problems": [f"{name}: {why}" for name, why in problems.items()],
+    }
+    response = JsonResponse(body, status=503 if problems else 200)
+    if problems:
+        response["Retry-After"] = "5"
+    return response
 
 
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:

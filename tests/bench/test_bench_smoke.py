@@ -64,3 +64,15 @@ def test_importer_parses_the_seeds_and_imports_the_enterprise_runbook():
     assert out["import_items"] > 0
     assert out["big_items"] == out["big_release_items"] == 99
     assert "limit is 100 items" in out["over_limit_refused"]
+
+
+def test_faults_lose_and_double_nothing():
+    out = run_bench(
+        "faults", "--viewers", "10", "--rate", "4", "--outage", "1",
+        "--only", "redis_restart_quiet", "--only", "uvicorn_sigkill",
+    )  # fmt: skip
+    for name in ("redis_restart_quiet", "uvicorn_sigkill"):
+        result = out[name]
+        assert result["lost"] == result["duplicated"] == result["http_5xx"] == 0, result
+        assert result["delivered"] == 10 * result["events"]
+        assert result["time_to_whole_s"] is not None
