@@ -199,6 +199,22 @@ def assign(request, release_id: int, role_id: int, payload: AssignmentIn):
     return Status(201, assignment)
 
 
+@router.delete(
+    "/releases/{release_id}/roles/{role_id}/assignments/{username}",
+    response=responses({204: None}, WRITE_ERRORS),
+    tags=["people"],
+)
+def unassign(request, release_id: int, role_id: int, username: str):
+    """Take a user off a role of the release; their open live pages close if they may no
+    longer see it."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"role_id": role_id}
+    )
+    role = object_in(Role.objects.all(), role_id, release=release)
+    services.role_unassign(role=role, username=username, user=request.user, standing=st)
+    return Status(204, None)
+
+
 class VerifyOut(Schema):
     ok: bool
     first_bad_seq: int | None

@@ -50,7 +50,15 @@ STEP_REQUESTED = declare(
     regions={"summary"},
     owner=OWNER,
 )
-PEOPLE_ASSIGNED = declare("people.assigned", describe=_assigned, regions={"summary"}, owner=OWNER)
+PEOPLE_ASSIGNED = declare(
+    "people.assigned", describe=_assigned, regions={"summary", "gates"}, owner=OWNER
+)
+PEOPLE_UNASSIGNED = declare(
+    "people.unassigned",
+    describe=lambda d, who: f"{who} took {d.get('person', '')} off {d.get('role', '')}",
+    regions={"summary", "gates"},
+    owner=OWNER,
+)
 
 
 # --- the clock's events (recorded by beat's tick: deployments.clockwork) -------------

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from deployments.models import Release, Step, StepRun, new_board_token
-from warroom import clock, events, policies
+from warroom import clock, events, policies, revoke
 from warroom.errors import FieldError
 from warroom.people.models import Assignment, Person, Role
 
@@ -35,9 +35,12 @@ def release_rotate_board_link(
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "board link"})
     with transaction.atomic():
+        old = release.board_token
         release.board_token = new_board_token()
         release.save(update_fields=["board_token"])
         events.record(release, "board.link_rotated", actor=user, data={})
+        # Boards open with the old link are closed once this commits.
+        revoke.credential_ended(revoke.credential_digest("board", old))
     return release
 
 
@@ -167,6 +170,33 @@ def role_assign(
             data={"role": role.name, "person": person.name, "kind": kind, "new": created},
         )
     return assignment
+
+
+def role_unassign(
+    *, role: Role, username: str, user, standing: policies.Standing | None = None
+) -> None:
+    """Take a user off a role; their open pages of the release close if that was their
+    last reason to see it (warroom.revoke)."""
+    release = role.release
+    st = standing or policies.standing(user, release)
+    policies.require(
+        st, policies.Action.MANAGE_PEOPLE, release, target={"role": role.name, "username": username}
+    )
+    assignment = (
+        Assignment.objects.select_related("person")
+        .filter(role=role, person__user__username=username)
+        .first()
+    )
+    if assignment is None:
+        raise FieldError("username", f"{username!r} does not hold {role.name}")
+    with transaction.atomic():
+        assignment.delete()
+        events.record(
+            release,
+            "people.unassigned",
+            actor=user,
+            data={"role": role.name, "person": assignment.person.name, "kind": assignment.kind},
+        )
 
 
 def runbook_preview(raw: bytes | str, *, source_name: str = ""):
