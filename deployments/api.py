@@ -78,7 +78,7 @@ def get_release(request, release_id: int):
 
 
 class ReleaseEditIn(BodyIn):
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)
     go_live_at: datetime | None = None
 
 

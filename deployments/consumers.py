@@ -30,6 +30,12 @@ def _query(scope) -> dict[str, str]:
     return {k: v[-1] for k, v in raw.items()}
 
 
+def _source(scope) -> str:
+    """The client's address (behind a trusted proxy, uvicorn puts the forwarded one here)."""
+    client = scope.get("client") or ("", 0)
+    return str(client[0] or "")
+
+
 def _int(value: str | None, default: int = 0) -> int:
     try:
         return max(0, int(value)) if value not in (None, "") else default
@@ -38,7 +44,7 @@ def _int(value: str | None, default: int = 0) -> int:
 
 
 @db_parallel
-def _admit(user, release_id: int | None = None, board_token: str | None = None):
+def _admit(user, release_id: int | None = None, board_token: str | None = None, source: str = ""):
     """(release, standing, name) when the viewer may watch; else (release or None, None, why)."""
     if board_token is not None:
         release = Release.objects.filter(board_token=board_token).first()
@@ -48,7 +54,9 @@ def _admit(user, release_id: int | None = None, board_token: str | None = None):
         return None, None, ""
     st = policies.standing(user, release)
     try:
-        policies.require(st, policies.Action.VIEW, release, target={"page": "websocket"})
+        policies.require(
+            st, policies.Action.VIEW, release, target={"page": "websocket"}, source=source
+        )
     except policies.Refused as exc:
         return release, None, exc.reason
     return release, st, events.actor_label_for(user)
@@ -136,7 +144,9 @@ class LiveConsumer(_LiveBase):
         self.variant = "board" if q.get("variant") == "board" else "warroom"
         release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
         await live.hub().listen_for_access_changes()
-        release, st, name = await _admit(self.scope.get("user"), release_id=release_id)
+        release, st, name = await _admit(
+            self.scope.get("user"), release_id=release_id, source=_source(self.scope)
+        )
         if release is None or st is None:
             await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
             return
@@ -184,7 +194,9 @@ class EventStreamConsumer(_LiveBase):
         q = _query(self.scope)
         release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
         await live.hub().listen_for_access_changes()
-        release, st, _ = await _admit(self.scope.get("user"), release_id=release_id)
+        release, st, _ = await _admit(
+            self.scope.get("user"), release_id=release_id, source=_source(self.scope)
+        )
         if release is None or st is None:
             await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
             return

@@ -16,13 +16,14 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from warroom import clock
+from warroom.validation import TextChecked
 
 
 def new_board_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Release(models.Model):
+class Release(TextChecked):
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
         IN_PROGRESS = "in_progress", "In progress"

@@ -11,6 +11,7 @@ from deployments.models import Release, Step, StepRun, new_board_token
 from warroom import clock, events, policies, revoke
 from warroom.errors import FieldError
 from warroom.people.models import Assignment, Person, Role
+from warroom.validation import clean_text
 
 
 def check_go_live_at(go_live_at) -> None:
@@ -57,7 +58,8 @@ def release_edit(
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "release"})
     changes: dict = {}
     if name is not None:
-        name = name.strip()
+        name_max = Release._meta.get_field("name").max_length
+        name = clean_text(name.strip(), field="name", max_length=name_max)
         if not name:
             raise FieldError("name", "must not be empty")
         changes["name"] = (release.name, name)
@@ -90,10 +92,8 @@ def release_pin_status(
     """Pin the status line stakeholders read on the board (empty text unpins it)."""
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "status line"})
-    text = (text or "").strip()
-    max_length = Release._meta.get_field("status_line").max_length or 280
-    if len(text) > max_length:
-        raise FieldError("text", f"is longer than {max_length} characters")
+    max_length = Release._meta.get_field("status_line").max_length
+    text = clean_text((text or "").strip(), field="text", max_length=max_length)
     if next_update_at is not None:
         if next_update_at.tzinfo is None:
             raise FieldError("next_update_at", "needs a time zone (e.g. 2026-12-19T23:45Z)")

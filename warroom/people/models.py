@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from warroom.validation import TextChecked
 
-class Person(models.Model):
+
+class Person(TextChecked):
     """Someone on a go-live: a team member, a stakeholder, or a contact from the runbook.
 
     ``user`` is set when the person can log in. Placeholders from a runbook
@@ -37,7 +39,7 @@ class Person(models.Model):
         return not text or text.startswith("[") or set(text) <= set("_- ")
 
 
-class Role(models.Model):
+class Role(TextChecked):
     """A role on one release, e.g. "DBA", with its duty."""
 
     class Kind(models.TextChoices):
