@@ -218,6 +218,7 @@ def signoff_record(
         on_behalf_of = primary.person if primary and primary.person_id != signer.pk else None
     with transaction.atomic():
         _lock_release(release)
+        _one_role_per_person(gate, signer, role)
         previous = SignOff.objects.filter(required=required, superseded_by=None).first()
         signoff = SignOff.objects.create(
             required=required,
@@ -387,6 +388,8 @@ def decision_record(
             supersedes=current,
         )
         role = _deciding_role(gate, st, decided=set())
+        if role is not None and st.person is not None:
+            _one_role_per_person(gate, st.person, role)
         if role is not None and _needs_each(gate):
             _vote(decision, role, DecisionVote.Verdict.CONFIRM, "", user, st, now)
         settled = decision_state(decision, gate, list(decision.votes.all()))
@@ -454,6 +457,7 @@ def decision_vote_record(
         role = _deciding_role(gate, st, decided={v.role_id for v in votes})
         if role is None:
             raise Conflict("decision", "the decision roles you hold have answered already")
+        _one_role_per_person(gate, _person_of(user, st), role)
         if verdict == DecisionVote.Verdict.CONFIRM and decision.outcome == Decision.Outcome.GO:
             _check_gate_allows(gate_states(release, [gate.pk])[0], decision.outcome, [])
         vote = _vote(decision, role, verdict, comment, user, st, now)
@@ -488,6 +492,29 @@ def _deciding_role(gate: Gate, st: policies.Standing, *, decided: set[int]) -> R
             if role.pk in held:
                 return role
     return None
+
+
+def _one_role_per_person(gate: Gate, person: Person, role: Role) -> None:
+    """Separation of duties: one person signs or answers for one role of a gate.
+
+    Conflict (409) when ``person`` stands signed (a sign-off not superseded) or has
+    answered a decision still open to change for another role of ``gate`` — whether
+    they hold it as primary or as backup: a backup for two roles cannot approve twice.
+    """
+    signed = SignOff.objects.filter(
+        required__gate=gate, superseded_by=None, signer=person
+    ).values_list("required__role_id", "required__role__name")
+    answered = DecisionVote.objects.filter(
+        decision__gate=gate, decision__superseded_by=None, voter=person
+    ).values_list("role_id", "role__name")
+    others = sorted({name for pk, name in (*signed, *answered) if pk != role.pk})
+    if others:
+        raise Conflict(
+            "role",
+            f"{person.name} has already signed or answered for {', '.join(others)} at "
+            f"{gate.name}; one person answers for one role of a gate, so another holder "
+            f"of {role.name} must",
+        )
 
 
 def _person_of(user, st: policies.Standing) -> Person:

@@ -167,9 +167,21 @@ def role_assign(
             release,
             "people.assigned",
             actor=user,
-            data={"role": role.name, "person": person.name, "kind": kind, "new": created},
+            data={
+                "role": role.name,
+                "person": person.name,
+                "kind": kind,
+                "new": created,
+                **_decides(role),
+            },
         )
     return assignment
+
+
+def _decides(role: Role) -> dict:
+    """The gates ``role`` decides, for the audit of who holds it (separation of duties)."""
+    gates = list(role.gates_deciding.order_by("order", "id").values_list("name", flat=True))
+    return {"decides": gates} if gates else {}
 
 
 def role_unassign(
@@ -195,7 +207,12 @@ def role_unassign(
             release,
             "people.unassigned",
             actor=user,
-            data={"role": role.name, "person": assignment.person.name, "kind": assignment.kind},
+            data={
+                "role": role.name,
+                "person": assignment.person.name,
+                "kind": assignment.kind,
+                **_decides(role),
+            },
         )
 
 
