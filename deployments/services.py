@@ -10,6 +10,7 @@ from django.db import transaction
 from deployments.models import Release, Step, StepRun, new_board_token
 from warroom import clock, events, policies, revoke
 from warroom.errors import FieldError
+from warroom.people import services as people
 from warroom.people.models import Assignment, Person, Role
 from warroom.validation import clean_text
 
@@ -163,6 +164,14 @@ def role_assign(
         assignment, created = Assignment.objects.update_or_create(
             role=role, person=person, defaults={"kind": kind}
         )
+        if member != user:
+            people.notify(
+                member,
+                f"You were added to {release.name} as {role.name}"
+                + (" (backup)" if kind == "backup" else "")
+                + f" by {events.actor_label_for(user)}",
+                release=release,
+            )
         events.record(
             release,
             "people.assigned",

@@ -16,6 +16,7 @@ from warroom.access import release_for
 from warroom.errors import FieldError
 from warroom.forms import parse_local_datetime
 from warroom.htmx import announce
+from warroom.people import services as people
 
 SECTIONS = [("in_progress", "In progress"), ("upcoming", "Upcoming"), ("done", "Done")]
 
@@ -34,7 +35,13 @@ def release_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "deployments/release_list.html",
-        {"groups": groups, "sections": SECTIONS, "alerts": alerts},
+        {
+            "groups": groups,
+            "sections": SECTIONS,
+            "alerts": alerts,
+            # "You were added to … as …": what was done to you since you last looked.
+            "notices": people.notices_for(request.user),
+        },
     )
 
 

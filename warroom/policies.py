@@ -26,11 +26,11 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 
 from warroom import clock, events
+from warroom.errors import Refused
 from warroom.people.models import Assignment, Person, Role
 from warroom.validation import fingerprint, text_problem
 
@@ -237,15 +237,6 @@ def check(s: Standing, action: Action, *, item=None, role=None, gate=None) -> Ve
     if s.user is None and not s.board_link:
         return Verdict(False, "log in first", rels)
     return Verdict(False, REFUSALS[action], rels)
-
-
-class Refused(PermissionDenied):
-    """A refused action; the refusal has already been recorded in the audit log."""
-
-    def __init__(self, action: Action, reason: str):
-        super().__init__(reason)
-        self.action = action
-        self.reason = reason
 
 
 # What a refusal records of the attempt: a few short values naming what was tried;

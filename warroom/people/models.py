@@ -90,3 +90,25 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} — {self.role} ({self.kind})"
+
+
+class Notice(models.Model):
+    """Something a person is told in the app ("You were added to Orbit Payments as DBA"),
+    shown on their home page until they mark it read."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    release = models.ForeignKey(
+        "deployments.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.CharField(max_length=400)
+    at = models.DateTimeField()
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "seen_at"], name="notice_user_unseen")]
+
+    def __str__(self) -> str:
+        return self.text
