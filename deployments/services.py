@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -253,17 +254,65 @@ def release_export(*, release: Release) -> str:
     return render_plan(plan_from_release(release))
 
 
-def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Release:
+def release_team(release: Release) -> list[tuple[Role, list[Assignment]]]:
+    """The roles of ``release`` with who holds them (primaries first), for choosing a copy's
+    team."""
+    held: dict[int, list[Assignment]] = {}
+    for a in (
+        Assignment.objects.filter(role__release=release)
+        .select_related("person")
+        .order_by("role_id", "-kind", "order", "id")
+    ):
+        held.setdefault(a.role_id, []).append(a)
+    return [(role, held.get(role.pk, [])) for role in release.roles.order_by("order", "id")]
+
+
+def release_clone(
+    *, release: Release, go_live_at, user, name: str = "", team: Iterable[int] = ()
+) -> Release:
     """A fresh release from a past one's plan (nothing ticked), at another go-live time.
 
-    Only those who manage ``release`` may reuse it (its plan names the team)."""
+    Only those who manage ``release`` may reuse it (its plan names the team). The copy's
+    team is chosen, not copied: ``team`` lists the assignments of ``release`` (ids) to
+    carry over; every other seat starts empty, and whoever reuses it manages the copy.
+    Each person carried over is told in the app."""
     from deployments.runbooks.instantiate import instantiate, plan_from_release
 
     st = policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "reuse as template"})
     policies.require_create(user)
+    chosen_ids = set(team)
+    chosen = {
+        (a.role.name, a.person.name)
+        for a in Assignment.objects.filter(pk__in=chosen_ids, role__release=release).select_related(
+            "role", "person"
+        )
+    }
+    if len(chosen) != len(chosen_ids):
+        raise FieldError("team", f"names people who are not on {release.name}")
     plan = plan_from_release(release, keep_status=False)
+    for role in plan.roles:
+        role.primary = [n for n in role.primary if (role.name, n) in chosen]
+        role.backup = [n for n in role.backup if (role.name, n) in chosen]
     check_go_live_at(go_live_at)
-    return instantiate(
-        plan, go_live_at, name=name or release.name, user=user, source_name=f"release {release.pk}"
-    )
+    with transaction.atomic():
+        new = instantiate(
+            plan,
+            go_live_at,
+            name=name or release.name,
+            user=user,
+            source_name=f"release {release.pk}",
+        )
+        by = events.actor_label_for(user)
+        for a in (
+            Assignment.objects.filter(role__release=new, person__user__isnull=False)
+            .exclude(person__user=user)
+            .select_related("role", "person__user")
+        ):
+            backup = " (backup)" if a.kind == Assignment.Kind.BACKUP else ""
+            people.notify(
+                a.person.user,
+                f"You were added to {new.name} as {a.role.name}{backup} by {by}",
+                release=new,
+            )
+    return new
