@@ -57,10 +57,16 @@ class ReleaseOut(ReleaseSummaryOut):
     rag: str = Field(validation_alias="summary.rag")
     rag_reasons: list[str] = Field(validation_alias="summary.rag_reasons")
     progress_percent: int = Field(validation_alias="summary.progress.percent")
-    current_phase: str | None = Field(validation_alias="summary.current.name")
+    current_phase: str | None = None
     phases: list[PhaseOut] = Field(validation_alias="summary.phases")
     checklists: list[ChecklistOut]
     gates: list[GateOut] = Field(validation_alias="summary.gate_summaries")
+
+    @staticmethod
+    def resolve_current_phase(obj) -> str | None:
+        # Before the first phase starts (and after the last) there is none.
+        current = obj.summary.current
+        return current.name if current is not None else None
 
 
 @router.get("/releases", response=responses({200: list[ReleaseSummaryOut]}), tags=["releases"])
