@@ -1,7 +1,6 @@
 from django.urls import path
 
-from deployments import controls, views
-from deployments.runbooks import views as runbook_views
+from deployments import controls, runbook_views, views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),
