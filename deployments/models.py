@@ -8,7 +8,7 @@ T0 moves every phase, checklist due time and gate with it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -16,13 +16,20 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from warroom import clock
+from warroom.validation import TextChecked
 
 
 def new_board_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Release(models.Model):
+# Far enough from datetime's limits that T0 plus any runbook offset (years, at most)
+# stays computable.
+SAFE_FROM = datetime(1000, 1, 1, tzinfo=UTC)
+SAFE_UNTIL = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class Release(TextChecked):
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
         IN_PROGRESS = "in_progress", "In progress"
@@ -73,6 +80,17 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        """A go-live time stored far outside any sane window (written before the API
+        refused it, or behind its back) is read as the nearest time every page can
+        still compute phases and due times from, so no page fails on it."""
+        release = super().from_db(db, field_names, values, **kwargs)
+        go_live_at = release.__dict__.get("go_live_at")
+        if go_live_at is not None and not SAFE_FROM <= go_live_at <= SAFE_UNTIL:
+            release.go_live_at = min(max(go_live_at, SAFE_FROM), SAFE_UNTIL)
+        return release
 
     def at(self, offset: timedelta | None) -> datetime | None:
         """Absolute time of an offset from T0."""

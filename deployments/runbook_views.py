@@ -110,29 +110,3 @@ def export(request: HttpRequest, release_id: int) -> HttpResponse:
     slug = "".join(ch if ch.isalnum() else "-" for ch in str(release)).strip("-").lower()
     response["Content-Disposition"] = f'attachment; filename="{slug or "release"}.md"'
     return response
-
-
-@login_required
-def clone(request: HttpRequest, release_id: int) -> HttpResponse:
-    """Create a new release from this one with another go-live time."""
-    release = get_object_or_404(Release, pk=release_id)
-    policies.require(
-        policies.standing(request.user, release),
-        policies.Action.VIEW,
-        release,
-        target={"page": request.path},
-    )
-    ctx: dict[str, object] = {"release": release}
-    if request.method == "POST":
-        try:
-            new = services.release_clone(
-                release=release,
-                go_live_at=_go_live(request.POST.get("go_live_at", "")),
-                name=request.POST.get("name", ""),
-                user=request.user,
-            )
-        except FieldError as exc:
-            ctx["error"] = str(exc)
-            return render(request, "deployments/clone.html", ctx, status=400)
-        return redirect("warroom", new.pk)
-    return render(request, "deployments/clone.html", ctx)

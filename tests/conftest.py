@@ -74,6 +74,9 @@ def api(client):
                 path, data=data or {}, content_type="application/json", headers=self.headers, **kw
             )
 
+        def delete(self, path, **kw):
+            return client.delete(path, headers=self.headers, **kw)
+
     return Api
 
 

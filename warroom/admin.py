@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 
 from warroom import events
-from warroom.models import ApiToken, AuditEvent
+from warroom.models import ApiToken, AuditEvent, RefusalTally
 
 SHOWN_CHARS = 300  # an audited value is kept short: the row records the change, not the data
 
@@ -126,6 +126,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("release", "seq", "kind", "actor_label", "at")
     list_filter = ("kind",)
     search_fields = ("kind", "actor_label")
+    list_select_related = ("release",)
+
+
+@admin.register(RefusalTally)
+class RefusalTallyAdmin(ReadOnlyAdmin):
+    """Anonymous refused attempts, counted per source and window."""
+
+    list_display = ("release", "source", "action", "window_start", "count", "last_at")
     list_select_related = ("release",)
 
 

@@ -31,7 +31,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from warroom import events
+from warroom import events, revoke
 from warroom.audit import AuditEvent, events_after, release_model
 from warroom.events import EventKind
 
@@ -43,6 +43,9 @@ PRESENCE_TTL = 90  # seconds a presence entry lives without a refresh
 # not once per viewer to every viewer (which grows with the square of the viewers).
 PRESENCE_COALESCE = 0.5
 PRESENCE_REFRESH = 30
+# Access changes heard in the last seconds are applied to sockets joining now too: one
+# may have been let in just before the change and joined just after it.
+ACCESS_CHANGE_MEMORY = 10.0
 
 
 def group_name(release_id: int) -> str:
@@ -245,11 +248,23 @@ class Viewer:
         variant: str,
         last_seq: int = 0,
         presence_name: str = "",
+        *,
+        user_id: int | None = None,
+        credential: str = "",
+        still_allowed: Callable[[], Awaitable[bool]] | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
     ):
         self.send = send
         self.variant = variant
         self.last_seq = last_seq
         self.presence_name = presence_name
+        # What ends its access (warroom.revoke): the digest of the credential it opened
+        # with, the login it acts as, how to ask the policy again and how to close it.
+        self.user_id = user_id
+        self.credential = credential
+        self.still_allowed = still_allowed
+        self.close = close
+        self.release_id: int | None = None
         self.presence_key = f"{uuid.uuid4().hex}|{presence_name}"
         self.stream = JSON if variant == "json" else HTML
         self.buffer: list[dict] | None = []  # None once live
@@ -361,10 +376,15 @@ class Hub:
         self._tasks: set[asyncio.Task] = set()
         self._presence_due: dict[int, asyncio.Task] = {}
         self._redis: Any = None
+        self._access_reader: asyncio.Task | None = None
+        self._access_channel: str | None = None
+        self._access_lock = asyncio.Lock()
+        self._recent_access_changes: collections.deque[tuple[float, dict]] = collections.deque()
 
     async def join(self, release_id: int, viewer: Viewer) -> None:
         if viewer.stream == HTML:
             await self._watch(release_id)
+        viewer.release_id = release_id
         async with self._lock:
             viewers = self.viewers.setdefault(release_id, set())
             viewers.add(viewer)
@@ -380,6 +400,9 @@ class Hub:
             await viewer.deliver(layer_state_message(False))
         if viewer.presence_name:
             await self._presence_add(release_id, viewer)
+        await self.listen_for_access_changes()
+        if self._recent_access_changes:
+            await self._recheck_newcomer(viewer)
         if self._presence_task is None or self._presence_task.done():
             self._presence_task = asyncio.create_task(self._presence_refresh())
         if self._watchdog is None or self._watchdog.done():
@@ -439,17 +462,21 @@ class Hub:
             with contextlib.suppress(Exception):
                 await self._presence_remove(release_id, viewer)
 
-    async def _read(self, release_id: int, channel: str) -> None:
+    @staticmethod
+    async def _messages(channel: str, what: str):
+        """What arrives on ``channel``, for ever; a failing read is logged and retried."""
         layer = get_channel_layer()
         while True:
             try:
-                message = await layer.receive(channel)
+                yield await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("live reader for release %s failed (%s); retrying", release_id, exc)
+                logger.warning("%s reader failed (%s); retrying", what, exc)
                 await asyncio.sleep(1)
-                continue
+
+    async def _read(self, release_id: int, channel: str) -> None:
+        async for message in self._messages(channel, f"live (release {release_id})"):
             if message.get("type") == "release.presence":
                 self._presence_soon(release_id)
                 continue
@@ -572,6 +599,58 @@ class Hub:
                 except Exception:  # one broken socket must not stop the others
                     logger.debug("delivery to a viewer failed", exc_info=True)
 
+    # --- access that ends (warroom.revoke) ----------------------------------------
+    async def listen_for_access_changes(self) -> None:
+        """One subscription per process to the group that says whose access ended.
+
+        Consumers call this before they admit a socket, so a change made while the
+        socket is being let in is heard too (and applied when it joins: see ``join``)."""
+        if self._access_reader is not None and not self._access_reader.done():
+            return
+        async with self._access_lock:
+            if self._access_reader is not None and not self._access_reader.done():
+                return
+            layer = get_channel_layer()
+            self._access_channel = await layer.new_channel()
+            await layer.group_add(revoke.ACCESS_GROUP, self._access_channel)
+            self._access_reader = asyncio.create_task(self._read_access(self._access_channel))
+
+    async def _read_access(self, channel: str) -> None:
+        async for message in self._messages(channel, "access change"):
+            if message.get("type") == revoke.MESSAGE_TYPE:
+                now = time.monotonic()
+                self._recent_access_changes.append((now, message))
+                while self._recent_access_changes[0][0] < now - ACCESS_CHANGE_MEMORY:
+                    self._recent_access_changes.popleft()
+                viewers = [v for vs in self.viewers.values() for v in vs]
+                self._background(self._apply_access_change(message, viewers))
+
+    async def _apply_access_change(self, message: dict, viewers: list[Viewer]) -> None:
+        """Close those of ``viewers`` whose credential ended, or whose person the policy
+        now refuses."""
+        credential, user_id = message.get("credential"), message.get("user_id")
+        release_id = message.get("release_id")
+        for viewer in viewers:
+            if release_id is not None and viewer.release_id != release_id:
+                continue
+            ended = bool(credential) and viewer.credential == credential
+            if not ended and (user_id is None or viewer.user_id != user_id):
+                continue
+            if viewer.close is None:
+                continue
+            try:
+                if ended or (viewer.still_allowed is not None and not await viewer.still_allowed()):
+                    await viewer.close()
+            except Exception:  # one socket must not keep the others open
+                logger.exception("closing a socket whose access ended failed")
+
+    async def _recheck_newcomer(self, viewer: Viewer) -> None:
+        """Apply the access changes heard while ``viewer`` was being let in."""
+        cutoff = time.monotonic() - ACCESS_CHANGE_MEMORY
+        for at, message in list(self._recent_access_changes):
+            if at >= cutoff:
+                await self._apply_access_change(message, [viewer])
+
     # --- presence (roll call) ---------------------------------------------------
     def _redis_client(self):
         if self._redis is None:
@@ -664,6 +743,9 @@ class Hub:
             await asyncio.sleep(PRESENCE_REFRESH)
             r = self._redis_client()
             now = time.time()
+            if self._access_channel is not None:  # group membership expires in the layer
+                with contextlib.suppress(Exception):
+                    await get_channel_layer().group_add(revoke.ACCESS_GROUP, self._access_channel)
             for release_id, viewers in list(self.viewers.items()):
                 try:
                     entries = {v.presence_key: now for v in viewers if v.presence_name}

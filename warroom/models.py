@@ -10,7 +10,7 @@ from django.db import models
 
 from warroom.audit import AuditEvent
 
-__all__ = ["ApiToken", "AuditEvent", "IdempotentAnswer"]
+__all__ = ["ApiToken", "AuditEvent", "IdempotentAnswer", "RefusalTally"]
 
 
 class ApiToken(models.Model):
@@ -61,3 +61,33 @@ class IdempotentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key}"
+
+
+class RefusalTally(models.Model):
+    """Anonymous refused attempts on a release, counted per source address and window.
+
+    The first attempt of a window is recorded in the release's audit log; the rest only
+    raise ``count`` here, so a flood of attempts writes one audit row per source and
+    window, never one per attempt.
+    """
+
+    release = models.ForeignKey(
+        "deployments.Release", on_delete=models.CASCADE, related_name="refusal_tallies"
+    )
+    source = models.CharField(max_length=64, help_text="The client's address.")
+    action = models.CharField(max_length=32)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-window_start", "release", "source"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "source", "action", "window_start"],
+                name="refusal_tally_unique_window",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} refused {self.action} x{self.count}"

@@ -398,3 +398,6 @@ IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 24)
 
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
+# Refused attempts from people not logged in (a websocket opened without a session) are
+# recorded once per source address per window, with a count, not once per attempt.
+ANONYMOUS_REFUSAL_WINDOW_SECONDS = env_int("ANONYMOUS_REFUSAL_WINDOW_SECONDS", 60)

@@ -1,10 +1,18 @@
-"""Process-level endpoints: health, and the 403 page that says why."""
+"""Process-level endpoints: health, the 403 page that says why, and your own details."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from warroom.errors import FieldError
+from warroom.people import services as people
+from warroom.people.models import Person
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -46,3 +54,47 @@ def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return HttpResponse(reason, status=403, content_type="text/plain")
     return render(request, "warroom/403.html", {"reason": reason}, status=403)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_details(request: HttpRequest) -> HttpResponse:
+    """Your name, email, phone and Slack handle, as every release you are on shows them."""
+    user: Any = request.user  # logged in (login_required)
+    person = Person.objects.filter(user=user).first()
+    problem, status = None, 200
+    if request.method == "POST":
+        changes = {f: request.POST[f] for f in people.CONTACT_FIELDS if f in request.POST}
+        try:
+            people.person_update_contact(
+                person=person or people.person_of(request.user), user=request.user, **changes
+            )
+        except FieldError as exc:
+            if request.headers.get("HX-Request"):
+                return HttpResponse(str(exc), status=400, content_type="text/plain")
+            problem, status = exc, 400
+        else:
+            return redirect(f"{request.path}?saved=1")
+    fields = {f: request.POST.get(f, getattr(person, f, "")) for f in people.CONTACT_FIELDS}
+    if person is None and not request.POST:
+        fields["name"] = user.get_full_name() or user.get_username()
+        fields["email"] = user.email
+    return render(
+        request,
+        "warroom/me.html",
+        {
+            "fields": fields,
+            "problem": problem,
+            "saved": request.GET.get("saved") == "1",
+            "notices": people.notices_for(request.user),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    """Mark your notices read (the home page stops highlighting them)."""
+    people.notices_seen(request.user)
+    return redirect(request.POST.get("next") or "/")

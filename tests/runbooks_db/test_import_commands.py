@@ -123,6 +123,7 @@ def test_export_runbook_prints_markdown_that_imports_back_the_same_plan(tmp_path
 def test_a_release_reused_as_template_shifts_everything_with_t0_and_starts_unticked(client):
     from deployments import services
     from tests.factories import team_release
+    from warroom.people.models import Assignment
 
     team = team_release(go_live_at=T0)
     item = team.item("DBA")
@@ -130,7 +131,10 @@ def test_a_release_reused_as_template_shifts_everything_with_t0_and_starts_untic
 
     item_set_status(item=item, status="done", user=team["dba"])
     new_t0 = datetime(2027, 1, 9, 21, 0, tzinfo=UTC)
-    new = services.release_clone(release=team.release, go_live_at=new_t0, user=team["rm"])
+    everyone = Assignment.objects.filter(role__release=team.release).values_list("pk", flat=True)
+    new = services.release_clone(
+        release=team.release, go_live_at=new_t0, user=team["rm"], team=list(everyone)
+    )
     assert new.go_live_at == new_t0
     old_phases = list(team.release.phases.values_list("name", "start_offset"))
     assert list(new.phases.values_list("name", "start_offset")) == old_phases
