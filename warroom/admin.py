@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 
 from warroom import events
-from warroom.models import ApiToken, AuditEvent, RefusalTally
+from warroom.models import ApiToken, AuditEvent, IdempotentAnswer, RefusalTally
 
 SHOWN_CHARS = 300  # an audited value is kept short: the row records the change, not the data
 
@@ -141,3 +141,13 @@ class RefusalTallyAdmin(ReadOnlyAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at")
     readonly_fields = ("digest", "prefix", "created_at", "last_used_at")
+
+
+@admin.register(IdempotentAnswer)
+class IdempotentAnswerAdmin(ReadOnlyAdmin):
+    """Answers kept for API writes sent with an Idempotency-Key (warroom/idempotency.py)."""
+
+    list_display = ("created_at", "user", "key", "status")
+    list_filter = ("status",)
+    search_fields = ("key", "user__username")
+    exclude = ("body",)
