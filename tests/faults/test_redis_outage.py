@@ -62,9 +62,12 @@ def test_events_from_an_outage_reach_every_viewer_without_a_later_event(server_f
         loop.run_until_complete(asyncio.sleep(1))  # the page is connected
         ticker.tick(2)
         assert pool.wait_whole(first, first + 1, 10) is not None
-        # The hub fans out: one subscription for the release (plus the hub's own channel),
-        # not one per socket.
-        assert len(own_redis.command("PUBSUB", "CHANNELS", "*")) == 2
+        # The hub fans out: per process one group for the release and one for access
+        # changes (each with the hub's own channel), never one per socket.
+        channels = [c.decode() for c in own_redis.command("PUBSUB", "CHANNELS", "*")]
+        groups = sorted(c.split("__group__")[1] for c in channels if "__group__" in c)
+        assert groups == ["release." + str(team.release.pk), "warroom.access"], channels
+        assert len(channels) == 4, channels
 
         own_redis.stop()
         loop.run_until_complete(asyncio.sleep(2.5))
