@@ -550,14 +550,24 @@ class DecisionConflict(Conflict):
 
 
 def rollback_raise(
-    *, release, reason: str, user, criterion=None, standing: policies.Standing | None = None
+    *,
+    release,
+    reason: str,
+    user,
+    criterion=None,
+    standing: policies.Standing | None = None,
+    system: str = "",
 ) -> RollbackCall:
-    """Raise a rollback trigger: starts the decision clock shown on the board."""
+    """Raise a rollback trigger: starts the decision clock shown on the board.
+
+    ``system`` names the part of Warroom raising it by itself (the metric watcher,
+    with ``user`` None): no person's permission applies."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("reason", "say what was breached")
-    st = standing or policies.standing(user, release)
-    policies.require(st, policies.Action.RAISE_ROLLBACK, release, target={"reason": reason})
+    if not (system and user is None):
+        st = standing or policies.standing(user, release)
+        policies.require(st, policies.Action.RAISE_ROLLBACK, release, target={"reason": reason})
     now = clock.now()
     with transaction.atomic():
         _lock_release(release)
@@ -568,7 +578,7 @@ def rollback_raise(
             reason=reason,
             criterion=criterion,
             raised_by=user,
-            raised_by_label=events.actor_label_for(user),
+            raised_by_label=system or events.actor_label_for(user),
             raised_at=now,
             decide_by=now + timedelta(seconds=settings.ROLLBACK_DECISION_SECONDS),
         )
@@ -576,6 +586,7 @@ def rollback_raise(
             release,
             "rollback.raised",
             actor=user,
+            actor_label=system or None,
             data={
                 "call": call.pk,
                 "reason": reason,

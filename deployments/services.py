@@ -117,25 +117,10 @@ def release_pin_status(
 
 
 def step_request_run(*, step: Step, user, standing: policies.Standing | None = None) -> StepRun:
-    """Store a request to run ``step``; the execution engine acts on pending runs."""
-    release = step.phase.release
-    st = standing or policies.standing(user, release)
-    policies.require(
-        st, policies.Action.EXECUTE_STEP, release, role=step.owner_role, target={"step": step.pk}
-    )
-    with transaction.atomic():
-        events.lock_head(release)
-        attempt = (
-            step.runs.order_by("-attempt").values_list("attempt", flat=True).first() or 0
-        ) + 1
-        run = StepRun.objects.create(step=step, attempt=attempt)
-        events.record(
-            release,
-            "step.requested",
-            actor=user,
-            data={"step": step.pk, "title": step.title, "run": run.pk, "attempt": attempt},
-        )
-    return run
+    """Run (or retry) ``step`` now: stored, then dispatched to a worker by the engine."""
+    from deployments import engine
+
+    return engine.step_request_run(step=step, user=user, standing=standing)
 
 
 def role_assign(

@@ -374,3 +374,14 @@ GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
 
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
+
+# --- the execution engine (deployments.engine) -------------------------------
+# A running step's lease: a worker renews it while the step runs; a step whose lease ran
+# out (its worker died) is taken over by the next tick.
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 30)
+# Where metric gates and rollback criteria query (Prometheus's HTTP API).
+PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
+# The Redis holding the feature flags that ``flags`` steps set (the application's own).
+FLAGS_REDIS_URL = os.environ.get("FLAGS_REDIS_URL", REDIS_URL)
+# The longest any single call to an outside system may take, in seconds.
+ENGINE_CALL_TIMEOUT = float(os.environ.get("ENGINE_CALL_TIMEOUT", 10))
