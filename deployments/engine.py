@@ -54,7 +54,9 @@ def send(run_id: int, delay: float = 0.0) -> None:
     """Put a run on the Celery queue (the one place the engine talks to the broker)."""
     from warroom.celery import app
 
-    app.send_task(RUN_TASK, args=[run_id], countdown=delay or None)
+    app.send_task(
+        RUN_TASK, args=[run_id], countdown=delay or None, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+    )
 
 
 def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
