@@ -181,7 +181,7 @@ def rollback_plan(release: Release) -> list[Step]:
     """The rollback steps in the order they run: the reverse of the plan's order (the
     last change made is the first undone)."""
     steps = Step.objects.filter(phase__release=release, is_rollback=True).select_related("phase")
-    return sorted(steps, key=lambda s: (s.phase.order, s.phase_id, s.order, s.pk), reverse=True)
+    return sorted(steps, key=Step.plan_position, reverse=True)
 
 
 def _queue(step: Step, *, dry_run: bool, by: str, not_before: datetime | None = None) -> StepRun:

@@ -170,6 +170,11 @@ class Step(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def plan_position(self) -> tuple[int, int, int, int]:
+        """Where the step stands in the whole plan (its phase's order, then its own);
+        needs ``phase`` loaded."""
+        return (self.phase.order, self.phase_id, self.order, self.pk)
+
 
 class StepRun(models.Model):
     """An attempt at a step; the engine holds a lease (owner + heartbeat) while it runs."""

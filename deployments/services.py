@@ -167,19 +167,26 @@ def release_import(
     *, plan, go_live_at, user=None, name: str = "", source_name: str = ""
 ) -> Release:
     """Create a release from a parsed plan (all or nothing). The importer becomes its manager."""
+    from deployments.runbooks import steps_block
     from deployments.runbooks.instantiate import instantiate
 
     policies.require_create(user)
     check_go_live_at(go_live_at)
-    return instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
+    specs = steps_block.read(plan)  # the automated steps: checked before anything is written
+    steps_block.strip(plan)
+    with transaction.atomic():
+        release = instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
+        Step.objects.bulk_create(steps_block.build(release, specs))
+    return release
 
 
 def release_export(*, release: Release) -> str:
     """The release as a markdown runbook (times relative to T0, ticks kept)."""
+    from deployments.runbooks import steps_block
     from deployments.runbooks.export import render_plan
     from deployments.runbooks.instantiate import plan_from_release
 
-    return render_plan(plan_from_release(release))
+    return render_plan(plan_from_release(release)) + steps_block.render(release)
 
 
 def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Release:
@@ -191,8 +198,17 @@ def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Rele
     st = policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "reuse as template"})
     policies.require_create(user)
+    from deployments.runbooks import steps_block
+
     plan = plan_from_release(release, keep_status=False)
     check_go_live_at(go_live_at)
-    return instantiate(
-        plan, go_live_at, name=name or release.name, user=user, source_name=f"release {release.pk}"
-    )
+    with transaction.atomic():
+        new = instantiate(
+            plan,
+            go_live_at,
+            name=name or release.name,
+            user=user,
+            source_name=f"release {release.pk}",
+        )
+        Step.objects.bulk_create(steps_block.build(new, steps_block.specs_of(release)))
+    return new
