@@ -310,6 +310,7 @@ def step_skip(*, run: StepRun, user, reason: str, standing=None) -> StepRun:
     )
     with transaction.atomic():
         events.lock_head(release)
+        release.refresh_from_db()
         skippable = [StepRun.Status.AWAITING, StepRun.Status.PENDING, StepRun.Status.FAILED]
         done = StepRun.objects.filter(pk=run.pk, status__in=skippable).update(
             status=StepRun.Status.SKIPPED, note=reason, finished_at=clock.now()
@@ -327,17 +328,29 @@ def step_skip(*, run: StepRun, user, reason: str, standing=None) -> StepRun:
 
 
 # --- the worker's side: claim, heartbeat, finish ---------------------------------------
+def _locked_run(run_id: int) -> tuple[StepRun, Release] | None:
+    """The run with its step and phase, read under its release's row lock (the head of
+    the audit chain: every writer of this release's runs takes it first)."""
+    release_id = (
+        StepRun.objects.filter(pk=run_id).values_list("step__phase__release_id", flat=True).first()
+    )
+    if release_id is None:
+        return None
+    release = Release.objects.select_for_update().get(pk=release_id)
+    run = StepRun.objects.select_related("step__phase", "step__owner_role").get(pk=run_id)
+    run.step.phase.release = release
+    return run, release
+
+
 def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
     """Take the run if it is due (pending) or abandoned (running, lease expired).
     Returns the run and whether it was a takeover, or None when it is not ours to run."""
     now = clock.now()
     with transaction.atomic():
-        run = StepRun.objects.select_related("step__phase__release").filter(pk=run_id).first()
-        if run is None:
+        found = _locked_run(run_id)
+        if found is None:
             return None
-        release = run.step.phase.release
-        events.lock_head(release)
-        run.refresh_from_db()
+        run, release = found
         due = run.status == StepRun.Status.PENDING and (
             run.not_before is None or run.not_before <= now
         )
@@ -348,7 +361,6 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
         )
         if not (due or abandoned):
             return None
-        release.refresh_from_db()
         if (
             (release.rollback_started_at or release.is_closed)
             and not run.step.is_rollback
@@ -377,7 +389,9 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
         if not took:
             return None
         previous = run.lease_owner
-        run.refresh_from_db()
+        run.status, run.lease_owner, run.heartbeat_at = StepRun.Status.RUNNING, owner, now
+        run.lease_expires_at, run.started_at = now + lease(), run.started_at or now
+        run.takeovers += 1 if abandoned else 0
         kind = "step.taken_over" if abandoned else "step.started"
         extra = {"from": previous} if abandoned else {}
         events.record(
@@ -449,23 +463,21 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
     """Record the outcome if ``owner`` still holds the lease; queue what comes next."""
     now = clock.now()
     with transaction.atomic():
-        run = StepRun.objects.select_related("step__phase__release").get(pk=run_id)
-        release = run.step.phase.release
-        events.lock_head(release)
+        found = _locked_run(run_id)
+        if found is None:
+            return None
+        run, release = found
         log = "\n".join([*lines, message])[-20000:]
+        status = StepRun.Status.SUCCEEDED if ok else StepRun.Status.FAILED
+        error = "" if ok else message
         done = StepRun.objects.filter(
             pk=run_id, lease_owner=owner, status=StepRun.Status.RUNNING
-        ).update(
-            status=StepRun.Status.SUCCEEDED if ok else StepRun.Status.FAILED,
-            finished_at=now,
-            lease_expires_at=None,
-            log=log,
-            error="" if ok else message,
-        )
+        ).update(status=status, finished_at=now, lease_expires_at=None, log=log, error=error)
         if not done:
             logger.warning("run %s: lease lost before finishing; the new holder records it", run_id)
             return None
-        run.refresh_from_db()
+        run.status, run.finished_at, run.lease_expires_at = status, now, None
+        run.log, run.error = log, error
         step = run.step
         elapsed = (now - run.started_at).total_seconds() if run.started_at else 0
         data = _step_data(step, run, message=message[:500], elapsed_s=round(elapsed, 1))
@@ -473,7 +485,6 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
             release, "step.succeeded" if ok else "step.failed", actor_label=ENGINE, data=data
         )
         if not ok and run.attempt < step.max_attempts:
-            release.refresh_from_db()
             if step.is_rollback or not release.rollback_started_at:
                 delay = step.retry_delay or timedelta(0)
                 nxt = _queue(
@@ -491,9 +502,9 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
 
 
 def _advance(step: Step, run: StepRun) -> None:
-    """After ``step`` succeeded or was skipped: queue the next step of its chain."""
+    """After ``step`` succeeded or was skipped: queue the next step of its chain (the
+    caller holds the release's lock and has its row fresh in ``step.phase.release``)."""
     release = step.phase.release
-    release.refresh_from_db()
     if step.is_rollback:
         plan = rollback_plan(release)
         later = [s for s in plan[[s.pk for s in plan].index(step.pk) + 1 :]]

@@ -205,7 +205,8 @@ PHASE_RUN_FINISHED = declare(
 METRIC_BREACHED = declare(
     "metric.breached",
     describe=lambda d, who: (
-        f"Rollback criterion breached: {d.get('rule', '')} (measured {d.get('value')})"
+        f"Rollback criterion breached: {d.get('rule') or 'a metric'}"
+        + (f" (measured {d['value']:g})" if isinstance(d.get("value"), int | float) else "")
         + (" — rolling back automatically" if d.get("automatic") else "")
     ),
     regions={"summary", "gates"},

@@ -3,9 +3,22 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warroom.settings")
 
 app = Celery("warroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _keep_sqlite_connection(**_) -> None:
+    """A worker process runs one task at a time, in one thread: on SQLite it keeps its
+    connection between tasks instead of reopening it (and re-running the PRAGMAs) for
+    each one. PostgreSQL has its per-process pool instead."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=False):
+        if conn.vendor == "sqlite":
+            conn.settings_dict["CONN_MAX_AGE"] = None

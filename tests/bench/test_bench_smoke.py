@@ -60,3 +60,12 @@ def test_importer_parses_the_seeds_and_imports_the_enterprise_runbook():
                 "import_items", "markdown_it_kb_per_s", "ratio_parse_vs_markdown_it"):  # fmt: skip
         assert key in out, key
     assert out["import_items"] > 0
+
+
+def test_engine_runs_steps_beside_a_bare_task_chain_and_times_a_breach_to_rollback():
+    out = run_bench("engine", "--steps", "10", "--breaches", "1")
+    assert out["steps"] == 10 and out["baseline"]["tasks_per_s"] > 0
+    for key in ("steps_per_s", "per_step_ms", "ratio", "breach"):
+        assert key in out, key
+    if "skipped" not in out["breach"]:
+        assert out["breach"]["breaches"] == 1 and out["breach"]["breach_to_rollback_p95_ms"] > 0
