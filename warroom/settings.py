@@ -385,3 +385,5 @@ PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
 FLAGS_REDIS_URL = os.environ.get("FLAGS_REDIS_URL", REDIS_URL)
 # The longest any single call to an outside system may take, in seconds.
 ENGINE_CALL_TIMEOUT = float(os.environ.get("ENGINE_CALL_TIMEOUT", 10))
+# The kubeconfig ``kubernetes`` steps use (default: the client's own, ~/.kube/config).
+KUBECONFIG = os.environ.get("KUBECONFIG", "")

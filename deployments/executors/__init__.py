@@ -6,6 +6,7 @@ from deployments.executors.base import Executor, RunContext, StepFailed
 from deployments.executors.basic import ManualExecutor, WaitExecutor
 from deployments.executors.flags import FlagsExecutor
 from deployments.executors.http import HttpExecutor
+from deployments.executors.kubernetes import KubernetesExecutor
 from deployments.executors.prometheus import PrometheusExecutor
 from warroom.errors import FieldError
 
@@ -17,6 +18,7 @@ EXECUTORS: dict[str, Executor] = {
         HttpExecutor(),
         PrometheusExecutor(),
         FlagsExecutor(),
+        KubernetesExecutor(),
     )
 }
 

@@ -34,12 +34,14 @@ class _Server:
         self.httpd.server_close()
 
 
-class _ServiceHandler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler answering JSON, reaching its server object as ``owner``."""
+
     def log_message(self, *args) -> None:
         pass
 
     @property
-    def service(self) -> Service:
+    def owner(self):
         return self.server.owner  # type: ignore[attr-defined]
 
     def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
@@ -51,6 +53,12 @@ class _ServiceHandler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+
+class _ServiceHandler(JsonHandler):
+    @property
+    def service(self) -> Service:
+        return self.owner
 
     def _trouble(self) -> bool:
         service = self.service
