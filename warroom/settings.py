@@ -387,3 +387,6 @@ FLAGS_REDIS_URL = os.environ.get("FLAGS_REDIS_URL", REDIS_URL)
 ENGINE_CALL_TIMEOUT = float(os.environ.get("ENGINE_CALL_TIMEOUT", 10))
 # The kubeconfig ``kubernetes`` steps use (default: the client's own, ~/.kube/config).
 KUBECONFIG = os.environ.get("KUBECONFIG", "")
+# ``aws`` steps: the region, and an endpoint to use instead of AWS's (tests: moto's server).
+AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")

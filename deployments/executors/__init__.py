@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from deployments.executors.aws import AwsExecutor
 from deployments.executors.base import Executor, RunContext, StepFailed
 from deployments.executors.basic import ManualExecutor, WaitExecutor
 from deployments.executors.flags import FlagsExecutor
@@ -19,6 +20,7 @@ EXECUTORS: dict[str, Executor] = {
         PrometheusExecutor(),
         FlagsExecutor(),
         KubernetesExecutor(),
+        AwsExecutor(),
     )
 }
 
