@@ -100,8 +100,9 @@ def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) ->
             render_to_string("deployments/partials/alerts.html", ctx),
             render_to_string("deployments/partials/summary.html", ctx),
             render_to_string("deployments/partials/timeline.html", ctx),
-            render_steps(release),
         ]
+    if "steps" in kind.regions:
+        parts.append(render_steps(release))
     if "item" in kind.regions:
         parts += _item_region(release, event, s)
     if "gates" in kind.regions:

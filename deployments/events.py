@@ -47,7 +47,7 @@ STEP_REQUESTED = declare(
     describe=lambda d, who: (
         f"{who} asked to run “{d.get('title', '')}” (attempt {d.get('attempt', 1)})"
     ),
-    regions={"summary"},
+    regions={"summary", "steps"},
     owner=OWNER,
 )
 PEOPLE_ASSIGNED = declare("people.assigned", describe=_assigned, regions={"summary"}, owner=OWNER)
@@ -119,7 +119,7 @@ def _step(verb: str):
     return describe
 
 
-ENGINE_REGIONS = {"summary"}
+ENGINE_REGIONS = {"summary", "steps"}
 STEP_ATTACHED = declare(
     "step.attached",
     describe=lambda d, who: (
@@ -209,7 +209,7 @@ METRIC_BREACHED = declare(
         + (f" (measured {d['value']:g})" if isinstance(d.get("value"), int | float) else "")
         + (" — rolling back automatically" if d.get("automatic") else "")
     ),
-    regions={"summary", "gates"},
+    regions={"summary", "gates", "steps"},
     milestone=True,
     owner=OWNER,
 )
@@ -219,14 +219,14 @@ ROLLBACK_STARTED = declare(
         f"{who} started the rollback plan ({len(d.get('steps') or [])} steps):"
         f" {d.get('reason', '')}"
     ),
-    regions={"summary", "gates", "rollback"},
+    regions={"summary", "gates", "rollback", "steps"},
     milestone=True,
     owner=OWNER,
 )
 ROLLBACK_COMPLETED = declare(
     "rollback.completed",
     describe=lambda d, who: "The rollback plan completed",
-    regions={"summary", "rollback"},
+    regions={"summary", "rollback", "steps"},
     milestone=True,
     owner=OWNER,
 )
