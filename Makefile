@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # axe-core, which the browser tests inject into Chromium (npm package, pinned in package-lock.json).
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: install run test lint format demo browser axe bench clean
+.PHONY: install run test lint format demo browser prometheus axe bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
+## prometheus: Debian's Prometheus server, which the metric-gate tests run and scrape
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  echo "Installing Debian's prometheus for the metric-gate tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+	  || echo "warning: could not install prometheus; metric-gate tests will be skipped"; }
+
 ## axe: axe-core for the accessibility tests, from the npm registry (Debian's nodejs + npm)
 axe: $(AXE)
 
@@ -46,7 +53,7 @@ $(AXE): package.json package-lock.json
 	@touch $(AXE)
 
 ## test: the whole suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set)
-test: install browser axe
+test: install browser prometheus axe
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

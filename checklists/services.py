@@ -591,14 +591,27 @@ class DecisionConflict(Conflict):
 
 
 def rollback_raise(
-    *, release, reason: str, user, criterion=None, standing: policies.Standing | None = None
+    *,
+    release,
+    reason: str,
+    user,
+    criterion=None,
+    standing: policies.Standing | None = None,
+    system: str = "",
 ) -> RollbackCall:
-    """Raise a rollback trigger: starts the decision clock shown on the board."""
-    st = standing or policies.standing(user, release)
-    # The attempt is recorded, not what it said (a refusal must not carry a payload).
-    policies.require(
-        st, policies.Action.RAISE_ROLLBACK, release, target={"breach": fingerprint(reason or "")}
-    )
+    """Raise a rollback trigger: starts the decision clock shown on the board.
+
+    ``system`` names the part of Warroom raising it by itself (the metric watcher,
+    with ``user`` None): no person's permission applies."""
+    if not (system and user is None):
+        st = standing or policies.standing(user, release)
+        # The attempt is recorded, not what it said (a refusal must not carry a payload).
+        policies.require(
+            st,
+            policies.Action.RAISE_ROLLBACK,
+            release,
+            target={"breach": fingerprint(reason or "")},
+        )
     reason = clean_text((reason or "").strip(), field="reason", max_length=REASON_MAX)
     if not reason:
         raise FieldError("reason", "say what was breached")
@@ -612,7 +625,7 @@ def rollback_raise(
             reason=reason,
             criterion=criterion,
             raised_by=user,
-            raised_by_label=events.actor_label_for(user),
+            raised_by_label=system or events.actor_label_for(user),
             raised_at=now,
             decide_by=now + timedelta(seconds=settings.ROLLBACK_DECISION_SECONDS),
         )
@@ -620,6 +633,7 @@ def rollback_raise(
             release,
             "rollback.raised",
             actor=user,
+            actor_label=system or None,
             data={
                 "call": call.pk,
                 "reason": reason,

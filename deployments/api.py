@@ -9,6 +9,7 @@ from ninja.responses import Status
 
 from checklists.api import ChecklistOut, GateOut
 from deployments import selectors, services
+from deployments.engine_api import router as engine_router
 from deployments.models import Phase, Step
 from warroom import clock, policies
 from warroom.access import object_in, release_for
@@ -243,3 +244,7 @@ def verify_audit(request, release_id: int):
         "message": problem.message if problem else "chain intact",
         "events": release.last_seq,
     }
+
+
+# The execution engine's endpoints (steps, runs, closing) live in their own module.
+router.add_router("", engine_router)

@@ -80,6 +80,18 @@ def _item_region(release: Release, event: AuditEvent, s: selectors.Summary) -> l
     ]
 
 
+def engine_context(release: Release, now=None) -> dict:
+    """What the steps region needs: the engine's view and the step kinds to offer."""
+    from deployments.executors import EXECUTORS
+
+    return {"engine": selectors.engine_view(release, now), "step_kinds": list(EXECUTORS)}
+
+
+def render_steps(release: Release) -> str:
+    ctx = {"release": release, "oob": True, **engine_context(release)}
+    return render_to_string("deployments/partials/steps.html", ctx)
+
+
 def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) -> list[str]:
     ctx = {"release": release, "s": s, "oob": True}
     parts: list[str] = []
@@ -89,6 +101,8 @@ def _warroom_regions(release: Release, event: AuditEvent, kind: EventKind, s) ->
             render_to_string("deployments/partials/summary.html", ctx),
             render_to_string("deployments/partials/timeline.html", ctx),
         ]
+    if "steps" in kind.regions:
+        parts.append(render_steps(release))
     if "item" in kind.regions:
         parts += _item_region(release, event, s)
     if "gates" in kind.regions:
@@ -158,6 +172,7 @@ def render_sync(release: Release, variant: str) -> str:
         render_to_string("deployments/partials/timeline.html", ctx),
         render_to_string("deployments/partials/events.html", {**ctx, "events": s.recent}),
         render_to_string("checklists/partials/rollback_call.html", {**ctx, "call": s.open_call}),
+        render_steps(release),
         *_gate_panels(release, s.gate_summaries),
     ]
     for row in rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from warroom.events import declare
+from warroom.events import declare, subscribe
 
 OWNER = "deployments"
 
@@ -55,7 +55,7 @@ STEP_REQUESTED = declare(
     describe=lambda d, who: (
         f"{who} asked to run “{d.get('title', '')}” (attempt {d.get('attempt', 1)})"
     ),
-    regions={"summary"},
+    regions={"summary", "steps"},
     owner=OWNER,
 )
 PEOPLE_ASSIGNED = declare(
@@ -124,3 +124,150 @@ GATE_LATE = declare(
     regions={"summary", "gates"},
     owner=OWNER,
 )
+
+
+# --- the execution engine (deployments.engine, deployments.watch) ---------------------
+def _step(verb: str):
+    def describe(d: Mapping, who: str) -> str:
+        dry = " (dry run)" if d.get("dry_run") else ""
+        attempt = f", attempt {d['attempt']}" if (d.get("attempt") or 1) > 1 else ""
+        tail = f": {d['message']}" if d.get("message") and verb in {"failed", "succeeded"} else ""
+        return f"“{d.get('title', 'A step')}” {verb}{attempt}{dry}{tail}"
+
+    return describe
+
+
+ENGINE_REGIONS = {"summary", "steps"}
+STEP_ATTACHED = declare(
+    "step.attached",
+    describe=lambda d, who: (
+        f"{who} attached {'rollback ' if d.get('rollback') else ''}step “{d.get('title', '')}”"
+        f" ({d.get('kind', '')}: {d.get('does', '')})"
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+STEP_REORDERED = declare(
+    "step.reordered",
+    describe=lambda d, who: f"{who} reordered the steps of {d.get('name', 'a phase')}",
+    regions=ENGINE_REGIONS,
+    on_board=False,
+    owner=OWNER,
+)
+STEP_AWAITING = declare(
+    "step.awaiting",
+    describe=lambda d, who: f"“{d.get('title', 'A step')}” waits for a person to confirm it",
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+STEP_CONFIRMED = declare(
+    "step.confirmed",
+    describe=lambda d, who: (
+        f"{who} confirmed “{d.get('title', '')}”" + (f": {d['note']}" if d.get("note") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+STEP_STARTED = declare(
+    "step.started", describe=_step("started"), regions=ENGINE_REGIONS, owner=OWNER
+)
+STEP_TAKEN_OVER = declare(
+    "step.taken_over",
+    describe=lambda d, who: (
+        f"“{d.get('title', 'A step')}” was taken over by another worker (its worker stopped)"
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+STEP_SUCCEEDED = declare(
+    "step.succeeded", describe=_step("succeeded"), regions=ENGINE_REGIONS, owner=OWNER
+)
+STEP_FAILED = declare(
+    "step.failed", describe=_step("failed"), regions=ENGINE_REGIONS, milestone=True, owner=OWNER
+)
+STEP_RETRIED = declare(
+    "step.retried",
+    describe=lambda d, who: (
+        f"“{d.get('title', 'A step')}” will be tried again (attempt {d.get('attempt', 2)})"
+        + (f" in {d['delay_s']:g} s" if d.get("delay_s") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+STEP_SKIPPED = declare(
+    "step.skipped",
+    describe=lambda d, who: f"{who} skipped “{d.get('title', '')}”: {d.get('reason', '')}",
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+PHASE_RUN_STARTED = declare(
+    "phase.run_started",
+    describe=lambda d, who: (
+        f"{who} started the steps of {d.get('name', 'a phase')}"
+        + (" as a dry run" if d.get("dry_run") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+PHASE_RUN_FINISHED = declare(
+    "phase.run_finished",
+    describe=lambda d, who: (
+        f"Every step of {d.get('name', 'a phase')} is done"
+        + (" (dry run)" if d.get("dry_run") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+METRIC_BREACHED = declare(
+    "metric.breached",
+    describe=lambda d, who: (
+        f"Rollback criterion breached: {d.get('rule') or 'a metric'}"
+        + (f" (measured {d['value']:g})" if isinstance(d.get("value"), int | float) else "")
+        + (" — rolling back automatically" if d.get("automatic") else "")
+    ),
+    regions={"summary", "gates", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+ROLLBACK_STARTED = declare(
+    "rollback.started",
+    describe=lambda d, who: (
+        f"{who} started the rollback plan ({len(d.get('steps') or [])} steps):"
+        f" {d.get('reason', '')}"
+    ),
+    regions={"summary", "gates", "rollback", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+ROLLBACK_COMPLETED = declare(
+    "rollback.completed",
+    describe=lambda d, who: "The rollback plan completed",
+    regions={"summary", "rollback", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+RELEASE_CLOSED = declare(
+    "release.closed",
+    describe=lambda d, who: (
+        f"{who} closed the release as {d.get('status_label', '').lower()}"
+        + (f": {d['note']}" if d.get("note") else "")
+    ),
+    regions={"all"},
+    milestone=True,
+    owner=OWNER,
+)
+
+
+@subscribe("rollback.decided", after_commit=True)
+def _roll_back_when_decided(event) -> None:
+    """A "roll back" decision runs the rollback plan."""
+    if event.data.get("choice") != "roll_back":
+        return
+    from deployments import engine
+    from deployments.models import Release
+
+    release = Release.objects.get(pk=event.release_id)
+    reason = f"decided: {event.data.get('rationale', '')}"
+    engine.rollback_start(release, reason=reason, user=event.actor, actor_label=event.actor_label)

@@ -71,6 +71,10 @@ class Release(TextChecked):
     status_line_by = models.CharField(max_length=200, blank=True)
     status_line_at = models.DateTimeField(null=True, blank=True)
     next_update_at = models.DateTimeField(null=True, blank=True)
+    # The execution engine: when the rollback plan started (once per release), and the
+    # closing action's note (who closed it is on the audit timeline).
+    rollback_started_at = models.DateTimeField(null=True, blank=True)
+    close_note = models.TextField(blank=True)
     # The head of the audit chain, kept here so recording an event takes one row lock.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     last_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -161,8 +165,8 @@ class Phase(models.Model):
 
 
 class Step(models.Model):
-    """One action in a phase. Today every step is ``manual``; the execution engine
-    adds kinds (kubernetes, aws, http, prometheus, flags, wait) with their config."""
+    """One action in a phase, of a kind the execution engine knows (``deployments.executors``)
+    with that kind's validated config; ``is_rollback`` steps form the rollback plan."""
 
     phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveIntegerField(default=0)
@@ -175,6 +179,7 @@ class Step(models.Model):
     requires_confirmation = models.BooleanField(default=False)
     timeout = models.DurationField(null=True, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=1)
+    retry_delay = models.DurationField(null=True, blank=True)
     is_rollback = models.BooleanField(default=False)
 
     class Meta:
@@ -183,15 +188,22 @@ class Step(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def plan_position(self) -> tuple[int, int, int, int]:
+        """Where the step stands in the whole plan (its phase's order, then its own);
+        needs ``phase`` loaded."""
+        return (self.phase.order, self.phase_id, self.order, self.pk)
+
 
 class StepRun(models.Model):
     """An attempt at a step; the engine holds a lease (owner + heartbeat) while it runs."""
 
     class Status(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting confirmation"
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
         ROLLED_BACK = "rolled_back", "Rolled back"
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="runs")
@@ -200,6 +212,14 @@ class StepRun(models.Model):
     dry_run = models.BooleanField(default=False)
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Times another worker took the step over after its lease ran out.
+    takeovers = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="A retry's delay.")
+    requested_by = models.CharField(max_length=200, blank=True)
+    confirmed_by = models.CharField(max_length=200, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     log = models.TextField(blank=True)
@@ -232,6 +252,7 @@ class RollbackCriterion(models.Model):
     for_s = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds the condition must hold; empty: at once."
     )
+    # A breach of an automatic criterion starts the rollback plan without a decision.
     automatic = models.BooleanField(
         default=False, help_text="The runbook says to roll back without asking anyone."
     )
@@ -239,6 +260,12 @@ class RollbackCriterion(models.Model):
     query = models.TextField(blank=True, help_text="PromQL, filled in before use.")
     text = models.TextField(blank=True, help_text="The runbook's own words.")
     enabled = models.BooleanField(default=True)
+    # What the watcher saw last (each tick from T0 to the end of the window).
+    consecutive_breaches = models.PositiveIntegerField(default=0)
+    breach_started_at = models.DateTimeField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["release", "order", "id"]

@@ -94,6 +94,7 @@ def warroom_body(release: Release) -> str:
             "s": s,
             "gates": s.gate_summaries,
             "groups": phase_groups(rows, gate_lists),
+            **broadcast.engine_context(release, now),
         }
         return render_to_string("deployments/partials/warroom_body.html", ctx), s.next_change_at
 

@@ -13,7 +13,7 @@ from django.db.models import Min, Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
-from deployments.models import Phase, Release
+from deployments.models import Phase, Release, Step, StepRun
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
@@ -469,3 +469,74 @@ def decisions_needed(release: Release, st, now: datetime) -> list[DecisionNeeded
 
 # How long before a gate's time its deciders see "your decision is needed".
 DECISION_HEADS_UP = timedelta(hours=1)
+
+
+# --- the execution engine's view: steps by phase with their latest run ---------------------
+@dataclass
+class StepView:
+    step: Step
+    run: StepRun | None
+    does: str
+    elapsed: timedelta | None = None
+
+    @property
+    def state(self) -> str:
+        return self.run.status if self.run is not None else "not_run"
+
+    @property
+    def state_label(self) -> str:
+        return self.run.get_status_display() if self.run is not None else "Not run"
+
+    @property
+    def tail(self) -> str:
+        text = (self.run.log or self.run.error) if self.run is not None else ""
+        return "\n".join(text.splitlines()[-4:])
+
+
+@dataclass
+class PhaseSteps:
+    phase: Phase
+    steps: list[StepView]
+
+
+@dataclass
+class EngineView:
+    phases: list[PhaseSteps]
+    rollback: list[StepView]
+    all_phases: list[Phase]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.rollback or any(p.steps for p in self.phases))
+
+
+def engine_view(release: Release, now: datetime | None = None) -> EngineView:
+    """The release's steps, phase by phase, and its rollback plan in the order it runs,
+    each with its latest run (three queries)."""
+    from deployments.executors import EXECUTORS
+
+    now = now or clock.now()
+    phases = list(release.phases.all())
+    steps = list(
+        Step.objects.filter(phase__release=release).select_related("phase").order_by("order", "id")
+    )
+    latest: dict[int, StepRun] = {}
+    for run in StepRun.objects.filter(step__phase__release=release).order_by("attempt"):
+        latest[run.step_id] = run
+
+    def view(step) -> StepView:
+        run = latest.get(step.pk)
+        elapsed = None
+        if run is not None and run.started_at is not None:
+            elapsed = (run.finished_at or now) - run.started_at
+        executor = EXECUTORS.get(step.kind)
+        return StepView(step, run, executor.describe(step.config) if executor else "", elapsed)
+
+    by_phase = [
+        PhaseSteps(p, [view(s) for s in steps if s.phase_id == p.pk and not s.is_rollback])
+        for p in phases
+    ]
+    # The rollback plan runs last step first (as deployments.engine.rollback_plan).
+    undo = sorted((s for s in steps if s.is_rollback), key=Step.plan_position, reverse=True)
+    rollback = [view(s) for s in undo]
+    return EngineView([p for p in by_phase if p.steps], rollback, phases)

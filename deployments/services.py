@@ -122,25 +122,10 @@ def release_pin_status(
 
 
 def step_request_run(*, step: Step, user, standing: policies.Standing | None = None) -> StepRun:
-    """Store a request to run ``step``; the execution engine acts on pending runs."""
-    release = step.phase.release
-    st = standing or policies.standing(user, release)
-    policies.require(
-        st, policies.Action.EXECUTE_STEP, release, role=step.owner_role, target={"step": step.pk}
-    )
-    with transaction.atomic():
-        events.lock_head(release)
-        attempt = (
-            step.runs.order_by("-attempt").values_list("attempt", flat=True).first() or 0
-        ) + 1
-        run = StepRun.objects.create(step=step, attempt=attempt)
-        events.record(
-            release,
-            "step.requested",
-            actor=user,
-            data={"step": step.pk, "title": step.title, "run": run.pk, "attempt": attempt},
-        )
-    return run
+    """Run (or retry) ``step`` now: stored, then dispatched to a worker by the engine."""
+    from deployments import engine
+
+    return engine.step_request_run(step=step, user=user, standing=standing)
 
 
 def role_assign(
@@ -253,19 +238,26 @@ def release_import(
     *, plan, go_live_at, user=None, name: str = "", source_name: str = ""
 ) -> Release:
     """Create a release from a parsed plan (all or nothing). The importer becomes its manager."""
+    from deployments.runbooks import steps_block
     from deployments.runbooks.instantiate import instantiate
 
     policies.require_create(user)
     check_go_live_at(go_live_at)
-    return instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
+    specs = steps_block.read(plan)  # the automated steps: checked before anything is written
+    steps_block.strip(plan)
+    with transaction.atomic():
+        release = instantiate(plan, go_live_at, name=name, user=user, source_name=source_name)
+        Step.objects.bulk_create(steps_block.build(release, specs))
+    return release
 
 
 def release_export(*, release: Release) -> str:
     """The release as a markdown runbook (times relative to T0, ticks kept)."""
+    from deployments.runbooks import steps_block
     from deployments.runbooks.export import render_plan
     from deployments.runbooks.instantiate import plan_from_release
 
-    return render_plan(plan_from_release(release))
+    return render_plan(plan_from_release(release)) + steps_block.render(release)
 
 
 def release_team(release: Release) -> list[tuple[Role, list[Assignment]]]:
@@ -304,6 +296,8 @@ def release_clone(
     }
     if len(chosen) != len(chosen_ids):
         raise FieldError("team", f"names people who are not on {release.name}")
+    from deployments.runbooks import steps_block
+
     plan = plan_from_release(release, keep_status=False)
     for role in plan.roles:
         role.primary = [n for n in role.primary if (role.name, n) in chosen]
@@ -329,4 +323,5 @@ def release_clone(
                 f"You were added to {new.name} as {a.role.name}{backup} by {by}",
                 release=new,
             )
+        Step.objects.bulk_create(steps_block.build(new, steps_block.specs_of(release)))
     return new

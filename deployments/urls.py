@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import controls, runbook_views, views
+from deployments import controls, engine_views, runbook_views, views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),
@@ -19,6 +19,25 @@ urlpatterns = [
     path("releases/<int:release_id>/export.md", runbook_views.export, name="runbook-export"),
     path("releases/<int:release_id>/reuse", views.reuse, name="release-clone"),
     path("import/", runbook_views.import_runbook, name="runbook-import"),
+    path("releases/<int:release_id>/steps/attach", engine_views.attach, name="step-attach"),
+    path(
+        "releases/<int:release_id>/steps/<int:step_id>/up", engine_views.move_up, name="step-move"
+    ),
+    path(
+        "releases/<int:release_id>/steps/<int:step_id>/run", engine_views.run_step, name="step-run"
+    ),
+    path(
+        "releases/<int:release_id>/phases/<int:phase_id>/run",
+        engine_views.run_phase,
+        name="phase-run",
+    ),
+    path(
+        "releases/<int:release_id>/runs/<int:run_id>/confirm",
+        engine_views.confirm,
+        name="run-confirm",
+    ),
+    path("releases/<int:release_id>/runs/<int:run_id>/skip", engine_views.skip, name="run-skip"),
+    path("releases/<int:release_id>/close", engine_views.close, name="release-close"),
     path("board/<str:token>/", views.board_link, name="board-link"),
     path("board/<str:token>/sync", views.board_link_sync, name="board-link-sync"),
 ]

@@ -248,6 +248,12 @@ def controls_css(st: policies.Standing, release: Release) -> str:
         rules.append(".raise-rollback")
     if policies.check(st, policies.Action.EDIT_PLAN):
         rules += [".share-board", ".edit-plan"]
+    # The engine's controls: the release manager's on every step, a role holder's on theirs.
+    rules += (
+        [".step .step-controls"]
+        if st.is_superuser or st.is_release_manager
+        else [f".step-owner-{rid} .step-controls" for rid in sorted(st.role_ids)]
+    )
     css = ",".join(controls) + "{display:flex}" if controls else ""
     css += ",".join(rules) + "{display:revert}" if rules else ""
     css += ",".join(marks) + "{display:none}" if marks else ""

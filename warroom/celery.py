@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, worker_init, worker_ready
+from celery.signals import beat_init, worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warroom.settings")
 
@@ -27,3 +27,15 @@ def _heartbeat(sender=None, **_):
     from warroom.health import start_worker_heartbeat
 
     start_worker_heartbeat(getattr(sender, "hostname", None))
+
+
+@worker_process_init.connect
+def _keep_sqlite_connection(**_) -> None:
+    """A worker process runs one task at a time, in one thread: on SQLite it keeps its
+    connection between tasks instead of reopening it (and re-running the PRAGMAs) for
+    each one. PostgreSQL has its per-process pool instead."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=False):
+        if conn.vendor == "sqlite":
+            conn.settings_dict["CONN_MAX_AGE"] = None

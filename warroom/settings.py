@@ -401,3 +401,19 @@ ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
 # Refused attempts from people not logged in (a websocket opened without a session) are
 # recorded once per source address per window, with a count, not once per attempt.
 ANONYMOUS_REFUSAL_WINDOW_SECONDS = env_int("ANONYMOUS_REFUSAL_WINDOW_SECONDS", 60)
+
+# --- the execution engine (deployments.engine) -------------------------------
+# A running step's lease: a worker renews it while the step runs; a step whose lease ran
+# out (its worker died) is taken over by the next tick.
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 30)
+# Where metric gates and rollback criteria query (Prometheus's HTTP API).
+PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
+# The Redis holding the feature flags that ``flags`` steps set (the application's own).
+FLAGS_REDIS_URL = os.environ.get("FLAGS_REDIS_URL", REDIS_URL)
+# The longest any single call to an outside system may take, in seconds.
+ENGINE_CALL_TIMEOUT = float(os.environ.get("ENGINE_CALL_TIMEOUT", 10))
+# The kubeconfig ``kubernetes`` steps use (default: the client's own, ~/.kube/config).
+KUBECONFIG = os.environ.get("KUBECONFIG", "")
+# ``aws`` steps: the region, and an endpoint to use instead of AWS's (tests: moto's server).
+AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")

@@ -76,3 +76,12 @@ def test_faults_lose_and_double_nothing():
         assert result["lost"] == result["duplicated"] == result["http_5xx"] == 0, result
         assert result["delivered"] == 10 * result["events"]
         assert result["time_to_whole_s"] is not None
+
+
+def test_engine_runs_steps_beside_a_bare_task_chain_and_times_a_breach_to_rollback():
+    out = run_bench("engine", "--steps", "10", "--breaches", "1")
+    assert out["steps"] == 10 and out["baseline"]["tasks_per_s"] > 0
+    for key in ("steps_per_s", "per_step_ms", "ratio", "breach"):
+        assert key in out, key
+    if "skipped" not in out["breach"]:
+        assert out["breach"]["breaches"] == 1 and out["breach"]["breach_to_rollback_p95_ms"] > 0
