@@ -9,6 +9,7 @@ from ninja.responses import Status
 
 from checklists.api import ChecklistOut, GateOut
 from deployments import selectors, services
+from deployments.issue_api import router as issue_router
 from deployments.models import Phase, Step
 from warroom import clock, policies
 from warroom.access import object_in, release_for
@@ -221,3 +222,7 @@ def verify_audit(request, release_id: int):
         "message": problem.message if problem else "chain intact",
         "events": release.last_seq,
     }
+
+
+# War-room issues have a router of their own (deployments.issue_api).
+router.add_router("", issue_router)

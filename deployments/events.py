@@ -106,3 +106,41 @@ GATE_LATE = declare(
     regions={"summary", "gates"},
     owner=OWNER,
 )
+
+
+# --- war-room issues (deployments.issues) --------------------------------------------
+def _reported(d: Mapping, who: str) -> str:
+    where = f" in {d['component']}" if d.get("component") else ""
+    return f"{who} reported a {d.get('priority', '')} issue{where}: “{d.get('title', '')}”"
+
+
+def _answered(verb: str):
+    def describe(d: Mapping, who: str) -> str:
+        mins = int(d.get("after_s") or 0) // 60
+        late = " (past its response target)" if d.get("breached") else ""
+        return f"{who} {verb} “{d.get('title', '')}” after {mins} min{late}"
+
+    return describe
+
+
+ISSUE_REGIONS = {"summary"}
+ISSUE_REPORTED = declare(
+    "issue.reported", describe=_reported, regions=ISSUE_REGIONS, milestone=True, owner=OWNER
+)
+ISSUE_ACKNOWLEDGED = declare(
+    "issue.acknowledged", describe=_answered("acknowledged"), regions=ISSUE_REGIONS, owner=OWNER
+)
+ISSUE_RESOLVED = declare(
+    "issue.resolved",
+    describe=_answered("resolved"),
+    regions=ISSUE_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+ISSUE_TARGETS = declare(
+    "issue.targets_changed",
+    describe=lambda d, who: (
+        f"{who} set the response targets: " + ", ".join(f"{k} {v} min" for k, v in d.items())
+    ),
+    owner=OWNER,
+)

@@ -13,6 +13,7 @@ from django.db.models import Min, Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
+from deployments.issues import issue_rows
 from deployments.models import Phase, Release
 from warroom import clock, events
 from warroom.audit import AuditEvent
@@ -99,6 +100,7 @@ class Summary:
     eta_slip: timedelta = timedelta(0)
     alerts: list[Alert] = field(default_factory=list)
     milestones: list[AuditEvent] = field(default_factory=list)
+    issues: list = field(default_factory=list)  # open issues (deployments.issues.IssueRow)
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -337,6 +339,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         eta_slip=slip,
         alerts=alerts_of(now, open_call, gate_summaries, release),
         milestones=milestones,
+        issues=issue_rows(release, now, open_only=True),
         recent=recent,
         open_call=open_call,
         state=release_state(

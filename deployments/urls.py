@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import controls, runbook_views, views
+from deployments import controls, issue_views, runbook_views, views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),
@@ -18,6 +18,12 @@ urlpatterns = [
     path("releases/<int:release_id>/status-line", views.status_line, name="status-line"),
     path("releases/<int:release_id>/export.md", runbook_views.export, name="runbook-export"),
     path("releases/<int:release_id>/reuse", runbook_views.clone, name="release-clone"),
+    path("releases/<int:release_id>/issues/", issue_views.issue_list, name="issues"),
+    path(
+        "releases/<int:release_id>/issues/<int:issue_id>/<str:verb>",
+        issue_views.issue_answer,
+        name="issue-answer",
+    ),
     path("import/", runbook_views.import_runbook, name="runbook-import"),
     path("board/<str:token>/", views.board_link, name="board-link"),
     path("board/<str:token>/sync", views.board_link_sync, name="board-link-sync"),
