@@ -374,3 +374,7 @@ GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
 
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
+# PagerDuty's Events API v2 (a local server that speaks it in tests and rehearsals).
+PAGERDUTY_EVENTS_URL = os.environ.get("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com")
+# How long a proposed decision may wait for its deciders before their backups are paged.
+DECISION_ANSWER_SECONDS = env_int("DECISION_ANSWER_SECONDS", 300)
