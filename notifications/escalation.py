@@ -54,10 +54,14 @@ PACE = {"critical": 1.0, "high": 2.0, "medium": 8.0, "low": 96.0}
 
 # --- starting, stopping and closing (subscribers, in the writer's transaction) ---------
 def _start(event: AuditEvent, key: str, kind: str, title: str, **fields) -> Escalation:
+    # The clock's events carry the moment they stand for ("due_at"): the escalation's
+    # times count from there, however late the tick that noticed it.
+    due = event.data.get("due_at")
+    started = datetime.fromisoformat(due) if due else event.at
     found, _ = Escalation.objects.get_or_create(
         release_id=event.release_id,
         key=key,
-        defaults={"kind": kind, "title": title[:300], "started_at": event.at, **fields},
+        defaults={"kind": kind, "title": title[:300], "started_at": started, **fields},
     )
     return found
 
