@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Escalation's event kinds, subscribers and tick job (issue 21).
-        from notifications import escalation_events, escalation_ticks  # noqa: F401
+        from notifications import escalation_admin, escalation_events, escalation_ticks  # noqa: F401

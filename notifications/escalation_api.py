@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 
 from notifications import escalation, oncall
 from notifications.escalation_models import OnCallSchedule
@@ -132,7 +133,7 @@ def add_shift(request, release_id: int, role: str, payload: ShiftIn):
     )
     schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
     shift = oncall.shift_add(schedule=schedule, user=request.user, **payload.dict())
-    return 201, shift
+    return Status(201, shift)
 
 
 @router.post(
@@ -146,7 +147,7 @@ def add_override(request, release_id: int, role: str, payload: OverrideIn):
         request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"what": "on-call"}
     )
     schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
-    return 201, oncall.override_add(schedule=schedule, user=request.user, **payload.dict())
+    return Status(201, oncall.override_add(schedule=schedule, user=request.user, **payload.dict()))
 
 
 def schedule_in(release, schedule_id: int) -> OnCallSchedule:

@@ -7,6 +7,7 @@ e.g. Fri 08:00-20:00) may not overlap; an override puts someone else on call for
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -200,3 +201,40 @@ def ics(schedule: OnCallSchedule, host: str = "warroom") -> str:
         lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
+
+
+@dataclass
+class Seat:
+    """A role with who holds it: primaries, backups, who is on call now; unfilled or not."""
+
+    role: Role
+    primary: list[Person]
+    backup: list[Person]
+    on_call: tuple[Person, Person | None] | None
+    schedule: OnCallSchedule | None
+
+    @property
+    def unfilled(self) -> bool:
+        return not self.on_call and not [p for p in self.primary if not p.is_placeholder]
+
+
+def contact_sheet(release, now: datetime) -> list[Seat]:
+    """Every role of the release with its people (a fixed number of queries)."""
+    roles = list(Role.objects.filter(release=release).prefetch_related("assignments__person"))
+    schedules = {s.role_id: s for s in OnCallSchedule.objects.filter(release=release)}
+    current = on_call_now([r.pk for r in roles], now)
+    seats = []
+    for role in roles:
+        people = {"primary": [], "backup": []}  # type: dict[str, list[Person]]
+        for a in role.assignments.all():
+            people[a.kind].append(a.person)
+        seats.append(
+            Seat(
+                role,
+                people["primary"],
+                people["backup"],
+                current.get(role.pk),
+                schedules.get(role.pk),
+            )
+        )
+    return seats
