@@ -242,31 +242,48 @@ def channels_of(person: Person) -> list[str]:
     return found
 
 
-def page(
-    person: Person | None,
-    text: str,
-    dedup_key: str,
-    *,
-    release_id: int,
-    step: EscalationStep | None = None,
-    name: str = "",
-    due_at: datetime | None = None,
-) -> tuple[Page, bool]:
-    """Page ``person`` — the seam the communications outbox delivers through (Slack DM,
-    email). Recorded once per ``dedup_key``: asking again returns the first page."""
-    return Page.objects.get_or_create(
-        dedup_key=dedup_key[:200],
-        defaults={
-            "release_id": release_id,
-            "step": step,
-            "person": person,
-            "person_name": (person.name if person else name)[:200],
-            "channels": channels_of(person) if person else [],
-            "text": text,
-            "due_at": due_at,
-            "created_at": clock.now(),
-        },
-    )
+@dataclass(frozen=True)
+class PageRequest:
+    person: Person | None
+    text: str
+    dedup_key: str
+    release_id: int
+    step: EscalationStep | None = None
+    name: str = ""
+    due_at: datetime | None = None
+
+
+def page_all(requests: list[PageRequest]) -> int:
+    """Page each person — the seam the communications outbox delivers through (Slack DM,
+    email). Recorded once per ``dedup_key``: a key already paged is left as it was.
+    Returns how many pages are new."""
+    if not requests:
+        return 0
+    keys = [r.dedup_key[:200] for r in requests]
+    seen = set(Page.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    now = clock.now()
+    fresh = {}
+    for r, key in zip(requests, keys, strict=True):
+        if key in seen or key in fresh:
+            continue
+        fresh[key] = Page(
+            release_id=r.release_id,
+            step=r.step,
+            person=r.person,
+            person_name=(r.person.name if r.person else r.name)[:200],
+            channels=channels_of(r.person) if r.person else [],
+            text=r.text,
+            dedup_key=key,
+            due_at=r.due_at,
+            created_at=now,
+        )
+    Page.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+    return len(fresh)
+
+
+def page(person: Person | None, text: str, dedup_key: str, *, release_id: int, **more) -> bool:
+    """Page one person (see :func:`page_all`); returns whether this page is new."""
+    return page_all([PageRequest(person, text, dedup_key, release_id, **more)]) == 1
 
 
 def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
@@ -297,65 +314,85 @@ def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
     return list(found.values())
 
 
-def fire(esc_id: int, due: Due, now: datetime) -> bool:
-    """Fire one level of one escalation, once. Returns whether this call fired it."""
+def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) -> int:
+    """Fire the due levels of one release's escalations, each once: under the release's
+    row lock, what already fired (another worker, a tick before a restart) is skipped.
+    Returns how many levels this call fired."""
     with transaction.atomic():
-        esc = Escalation.objects.select_related("release").get(pk=esc_id)
-        events.lock_head(esc.release)
-        esc.refresh_from_db()
-        if not esc.is_running or esc.steps.filter(level=due.level).exists():
-            return False
-        step = EscalationStep.objects.create(
-            escalation=esc, level=due.level, name=due.name[:200], due_at=due.at, fired_at=now
-        )
-        minutes = int((now - esc.started_at).total_seconds() // 60)
-        text = (
-            f"[{esc.release}] {esc.title} — unanswered for {minutes} min: "
-            f"escalated to level {due.level} ({due.name})"
-        )
-        paged = []
-        for person in people_for(esc.release_id, due, now):
-            p, _ = page(
-                person,
-                text,
-                f"{dedup_key(esc, due.level)}-P{person.pk}",
-                release_id=esc.release_id,
-                step=step,
-                due_at=due.at,
+        events.lock_head(release)
+        ids = [esc.pk for esc, _ in batch]
+        running = {
+            e.pk: e for e in Escalation.objects.filter(pk__in=ids, stopped_at=None, closed_at=None)
+        }
+        fired = set(
+            EscalationStep.objects.filter(escalation_id__in=ids).values_list(
+                "escalation_id", "level"
             )
-            paged.append({"person": person.name, "channels": p.channels})
-        route = PagerDutyRoute.objects.filter(release_id=esc.release_id, enabled=True).first()
-        if route is not None:
-            PagerDutyEvent.objects.get_or_create(
-                dedup_key=dedup_key(esc, due.level),
-                action=PagerDutyEvent.Action.TRIGGER,
-                defaults={
-                    "release_id": esc.release_id,
-                    "routing_key": route.routing_key,
-                    "summary": text[:1024],
-                    "severity": esc.severity or "critical",
-                    "created_at": now,
+        )
+        route = PagerDutyRoute.objects.filter(release=release, enabled=True).first()
+        people: dict[tuple, list[Person]] = {}
+        pages: list[PageRequest] = []
+        triggers: list[PagerDutyEvent] = []
+        count = 0
+        for queued, due in batch:
+            esc = running.get(queued.pk)
+            if esc is None or (esc.pk, due.level) in fired:
+                continue
+            fired.add((esc.pk, due.level))
+            who = (due.role_ids, due.contacts, due.backups)
+            if who not in people:
+                people[who] = people_for(release.pk, due, now)
+            minutes = int((now - esc.started_at).total_seconds() // 60)
+            text = (
+                f"[{release}] {esc.title} — unanswered for {minutes} min: "
+                f"escalated to level {due.level} ({due.name})"
+            )
+            paged = [{"person": p.name, "channels": channels_of(p)} for p in people[who]]
+            step = EscalationStep.objects.create(
+                escalation=esc,
+                level=due.level,
+                name=due.name[:200],
+                due_at=due.at,
+                fired_at=now,
+                paged=paged,
+            )
+            key = dedup_key(esc, due.level)
+            pages += [
+                PageRequest(p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at)
+                for p in people[who]
+            ]
+            if route is not None:
+                triggers.append(
+                    PagerDutyEvent(
+                        release=release,
+                        routing_key=route.routing_key,
+                        dedup_key=key,
+                        action=PagerDutyEvent.Action.TRIGGER,
+                        summary=text[:1024],
+                        severity=esc.severity or "critical",
+                        created_at=now,
+                    )
+                )
+            kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
+            events.record(
+                release,
+                kind,
+                actor_label=CLOCK,
+                data={
+                    "escalation": esc.key,
+                    "title": esc.title,
+                    "level": due.level,
+                    "name": due.name,
+                    "paged": paged,
+                    "pagerduty": route is not None,
+                    "due_at": due.at.isoformat(),
+                    "late_by_s": int((now - due.at).total_seconds()),
                 },
             )
-        step.paged = paged
-        step.save(update_fields=["paged"])
-        kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
-        events.record(
-            esc.release,
-            kind,
-            actor_label=CLOCK,
-            data={
-                "escalation": esc.key,
-                "title": esc.title,
-                "level": due.level,
-                "name": due.name,
-                "paged": paged,
-                "pagerduty": route is not None,
-                "due_at": due.at.isoformat(),
-                "late_by_s": int((now - due.at).total_seconds()),
-            },
-        )
-    return True
+            count += 1
+        page_all(pages)
+        PagerDutyEvent.objects.bulk_create(triggers, ignore_conflicts=True)
+    return count
 
 
 def escalate_due(now: datetime) -> int:
@@ -363,7 +400,9 @@ def escalate_due(now: datetime) -> int:
     running = list(
         Escalation.objects.filter(
             release__in=watched_releases(now), stopped_at=None, closed_at=None, started_at__lte=now
-        ).order_by("started_at", "pk")
+        )
+        .select_related("release")
+        .order_by("started_at", "pk")
     )
     fired = 0
     if running:
@@ -378,14 +417,17 @@ def escalate_due(now: datetime) -> int:
                 "escalation_id", "level"
             )
         )
+        by_release: dict[int, list[tuple[Escalation, Due]]] = defaultdict(list)
         for esc in running:
             for due in schedule(esc, levels[esc.release_id]):
-                if due.at > now or (esc.pk, due.level) in done:
-                    continue
-                try:
-                    fired += fire(esc.pk, due, now)
-                except Exception:
-                    logger.exception("escalating %s failed; the next tick retries", esc.key)
+                if due.at <= now and (esc.pk, due.level) not in done:
+                    by_release[esc.release_id].append((esc, due))
+        releases = {e.release_id: e.release for e in running}
+        for release_id, batch in by_release.items():
+            try:
+                fired += fire_release(releases[release_id], batch, now)
+            except Exception:
+                logger.exception("escalating release %s failed; the next tick retries", release_id)
     from notifications.pagerduty import deliver_pending
 
     deliver_pending()

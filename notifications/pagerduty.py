@@ -9,6 +9,7 @@ the release's timeline; 429 and 5xx are retried by the transport, then at the ne
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import connection, transaction
 
@@ -20,23 +21,33 @@ logger = logging.getLogger(__name__)
 BATCH = 200
 
 
-def deliver_pending(transport: PagerDuty | None = None, *, limit: int = BATCH) -> int:
-    """Send up to ``limit`` pending messages; returns how many PagerDuty took."""
-    pending = list(
-        PagerDutyEvent.objects.filter(state=PagerDutyEvent.State.PENDING)
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if not pending:
-        return 0
+def deliver_pending(transport: PagerDuty | None = None, *, budget_s: float = 30.0) -> int:
+    """Send pending messages, oldest first, in batches until none is left or ``budget_s``
+    has passed (what is left waits for the next tick); returns how many PagerDuty took."""
     own = transport is None
-    transport = transport or PagerDuty()
     sent = 0
+    deadline = time.monotonic() + budget_s
+    failed: set[int] = set()
     try:
-        for pk in pending:
-            sent += _deliver_one(transport, pk)
+        while time.monotonic() < deadline:
+            pending = list(
+                PagerDutyEvent.objects.filter(state=PagerDutyEvent.State.PENDING)
+                .exclude(pk__in=failed)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:BATCH]
+            )
+            if not pending:
+                break
+            transport = transport or PagerDuty()
+            for pk in pending:
+                if _deliver_one(transport, pk):
+                    sent += 1
+                else:
+                    failed.add(pk)  # not again in this call: the next tick retries it
+                if time.monotonic() >= deadline:
+                    break
     finally:
-        if own:
+        if own and transport is not None:
             transport.close()
     return sent
 
