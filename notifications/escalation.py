@@ -47,7 +47,7 @@ from warroom.people.models import Assignment, Person, Role
 
 logger = logging.getLogger(__name__)
 
-CLOCK = "clock"
+CLOCK = "escalation"  # the actor label of what escalation does by itself
 # How long each severity's levels take, relative to a P1's (its response target ÷ 15 min).
 PACE = {"critical": 1.0, "high": 2.0, "medium": 8.0, "low": 96.0}
 
