@@ -228,6 +228,11 @@ class IssueRow:
     overdue_by_s: int  # how long past its response target it still waits (0 if answered)
 
     @property
+    def waiting(self) -> bool:
+        """Open and not yet acknowledged: its response target still runs."""
+        return self.issue.acknowledged_at is None and self.issue.resolved_at is None
+
+    @property
     def state(self) -> str:
         if self.issue.status == WarIssue.Status.RESOLVED:
             return "resolved"

@@ -320,6 +320,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         latest_outcomes=latest_outcomes,
         rejected_signoffs=rejected,
     )
+    open_issues = issue_rows(release, now, open_only=True)
     log = AuditEvent.objects.filter(release=release)
     if for_board:
         log = log.exclude(kind__in=hidden_on_board())
@@ -343,7 +344,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         eta_slip=slip,
         alerts=alerts_of(now, open_call, gate_summaries, release),
         milestones=milestones,
-        issues=issue_rows(release, now, open_only=True),
+        issues=open_issues,
         recent=recent,
         open_call=open_call,
         state=release_state(
@@ -353,8 +354,20 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         ),
         checklists=checklists,
         gate_summaries=gate_summaries,
-        next_change_at=next_change_at(release, phases, gates, checklists, now),
+        next_change_at=_earliest(
+            next_change_at(release, phases, gates, checklists, now),
+            # an open issue's response target passing marks it on the board
+            *(
+                r.issue.respond_by
+                for r in open_issues
+                if r.waiting and r.issue.respond_by and r.issue.respond_by > now
+            ),
+        ),
     )
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)
 
 
 @dataclass

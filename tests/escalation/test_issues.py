@@ -154,3 +154,20 @@ def test_a_breached_metric_gate_opens_one_issue_until_it_is_resolved(team):
     assert first.pk == again.pk and first.severity == "critical" and first.opened_by is None
     ev = AuditEvent.objects.get(release=team.release, kind="issue.reported")
     assert ev.actor_label == "metric gate: Canary"
+
+
+def test_the_board_rereads_itself_when_a_response_target_passes(team):
+    from deployments.selectors import summary
+
+    start = clock.now()
+    with clock.frozen_at(start):
+        issue = issues.issue_report(
+            release=team.release, user=team["qa"], title="Lag", severity="critical"
+        )
+    s = summary(team.release, now=start + timedelta(minutes=1))
+    assert s.next_change_at == issue.respond_by
+    with clock.frozen_at(start + timedelta(minutes=2)):
+        issues.issue_acknowledge(issue=issue, user=team["dba"])
+    assert summary(team.release, now=start + timedelta(minutes=3)).next_change_at != (
+        issue.respond_by
+    )
