@@ -20,7 +20,7 @@ from deployments import issues
 from notifications import escalation
 from notifications.escalation_models import EscalationStep, Page
 from tests.escalation.helpers import ROUTING_KEY, escalation_release
-from warroom import clock
+from warroom import clock, health
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TICK = 1.0  # the celery_factory's TICK_SECONDS
@@ -42,6 +42,12 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.2)
     return predicate()
+
+
+def ticking_again() -> bool:
+    """Wait until a worker started anew has run beat's tick (it may take seconds to boot)."""
+    health._redis().delete(health.BEAT_KEY)
+    return wait_for(lambda: health.last_tick() is not None, 60)
 
 
 def just_before(moment: datetime) -> None:
@@ -79,6 +85,7 @@ def test_unanswered_critical_issues_page_level_by_level_across_restarts(
         worker.kill()
         worker.start()
         beat.start()
+        assert ticking_again()
         assert wait_for(lambda: len(pd.triggers()) == 4, 30)  # what the dead worker left
         time.sleep(4 * TICK)
         assert Page.objects.count() == 4 and len(pd.triggers()) == 4
@@ -88,6 +95,7 @@ def test_unanswered_critical_issues_page_level_by_level_across_restarts(
         issues.issue_acknowledge(issue=answered, user=team["devops"])
         worker.kill()
         worker.start()
+        assert ticking_again()
         # 30 minutes: level 3 for the unanswered one only.
         just_before(unanswered.opened_at + timedelta(minutes=30))
         assert wait_for(lambda: levels(unanswered) == [1, 2, 3], 30)
