@@ -30,7 +30,7 @@ from checklists.models import (
     SignOff,
 )
 from warroom.audit import AuditEvent
-from warroom.people.models import Assignment, Person
+from warroom.people.models import Assignment, Person, Role
 
 OPEN_ITEMS_SHOWN = 5
 ChecklistKind = Checklist.Kind
@@ -306,6 +306,7 @@ class GateState:
     # answer for one only: separation of duties).
     deciders: list[RoleHolders] = field(default_factory=list)
     overlaps: list[str] = field(default_factory=list)
+    unfilled_seats: list[str] = field(default_factory=list)  # decision or on-call roles
 
     @property
     def proposal(self) -> DecisionState | None:
@@ -374,6 +375,8 @@ class GateState:
             )
         if self.rollback_pending:
             reasons.append("a rollback decision is pending")
+        if self.unfilled_seats:
+            reasons.append(f"nobody holds: {', '.join(self.unfilled_seats)}")
         return reasons
 
     @property
@@ -465,6 +468,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
     open_critical = release.issues.blocking_go().count()
     rollback_pending = RollbackCall.objects.filter(release=release, decided_at=None).exists()
     holders = _holders(release, gates, required_by_gate)
+    unfilled = _unfilled_seats(release)
     states = []
     for g in gates:
         items = open_items.get(g.checklist_id, []) if g.checklist_id else []
@@ -484,6 +488,12 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
                     RoleHolders(r.name, holders.get(r.pk, [])) for r in g.decision_roles.all()
                 ],
                 overlaps=_overlaps(g, required_by_gate.get(g.pk, []), holders),
+                unfilled_seats=[
+                    name
+                    for role_id, name, on_call in unfilled
+                    if g.kind == Gate.Kind.GO_NO_GO
+                    and (on_call or role_id in {r.pk for r in g.decision_roles.all()})
+                ],
             )
         )
     return states
@@ -527,3 +537,21 @@ def _overlaps(gate, requirements, holders: dict[int, list[Holder]]) -> list[str]
         for person, names in sorted(held.items())
         if len(names) > 1
     ]
+
+
+ON_CALL_WORDS = ("on-call", "on call", "oncall")
+
+
+def _unfilled_seats(release) -> list[tuple[int, str, bool]]:
+    """(role id, name, is an on-call seat) for roles nobody real holds as primary — an
+    on-call role is held when its schedule has a shift (through the reverse relation)."""
+    found = []
+    roles = Role.objects.filter(release=release).prefetch_related("assignments__person")
+    for role in roles.annotate(shift_count=Count("schedules__shifts")):
+        on_call = any(w in role.name.lower() for w in ON_CALL_WORDS)
+        held = any(
+            a.kind == "primary" and not a.person.is_placeholder for a in role.assignments.all()
+        )
+        if not held and not (on_call and role.shift_count):
+            found.append((role.pk, role.name, on_call))
+    return found

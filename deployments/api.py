@@ -10,6 +10,7 @@ from ninja.responses import Status
 from checklists.api import ChecklistOut, GateOut
 from deployments import selectors, services
 from deployments.engine_api import router as engine_router
+from deployments.issue_api import router as issue_router
 from deployments.models import Phase, Step
 from warroom import clock, policies
 from warroom.access import object_in, release_for
@@ -248,3 +249,5 @@ def verify_audit(request, release_id: int):
 
 # The execution engine's endpoints (steps, runs, closing) live in their own module.
 router.add_router("", engine_router)
+# War-room issues have a router of their own (deployments.issue_api).
+router.add_router("", issue_router)

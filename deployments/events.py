@@ -126,6 +126,21 @@ GATE_LATE = declare(
 )
 
 
+# --- war-room issues (deployments.issues) --------------------------------------------
+def _reported(d: Mapping, who: str) -> str:
+    where = f" in {d['component']}" if d.get("component") else ""
+    return f"{who} reported a {d.get('priority', '')} issue{where}: “{d.get('title', '')}”"
+
+
+def _answered(verb: str):
+    def describe(d: Mapping, who: str) -> str:
+        mins = int(d.get("after_s") or 0) // 60
+        late = " (past its response target)" if d.get("breached") else ""
+        return f"{who} {verb} “{d.get('title', '')}” after {mins} min{late}"
+
+    return describe
+
+
 # --- the execution engine (deployments.engine, deployments.watch) ---------------------
 def _step(verb: str):
     def describe(d: Mapping, who: str) -> str:
@@ -271,3 +286,26 @@ def _roll_back_when_decided(event) -> None:
     release = Release.objects.get(pk=event.release_id)
     reason = f"decided: {event.data.get('rationale', '')}"
     engine.rollback_start(release, reason=reason, user=event.actor, actor_label=event.actor_label)
+
+
+ISSUE_REGIONS = {"summary"}
+ISSUE_REPORTED = declare(
+    "issue.reported", describe=_reported, regions=ISSUE_REGIONS, milestone=True, owner=OWNER
+)
+ISSUE_ACKNOWLEDGED = declare(
+    "issue.acknowledged", describe=_answered("acknowledged"), regions=ISSUE_REGIONS, owner=OWNER
+)
+ISSUE_RESOLVED = declare(
+    "issue.resolved",
+    describe=_answered("resolved"),
+    regions=ISSUE_REGIONS,
+    milestone=True,
+    owner=OWNER,
+)
+ISSUE_TARGETS = declare(
+    "issue.targets_changed",
+    describe=lambda d, who: (
+        f"{who} set the response targets: " + ", ".join(f"{k} {v} min" for k, v in d.items())
+    ),
+    owner=OWNER,
+)

@@ -75,6 +75,9 @@ class Release(TextChecked):
     # closing action's note (who closed it is on the audit timeline).
     rollback_started_at = models.DateTimeField(null=True, blank=True)
     close_note = models.TextField(blank=True)
+    # Response-time targets per issue severity, in seconds, where they differ from
+    # RESPONSE_TARGETS (P1 15 min, P2 30 min, P3 2 h, P4 24 h).
+    response_targets = models.JSONField(default=dict, blank=True)
     # The head of the audit chain, kept here so recording an event takes one row lock.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     last_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -303,13 +306,26 @@ class WarIssueQuerySet(models.QuerySet):
         return self.filter(status=WarIssue.Status.OPEN, severity=WarIssue.Severity.CRITICAL)
 
 
+# How soon an issue of each severity must be answered (acknowledged); a release may
+# set its own in ``Release.response_targets`` (seconds by severity).
+RESPONSE_TARGETS = {
+    "critical": timedelta(minutes=15),
+    "high": timedelta(minutes=30),
+    "medium": timedelta(hours=2),
+    "low": timedelta(hours=24),
+}
+PRIORITY = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4"}
+
+
 class WarIssue(models.Model):
-    """Something going wrong during the go-live. Open critical issues block GO."""
+    """Something going wrong during the go-live ("ISSUE DETECTED"). Open critical issues
+    block GO; each severity has a response-time target (P1 15 min … P4 24 h)."""
 
     class Severity(models.TextChoices):
-        CRITICAL = "critical", "Critical"
-        MAJOR = "major", "Major"
-        MINOR = "minor", "Minor"
+        CRITICAL = "critical", "Critical (P1)"
+        HIGH = "high", "High (P2)"
+        MEDIUM = "medium", "Medium (P3)"
+        LOW = "low", "Low (P4)"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -317,13 +333,29 @@ class WarIssue(models.Model):
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="issues")
     title = models.CharField(max_length=255)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MAJOR)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    component = models.CharField(max_length=200, blank=True)
+    impact = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    investigator = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(
+        max_length=200, blank=True, help_text="Who or what reported it (a person, a metric gate)."
+    )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     opened_at = models.DateTimeField()
+    respond_by = models.DateTimeField(
+        null=True, blank=True, help_text="The severity's response-time target, from opening."
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolution = models.TextField(blank=True)
 
     objects = WarIssueQuerySet.as_manager()
 
@@ -332,6 +364,17 @@ class WarIssue(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def priority(self) -> str:
+        return PRIORITY.get(self.severity, "")
+
+    def response_breached(self, now: datetime) -> bool:
+        """Not answered within the target: acknowledged late, or still unanswered past it."""
+        if self.respond_by is None:
+            return False
+        answered = self.acknowledged_at or self.resolved_at
+        return (answered or now) > self.respond_by
 
 
 class ClockMark(models.Model):

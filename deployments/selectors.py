@@ -13,6 +13,7 @@ from django.db.models import Min, Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
+from deployments.issues import issue_rows
 from deployments.models import Phase, Release, Step, StepRun
 from warroom import clock, events
 from warroom.audit import AuditEvent
@@ -99,6 +100,7 @@ class Summary:
     eta_slip: timedelta = timedelta(0)
     alerts: list[Alert] = field(default_factory=list)
     milestones: list[AuditEvent] = field(default_factory=list)
+    issues: list = field(default_factory=list)  # open issues (deployments.issues.IssueRow)
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -318,6 +320,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         latest_outcomes=latest_outcomes,
         rejected_signoffs=rejected,
     )
+    open_issues = issue_rows(release, now, open_only=True)
     log = AuditEvent.objects.filter(release=release)
     if for_board:
         log = log.exclude(kind__in=hidden_on_board())
@@ -341,6 +344,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         eta_slip=slip,
         alerts=alerts_of(now, open_call, gate_summaries, release),
         milestones=milestones,
+        issues=open_issues,
         recent=recent,
         open_call=open_call,
         state=release_state(
@@ -350,8 +354,20 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         ),
         checklists=checklists,
         gate_summaries=gate_summaries,
-        next_change_at=next_change_at(release, phases, gates, checklists, now),
+        next_change_at=_earliest(
+            next_change_at(release, phases, gates, checklists, now),
+            # an open issue's response target passing marks it on the board
+            *(
+                r.issue.respond_by
+                for r in open_issues
+                if r.waiting and r.issue.respond_by and r.issue.respond_by > now
+            ),
+        ),
     )
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import controls, engine_views, runbook_views, views
+from deployments import controls, engine_views, issue_views, runbook_views, views
 
 urlpatterns = [
     path("", views.release_list, name="release-list"),
@@ -18,6 +18,12 @@ urlpatterns = [
     path("releases/<int:release_id>/status-line", views.status_line, name="status-line"),
     path("releases/<int:release_id>/export.md", runbook_views.export, name="runbook-export"),
     path("releases/<int:release_id>/reuse", views.reuse, name="release-clone"),
+    path("releases/<int:release_id>/issues/", issue_views.issue_list, name="issues"),
+    path(
+        "releases/<int:release_id>/issues/<int:issue_id>/<str:verb>",
+        issue_views.issue_answer,
+        name="issue-answer",
+    ),
     path("import/", runbook_views.import_runbook, name="runbook-import"),
     path("releases/<int:release_id>/steps/attach", engine_views.attach, name="step-attach"),
     path(

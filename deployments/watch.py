@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import transaction
 
 from checklists import services as checklist_services
-from deployments import engine
+from deployments import engine, issues
 from deployments.executors.prometheus import ERROR, INCONCLUSIVE, SUCCESSFUL, measure
-from deployments.models import Release, RollbackCriterion, WarIssue
-from warroom import clock, events
+from deployments.models import Release, RollbackCriterion
+from warroom import events
 from warroom.errors import FieldError
 
 logger = logging.getLogger(__name__)
@@ -134,11 +134,12 @@ def breach(criterion: RollbackCriterion, release: Release) -> None:
             "automatic": criterion.automatic,
         },
     )
-    WarIssue.objects.create(
+    # A critical issue: the release turns red, GO is blocked and escalation starts.
+    issues.issue_from_breach(
         release=release,
-        title=f"Red metric: {what} (now {criterion.last_value:g})",
-        severity=WarIssue.Severity.CRITICAL,
-        opened_at=criterion.breached_at or clock.now(),
+        gate=criterion.text or what,
+        metric=what,
+        observed=f"now {criterion.last_value:g}",
     )
     reason = f"{criterion.text or what} — measured {criterion.last_value:g}"
     # A rollback decision already pending: the breach joins it.

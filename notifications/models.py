@@ -95,3 +95,6 @@ class EscalationRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} at level {self.level.level}"
+
+
+from notifications.escalation_models import *  # noqa: E402, F403  (escalation, issue 21)

@@ -45,6 +45,7 @@ class Action(StrEnum):
     RAISE_ROLLBACK = "raise_rollback"
     ROLL_BACK = "roll_back"
     EDIT_PLAN = "edit_plan"
+    REPORT_ISSUE = "report_issue"
     MANAGE_PEOPLE = "manage_people"
     CREATE_RELEASE = "create_release"
     ADMIN = "admin"
@@ -76,6 +77,8 @@ TABLE: dict[Action, frozenset[Relation]] = {
     Action.RAISE_ROLLBACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER}),
     Action.ROLL_BACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
     Action.EDIT_PLAN: frozenset({R.RELEASE_MANAGER}),
+    # Reporting, acknowledging and resolving a war-room issue: anyone working the night.
+    Action.REPORT_ISSUE: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER}),
     Action.MANAGE_PEOPLE: frozenset({R.RELEASE_MANAGER}),
     # Importing a runbook or reusing one as a template makes a new release, managed by
     # whoever made it (reusing also needs EDIT_PLAN on the release reused).
@@ -221,6 +224,7 @@ REFUSALS = {
     Action.RAISE_ROLLBACK: "only team members may raise a rollback trigger",
     Action.ROLL_BACK: "only the release manager or decision authority may decide a rollback",
     Action.EDIT_PLAN: "only the release manager may edit the plan",
+    Action.REPORT_ISSUE: "only the team may report, acknowledge or resolve issues",
     Action.MANAGE_PEOPLE: "only the release manager may manage people",
     Action.CREATE_RELEASE: "log in to create a release",
     Action.ADMIN: "only an administrator may do this",

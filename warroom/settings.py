@@ -417,3 +417,8 @@ KUBECONFIG = os.environ.get("KUBECONFIG", "")
 # ``aws`` steps: the region, and an endpoint to use instead of AWS's (tests: moto's server).
 AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
+
+# PagerDuty's Events API v2 (a local server that speaks it in tests and rehearsals).
+PAGERDUTY_EVENTS_URL = os.environ.get("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com")
+# How long a proposed decision may wait for its deciders before their backups are paged.
+DECISION_ANSWER_SECONDS = env_int("DECISION_ANSWER_SECONDS", 300)

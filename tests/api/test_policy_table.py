@@ -42,6 +42,12 @@ CELLS = [
     (Action.NUDGE, Relation.TEAM_MEMBER, "devops", None, True),
     (Action.NUDGE, Relation.STAKEHOLDER, "pm", None, False),
     (Action.NUDGE, None, "outsider", None, False),
+    # report an issue: anyone working the night
+    (Action.REPORT_ISSUE, Relation.RELEASE_MANAGER, "rm", None, True),
+    (Action.REPORT_ISSUE, Relation.DECISION_AUTHORITY, "vp", None, True),
+    (Action.REPORT_ISSUE, Relation.TEAM_MEMBER, "devops", None, True),
+    (Action.REPORT_ISSUE, Relation.STAKEHOLDER, "pm", None, False),
+    (Action.REPORT_ISSUE, None, "outsider", None, False),
     # sign off: only for the role you hold (a backup on behalf of the primary)
     (Action.SIGN_OFF, Relation.ROLE_HOLDER, "dba", "DBA", True),
     (Action.SIGN_OFF, Relation.BACKUP, "dba_backup", "DBA", True),
@@ -154,6 +160,10 @@ def perform(team, api, action, username, target, ctx):  # noqa: C901 - one case 
             )
         case Action.EXECUTE_STEP:
             return client.post(f"/api/releases/{r.pk}/steps/{ctx['step'].pk}/runs")
+        case Action.REPORT_ISSUE:
+            return client.post(
+                f"/api/releases/{r.pk}/issues", {"title": "502s", "severity": "high"}
+            )
         case Action.RAISE_ROLLBACK:
             return client.post(
                 f"/api/releases/{r.pk}/rollback-calls", {"reason": "error rate 2% for 6 minutes"}

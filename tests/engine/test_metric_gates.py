@@ -86,7 +86,7 @@ def test_a_breach_held_for_its_duration_turns_the_release_red_and_asks_for_a_dec
     assert c.breached_at is not None and c.consecutive_breaches == 3 and c.last_value == 0.05
     assert WarIssue.objects.get(release=release).severity == "critical"
     kinds = list(AuditEvent.objects.filter(release=release).values_list("kind", flat=True))
-    assert kinds[-2:] == ["metric.breached", "rollback.raised"]
+    assert kinds[-3:] == ["metric.breached", "issue.reported", "rollback.raised"]
     gate = checklist_selectors.gate_states(release)[0]
     assert (
         "1 critical issue open" in gate.blockers

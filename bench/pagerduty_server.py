@@ -1,0 +1,160 @@
+"""A local HTTP server that speaks PagerDuty's Events API v2, for tests and benchmarks.
+
+``POST /v2/enqueue`` with ``{"routing_key", "event_action", "dedup_key", "payload"}``:
+202 ``{"status": "success", "message": "Event processed", "dedup_key"}`` when the event
+is valid; 400 ``{"status": "invalid event", "message": "Event object is invalid",
+"errors": [...]}`` when it is not (a routing key that is not 32 characters, an unknown
+action, a trigger without summary/source/severity). It keeps incidents by dedup key, as
+PagerDuty does (a second trigger with the same key joins the open incident), and counts
+every request. ``fail_next(status, n, retry_after)`` makes the next ``n`` requests
+answer 429 or 5xx, to exercise retries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ACTIONS = {"trigger", "acknowledge", "resolve"}
+SEVERITIES = {"critical", "error", "warning", "info"}
+
+
+@dataclass
+class Received:
+    at: float
+    action: str
+    dedup_key: str
+    routing_key: str
+    summary: str
+
+
+@dataclass
+class State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    accepted: list[Received] = field(default_factory=list)
+    refused: int = 0
+    failed: int = 0
+    incidents: dict[str, str] = field(default_factory=dict)  # dedup key -> open/resolved
+    failures: list[tuple[int, str | None]] = field(default_factory=list)
+
+
+def _problems(body: dict) -> list[str]:
+    errors = []
+    key = body.get("routing_key")
+    if not isinstance(key, str) or len(key) != 32:
+        errors.append("'routing_key' must be 32 characters")
+    if body.get("event_action") not in ACTIONS:
+        errors.append("'event_action' is invalid")
+    if body.get("event_action") == "trigger":
+        payload = body.get("payload") or {}
+        if not payload.get("summary"):
+            errors.append("'payload.summary' is missing or blank")
+        if not payload.get("source"):
+            errors.append("'payload.source' is missing or blank")
+        if payload.get("severity") not in SEVERITIES:
+            errors.append("'payload.severity' is invalid")
+    elif not body.get("dedup_key"):
+        errors.append("'dedup_key' is required for acknowledge and resolve")
+    return errors
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EventsServer
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path != "/v2/enqueue":
+            self._answer(404, {"status": "not found"})
+            return
+        with state.lock:
+            failure = state.failures.pop(0) if state.failures else None
+            if failure is not None:
+                state.failed += 1
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            message = "Too many requests" if status == 429 else "Internal error"
+            self._answer(status, {"status": "error", "message": message}, headers)
+            return
+        try:
+            body = json.loads(raw)
+            errors = _problems(body) if isinstance(body, dict) else ["body must be an object"]
+        except ValueError:
+            body, errors = {}, ["body is not JSON"]
+        if errors:
+            with state.lock:
+                state.refused += 1
+            self._answer(
+                400,
+                {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+            )
+            return
+        action = body["event_action"]
+        key = body.get("dedup_key") or f"auto-{len(state.accepted)}"
+        with state.lock:
+            state.accepted.append(
+                Received(
+                    time.time(),
+                    action,
+                    key,
+                    body["routing_key"],
+                    (body.get("payload") or {}).get("summary", ""),
+                )
+            )
+            if action == "trigger":
+                state.incidents.setdefault(key, "open")
+                if state.incidents[key] == "resolved":
+                    state.incidents[key] = "open"
+            elif action == "resolve" and key in state.incidents:
+                state.incidents[key] = "resolved"
+        self._answer(202, {"status": "success", "message": "Event processed", "dedup_key": key})
+
+
+class EventsServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int = 0):
+        super().__init__(("127.0.0.1", port), Handler)
+        self.state = State()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> EventsServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def fail_next(self, status: int, n: int = 1, retry_after: str | None = None) -> None:
+        with self.state.lock:
+            self.state.failures += [(status, retry_after)] * n
+
+    def triggers(self) -> list[Received]:
+        with self.state.lock:
+            return [r for r in self.state.accepted if r.action == "trigger"]
+
+    def resolves(self) -> list[Received]:
+        with self.state.lock:
+            return [r for r in self.state.accepted if r.action == "resolve"]

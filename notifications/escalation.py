@@ -1,0 +1,525 @@
+"""Escalation: an issue nobody answers climbs the release's escalation matrix by itself.
+
+What starts an escalation is an event another app records (this module subscribes, inside
+the writer's transaction, so the escalation exists exactly when the event does):
+
+- ``issue.reported`` — an issue; its levels fall due at the matrix's times ("Level 2 …
+  (15-30 minutes)"), scaled by its severity's response target (P1 as written, P2 at
+  twice the time, …); ``issue.acknowledged`` stops it at the level it reached and
+  ``issue.resolved`` closes it (and resolves its PagerDuty incidents);
+- ``rollback.expired`` and ``gate.late`` (recorded once by the clock, see
+  ``deployments.clockwork``) and ``decision.proposed`` left unanswered
+  (``DECISION_ANSWER_SECONDS``): the decision roles' backups are paged first (level 0),
+  then the matrix's next levels; the decision closes it.
+
+Beat's tick runs :func:`escalate_due`: every level that has fallen due is fired once —
+the step, its pages, the PagerDuty trigger and the ``issue.escalated`` event are written in
+one transaction under the release's row lock, keyed (escalation, level) — so a worker or
+beat restarted in between neither loses nor repeats a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from checklists import selectors as checklist_selectors
+from deployments.clockwork import watched_releases
+from notifications import oncall
+from notifications.escalation_models import (
+    Escalation,
+    EscalationStep,
+    Page,
+    PagerDutyEvent,
+    PagerDutyRoute,
+)
+from notifications.models import EscalationLevel, EscalationRole
+from notifications.transports.pagerduty import ROUTING_KEY_LENGTH
+from warroom import clock, events, policies
+from warroom.audit import AuditEvent
+from warroom.errors import FieldError
+from warroom.people.models import Assignment, Person, Role
+
+logger = logging.getLogger(__name__)
+
+CLOCK = "escalation"  # the actor label of what escalation does by itself
+# How long each severity's levels take, relative to a P1's (its response target ÷ 15 min).
+PACE = {"critical": 1.0, "high": 2.0, "medium": 8.0, "low": 96.0}
+
+
+# --- starting, stopping and closing (subscribers, in the writer's transaction) ---------
+def _start(event: AuditEvent, key: str, kind: str, title: str, **fields) -> Escalation:
+    # The clock's events carry the moment they stand for ("due_at"): the escalation's
+    # times count from there, however late the tick that noticed it.
+    due = event.data.get("due_at")
+    started = datetime.fromisoformat(due) if due else event.at
+    found, _ = Escalation.objects.get_or_create(
+        release_id=event.release_id,
+        key=key,
+        defaults={"kind": kind, "title": title[:300], "started_at": started, **fields},
+    )
+    return found
+
+
+@events.subscribe("issue.reported")
+def _issue_reported(event: AuditEvent) -> None:
+    d = event.data
+    severity = d.get("severity", "critical")
+    _start(
+        event,
+        f"issue:{d['issue']}",
+        Escalation.Kind.ISSUE,
+        f"{d.get('priority', '')} {d.get('title', '')}".strip(),
+        issue_id=d["issue"],
+        severity=severity,
+        pace=PACE.get(severity, 1.0),
+    )
+
+
+@events.subscribe("issue.acknowledged")
+def _issue_acknowledged(event: AuditEvent) -> None:
+    Escalation.objects.filter(
+        release_id=event.release_id, key=f"issue:{event.data['issue']}", stopped_at=None
+    ).update(stopped_at=event.at, stopped_by=event.actor_label)
+
+
+@events.subscribe("issue.resolved")
+def _issue_resolved(event: AuditEvent) -> None:
+    _close(event, [f"issue:{event.data['issue']}"])
+
+
+def _decision_role_ids(release_id: int, names: list[str] | None = None) -> list[int]:
+    """Who decides: the gates' decision roles and the release managers (or ``names``)."""
+    roles = Role.objects.filter(release_id=release_id)
+    if names is not None:
+        return list(roles.filter(name__in=names).values_list("pk", flat=True))
+    deciding = {role_id for _, role_id in checklist_selectors.gate_decision_roles(release_id)}
+    managers = set(roles.filter(is_release_manager=True).values_list("pk", flat=True))
+    return sorted(deciding | managers)
+
+
+@events.subscribe("rollback.expired")
+def _rollback_expired(event: AuditEvent) -> None:
+    d = event.data
+    _start(
+        event,
+        f"rollback:{d['call']}",
+        Escalation.Kind.ROLLBACK,
+        f"Rollback decision overdue: {d.get('reason', '')}",
+        backup_role_ids=_decision_role_ids(event.release_id),
+        severity="critical",
+    )
+
+
+@events.subscribe("gate.late")
+def _gate_late(event: AuditEvent) -> None:
+    d = event.data
+    deciders = [
+        role_id
+        for gate_id, role_id in checklist_selectors.gate_decision_roles(event.release_id)
+        if gate_id == d["gate"]
+    ]
+    _start(
+        event,
+        f"gate:{d['gate']}",
+        Escalation.Kind.GATE,
+        f"{d.get('name', 'A gate')} is due and undecided",
+        backup_role_ids=deciders,
+        severity="critical",
+    )
+
+
+@events.subscribe("decision.proposed")
+def _decision_proposed(event: AuditEvent) -> None:
+    d = event.data
+    wait = timedelta(seconds=settings.DECISION_ANSWER_SECONDS)
+    found = _start(
+        event,
+        f"decision:{d['decision']}",
+        Escalation.Kind.DECISION,
+        f"Your decision is needed: {d.get('outcome_label', '')} at {d.get('gate', '')}",
+        backup_role_ids=_decision_role_ids(event.release_id, list(d.get("awaiting") or [])),
+        severity="critical",
+    )
+    # Unanswered is DECISION_ANSWER_SECONDS after the proposal: the clock starts there.
+    Escalation.objects.filter(pk=found.pk).update(started_at=event.at + wait)
+
+
+@events.subscribe("decision.voted")
+def _decision_voted(event: AuditEvent) -> None:
+    d = event.data
+    if d.get("verdict") != "confirm" or not d.get("awaiting"):
+        _close(event, [f"decision:{d['decision']}"])
+
+
+@events.subscribe("decision.recorded")
+def _decision_recorded(event: AuditEvent) -> None:
+    d = event.data
+    _close(event, [f"gate:{d['gate_id']}", f"decision:{d['decision']}"])
+
+
+@events.subscribe("rollback.decided")
+def _rollback_decided(event: AuditEvent) -> None:
+    _close(event, [f"rollback:{event.data['call']}"])
+
+
+def _close(event: AuditEvent, keys: list[str]) -> None:
+    """Close the escalations; every PagerDuty incident they triggered is resolved."""
+    closing = list(
+        Escalation.objects.filter(release_id=event.release_id, key__in=keys, closed_at=None)
+    )
+    if not closing:
+        return
+    Escalation.objects.filter(pk__in=[e.pk for e in closing]).update(closed_at=event.at)
+    triggered = PagerDutyEvent.objects.filter(
+        release_id=event.release_id,
+        action=PagerDutyEvent.Action.TRIGGER,
+        dedup_key__in=[
+            dedup_key(e, level)
+            for e in closing
+            for level in e.steps.values_list("level", flat=True)
+        ],
+    )
+    for t in triggered:
+        PagerDutyEvent.objects.get_or_create(
+            dedup_key=t.dedup_key,
+            action=PagerDutyEvent.Action.RESOLVE,
+            defaults={
+                "release_id": t.release_id,
+                "routing_key": t.routing_key,
+                "created_at": event.at,
+            },
+        )
+
+
+# --- the schedule ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Due:
+    level: int
+    name: str
+    at: datetime
+    role_ids: tuple[int, ...]
+    contacts: tuple[str, ...]
+    backups: bool = False  # level 0: the decision roles' backups
+
+
+def schedule(esc: Escalation, levels: list[EscalationLevel]) -> list[Due]:
+    """The levels of ``esc`` and when each falls due."""
+    found = []
+    if esc.kind != Escalation.Kind.ISSUE and esc.backup_role_ids:
+        found.append(
+            Due(0, "Decision roles' backups", esc.started_at, tuple(esc.backup_role_ids), (), True)
+        )
+    for lv in levels:
+        after = lv.after or timedelta(0)
+        if esc.kind != Escalation.Kind.ISSUE and after <= timedelta(0) and esc.backup_role_ids:
+            continue  # level 1 is the deciders themselves: they were asked already
+        role_ids = tuple(r.pk for r in lv.roles.all())
+        found.append(
+            Due(lv.level, lv.name, esc.started_at + after * esc.pace, role_ids, tuple(lv.contacts))
+        )
+    return found
+
+
+# --- firing a level ---------------------------------------------------------------------
+def dedup_key(esc: Escalation, level: int) -> str:
+    return f"warroom-{esc.release_id}-{esc.key}-L{level}"
+
+
+def channels_of(person: Person) -> list[str]:
+    found = []
+    if person.slack_handle:
+        found.append("slack")
+    if person.email:
+        found.append("email")
+    if person.phone:
+        found.append("phone")
+    return found
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    person: Person | None
+    text: str
+    dedup_key: str
+    release_id: int
+    step: EscalationStep | None = None
+    name: str = ""
+    due_at: datetime | None = None
+
+
+def page_all(requests: list[PageRequest]) -> int:
+    """Page each person — the seam the communications outbox delivers through (Slack DM,
+    email). Recorded once per ``dedup_key``: a key already paged is left as it was.
+    Returns how many pages are new."""
+    if not requests:
+        return 0
+    keys = [r.dedup_key[:200] for r in requests]
+    seen = set(Page.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    now = clock.now()
+    fresh = {}
+    for r, key in zip(requests, keys, strict=True):
+        if key in seen or key in fresh:
+            continue
+        fresh[key] = Page(
+            release_id=r.release_id,
+            step=r.step,
+            person=r.person,
+            person_name=(r.person.name if r.person else r.name)[:200],
+            channels=channels_of(r.person) if r.person else [],
+            text=r.text,
+            dedup_key=key,
+            due_at=r.due_at,
+            created_at=now,
+        )
+    Page.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+    return len(fresh)
+
+
+def page(person: Person | None, text: str, dedup_key: str, *, release_id: int, **more) -> bool:
+    """Page one person (see :func:`page_all`); returns whether this page is new."""
+    return page_all([PageRequest(person, text, dedup_key, release_id, **more)]) == 1
+
+
+def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
+    """Who a level pages: each role's holder now (the on-call schedule's, else the primary;
+    the backups at level 0 or where no primary is set), then the named contacts."""
+    found: dict[int, Person] = {}
+    holders: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
+    for a in Assignment.objects.filter(role_id__in=due.role_ids).select_related("person"):
+        holders[a.role_id][a.kind].append(a.person)
+    on_call = oncall.on_call_now(due.role_ids, now)
+    for role_id in due.role_ids:
+        if role_id in on_call:
+            primary, backup = on_call[role_id]
+            chosen = [backup or primary] if due.backups else [primary]
+        else:
+            kinds = holders[role_id]
+            chosen = (kinds["backup"] or kinds["primary"]) if due.backups else kinds["primary"]
+            chosen = chosen or kinds["backup"]
+        for person in chosen:
+            if not person.is_placeholder:
+                found.setdefault(person.pk, person)
+    names = [n.strip().lower() for n in due.contacts if n.strip()]
+    if names:
+        on_release = Person.objects.filter(assignments__role__release_id=release_id).distinct()
+        for person in on_release:
+            if person.name.strip().lower() in names and not person.is_placeholder:
+                found.setdefault(person.pk, person)
+    return list(found.values())
+
+
+def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) -> int:
+    """Fire the due levels of one release's escalations, each once: under the release's
+    row lock, what already fired (another worker, a tick before a restart) is skipped.
+    Returns how many levels this call fired."""
+    with transaction.atomic():
+        events.lock_head(release)
+        ids = [esc.pk for esc, _ in batch]
+        running = {
+            e.pk: e for e in Escalation.objects.filter(pk__in=ids, stopped_at=None, closed_at=None)
+        }
+        fired = set(
+            EscalationStep.objects.filter(escalation_id__in=ids).values_list(
+                "escalation_id", "level"
+            )
+        )
+        route = PagerDutyRoute.objects.filter(release=release, enabled=True).first()
+        people: dict[tuple, list[Person]] = {}
+        pages: list[PageRequest] = []
+        triggers: list[PagerDutyEvent] = []
+        count = 0
+        for queued, due in batch:
+            esc = running.get(queued.pk)
+            if esc is None or (esc.pk, due.level) in fired:
+                continue
+            fired.add((esc.pk, due.level))
+            who = (due.role_ids, due.contacts, due.backups)
+            if who not in people:
+                people[who] = people_for(release.pk, due, now)
+            minutes = int((now - esc.started_at).total_seconds() // 60)
+            text = (
+                f"[{release}] {esc.title} — unanswered for {minutes} min: "
+                f"escalated to level {due.level} ({due.name})"
+            )
+            paged = [{"person": p.name, "channels": channels_of(p)} for p in people[who]]
+            step = EscalationStep.objects.create(
+                escalation=esc,
+                level=due.level,
+                name=due.name[:200],
+                due_at=due.at,
+                fired_at=now,
+                paged=paged,
+            )
+            key = dedup_key(esc, due.level)
+            pages += [
+                PageRequest(p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at)
+                for p in people[who]
+            ]
+            if route is not None:
+                triggers.append(
+                    PagerDutyEvent(
+                        release=release,
+                        routing_key=route.routing_key,
+                        dedup_key=key,
+                        action=PagerDutyEvent.Action.TRIGGER,
+                        summary=text[:1024],
+                        severity=esc.severity or "critical",
+                        created_at=now,
+                    )
+                )
+            kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
+            events.record(
+                release,
+                kind,
+                actor_label=CLOCK,
+                data={
+                    "escalation": esc.key,
+                    "title": esc.title,
+                    "level": due.level,
+                    "name": due.name,
+                    "paged": paged,
+                    "pagerduty": route is not None,
+                    "due_at": due.at.isoformat(),
+                    "late_by_s": int((now - due.at).total_seconds()),
+                },
+            )
+            count += 1
+        page_all(pages)
+        PagerDutyEvent.objects.bulk_create(triggers, ignore_conflicts=True)
+    return count
+
+
+def escalate_due(now: datetime) -> int:
+    """The tick's job: fire every level that has fallen due; send PagerDuty's outbox."""
+    running = list(
+        Escalation.objects.filter(
+            release__in=watched_releases(now), stopped_at=None, closed_at=None, started_at__lte=now
+        )
+        .select_related("release")
+        .order_by("started_at", "pk")
+    )
+    fired = 0
+    if running:
+        release_ids = {e.release_id for e in running}
+        levels: dict[int, list[EscalationLevel]] = defaultdict(list)
+        for lv in EscalationLevel.objects.filter(release_id__in=release_ids).prefetch_related(
+            "roles"
+        ):
+            levels[lv.release_id].append(lv)
+        done = set(
+            EscalationStep.objects.filter(escalation__in=running).values_list(
+                "escalation_id", "level"
+            )
+        )
+        by_release: dict[int, list[tuple[Escalation, Due]]] = defaultdict(list)
+        for esc in running:
+            for due in schedule(esc, levels[esc.release_id]):
+                if due.at <= now and (esc.pk, due.level) not in done:
+                    by_release[esc.release_id].append((esc, due))
+        releases = {e.release_id: e.release for e in running}
+        for release_id, batch in by_release.items():
+            try:
+                fired += fire_release(releases[release_id], batch, now)
+            except Exception:
+                logger.exception("escalating release %s failed; the next tick retries", release_id)
+    from notifications.pagerduty import deliver_pending
+
+    deliver_pending()
+    return fired
+
+
+# --- editing the policy -----------------------------------------------------------------
+@dataclass(frozen=True)
+class LevelIn:
+    level: int
+    name: str
+    after_minutes: int
+    roles: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+
+
+def policy_set(*, release, user, levels: list[LevelIn]) -> list[EscalationLevel]:
+    """Replace the release's escalation levels (the release manager). Every level needs
+    contacts (a role or a named person), levels are numbered once each, and their times
+    grow with the level; anything wrong is refused naming ``levels.N.field``, unwritten."""
+    policies.require(
+        policies.standing(user, release),
+        policies.Action.EDIT_PLAN,
+        release,
+        target={"what": "escalation policy"},
+    )
+    roles = {r.name.lower(): r for r in Role.objects.filter(release=release)}
+    seen: set[int] = set()
+    previous = -1
+    for n, lv in enumerate(levels):
+        where = f"levels.{n}"
+        if lv.level < 1 or lv.level in seen:
+            raise FieldError(f"{where}.level", "must be a level number used once, from 1")
+        seen.add(lv.level)
+        if not lv.name.strip():
+            raise FieldError(f"{where}.name", "must not be empty")
+        if lv.after_minutes < 0 or lv.after_minutes <= previous:
+            raise FieldError(f"{where}.after_minutes", "must grow from one level to the next")
+        previous = lv.after_minutes
+        if not [r for r in lv.roles if r.strip()] and not [c for c in lv.contacts if c.strip()]:
+            raise FieldError(f"{where}.contacts", "a level needs a role or a person to page")
+        for r in lv.roles:
+            if r.strip().lower() not in roles:
+                raise FieldError(f"{where}.roles", f"the release has no role called {r!r}")
+    with transaction.atomic():
+        events.lock_head(release)
+        EscalationLevel.objects.filter(release=release).delete()
+        made = []
+        for lv in sorted(levels, key=lambda x: x.level):
+            level = EscalationLevel.objects.create(
+                release=release,
+                level=lv.level,
+                name=lv.name.strip()[:200],
+                after=timedelta(minutes=lv.after_minutes),
+                contacts=[c.strip() for c in lv.contacts if c.strip()],
+            )
+            for order, r in enumerate(lv.roles):
+                EscalationRole.objects.create(
+                    level=level, role=roles[r.strip().lower()], order=order
+                )
+            made.append(level)
+        events.record(
+            release,
+            "escalation.policy_changed",
+            actor=user,
+            data={"levels": len(made), "names": [f"{lv.level}: {lv.name}" for lv in made]},
+        )
+    return made
+
+
+def policy_of(release) -> list[EscalationLevel]:
+    return list(EscalationLevel.objects.filter(release=release).prefetch_related("roles"))
+
+
+def pagerduty_connect(*, release, user, routing_key: str, enabled: bool = True) -> PagerDutyRoute:
+    """Send the release's escalations to PagerDuty (an integration's 32-character key)."""
+    policies.require(
+        policies.standing(user, release),
+        policies.Action.EDIT_PLAN,
+        release,
+        target={"what": "PagerDuty"},
+    )
+    key = (routing_key or "").strip()
+    if len(key) != ROUTING_KEY_LENGTH or not key.isalnum():
+        raise FieldError(
+            "routing_key",
+            f"must be the integration's {ROUTING_KEY_LENGTH}-character key "
+            f"(letters and digits; this one has {len(key)})",
+        )
+    with transaction.atomic():
+        route, _ = PagerDutyRoute.objects.update_or_create(
+            release=release, defaults={"routing_key": key, "enabled": enabled}
+        )
+        events.record(release, "pagerduty.routed", actor=user, data={"enabled": enabled})
+    return route

@@ -1,0 +1,1 @@
+"""One class per outside service that Warroom sends to."""
