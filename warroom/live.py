@@ -396,7 +396,8 @@ class Hub:
                 head = await database_sync_to_async(_head)(release_id)
                 for stream in (JSON, HTML):
                     self.sequencers[(release_id, stream)] = Sequencer(head + 1)
-        if not self.layer_up:
+            subscribed = release_id in self.readers
+        if not subscribed or not self.layer_up:
             await viewer.deliver(layer_state_message(False))
         if viewer.presence_name:
             await self._presence_add(release_id, viewer)
@@ -423,7 +424,6 @@ class Hub:
             )
         except Exception as exc:
             logger.warning("live: cannot subscribe release %s (%s)", release_id, exc)
-            self.layer_up = False
             return False
         self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
         return True
@@ -496,10 +496,14 @@ class Hub:
             await asyncio.sleep(self.PROBE_EVERY)
             since_catch_up += self.PROBE_EVERY
             up = await self._probe()
-            if up:
-                for release_id in list(self.viewers):
-                    if release_id not in self.readers:
-                        up = await self._subscribe(release_id) and up
+            for release_id in list(self.viewers) if up else ():
+                if release_id in self.readers:
+                    continue
+                if not await self._subscribe(release_id):
+                    up = False
+                elif self.layer_up:  # no change of state will tell its pages: tell them now
+                    await self._dispatch(release_id, [layer_state_message(True)], HTML)
+                    since_catch_up = self.CATCH_UP_EVERY
             if up != self.layer_up:
                 self.layer_up = up
                 if up:

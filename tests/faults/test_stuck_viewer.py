@@ -103,7 +103,10 @@ class StuckViewer:
 
 def test_a_stuck_viewer_delays_no_one_and_resyncs(server_factory):
     team = team_release()
-    server = server_factory(extra_env={"LIVE_VIEWER_QUEUE": str(QUEUE)})
+    # No keepalive pings in the way: only the hub's own limit may drop the stuck viewer.
+    server = server_factory(
+        extra_env={"LIVE_VIEWER_QUEUE": str(QUEUE)}, extra_args=("--ws-ping-interval", "600")
+    )
     item, rm = team.item("DBA"), team["rm"]
     first = team.release.last_seq + 1
     path = f"/ws/releases/{team.release.pk}/events"

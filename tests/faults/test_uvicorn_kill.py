@@ -37,7 +37,7 @@ def test_the_viewers_of_a_killed_process_resume_on_another(server_factory):
         on_a.stop()
         on_b.stop()
     events = last - first + 1
-    assert events >= 15 and ticks.statuses == [200] * events
+    assert events >= 5 and ticks.statuses == [200] * events
     for pool in (on_a, on_b):
         assert pool.counts(first, last) == {"delivered": 50 * events, "lost": 0, "duplicated": 0}
     assert all(v.connects == 2 for v in on_a.viewers)  # moved once, to b
