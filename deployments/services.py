@@ -199,6 +199,7 @@ def role_unassign(
     policies.require(
         st, policies.Action.MANAGE_PEOPLE, release, target={"role": role.name, "username": username}
     )
+    username = clean_text(username, field="username", max_length=150)
     assignment = (
         Assignment.objects.select_related("person")
         .filter(role=role, person__user__username=username)

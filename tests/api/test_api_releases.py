@@ -187,3 +187,11 @@ def test_the_manager_takes_someone_off_a_role_through_the_api_and_it_is_recorded
     # Taking off someone who does not hold the role names the field.
     again = api(team["rm"]).delete(path)
     assert again.status_code == 400 and again.json()["errors"][0]["field"] == "username"
+
+
+def test_an_unstorable_username_in_the_path_is_400_not_a_database_error(api, team):
+    role = Role.objects.get(release=team.release, name="DBA")
+    resp = api(team["rm"]).delete(
+        f"/api/releases/{team.release.pk}/roles/{role.pk}/assignments/d%00ba"
+    )
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "username"
