@@ -1,0 +1,36 @@
+"""The event kinds the communications app owns: what was said, skipped or lost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from warroom.events import declare
+
+OWNER = "notifications"
+
+
+def _skipped(d: Mapping, who: str) -> str:
+    return f"{who} skipped the {d.get('due', '')} “{d.get('rule', '')}”"
+
+
+def _sent_now(d: Mapping, who: str) -> str:
+    return f"{who} sent “{d.get('rule', '')}” now" + (" (edited)" if d.get("edited") else "")
+
+
+def _failed(d: Mapping, who: str) -> str:
+    return (
+        f"“{d.get('subject', '')}” could not be delivered to {d.get('channel', '')} "
+        f"{d.get('target', '')} after {d.get('attempts', 0)} attempts: {d.get('error', '')}"
+    )
+
+
+def _edited(d: Mapping, who: str) -> str:
+    return f"{who} edited the next “{d.get('rule', '')}”"
+
+
+UPDATE_SKIPPED = declare("comms.skipped", describe=_skipped, regions={"summary"}, owner=OWNER)
+UPDATE_SENT_NOW = declare("comms.sent_now", describe=_sent_now, regions={"summary"}, owner=OWNER)
+NEXT_EDITED = declare("comms.next_edited", describe=_edited, on_board=False, owner=OWNER)
+DELIVERY_FAILED = declare(
+    "comms.delivery_failed", describe=_failed, regions={"summary"}, on_board=False, owner=OWNER
+)

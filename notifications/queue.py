@@ -1,0 +1,20 @@
+"""Handing deliveries to the workers, by task name (the task module imports the work)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+DELIVER = "notifications.tasks.deliver"
+
+
+def hand_over(delivery_ids: list[int], *, countdown: float | None = None) -> None:
+    """Queue deliveries for the workers. If the broker is away, the tick's sweep hands
+    them over later: nothing is lost."""
+    try:
+        for pk in delivery_ids:
+            current_app.send_task(DELIVER, (pk,), countdown=countdown)
+    except Exception:
+        logger.warning("could not queue %d deliveries; the tick's sweep will", len(delivery_ids))
