@@ -69,12 +69,13 @@ def attempt(pk: int) -> str:
     if not claim(pk, now):
         return "not due"
     delivery = Delivery.objects.select_related("message").get(pk=pk)
-    transport = transports.for_channel(delivery.channel)
-    if transport is None:
+    cls = transports.transport_class(delivery.channel)
+    if cls is None:
         return _fail(delivery, f"no transport delivers to “{delivery.channel}”")
-    off = transport.disabled()
+    off = cls.disabled()
     if off:
         return _fail(delivery, off)
+    transport = cls()
     release = release_model().objects.get(pk=delivery.message.release_id)
     try:
         content = compose(delivery.message, release)

@@ -34,3 +34,16 @@ NEXT_EDITED = declare("comms.next_edited", describe=_edited, on_board=False, own
 DELIVERY_FAILED = declare(
     "comms.delivery_failed", describe=_failed, regions={"summary"}, on_board=False, owner=OWNER
 )
+
+
+def _rule_edited(d: Mapping, who: str) -> str:
+    return f"{who} changed the comms rule “{d.get('rule', '')}” ({', '.join(d.get('fields', []))})"
+
+
+def _subscribed(d: Mapping, who: str) -> str:
+    verb = "subscribed to" if d.get("active") else "unsubscribed from"
+    return f"{d.get('email', 'someone')} {verb} this release's emails"
+
+
+RULE_EDITED = declare("comms.rule_edited", describe=_rule_edited, on_board=False, owner=OWNER)
+SUBSCRIPTION = declare("comms.subscription", describe=_subscribed, on_board=False, owner=OWNER)

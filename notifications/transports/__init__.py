@@ -6,6 +6,11 @@ from notifications.transports.base import Refused, Retry, Transport
 
 
 def for_channel(channel: str) -> Transport | None:
+    cls = transport_class(channel)
+    return cls() if cls else None
+
+
+def transport_class(channel: str) -> type[Transport] | None:
     from notifications.transports.email import EmailTransport
     from notifications.transports.slack import SlackTransport
     from notifications.transports.statuspage import StatusPageTransport
@@ -15,8 +20,7 @@ def for_channel(channel: str) -> Transport | None:
         "email": EmailTransport,
         "status_page": StatusPageTransport,
     }
-    cls = found.get(channel)
-    return cls() if cls else None
+    return found.get(channel)
 
 
-__all__ = ["Refused", "Retry", "Transport", "for_channel"]
+__all__ = ["Refused", "Retry", "Transport", "for_channel", "transport_class"]

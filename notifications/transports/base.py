@@ -29,12 +29,13 @@ class Transport:
     channel: ClassVar[str] = ""
     setting: ClassVar[str] = ""  # the on/off setting's name
 
-    def disabled(self) -> str:
+    @classmethod
+    def disabled(cls) -> str:
         """Why this channel is off ("" when on), in words for the war room."""
         from django.conf import settings
 
-        if not getattr(settings, self.setting, False):
-            return f"{self.channel} is turned off ({self.setting})"
+        if not getattr(settings, cls.setting, False):
+            return f"{cls.channel} is turned off ({cls.setting})"
         return ""
 
     def send(self, delivery, content: Content) -> str:

@@ -57,6 +57,7 @@ class EmailTransport(Transport):
             headers={
                 "Message-ID": mid,
                 "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 "X-Warroom-Key": delivery.key[:200],
             },
         )

@@ -41,7 +41,10 @@ class StatusPageTransport(Transport):
     def send(self, delivery, content: Content) -> str:
         release = release_model().objects.get(pk=delivery.message.release_id)
         status = STATUS.get(release_selectors.release_state(release, clock.now()), "in_progress")
-        body = f"{content.subject}\n\n{content.text}"
+        # The reference makes each update's body its own: the check before a retry
+        # finds this message's update, never an earlier one that reads the same.
+        m = delivery.message
+        body = f"{content.subject} ({m.due_at:%H:%M} UTC, ref {m.pk})\n\n{content.text}"
         try:
             with self.client:
                 return self._send(delivery, release, status, body)

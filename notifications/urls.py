@@ -1,0 +1,20 @@
+from django.urls import path
+
+from notifications import views
+
+urlpatterns = [
+    path("releases/<int:release_id>/comms/", views.comms, name="comms"),
+    path(
+        "releases/<int:release_id>/comms/rules/<int:rule_id>/next",
+        views.next_update,
+        name="comms-next",
+    ),
+    path("releases/<int:release_id>/comms/rules/<int:rule_id>", views.rule_edit, name="comms-rule"),
+    path(
+        "releases/<int:release_id>/comms/deliveries/<int:delivery_id>/retry",
+        views.delivery_retry,
+        name="comms-retry",
+    ),
+    path("releases/<int:release_id>/comms/subscribe", views.subscribe, name="comms-subscribe"),
+    path("comms/unsubscribe/<str:token>/", views.unsubscribe, name="comms-unsubscribe"),
+]
