@@ -5,16 +5,25 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 DELIVER = "notifications.tasks.deliver"
 
 
 def hand_over(delivery_ids: list[int], *, countdown: float | None = None) -> None:
-    """Queue deliveries for the workers. If the broker is away, the tick's sweep hands
-    them over later: nothing is lost."""
+    """Queue deliveries for the workers. If the broker is away this fails fast and the
+    tick's sweep hands them over later: nothing is lost."""
     try:
-        for pk in delivery_ids:
-            current_app.send_task(DELIVER, (pk,), countdown=countdown)
+        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            for pk in delivery_ids:
+                current_app.send_task(
+                    DELIVER,
+                    (pk,),
+                    countdown=countdown,
+                    queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+                    connection=conn,
+                    retry=False,
+                )
     except Exception:
         logger.warning("could not queue %d deliveries; the tick's sweep will", len(delivery_ids))
