@@ -143,6 +143,10 @@ class SlackServer(FaultyServer):
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
+    def messages_keys(self) -> list:
+        return [((m.get("metadata") or {}).get("event_payload") or {}).get("key")
+                for m in self.messages]  # fmt: skip
+
     def per_key(self) -> Counter:
         """How many times each delivery key arrived (exactly once means all 1)."""
         return Counter(

@@ -56,7 +56,8 @@ def write(
         return None
     now = clock.now()
     status_update = bool(rule and is_status_update(rule))
-    subject, body = render_template(release, rule) if rule else ("", "")
+    # A status update is composed when it is sent; anything else is filled in now.
+    subject, body = ("", "") if status_update or rule is None else render_template(release, rule)
     if rule is not None and rule.next_text:
         body, status_update = rule.next_text, False
         CommsRule.objects.filter(pk=rule.pk).update(next_text="")

@@ -78,8 +78,11 @@ def render_template(release, rule) -> tuple[str, str]:
     template = rule.template
     if template is None:
         return rule.name, ""
+    subject = template.subject or rule.name
+    if not placeholders(subject + template.body):
+        return subject, template.body
     values = field_values(release)
-    return fill(template.subject or rule.name, values), fill(template.body, values)
+    return fill(subject, values), fill(template.body, values)
 
 
 def status_update(release, now: datetime | None = None) -> Content:

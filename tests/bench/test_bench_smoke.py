@@ -60,3 +60,13 @@ def test_importer_parses_the_seeds_and_imports_the_enterprise_runbook():
                 "import_items", "markdown_it_kb_per_s", "ratio_parse_vs_markdown_it"):  # fmt: skip
         assert key in out, key
     assert out["import_items"] > 0
+
+
+def test_comms_delivers_every_update_once_through_the_outbox_and_directly():
+    out = run_bench("comms", "--releases", "3")
+    assert out["releases"] == 3
+    assert out["outbox"]["delivered"] == 9  # Slack, email and the status page each
+    assert out["outbox"]["lost"] == 0 and out["outbox"]["duplicates"] == 0
+    assert set(out["outbox"]["lateness"]) == {"p50_ms", "p95_ms", "max_ms"}
+    assert out["baseline_direct"]["deliveries"] == 9
+    assert "ratio_outbox_vs_direct" in out
