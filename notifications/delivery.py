@@ -81,6 +81,8 @@ def attempt(pk: int) -> str:
         content = compose(delivery.message, release)
         remote = transport.send(delivery, content)
     except transports.Retry as e:
+        if not e.counts:
+            return _wait(delivery, str(e), e.after or 1.0)
         return _retry(delivery, str(e), e.after)
     except transports.Refused as e:
         return _fail(delivery, str(e))
@@ -106,6 +108,19 @@ def _retry(delivery: Delivery, error: str, after: float | None) -> str:
     )
     hand_over([delivery.pk], countdown=wait)
     return "retrying"
+
+
+def _wait(delivery: Delivery, reason: str, after: float) -> str:
+    """Back in the queue without using up an attempt (nothing was sent)."""
+    Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
+        state=State.RETRYING,
+        attempts=F("attempts") - 1,
+        next_attempt_at=clock.now() + timedelta(seconds=after),
+        lease_until=None,
+        last_error=reason,
+    )
+    hand_over([delivery.pk], countdown=after)
+    return "waiting"
 
 
 def _fail(delivery: Delivery, error: str) -> str:

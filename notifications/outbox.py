@@ -23,6 +23,7 @@ from notifications import audiences, plan
 from notifications.models import CommsRule, Delivery, Message
 from notifications.queue import hand_over
 from notifications.render import render_template
+from notifications.transports import transport_class
 from warroom import clock, events
 from warroom.audit import AuditEvent, release_model
 
@@ -95,7 +96,10 @@ def fan_out(release, message: Message, channels, now: datetime) -> list[Delivery
     for channel in channels or DEFAULT_CHANNELS:
         if channel in SHOWN_IN_APP:
             continue
-        for target in audiences.targets(release, channel, message.audience):
+        cls = transport_class(channel)
+        off = cls.disabled() if cls else ""  # a turned-off channel says so, quietly
+        for found in audiences.targets(release, channel, message.audience):
+            target = audiences.Target(found.address, found.problem or off)
             rows.append(
                 Delivery(
                     message=message,
@@ -210,5 +214,11 @@ def sweep(now: datetime) -> int:
     ).values_list("pk", flat=True)[: settings.COMMS_TICK_BATCH]
     ids = list(stale)
     if ids:
+        # Due now, and not stale again for another grace period: a backlog the workers
+        # are still working through is handed over once per period, not at every tick.
+        # A lease that ran out becomes a retry (the transport checks before re-sending).
+        Delivery.objects.filter(pk__in=ids).filter(
+            Q(state=Delivery.State.SENDING, lease_until__lt=now) | ~Q(state=Delivery.State.SENDING)
+        ).update(state=Delivery.State.RETRYING, next_attempt_at=now, lease_until=None)
         hand_over(ids)
     return len(ids)

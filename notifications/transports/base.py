@@ -16,9 +16,13 @@ from notifications.render import Content
 
 
 class Retry(Exception):
-    def __init__(self, reason: str, *, after: float | None = None):
+    """Try again later. ``counts`` False: nothing was tried (waiting for another delivery,
+    say), so the attempt does not count towards the limit."""
+
+    def __init__(self, reason: str, *, after: float | None = None, counts: bool = True):
         super().__init__(reason)
         self.after = after
+        self.counts = counts
 
 
 class Refused(Exception):

@@ -68,7 +68,7 @@ class SlackTransport(Transport):
             thread.refresh_from_db()
         root = thread.owner_id == delivery.pk and not thread.ts
         if not root and not thread.ts:
-            raise Retry("waiting for the release's first Slack message", after=1.0)
+            raise Retry("waiting for the release's first Slack message", after=1.0, counts=False)
         thread_ts = None if root else thread.ts
         try:
             ts = self._find(delivery, thread_ts) if delivery.attempts > 1 else None

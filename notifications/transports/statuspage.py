@@ -9,6 +9,7 @@ second incident or post an update twice.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import httpx
@@ -22,6 +23,18 @@ from notifications.transports.base import Refused, Retry, Transport
 from warroom import clock
 from warroom.audit import release_model
 
+
+@functools.lru_cache(maxsize=4)
+def _client(base_url: str, page_id: str, api_key: str, timeout: float) -> httpx.Client:
+    """One client (and its connection pool) per process and configuration."""
+    base = base_url.rstrip("/") + "/"
+    return httpx.Client(
+        base_url=f"{base}pages/{page_id}/",
+        headers={"Authorization": f"OAuth {api_key}"},
+        timeout=timeout,
+    )
+
+
 #: Our release's state -> the maintenance incident's status.
 STATUS = {"upcoming": "scheduled", "in_progress": "in_progress", "done": "completed"}
 
@@ -31,11 +44,11 @@ class StatusPageTransport(Transport):
     setting: ClassVar[str] = "STATUSPAGE_ENABLED"
 
     def __init__(self) -> None:
-        base = settings.STATUSPAGE_BASE_URL.rstrip("/") + "/"
-        self.client = httpx.Client(
-            base_url=f"{base}pages/{settings.STATUSPAGE_PAGE_ID}/",
-            headers={"Authorization": f"OAuth {settings.STATUSPAGE_API_KEY}"},
-            timeout=settings.STATUSPAGE_TIMEOUT,
+        self.client = _client(
+            settings.STATUSPAGE_BASE_URL,
+            settings.STATUSPAGE_PAGE_ID,
+            settings.STATUSPAGE_API_KEY,
+            settings.STATUSPAGE_TIMEOUT,
         )
 
     def send(self, delivery, content: Content) -> str:
@@ -46,8 +59,7 @@ class StatusPageTransport(Transport):
         m = delivery.message
         body = f"{content.subject} ({m.due_at:%H:%M} UTC, ref {m.pk})\n\n{content.text}"
         try:
-            with self.client:
-                return self._send(delivery, release, status, body)
+            return self._send(delivery, release, status, body)
         except httpx.TimeoutException as e:
             raise Retry(f"status page timed out: {type(e).__name__}") from e
         except httpx.TransportError as e:
@@ -57,7 +69,7 @@ class StatusPageTransport(Transport):
         incident = self._incident(release, delivery)
         creator = incident.owner_id == delivery.pk and not incident.incident_id
         if not creator and not incident.incident_id:
-            raise Retry("waiting for the release's status page entry", after=1.0)
+            raise Retry("waiting for the release's status page entry", after=1.0, counts=False)
         if creator:
             found = self._find_incident(delivery.key) if delivery.attempts > 1 else None
             if found is None:
