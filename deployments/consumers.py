@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from deployments.models import Release
 from deployments.pages import sync_fragments
 from warroom import events, live, policies
-from warroom.asyncdb import db_parallel
+from warroom.asyncdb import coalesced, db_parallel
 from warroom.audit import events_after
 
 CLOSE_FORBIDDEN = 4403
@@ -37,21 +37,34 @@ def _int(value: str | None, default: int = 0) -> int:
         return default
 
 
-@db_parallel
-def _admit(user, release_id: int | None = None, board_token: str | None = None):
-    """(release, standing, name) when the viewer may watch; else (release or None, None, why)."""
+async def _admit(user, release_id: int | None = None, board_token: str | None = None):
+    """(release, standing, name) when the viewer may watch; else (release or None, None, why).
+
+    The release row is read once for everybody connecting at the same moment; the
+    viewer's own standing is read for each viewer.
+    """
     if board_token is not None:
-        release = Release.objects.filter(board_token=board_token).first()
+        release = await coalesced(
+            ("board", board_token),
+            lambda: Release.objects.filter(board_token=board_token).first(),
+        )
         return (release, policies.board_standing(), "") if release else (None, None, "")
-    release = Release.objects.filter(pk=release_id or 0).first()
+    release = await coalesced(
+        ("release", release_id), lambda: Release.objects.filter(pk=release_id or 0).first()
+    )
     if release is None:
         return None, None, ""
+    return (release, *await _standing(user, release))
+
+
+@db_parallel
+def _standing(user, release):
     st = policies.standing(user, release)
     try:
         policies.require(st, policies.Action.VIEW, release, target={"page": "websocket"})
     except policies.Refused as exc:
-        return release, None, exc.reason
-    return release, st, events.actor_label_for(user)
+        return None, exc.reason
+    return st, events.actor_label_for(user)
 
 
 class _LiveBase(AsyncWebsocketConsumer):
@@ -114,11 +127,11 @@ class LiveConsumer(_LiveBase):
         )
 
     async def replay(self, release, after):
-        current = await db_parallel(
-            lambda: Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
-        )()
+        current, text = await coalesced(
+            ("state", release.pk, self.variant), lambda: _state(release, self.variant)
+        )
         if after < current:
-            await self.send_raw(await db_parallel(sync_fragments)(release, self.variant))
+            await self.send_raw(text)
         if self.variant == "warroom" and self.viewer is not None:
             await self.viewer.deliver(await live.hub().presence_message(release.pk))
         return current
@@ -157,11 +170,26 @@ class EventStreamConsumer(_LiveBase):
     async def replay(self, release, after):
         last = after
         while True:
-            batch = await db_parallel(
-                lambda a=last: list(events_after(release.pk, a, limit=REPLAY_CHUNK))
-            )()
-            for event in batch:
-                await self.send_raw(json.dumps(event.as_message(), separators=(",", ":")))
-                last = event.seq
+            batch = await coalesced(
+                ("events", release.pk, last), lambda a=last: _event_texts(release.pk, a)
+            )
+            for seq, text in batch:
+                await self.send_raw(text)
+                last = seq
             if len(batch) < REPLAY_CHUNK:
                 return last
+
+
+def _state(release: Release, variant: str) -> tuple[int, str]:
+    """The release's head and its whole state as fragments (read in that order, so the
+    fragments are at least as new as the head)."""
+    current = Release.objects.values_list("last_seq", flat=True).get(pk=release.pk)
+    return current, sync_fragments(release, variant)
+
+
+def _event_texts(release_id: int, after: int) -> list[tuple[int, str]]:
+    """The next chunk of events after ``after`` as (seq, JSON text) for the stream."""
+    return [
+        (event.seq, json.dumps(event.as_message(), separators=(",", ":")))
+        for event in events_after(release_id, after, limit=REPLAY_CHUNK)
+    ]

@@ -117,6 +117,10 @@ class Summary:
         return self.now - self.release.go_live_at
 
     @property
+    def before_t0(self) -> bool:
+        return self.now < self.release.go_live_at
+
+    @property
     def current_anchor(self) -> str:
         """Where the page's "Now" link goes: the current phase's checklists, else its
         place on the timeline."""

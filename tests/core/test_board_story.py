@@ -129,3 +129,14 @@ def test_the_release_list_shows_the_alerts_of_releases_under_way(client):
     client.force_login(team["pm"])
     page = client.get("/").content.decode()
     assert "Rollback trigger raised: error rate 5%" in page
+
+
+def test_the_board_says_window_open_before_t0_and_under_way_after(night, client):
+    client.force_login(night["pm"])
+    url = f"/releases/{night.release.pk}/board/"
+    with clock.frozen_at(at(minutes=-30)):  # inside the window (T-2h), before T0
+        before = client.get(url).content.decode()
+    with clock.frozen_at(at(minutes=30)):
+        after = client.get(url).content.decode()
+    assert "Window open · go-live at" in before and "Go-live under way" not in before
+    assert "Go-live under way" in after and "Window open" not in after

@@ -1,0 +1,67 @@
+"""``asyncdb.coalesced``: callers asking at the same time share one run; nobody gets an
+answer from a run that started before they asked."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from warroom.asyncdb import coalesced
+
+
+class Source:
+    """A query stand-in that counts its runs and can be held open."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self) -> int:
+        self.runs += 1
+        run = self.runs
+        self.started.set()
+        assert self.release.wait(10)
+        return run
+
+
+async def test_fifty_callers_at_once_cost_two_runs():
+    # The first caller's run starts at once; the 49 who asked after it share the next.
+    source = Source()
+    source.release.set()
+    answers = await asyncio.gather(*(coalesced("k1", source) for _ in range(50)))
+    assert source.runs == 2
+    assert answers == [1] + [2] * 49
+
+
+async def test_a_caller_arriving_during_a_run_waits_for_the_next_one():
+    source = Source()
+    first = asyncio.ensure_future(coalesced("k2", source))
+    await asyncio.to_thread(source.started.wait, 10)
+    # Run 1 is under way: these asked after it started, so they must not get its answer.
+    late = [asyncio.ensure_future(coalesced("k2", source)) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    source.release.set()
+    assert await first == 1
+    assert await asyncio.gather(*late) == [2] * 20
+    assert source.runs == 2
+
+
+async def test_every_caller_of_a_failed_run_gets_the_error_and_the_next_run_is_fresh():
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise LookupError("database went away")
+
+    results = await asyncio.gather(
+        *(coalesced("k3", failing) for _ in range(5)), return_exceptions=True
+    )
+    assert len(calls) == 2
+    assert all(isinstance(r, LookupError) for r in results)
+    assert await coalesced("k3", lambda: "back") == "back"
+
+
+async def test_different_keys_run_separately():
+    answers = await asyncio.gather(*(coalesced(k, lambda k=k: k.upper()) for k in "ab"))
+    assert answers == ["A", "B"]
