@@ -63,6 +63,7 @@ bench: install
 	@$(PY) -m bench.importer --json
 	@$(PY) -m bench.http --json
 	@$(PY) -m bench.fanout --viewers 1000 --ticks 50 --json
+	@$(PY) -m bench.faults --json
 
 clean:
 	rm -rf var/test.sqlite3* var/staticfiles var/screenshots .pytest_cache

@@ -56,7 +56,8 @@ async def load(
     host: str, port: int, path: str, cookie: str, *, concurrency: int, duration: float,
     warmup: float,
 ) -> dict:  # fmt: skip
-    """Keep ``concurrency`` requests in flight for ``warmup + duration`` seconds."""
+    """Keep ``concurrency`` requests in flight for ``warmup + duration`` seconds (and
+    until each client has measured one request)."""
     request = (
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
         "Accept: text/html\r\nConnection: keep-alive\r\n\r\n"
@@ -70,16 +71,19 @@ async def load(
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection(host, port, limit=2**22)
+        measured = 0
         try:
             while True:
                 t0 = time.monotonic()
-                if t0 >= t_end:
+                # Each client measures at least one request, however slow the machine.
+                if t0 >= t_end and measured:
                     return
                 status, size = await _fetch(reader, writer, request)
                 t1 = time.monotonic()
                 if status != 200:
                     errors[str(status)] = errors.get(str(status), 0) + 1
                 if t0 >= t_measure:
+                    measured += 1
                     latencies.append(t1 - t0)
                     sizes.append(size)
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Router, Schema
 from ninja.responses import Status
@@ -15,6 +15,14 @@ from warroom.access import object_in, release_for
 from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
 from warroom.clock import format_offset
 from warroom.people.models import Role
+from warroom.validation import (
+    COMMENT_MAX,
+    MITIGATION_MAX,
+    MITIGATIONS_MAX,
+    NOTE_MAX,
+    RATIONALE_MAX,
+    REASON_MAX,
+)
 
 router = Router()
 
@@ -144,7 +152,7 @@ class RollbackCallOut(Schema):
 # --- items -----------------------------------------------------------------------------
 class ItemIn(BodyIn):
     status: Literal["todo", "done", "blocked", "na"]
-    note: str | None = None
+    note: str | None = Field(None, max_length=NOTE_MAX)
 
 
 @router.post(
@@ -245,7 +253,7 @@ def get_gate(request, release_id: int, gate_id: int):
 class SignOffIn(BodyIn):
     role_id: int
     verdict: Literal["approve", "reject"]
-    comment: str = ""
+    comment: str = Field("", max_length=COMMENT_MAX)
 
 
 @router.post(
@@ -284,8 +292,10 @@ def list_decisions(request, release_id: int, gate_id: int):
 
 class DecisionIn(BodyIn):
     outcome: Literal["go", "conditional_go", "no_go"]
-    rationale: str = Field(pattern=FILLED)
-    mitigations: list[str] = []
+    rationale: str = Field(pattern=FILLED, max_length=RATIONALE_MAX)
+    mitigations: list[Annotated[str, Field(max_length=MITIGATION_MAX)]] = Field(
+        [], max_length=MITIGATIONS_MAX
+    )
     new_date: datetime | None = None
     supersedes: int | None = None
     confirm_open: bool = Field(
@@ -319,7 +329,7 @@ def decide(request, release_id: int, gate_id: int, payload: DecisionIn):
 
 class VoteIn(BodyIn):
     verdict: Literal["confirm", "object"]
-    comment: str = ""
+    comment: str = Field("", max_length=COMMENT_MAX)
 
 
 @router.post(
@@ -346,12 +356,12 @@ def vote(request, release_id: int, gate_id: int, decision_id: int, payload: Vote
 
 # --- rollback calls ------------------------------------------------------------------
 class RollbackRaiseIn(BodyIn):
-    reason: str = Field(pattern=FILLED, description="What was breached")
+    reason: str = Field(pattern=FILLED, max_length=REASON_MAX, description="What was breached")
 
 
 class RollbackDecideIn(BodyIn):
     choice: Literal["roll_back", "fix_forward", "continue"]
-    rationale: str = Field(pattern=FILLED)
+    rationale: str = Field(pattern=FILLED, max_length=RATIONALE_MAX)
 
 
 @router.post(

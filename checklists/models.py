@@ -11,6 +11,15 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from warroom.validation import (
+    COMMENT_MAX,
+    ITEM_TEXT_MAX,
+    NOTE_MAX,
+    RATIONALE_MAX,
+    REASON_MAX,
+    TextChecked,
+)
+
 
 class Checklist(models.Model):
     class Kind(models.TextChoices):
@@ -43,7 +52,7 @@ class Checklist(models.Model):
         return self.name
 
 
-class ChecklistItem(models.Model):
+class ChecklistItem(TextChecked):
     class Status(models.TextChoices):
         TODO = "todo", "To do"
         DONE = "done", "Done"
@@ -55,18 +64,20 @@ class ChecklistItem(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     order = models.PositiveIntegerField(default=0)
-    text = models.TextField()
+    text = models.TextField(max_length=ITEM_TEXT_MAX)
     owner_role = models.ForeignKey(
         "people.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
     assignee = models.ForeignKey(
         "people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
-    verification = models.TextField(blank=True, help_text="Commands that prove it is done.")
+    verification = models.TextField(
+        blank=True, max_length=ITEM_TEXT_MAX, help_text="Commands that prove it is done."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TODO)
     # The item's standing note: while blocked, the block reason (kept until unblocked);
     # otherwise the latest note. Every note is also kept, with who and when, as an ItemNote.
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=NOTE_MAX)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -127,7 +138,7 @@ class ChecklistItem(models.Model):
         return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
-class ItemNote(models.Model):
+class ItemNote(TextChecked):
     """A note on a checklist item, kept with who wrote it and when; notes only append.
 
     ``status`` is the item's status the note was given with; ``changed`` says whether
@@ -136,7 +147,7 @@ class ItemNote(models.Model):
     """
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="notes")
-    text = models.TextField()
+    text = models.TextField(max_length=NOTE_MAX)
     status = models.CharField(max_length=10, choices=ChecklistItem.Status.choices)
     changed = models.BooleanField(default=False, help_text="The note came with a status change.")
     author = models.ForeignKey(
@@ -229,7 +240,7 @@ class RequiredSignOff(models.Model):
         return f"{self.role} — {self.gate}"
 
 
-class ImmutableModel(models.Model):
+class ImmutableModel(TextChecked):
     """Rows that are never updated or deleted once written; new rows supersede them."""
 
     class Meta:
@@ -251,7 +262,7 @@ class SignOff(ImmutableModel):
 
     required = models.ForeignKey(RequiredSignOff, on_delete=models.CASCADE, related_name="signoffs")
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, max_length=COMMENT_MAX)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -287,7 +298,7 @@ class Decision(ImmutableModel):
 
     gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="decisions")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    rationale = models.TextField()
+    rationale = models.TextField(max_length=RATIONALE_MAX)
     mitigations = models.JSONField(default=list, blank=True)
     new_date = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -330,7 +341,7 @@ class DecisionVote(ImmutableModel):
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="votes")
     role = models.ForeignKey("people.Role", on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, max_length=COMMENT_MAX)
     voted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -348,7 +359,7 @@ class DecisionVote(ImmutableModel):
         return f"{self.get_verdict_display()} {self.decision} for {self.role}"
 
 
-class RollbackCall(models.Model):
+class RollbackCall(TextChecked):
     """A raised rollback trigger and the clock on its decision ("decide within 5:00")."""
 
     class Choice(models.TextChoices):
@@ -359,7 +370,7 @@ class RollbackCall(models.Model):
     release = models.ForeignKey(
         "deployments.Release", on_delete=models.CASCADE, related_name="rollback_calls"
     )
-    reason = models.TextField()
+    reason = models.TextField(max_length=REASON_MAX)
     criterion = models.ForeignKey(
         "deployments.RollbackCriterion",
         null=True,
@@ -374,7 +385,7 @@ class RollbackCall(models.Model):
     raised_at = models.DateTimeField()
     decide_by = models.DateTimeField()
     choice = models.CharField(max_length=20, choices=Choice.choices, blank=True)
-    rationale = models.TextField(blank=True)
+    rationale = models.TextField(blank=True, max_length=RATIONALE_MAX)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

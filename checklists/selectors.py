@@ -29,6 +29,7 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from warroom.audit import AuditEvent
 from warroom.people.models import Assignment, Person
 
 OPEN_ITEMS_SHOWN = 5
@@ -237,6 +238,22 @@ class Requirement:
         return self.current.verdict if self.current else ""
 
 
+@dataclass
+class Holder:
+    """Someone holding a role, with who put them there and when (from the audit log)."""
+
+    name: str
+    kind: str
+    assigned_by: str = ""
+    assigned_at: datetime | None = None
+
+
+@dataclass
+class RoleHolders:
+    name: str
+    holders: list[Holder]
+
+
 PROPOSED, DECIDED, OBJECTED = "proposed", "decided", "objected"
 
 
@@ -285,6 +302,10 @@ class GateState:
     rollback_pending: bool
     decision_role_ids: set[int] = field(default_factory=set)
     latest: DecisionState | None = None  # the newest decision, whatever its state
+    # Who holds each decision role, and people holding several roles of the gate (they
+    # answer for one only: separation of duties).
+    deciders: list[RoleHolders] = field(default_factory=list)
+    overlaps: list[str] = field(default_factory=list)
 
     @property
     def proposal(self) -> DecisionState | None:
@@ -443,6 +464,7 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
     # The release's issues, through the reverse relation: checklists import no other app.
     open_critical = release.issues.blocking_go().count()
     rollback_pending = RollbackCall.objects.filter(release=release, decided_at=None).exists()
+    holders = _holders(release, gates, required_by_gate)
     states = []
     for g in gates:
         items = open_items.get(g.checklist_id, []) if g.checklist_id else []
@@ -458,6 +480,50 @@ def gate_states(release, gate_ids: list[int] | None = None) -> list[GateState]:
                 open_critical=open_critical,
                 rollback_pending=rollback_pending,
                 decision_role_ids={r.pk for r in g.decision_roles.all()},
+                deciders=[
+                    RoleHolders(r.name, holders.get(r.pk, [])) for r in g.decision_roles.all()
+                ],
+                overlaps=_overlaps(g, required_by_gate.get(g.pk, []), holders),
             )
         )
     return states
+
+
+def _holders(release, gates, required_by_gate) -> dict[int, list[Holder]]:
+    """Holders of every decision and sign-off role of ``gates`` (two queries)."""
+    role_ids = {r.pk for g in gates for r in g.decision_roles.all()}
+    role_ids |= {req.required.role_id for reqs in required_by_gate.values() for req in reqs}
+    # Who assigned whom: the latest "people.assigned" of each (role, person). Assignments
+    # through the runbook have none (they came with the import).
+    assigned: dict[tuple[str, str], tuple[str, datetime | None]] = {}
+    for label, at, data in (
+        AuditEvent.objects.filter(release=release, kind="people.assigned")
+        .order_by("seq")
+        .values_list("actor_label", "at", "data")
+    ):
+        assigned[(data.get("role", ""), data.get("person", ""))] = (label, at)
+    found: dict[int, list[Holder]] = defaultdict(list)
+    for a in (
+        Assignment.objects.filter(role_id__in=role_ids)
+        .select_related("person", "role")
+        .order_by("role_id", "-kind", "order", "id")  # primaries first
+    ):
+        by, when = assigned.get((a.role.name, a.person.name), ("", None))  # from the runbook
+        found[a.role_id].append(Holder(a.person.name, a.kind, by, when))
+    return found
+
+
+def _overlaps(gate, requirements, holders: dict[int, list[Holder]]) -> list[str]:
+    """ "Rita Manager holds Release Manager and VP Engineering (backup)" for each person
+    holding more than one role of the gate."""
+    roles = {r.pk: r.name for r in gate.decision_roles.all()}
+    roles.update({req.required.role_id: req.role.name for req in requirements})
+    held: dict[str, list[str]] = defaultdict(list)
+    for role_id, name in roles.items():
+        for h in holders.get(role_id, []):
+            held[h.name].append(name + (" (backup)" if h.kind == "backup" else ""))
+    return [
+        f"{person} holds {' and '.join(names)} — answers for one of them only"
+        for person, names in sorted(held.items())
+        if len(names) > 1
+    ]

@@ -31,8 +31,18 @@ from warroom import clock, events, policies
 from warroom.audit import AuditEvent, canonical_json
 from warroom.errors import Conflict, FieldError
 from warroom.people.models import Assignment, Person, Role
+from warroom.validation import (
+    COMMENT_MAX,
+    MITIGATION_MAX,
+    MITIGATIONS_MAX,
+    NOTE_MAX,
+    RATIONALE_MAX,
+    REASON_MAX,
+    clean_text,
+    fingerprint,
+)
 
-MAX_NOTE = 4000
+MAX_NOTE = NOTE_MAX
 
 
 def item_set_status(
@@ -55,9 +65,7 @@ def item_set_status(
     """
     if status not in ChecklistItem.Status.values:
         raise FieldError("status", f"must be one of {', '.join(ChecklistItem.Status.values)}")
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise FieldError("note", f"is longer than {MAX_NOTE} characters")
+    note = clean_text((note or "").strip(), field="note", max_length=NOTE_MAX)
     if status == ChecklistItem.Status.BLOCKED and not note:
         raise FieldError("note", "a blocked item needs a reason")
     release = item.checklist.release
@@ -184,7 +192,7 @@ def signoff_record(
     """
     if verdict not in SignOff.Verdict.values:
         raise FieldError("verdict", f"must be one of {', '.join(SignOff.Verdict.values)}")
-    comment = (comment or "").strip()
+    comment = clean_text((comment or "").strip(), field="comment", max_length=COMMENT_MAX)
     if verdict == SignOff.Verdict.REJECT and not comment:
         raise FieldError("comment", "a rejection needs a reason")
     required = RequiredSignOff.objects.filter(gate=gate, role=role).first()
@@ -210,6 +218,7 @@ def signoff_record(
         on_behalf_of = primary.person if primary and primary.person_id != signer.pk else None
     with transaction.atomic():
         _lock_release(release)
+        _one_role_per_person(gate, signer, role)
         previous = SignOff.objects.filter(required=required, superseded_by=None).first()
         signoff = SignOff.objects.create(
             required=required,
@@ -284,10 +293,16 @@ def _valid_decision(
     """The decision's rationale and mitigations, cleaned; FieldError naming what is wrong."""
     if outcome not in Decision.Outcome.values:
         raise FieldError("outcome", f"must be one of {', '.join(Decision.Outcome.values)}")
-    rationale = (rationale or "").strip()
+    rationale = clean_text((rationale or "").strip(), field="rationale", max_length=RATIONALE_MAX)
     if not rationale:
         raise FieldError("rationale", "a decision needs a rationale")
-    cleaned = [m.strip() for m in (mitigations or []) if m and m.strip()]
+    cleaned = [
+        clean_text(m.strip(), field=f"mitigations.{n}", max_length=MITIGATION_MAX)
+        for n, m in enumerate(mitigations or [])
+        if m and m.strip()
+    ]
+    if len(cleaned) > MITIGATIONS_MAX:
+        raise FieldError("mitigations", f"are {len(cleaned)}; the limit is {MITIGATIONS_MAX}")
     if outcome == Decision.Outcome.CONDITIONAL_GO and not cleaned:
         raise FieldError("mitigations", "a CONDITIONAL GO needs at least one mitigation")
     if new_date is not None:
@@ -373,6 +388,8 @@ def decision_record(
             supersedes=current,
         )
         role = _deciding_role(gate, st, decided=set())
+        if role is not None and st.person is not None:
+            _one_role_per_person(gate, st.person, role)
         if role is not None and _needs_each(gate):
             _vote(decision, role, DecisionVote.Verdict.CONFIRM, "", user, st, now)
         settled = decision_state(decision, gate, list(decision.votes.all()))
@@ -409,7 +426,7 @@ def decision_vote_record(
     """
     if verdict not in DecisionVote.Verdict.values:
         raise FieldError("verdict", f"must be one of {', '.join(DecisionVote.Verdict.values)}")
-    comment = (comment or "").strip()
+    comment = clean_text((comment or "").strip(), field="comment", max_length=COMMENT_MAX)
     if verdict == DecisionVote.Verdict.OBJECT and not comment:
         raise FieldError("comment", "an objection needs a reason")
     gate = decision.gate
@@ -440,6 +457,7 @@ def decision_vote_record(
         role = _deciding_role(gate, st, decided={v.role_id for v in votes})
         if role is None:
             raise Conflict("decision", "the decision roles you hold have answered already")
+        _one_role_per_person(gate, _person_of(user, st), role)
         if verdict == DecisionVote.Verdict.CONFIRM and decision.outcome == Decision.Outcome.GO:
             _check_gate_allows(gate_states(release, [gate.pk])[0], decision.outcome, [])
         vote = _vote(decision, role, verdict, comment, user, st, now)
@@ -474,6 +492,29 @@ def _deciding_role(gate: Gate, st: policies.Standing, *, decided: set[int]) -> R
             if role.pk in held:
                 return role
     return None
+
+
+def _one_role_per_person(gate: Gate, person: Person, role: Role) -> None:
+    """Separation of duties: one person signs or answers for one role of a gate.
+
+    Conflict (409) when ``person`` stands signed (a sign-off not superseded) or has
+    answered a decision still open to change for another role of ``gate`` — whether
+    they hold it as primary or as backup: a backup for two roles cannot approve twice.
+    """
+    signed = SignOff.objects.filter(
+        required__gate=gate, superseded_by=None, signer=person
+    ).values_list("required__role_id", "required__role__name")
+    answered = DecisionVote.objects.filter(
+        decision__gate=gate, decision__superseded_by=None, voter=person
+    ).values_list("role_id", "role__name")
+    others = sorted({name for pk, name in (*signed, *answered) if pk != role.pk})
+    if others:
+        raise Conflict(
+            "role",
+            f"{person.name} has already signed or answered for {', '.join(others)} at "
+            f"{gate.name}; one person answers for one role of a gate, so another holder "
+            f"of {role.name} must",
+        )
 
 
 def _person_of(user, st: policies.Standing) -> Person:
@@ -553,11 +594,14 @@ def rollback_raise(
     *, release, reason: str, user, criterion=None, standing: policies.Standing | None = None
 ) -> RollbackCall:
     """Raise a rollback trigger: starts the decision clock shown on the board."""
-    reason = (reason or "").strip()
+    st = standing or policies.standing(user, release)
+    # The attempt is recorded, not what it said (a refusal must not carry a payload).
+    policies.require(
+        st, policies.Action.RAISE_ROLLBACK, release, target={"breach": fingerprint(reason or "")}
+    )
+    reason = clean_text((reason or "").strip(), field="reason", max_length=REASON_MAX)
     if not reason:
         raise FieldError("reason", "say what was breached")
-    st = standing or policies.standing(user, release)
-    policies.require(st, policies.Action.RAISE_ROLLBACK, release, target={"reason": reason})
     now = clock.now()
     with transaction.atomic():
         _lock_release(release)
@@ -596,7 +640,7 @@ def rollback_decide(
     """Decide a raised trigger: roll back, fix forward or continue, with why."""
     if choice not in RollbackCall.Choice.values:
         raise FieldError("choice", f"must be one of {', '.join(RollbackCall.Choice.values)}")
-    rationale = (rationale or "").strip()
+    rationale = clean_text((rationale or "").strip(), field="rationale", max_length=RATIONALE_MAX)
     if not rationale:
         raise FieldError("rationale", "a rollback decision needs a rationale")
     release = call.release

@@ -10,6 +10,7 @@ from deployments.models import (
     Release,
     ReleaseContact,
     RollbackCriterion,
+    RollbackStep,
     Step,
     StepRun,
     WarIssue,
@@ -83,8 +84,13 @@ class StepRunAdmin(AuditedModelAdmin):
 
 @admin.register(RollbackCriterion)
 class RollbackCriterionAdmin(AuditedModelAdmin):
-    list_display = ("__str__", "release", "severity", "enabled")
-    list_filter = ("severity", "enabled")
+    list_display = ("__str__", "release", "severity", "automatic", "enabled")
+    list_filter = ("severity", "automatic", "enabled")
+
+
+@admin.register(RollbackStep)
+class RollbackStepAdmin(AuditedModelAdmin):
+    list_display = ("__str__", "release", "owner_role", "order")
 
 
 @admin.register(WarIssue)

@@ -57,10 +57,16 @@ class ReleaseOut(ReleaseSummaryOut):
     rag: str = Field(validation_alias="summary.rag")
     rag_reasons: list[str] = Field(validation_alias="summary.rag_reasons")
     progress_percent: int = Field(validation_alias="summary.progress.percent")
-    current_phase: str | None = Field(validation_alias="summary.current.name")
+    current_phase: str | None = None
     phases: list[PhaseOut] = Field(validation_alias="summary.phases")
     checklists: list[ChecklistOut]
     gates: list[GateOut] = Field(validation_alias="summary.gate_summaries")
+
+    @staticmethod
+    def resolve_current_phase(obj) -> str | None:
+        # Before the first phase starts (and after the last) there is none.
+        current = obj.summary.current
+        return current.name if current is not None else None
 
 
 @router.get("/releases", response=responses({200: list[ReleaseSummaryOut]}), tags=["releases"])
@@ -78,7 +84,7 @@ def get_release(request, release_id: int):
 
 
 class ReleaseEditIn(BodyIn):
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)
     go_live_at: datetime | None = None
 
 
@@ -197,6 +203,22 @@ def assign(request, release_id: int, role_id: int, payload: AssignmentIn):
         role=role, username=payload.username, kind=payload.kind, user=request.user, standing=st
     )
     return Status(201, assignment)
+
+
+@router.delete(
+    "/releases/{release_id}/roles/{role_id}/assignments/{username}",
+    response=responses({204: None}, WRITE_ERRORS),
+    tags=["people"],
+)
+def unassign(request, release_id: int, role_id: int, username: str):
+    """Take a user off a role of the release; their open live pages close if they may no
+    longer see it."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"role_id": role_id}
+    )
+    role = object_in(Role.objects.all(), role_id, release=release)
+    services.role_unassign(role=role, username=username, user=request.user, standing=st)
+    return Status(204, None)
 
 
 class VerifyOut(Schema):

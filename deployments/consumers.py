@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from deployments.models import Release
 from deployments.pages import sync_fragments
-from warroom import events, live, policies
+from warroom import events, live, policies, revoke
 from warroom.asyncdb import coalesced, db_parallel
 from warroom.audit import events_after
 
@@ -30,6 +30,12 @@ def _query(scope) -> dict[str, str]:
     return {k: v[-1] for k, v in raw.items()}
 
 
+def _source(scope) -> str:
+    """The client's address (behind a trusted proxy, uvicorn puts the forwarded one here)."""
+    client = scope.get("client") or ("", 0)
+    return str(client[0] or "")
+
+
 def _int(value: str | None, default: int = 0) -> int:
     try:
         return max(0, int(value)) if value not in (None, "") else default
@@ -37,11 +43,14 @@ def _int(value: str | None, default: int = 0) -> int:
         return default
 
 
-async def _admit(user, release_id: int | None = None, board_token: str | None = None):
+async def _admit(
+    user, release_id: int | None = None, board_token: str | None = None, source: str = ""
+):
     """(release, standing, name) when the viewer may watch; else (release or None, None, why).
 
     The release row is read once for everybody connecting at the same moment; the
-    viewer's own standing is read for each viewer.
+    viewer's own standing is read for each viewer (``source``: the client's address,
+    for counting anonymous refusals).
     """
     if board_token is not None:
         release = await coalesced(
@@ -54,17 +63,35 @@ async def _admit(user, release_id: int | None = None, board_token: str | None = 
     )
     if release is None:
         return None, None, ""
-    return (release, *await _standing(user, release))
+    return (release, *await _standing(user, release, source))
 
 
 @db_parallel
-def _standing(user, release):
+def _standing(user, release, source: str = ""):
     st = policies.standing(user, release)
     try:
-        policies.require(st, policies.Action.VIEW, release, target={"page": "websocket"})
+        policies.require(
+            st, policies.Action.VIEW, release, target={"page": "websocket"}, source=source
+        )
     except policies.Refused as exc:
         return None, exc.reason
     return st, events.actor_label_for(user)
+
+
+@db_parallel
+def _still_allowed(user_id: int | None, release_id: int) -> bool:
+    """Ask the policy again, with the login as it is now (roles, active or not)."""
+    from django.contrib.auth import get_user_model
+
+    release = Release.objects.filter(pk=release_id).first()
+    user = (
+        get_user_model().objects.select_related("person").filter(pk=user_id or 0).first()
+        if user_id is not None
+        else None
+    )
+    if release is None or user is None or not user.is_active:
+        return False
+    return bool(policies.check(policies.standing(user, release), policies.Action.VIEW))
 
 
 class _LiveBase(AsyncWebsocketConsumer):
@@ -89,8 +116,17 @@ class _LiveBase(AsyncWebsocketConsumer):
 
     async def _register(self, release: Release, *, after: int, presence_name: str = ""):
         self.release_id = release.pk
+        user = self.scope.get("user")
+        user_id = user.pk if getattr(user, "is_authenticated", False) else None
         self.viewer = live.Viewer(
-            self.base_send, self.variant, last_seq=after, presence_name=presence_name
+            self.base_send,
+            self.variant,
+            last_seq=after,
+            presence_name=presence_name,
+            user_id=user_id,
+            credential=self.credential(),
+            still_allowed=lambda: _still_allowed(user_id, release.pk),
+            close=self.access_ended,
         )
         await live.hub().join(release.pk, self.viewer)
         upto = await self.replay(release, after)
@@ -99,6 +135,13 @@ class _LiveBase(AsyncWebsocketConsumer):
     async def replay(self, release: Release, after: int) -> int:
         """Send what the client missed; return the last sequence number sent."""
         raise NotImplementedError
+
+    def credential(self) -> str:
+        """The digest of what let this socket in (see warroom.revoke)."""
+        return self.scope.get("credential", "")
+
+    async def access_ended(self) -> None:
+        await self.close(code=revoke.CLOSE_ACCESS_ENDED)
 
     async def disconnect(self, code):
         if self.viewer is not None and self.release_id is not None:
@@ -116,7 +159,10 @@ class LiveConsumer(_LiveBase):
         q = _query(self.scope)
         self.variant = "board" if q.get("variant") == "board" else "warroom"
         release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
-        release, st, name = await _admit(self.scope.get("user"), release_id=release_id)
+        await live.hub().listen_for_access_changes()
+        release, st, name = await _admit(
+            self.scope.get("user"), release_id=release_id, source=_source(self.scope)
+        )
         if release is None or st is None:
             await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
             return
@@ -140,9 +186,13 @@ class LiveConsumer(_LiveBase):
 class BoardLinkConsumer(LiveConsumer):
     """The board through the release's secret link: view only, no account."""
 
+    def credential(self) -> str:
+        return revoke.credential_digest("board", self.scope["url_route"]["kwargs"]["token"])
+
     async def connect(self):
         token = self.scope["url_route"]["kwargs"]["token"]
         self.variant = "board"
+        await live.hub().listen_for_access_changes()
         release, _st, _ = await _admit(None, board_token=token)
         if release is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -159,7 +209,10 @@ class EventStreamConsumer(_LiveBase):
     async def connect(self):
         q = _query(self.scope)
         release_id = int(self.scope["url_route"]["kwargs"]["release_id"])
-        release, st, _ = await _admit(self.scope.get("user"), release_id=release_id)
+        await live.hub().listen_for_access_changes()
+        release, st, _ = await _admit(
+            self.scope.get("user"), release_id=release_id, source=_source(self.scope)
+        )
         if release is None or st is None:
             await self.close(code=CLOSE_NOT_FOUND if release is None else CLOSE_FORBIDDEN)
             return

@@ -22,8 +22,16 @@ def _edited(d: Mapping, who: str) -> str:
     return f"{who} " + (" and ".join(parts) or "edited the release")
 
 
+def _decides(d: Mapping) -> str:
+    gates = d.get("decides") or []
+    return f" (decides {', '.join(gates)})" if gates else ""
+
+
 def _assigned(d: Mapping, who: str) -> str:
-    return f"{who} made {d.get('person', '')} {d.get('kind', 'primary')} for {d.get('role', '')}"
+    return (
+        f"{who} made {d.get('person', '')} {d.get('kind', 'primary')} for {d.get('role', '')}"
+        + _decides(d)
+    )
 
 
 def _pinned(d: Mapping, who: str) -> str:
@@ -50,7 +58,17 @@ STEP_REQUESTED = declare(
     regions={"summary"},
     owner=OWNER,
 )
-PEOPLE_ASSIGNED = declare("people.assigned", describe=_assigned, regions={"summary"}, owner=OWNER)
+PEOPLE_ASSIGNED = declare(
+    "people.assigned", describe=_assigned, regions={"summary", "gates"}, owner=OWNER
+)
+PEOPLE_UNASSIGNED = declare(
+    "people.unassigned",
+    describe=lambda d, who: (
+        f"{who} took {d.get('person', '')} off {d.get('role', '')}" + _decides(d)
+    ),
+    regions={"summary", "gates"},
+    owner=OWNER,
+)
 
 
 # --- the clock's events (recorded by beat's tick: deployments.clockwork) -------------

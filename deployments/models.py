@@ -8,7 +8,7 @@ T0 moves every phase, checklist due time and gate with it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -16,13 +16,20 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from warroom import clock
+from warroom.validation import TextChecked
 
 
 def new_board_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Release(models.Model):
+# Far enough from datetime's limits that T0 plus any runbook offset (years, at most)
+# stays computable.
+SAFE_FROM = datetime(1000, 1, 1, tzinfo=UTC)
+SAFE_UNTIL = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class Release(TextChecked):
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
         IN_PROGRESS = "in_progress", "In progress"
@@ -73,6 +80,17 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        """A go-live time stored far outside any sane window (written before the API
+        refused it, or behind its back) is read as the nearest time every page can
+        still compute phases and due times from, so no page fails on it."""
+        release = super().from_db(db, field_names, values, **kwargs)
+        go_live_at = release.__dict__.get("go_live_at")
+        if go_live_at is not None and not SAFE_FROM <= go_live_at <= SAFE_UNTIL:
+            release.go_live_at = min(max(go_live_at, SAFE_FROM), SAFE_UNTIL)
+        return release
 
     def at(self, offset: timedelta | None) -> datetime | None:
         """Absolute time of an offset from T0."""
@@ -208,10 +226,15 @@ class RollbackCriterion(models.Model):
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollback_criteria")
     order = models.PositiveIntegerField(default=0)
     metric = models.CharField(max_length=200)
-    comparison = models.CharField(max_length=2, default=">")
+    op = models.CharField(max_length=2, default=">", help_text="> >= < <= == !=")
     threshold = models.FloatField()
     unit = models.CharField(max_length=20, blank=True)
-    duration = models.DurationField(null=True, blank=True)
+    for_s = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds the condition must hold; empty: at once."
+    )
+    automatic = models.BooleanField(
+        default=False, help_text="The runbook says to roll back without asking anyone."
+    )
     severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.IMMEDIATE)
     query = models.TextField(blank=True, help_text="PromQL, filled in before use.")
     text = models.TextField(blank=True, help_text="The runbook's own words.")
@@ -222,7 +245,29 @@ class RollbackCriterion(models.Model):
         verbose_name_plural = "rollback criteria"
 
     def __str__(self) -> str:
-        return self.text or f"{self.metric} {self.comparison} {self.threshold}{self.unit}"
+        return self.text or f"{self.metric} {self.op} {self.threshold}{self.unit}"
+
+
+class RollbackStep(models.Model):
+    """A step of the rollback plan: run only when the release rolls back, so it never counts
+    toward the release's progress."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="rollback_steps")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    order = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    owner_role = models.ForeignKey(
+        "people.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verification = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["release", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class WarIssueQuerySet(models.QuerySet):

@@ -10,8 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from deployments import services
 from deployments.models import Release
-from deployments.runbooks.parse import MAX_BYTES, RunbookError
-from warroom import policies
+from deployments.runbooks.parse import RunbookError
+from deployments.runbooks.plan import Plan
+from deployments.runbooks.schema import stated_t0
+from warroom import clock, policies
 from warroom.errors import FieldError
 
 
@@ -26,17 +28,38 @@ def _go_live(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _seats(plan: Plan) -> dict[str, int]:
+    """How many items each owner has, and how many have none: who will see "My items"."""
+    counts: dict[str, int] = {}
+
+    def walk(items) -> None:
+        for i in items:
+            counts[i.owner_role] = counts.get(i.owner_role, 0) + 1
+            walk(i.children)
+
+    for c in plan.all_checklists():
+        walk(c.items)
+    for g in plan.gates:
+        walk(g.checklist)
+    walk(plan.rollback_plan)
+    return counts
+
+
 @login_required
 def import_runbook(request: HttpRequest) -> HttpResponse:
     """Upload or paste a runbook, preview what was recognised, then create the release."""
-    ctx: dict = {"max_mb": MAX_BYTES // (1024 * 1024)}
+    max_bytes, max_items = services.runbook_limits()
+    ctx: dict = {"max_mb": f"{max_bytes / 1024 / 1024:g}", "max_items": max_items}
     if request.method != "POST":
         return render(request, "deployments/import.html", ctx)
     upload = request.FILES.get("file")
     source_name = request.POST.get("source_name", "")
     if upload is not None:
-        if (upload.size or 0) > MAX_BYTES:
-            ctx["error"] = f"{upload.name}: the file is over {MAX_BYTES // (1024 * 1024)} MB"
+        if (upload.size or 0) > max_bytes:
+            ctx["error"] = (
+                f"{upload.name}: the file is over the limit of {ctx['max_mb']} MB "
+                "(setting RUNBOOK_MAX_BYTES)"
+            )
             return render(request, "deployments/import.html", ctx, status=400)
         raw: bytes | str = upload.read()
         source_name = upload.name or ""
@@ -53,7 +76,10 @@ def import_runbook(request: HttpRequest) -> HttpResponse:
         ctx["error"] = str(exc)
         ctx["markdown"] = raw if isinstance(raw, str) else ""
         return render(request, "deployments/import.html", ctx, status=400)
-    ctx.update(plan=plan, markdown=text, summary=plan.summary())
+    if not ctx["go_live_value"]:  # the go-live the runbook states prefills T0
+        stated = stated_t0(plan.go_live_at, clock.now())
+        ctx["go_live_value"] = stated.isoformat() if stated else ""
+    ctx.update(plan=plan, markdown=text, summary=plan.summary(), seats=_seats(plan))
     if request.POST.get("action") != "create":
         return render(request, "deployments/import.html", ctx)
     try:
@@ -84,29 +110,3 @@ def export(request: HttpRequest, release_id: int) -> HttpResponse:
     slug = "".join(ch if ch.isalnum() else "-" for ch in str(release)).strip("-").lower()
     response["Content-Disposition"] = f'attachment; filename="{slug or "release"}.md"'
     return response
-
-
-@login_required
-def clone(request: HttpRequest, release_id: int) -> HttpResponse:
-    """Create a new release from this one with another go-live time."""
-    release = get_object_or_404(Release, pk=release_id)
-    policies.require(
-        policies.standing(request.user, release),
-        policies.Action.VIEW,
-        release,
-        target={"page": request.path},
-    )
-    ctx: dict = {"release": release}
-    if request.method == "POST":
-        try:
-            new = services.release_clone(
-                release=release,
-                go_live_at=_go_live(request.POST.get("go_live_at", "")),
-                name=request.POST.get("name", ""),
-                user=request.user,
-            )
-        except FieldError as exc:
-            ctx["error"] = str(exc)
-            return render(request, "deployments/clone.html", ctx, status=400)
-        return redirect("warroom", new.pk)
-    return render(request, "deployments/clone.html", ctx)

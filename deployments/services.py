@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 
 from deployments.models import Release, Step, StepRun, new_board_token
-from warroom import clock, events, policies
+from warroom import clock, events, policies, revoke
 from warroom.errors import FieldError
+from warroom.people import services as people
 from warroom.people.models import Assignment, Person, Role
+from warroom.validation import clean_text
 
 
 def check_go_live_at(go_live_at) -> None:
@@ -35,9 +38,12 @@ def release_rotate_board_link(
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "board link"})
     with transaction.atomic():
+        old = release.board_token
         release.board_token = new_board_token()
         release.save(update_fields=["board_token"])
         events.record(release, "board.link_rotated", actor=user, data={})
+        # Boards open with the old link are closed once this commits.
+        revoke.credential_ended(revoke.credential_digest("board", old))
     return release
 
 
@@ -54,7 +60,8 @@ def release_edit(
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "release"})
     changes: dict = {}
     if name is not None:
-        name = name.strip()
+        name_max = Release._meta.get_field("name").max_length
+        name = clean_text(name.strip(), field="name", max_length=name_max)
         if not name:
             raise FieldError("name", "must not be empty")
         changes["name"] = (release.name, name)
@@ -87,10 +94,8 @@ def release_pin_status(
     """Pin the status line stakeholders read on the board (empty text unpins it)."""
     st = standing or policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "status line"})
-    text = (text or "").strip()
-    max_length = Release._meta.get_field("status_line").max_length or 280
-    if len(text) > max_length:
-        raise FieldError("text", f"is longer than {max_length} characters")
+    max_length = Release._meta.get_field("status_line").max_length
+    text = clean_text((text or "").strip(), field="text", max_length=max_length)
     if next_update_at is not None:
         if next_update_at.tzinfo is None:
             raise FieldError("next_update_at", "needs a time zone (e.g. 2026-12-19T23:45Z)")
@@ -160,20 +165,86 @@ def role_assign(
         assignment, created = Assignment.objects.update_or_create(
             role=role, person=person, defaults={"kind": kind}
         )
+        if member != user:
+            people.notify(
+                member,
+                f"You were added to {release.name} as {role.name}"
+                + (" (backup)" if kind == "backup" else "")
+                + f" by {events.actor_label_for(user)}",
+                release=release,
+            )
         events.record(
             release,
             "people.assigned",
             actor=user,
-            data={"role": role.name, "person": person.name, "kind": kind, "new": created},
+            data={
+                "role": role.name,
+                "person": person.name,
+                "kind": kind,
+                "new": created,
+                **_decides(role),
+            },
         )
     return assignment
 
 
+def runbook_limits() -> tuple[int, int]:
+    """(bytes, items) a runbook may have: settings RUNBOOK_MAX_BYTES and RUNBOOK_MAX_ITEMS."""
+    from deployments.runbooks.parse import MAX_BYTES, MAX_ITEMS
+
+    return (
+        int(getattr(settings, "RUNBOOK_MAX_BYTES", MAX_BYTES)),
+        int(getattr(settings, "RUNBOOK_MAX_ITEMS", MAX_ITEMS)),
+    )
+
+
+def _decides(role: Role) -> dict:
+    """The gates ``role`` decides, for the audit of who holds it (separation of duties)."""
+    gates = list(role.gates_deciding.order_by("order", "id").values_list("name", flat=True))
+    return {"decides": gates} if gates else {}
+
+
+def role_unassign(
+    *, role: Role, username: str, user, standing: policies.Standing | None = None
+) -> None:
+    """Take a user off a role; their open pages of the release close if that was their
+    last reason to see it (warroom.revoke)."""
+    release = role.release
+    st = standing or policies.standing(user, release)
+    policies.require(
+        st, policies.Action.MANAGE_PEOPLE, release, target={"role": role.name, "username": username}
+    )
+    assignment = (
+        Assignment.objects.select_related("person")
+        .filter(role=role, person__user__username=username)
+        .first()
+    )
+    if assignment is None:
+        raise FieldError("username", f"{username!r} does not hold {role.name}")
+    with transaction.atomic():
+        assignment.delete()
+        events.record(
+            release,
+            "people.unassigned",
+            actor=user,
+            data={
+                "role": role.name,
+                "person": assignment.person.name,
+                "kind": assignment.kind,
+                **_decides(role),
+            },
+        )
+
+
 def runbook_preview(raw: bytes | str, *, source_name: str = ""):
     """Parse a runbook without writing anything; returns (plan, repaired text)."""
+    from deployments.runbooks.instantiate import people_differences
     from deployments.runbooks.parse import parse_runbook
 
-    plan = parse_runbook(raw, source_name=source_name)  # raises RunbookError on bad bytes
+    max_bytes, max_items = runbook_limits()
+    # raises RunbookError on bad bytes, or over a limit
+    plan = parse_runbook(raw, source_name=source_name, max_bytes=max_bytes, max_items=max_items)
+    plan.warnings = sorted([*plan.warnings, *people_differences(plan)], key=lambda w: w.line)
     text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     return plan, text
 
@@ -197,17 +268,65 @@ def release_export(*, release: Release) -> str:
     return render_plan(plan_from_release(release))
 
 
-def release_clone(*, release: Release, go_live_at, user, name: str = "") -> Release:
+def release_team(release: Release) -> list[tuple[Role, list[Assignment]]]:
+    """The roles of ``release`` with who holds them (primaries first), for choosing a copy's
+    team."""
+    held: dict[int, list[Assignment]] = {}
+    for a in (
+        Assignment.objects.filter(role__release=release)
+        .select_related("person")
+        .order_by("role_id", "-kind", "order", "id")
+    ):
+        held.setdefault(a.role_id, []).append(a)
+    return [(role, held.get(role.pk, [])) for role in release.roles.order_by("order", "id")]
+
+
+def release_clone(
+    *, release: Release, go_live_at, user, name: str = "", team: Iterable[int] = ()
+) -> Release:
     """A fresh release from a past one's plan (nothing ticked), at another go-live time.
 
-    Only those who manage ``release`` may reuse it (its plan names the team)."""
+    Only those who manage ``release`` may reuse it (its plan names the team). The copy's
+    team is chosen, not copied: ``team`` lists the assignments of ``release`` (ids) to
+    carry over; every other seat starts empty, and whoever reuses it manages the copy.
+    Each person carried over is told in the app."""
     from deployments.runbooks.instantiate import instantiate, plan_from_release
 
     st = policies.standing(user, release)
     policies.require(st, policies.Action.EDIT_PLAN, release, target={"what": "reuse as template"})
     policies.require_create(user)
+    chosen_ids = set(team)
+    chosen = {
+        (a.role.name, a.person.name)
+        for a in Assignment.objects.filter(pk__in=chosen_ids, role__release=release).select_related(
+            "role", "person"
+        )
+    }
+    if len(chosen) != len(chosen_ids):
+        raise FieldError("team", f"names people who are not on {release.name}")
     plan = plan_from_release(release, keep_status=False)
+    for role in plan.roles:
+        role.primary = [n for n in role.primary if (role.name, n) in chosen]
+        role.backup = [n for n in role.backup if (role.name, n) in chosen]
     check_go_live_at(go_live_at)
-    return instantiate(
-        plan, go_live_at, name=name or release.name, user=user, source_name=f"release {release.pk}"
-    )
+    with transaction.atomic():
+        new = instantiate(
+            plan,
+            go_live_at,
+            name=name or release.name,
+            user=user,
+            source_name=f"release {release.pk}",
+        )
+        by = events.actor_label_for(user)
+        for a in (
+            Assignment.objects.filter(role__release=new, person__user__isnull=False)
+            .exclude(person__user=user)
+            .select_related("role", "person__user")
+        ):
+            backup = " (backup)" if a.kind == Assignment.Kind.BACKUP else ""
+            people.notify(
+                a.person.user,
+                f"You were added to {new.name} as {a.role.name}{backup} by {by}",
+                release=new,
+            )
+    return new

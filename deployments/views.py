@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments import pages, selectors, services
 from deployments.models import Release
@@ -16,6 +16,7 @@ from warroom.access import release_for
 from warroom.errors import FieldError
 from warroom.forms import parse_local_datetime
 from warroom.htmx import announce
+from warroom.people import services as people
 
 SECTIONS = [("in_progress", "In progress"), ("upcoming", "Upcoming"), ("done", "Done")]
 
@@ -34,7 +35,13 @@ def release_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "deployments/release_list.html",
-        {"groups": groups, "sections": SECTIONS, "alerts": alerts},
+        {
+            "groups": groups,
+            "sections": SECTIONS,
+            "alerts": alerts,
+            # "You were added to … as …": what was done to you since you last looked.
+            "notices": people.notices_for(request.user),
+        },
     )
 
 
@@ -248,3 +255,38 @@ def controls_css(st: policies.Standing, release: Release) -> str:
         # A proposal this person has answered needs no second answer from them.
         css += f".answered-by-{st.person.pk}{{display:none}}"
     return css
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reuse(request: HttpRequest, release_id: int) -> HttpResponse:
+    """A new release from this one's plan, with another T0 and a team chosen person by
+    person (nobody is ticked but the one reusing it)."""
+    release, _ = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"what": "reuse as template"}
+    )
+    team = services.release_team(release)
+    ctx: dict = {"release": release, "team": team}
+    if request.method == "POST":
+        chosen = set(request.POST.getlist("team"))
+        try:
+            go_live_at = parse_local_datetime(request.POST.get("go_live_at", ""), "go_live_at")
+            if go_live_at is None:
+                raise FieldError("go_live_at", "choose the go-live time (T0)")
+            if not all(c.isdigit() for c in chosen):
+                raise FieldError("team", "names people who are not on this release")
+            new = services.release_clone(
+                release=release,
+                go_live_at=go_live_at,
+                name=request.POST.get("name", ""),
+                user=request.user,
+                team=[int(c) for c in chosen],
+            )
+        except FieldError as exc:
+            ctx.update(error=str(exc), chosen=chosen)
+            return render(request, "deployments/clone.html", ctx, status=400)
+        return redirect("warroom", new.pk)
+    # Ticked at first: only the seats of the one reusing it.
+    mine = {str(a.pk) for _, held in team for a in held if a.person.user_id == request.user.pk}
+    ctx["chosen"] = mine
+    return render(request, "deployments/clone.html", ctx)

@@ -19,6 +19,21 @@ from tests.factories import team_release
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Tests here start real processes that share this session's Redis (given REDIS_URL).
+NEEDS_REDIS = {"live", "integration", "faults", "e2e", "bench", "production"}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """With the embedded default, lease its Redis only when a collected test needs it
+    (the lease ends with the session; the last user gone, the Redis stops)."""
+    if not settings.REDIS_EMBEDDED:
+        return
+    if any(NEEDS_REDIS & set(Path(str(item.path)).relative_to(ROOT).parts) for item in items):
+        from warroom.embedded import lease
+
+        lease(settings.VAR_DIR)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_page_cache():
     """Test databases reuse primary keys after a rollback; cached page bodies must not."""
@@ -58,6 +73,9 @@ def api(client):
             return client.patch(
                 path, data=data or {}, content_type="application/json", headers=self.headers, **kw
             )
+
+        def delete(self, path, **kw):
+            return client.delete(path, headers=self.headers, **kw)
 
     return Api
 

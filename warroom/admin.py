@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 
 from warroom import events
-from warroom.models import ApiToken, AuditEvent
+from warroom.models import ApiToken, AuditEvent, IdempotentAnswer, RefusalTally
 
 SHOWN_CHARS = 300  # an audited value is kept short: the row records the change, not the data
 
@@ -129,7 +129,25 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ("release",)
 
 
+@admin.register(RefusalTally)
+class RefusalTallyAdmin(ReadOnlyAdmin):
+    """Anonymous refused attempts, counted per source and window."""
+
+    list_display = ("release", "source", "action", "window_start", "count", "last_at")
+    list_select_related = ("release",)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at")
     readonly_fields = ("digest", "prefix", "created_at", "last_used_at")
+
+
+@admin.register(IdempotentAnswer)
+class IdempotentAnswerAdmin(ReadOnlyAdmin):
+    """Answers kept for API writes sent with an Idempotency-Key (warroom/idempotency.py)."""
+
+    list_display = ("created_at", "user", "key", "status")
+    list_filter = ("status",)
+    search_fields = ("key", "user__username")
+    exclude = ("body",)

@@ -15,15 +15,24 @@ or the browser session.
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
-from pydantic import model_validator
 
 from warroom import http as warroom_http
 from warroom import policies
+from warroom.api_schemas import (  # noqa: F401 (the apps import them from here)
+    FILLED,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    BodyIn,
+    ErrorOut,
+    FieldProblem,
+    responses,
+)
 from warroom.auth import user_for_token
 from warroom.errors import FieldError
+from warroom.people.api import router as people_router
 from warroom.routing import app_modules
 
 
@@ -33,45 +42,6 @@ class BearerToken(HttpBearer):
         if user is not None:
             request.user = user
         return user
-
-
-class BodyIn(Schema):
-    """A request body: a JSON object (a bare string or list is refused, naming the body)."""
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _an_object(cls, data, handler):
-        # Runs before ninja wraps the input for attribute access (which would read any
-        # value, a list included, as an object with every field missing).
-        if not isinstance(data, dict) and not isinstance(data, Schema):
-            raise ValueError("must be a JSON object")
-        return handler(data)
-
-
-class FieldProblem(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    """Every error the API answers: what went wrong, and per field where it applies."""
-
-    detail: str
-    errors: list[FieldProblem] = []
-    action: str | None = None
-
-
-# The statuses every endpoint can answer besides its own (400: a path or query value
-# that is not of its type); writes add 409.
-READ_ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-WRITE_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 409: ErrorOut}
-# A text field a person must fill in: at least one character that is not a space.
-FILLED = r"\S"
-
-
-def responses(ok: dict[int, object], errors: dict[int, type[Schema]] = READ_ERRORS) -> dict:
-    """A ninja ``response=`` mapping: the success shapes plus the documented errors."""
-    return {**errors, **ok}
 
 
 api = NinjaAPI(
@@ -125,5 +95,6 @@ def not_found(request, exc):
     return _error(request, 404, str(exc) or "not found")
 
 
+api.add_router("", people_router)  # the core's own: /api/me, /api/people/{id}
 for module in app_modules("api"):
     api.add_router("", module.router)

@@ -12,6 +12,7 @@ class WarroomConfig(AppConfig):
         import warroom.live  # noqa: F401
         from warroom.auth import log_lockout
         from warroom.logs import mask_server_logs
+        from warroom.revoke import connect_signals
 
         # warroom.live (imported above) subscribed first, so every event reaches viewers
         # before other after-commit work runs; then each app's ``events`` module declares
@@ -19,4 +20,5 @@ class WarroomConfig(AppConfig):
         autodiscover_modules("events")
         autodiscover_modules("ticks")
         mask_server_logs()
+        connect_signals()
         user_locked_out.connect(log_lockout, dispatch_uid="warroom.auth.log_lockout")

@@ -17,6 +17,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warroom.settings")
 sys.setswitchinterval(float(os.environ.get("WARROOM_SWITCH_INTERVAL", "0.0005")))
 django_asgi_app = get_asgi_application()
 
+from warroom.embedded import use_if_embedded  # noqa: E402
+
+use_if_embedded()  # the web process needs Redis (the channel layer, presence)
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from warroom.auth import WebsocketAuthMiddleware, origin_checked  # noqa: E402

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from warroom.asyncdb import db_parallel
 from warroom.models import ApiToken
+from warroom.revoke import credential_digest
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +150,18 @@ def socket_credentials(scope) -> tuple[str, str]:
 
 
 def _resolve_sync(scope):
+    """(user, digest of the credential that identified them; "" for nobody)."""
     token, session_key = socket_credentials(scope)
     if token:
         user = user_for_token(token)
         if user is not None:
-            return user
+            return user, credential_digest("token", ApiToken.digest_of(token))
     if session_key:
-        return user_for_session_key(session_key)
-    return AnonymousUser()
+        user = user_for_session_key(session_key)
+        if user.is_authenticated:
+            return user, credential_digest("session", session_key)
+        return user, ""
+    return AnonymousUser(), ""
 
 
 # On a pool thread, not Django's one shared thread: a thousand viewers reconnecting at
@@ -190,9 +195,13 @@ class WebsocketAuthMiddleware:
     async def __call__(self, scope, receive, send):
         _warn_token_in_url(scope)
         offered = scope.get("subprotocols") or []
+        user, credential = await _resolve(scope)
         scope = {
             **scope,
-            "user": await _resolve(scope),
+            "user": user,
+            # A digest of the token or session the user came with: when it ends (logout,
+            # revocation), the socket is closed (warroom.revoke).
+            "credential": credential,
             # The token stays here: nothing downstream sees it.
             "subprotocols": [p for p in offered if not p.startswith(TOKEN_SUBPROTOCOL_PREFIX)],
         }

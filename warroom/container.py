@@ -24,7 +24,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from warroom import run
@@ -127,18 +126,9 @@ def worker_healthy() -> str | None:
 
 def beat_healthy() -> str | None:
     """None when beat's tick reached a worker recently (beat -> broker -> worker -> Redis)."""
-    from django.conf import settings
+    from warroom.health import tick_problem
 
-    from warroom import clock
-    from warroom.health import last_tick
-
-    seen = last_tick()
-    if seen is None:
-        return "no tick has run yet"
-    every = settings.CELERY_BEAT_SCHEDULE["tick"]["schedule"]
-    age = (clock.now() - datetime.fromisoformat(seen)).total_seconds()
-    allowed = max(60.0, 4 * float(str(every)))
-    return None if age <= allowed else f"the last tick ran {age:.0f} s ago (> {allowed:.0f} s)"
+    return tick_problem()
 
 
 HEALTHCHECKS: dict[str, Callable[[], str | None]] = {

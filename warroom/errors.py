@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 
 class FieldError(ValueError):
     """Bad input in one field: ``field`` names it, the message says what is wrong.
@@ -22,3 +24,13 @@ class Conflict(FieldError):
     """The change conflicts with what is already recorded (HTTP 409)."""
 
     status = 409
+
+
+class Refused(PermissionDenied):
+    """A refused action (``action`` names it, as in :class:`warroom.policies.Action`); the
+    refusal has already been recorded in the audit log."""
+
+    def __init__(self, action: str, reason: str):
+        super().__init__(reason)
+        self.action = action
+        self.reason = reason

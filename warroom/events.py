@@ -198,7 +198,15 @@ def _committed(event: AuditEvent) -> None:
 # --- the core's own kinds ---------------------------------------------------------
 declare(
     "access.denied",
-    describe=lambda d, who: f"{who} was refused {d.get('action', '')}: {d.get('reason', '')}",
+    describe=lambda d, who: (
+        f"{who} was refused {d.get('action', '')}: {d.get('reason', '')}"
+        + (
+            f" (from {d.get('source', '')}; further attempts from there in this window are "
+            "counted, not listed)"
+            if d.get("counted")
+            else ""
+        )
+    ),
     on_board=False,
     owner="warroom",
 )

@@ -1,17 +1,31 @@
-"""Liveness of the background side: beat's tick task leaves its time in Redis."""
+"""Health of the parts a war room needs, for ``/readyz`` and the container checks.
+
+- beat's tick task leaves the (war-room clock) time it ran in Redis: a tick younger
+  than ``tick_bound()`` means beat, the broker and a worker all work;
+- each Celery worker leaves a heartbeat key every ``WORKER_BEAT`` seconds that
+  lives ``WORKER_TTL`` seconds (started when the worker is ready: warroom/celery.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
+import time
 from datetime import datetime
 
 import redis
 from django.conf import settings
 
 BEAT_KEY = "warroom:last_tick"
+WORKER_KEY = "warroom:worker:"
+WORKER_BEAT = 5.0
+WORKER_TTL = 20
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
 def beat_seen(moment: datetime) -> None:
@@ -28,3 +42,70 @@ def last_tick() -> str | None:
     if isinstance(value, bytes):
         value = value.decode()
     return value or None
+
+
+def tick_bound() -> float:
+    """How old the last tick may be: four periods, at least ``READY_TICK_MAX_AGE`` (60 s)."""
+    every = float(str(settings.CELERY_BEAT_SCHEDULE["tick"]["schedule"]))
+    return max(float(os.environ.get("READY_TICK_MAX_AGE", 60)), 4 * every)
+
+
+def tick_problem() -> str | None:
+    """None when beat's tick ran recently; else what is wrong."""
+    from warroom import clock
+
+    seen = last_tick()
+    if seen is None:
+        return "no tick has run yet"
+    age = (clock.now() - datetime.fromisoformat(seen)).total_seconds()
+    allowed = tick_bound()
+    return None if age <= allowed else f"the last tick ran {age:.0f} s ago (> {allowed:.0f} s)"
+
+
+def start_worker_heartbeat(name: str | None = None) -> threading.Thread:
+    """Called in a worker once it is ready: a daemon thread refreshes its key."""
+    key = WORKER_KEY + (name or f"{socket.gethostname()}:{os.getpid()}")
+
+    def beat() -> None:
+        client = _redis()
+        while True:
+            # Redis away: the key expires and /readyz says so.
+            with contextlib.suppress(redis.RedisError):
+                client.set(key, "1", ex=WORKER_TTL)
+            time.sleep(WORKER_BEAT)
+
+    thread = threading.Thread(target=beat, name="warroom-worker-heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
+def _database() -> str | None:
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__})"
+    return None
+
+
+def _redis_and_workers() -> tuple[str | None, str | None]:
+    try:
+        r = _redis()
+        r.ping()
+        workers = next(iter(r.scan_iter(match=WORKER_KEY + "*", count=1000)), None)
+    except redis.RedisError as exc:
+        return f"unavailable ({type(exc).__name__})", "unknown (Redis is unavailable)"
+    return None, (None if workers else f"no worker heartbeat in the last {WORKER_TTL} s")
+
+
+def readiness() -> dict[str, str | None]:
+    """Each dependency and None when it is fine, else what is wrong."""
+    redis_problem, worker_problem = _redis_and_workers()
+    return {
+        "database": _database(),
+        "redis": redis_problem,
+        "worker": worker_problem,
+        "beat": tick_problem() if redis_problem is None else "unknown (Redis is unavailable)",
+    }

@@ -21,12 +21,15 @@ from html import escape
 
 from django.conf import settings
 from django.core.exceptions import (
+    BadRequest,
     DisallowedHost,
+    PermissionDenied,
     RequestDataTooBig,
+    SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from ninja.errors import HttpError
@@ -221,3 +224,80 @@ def install(api) -> None:
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
     api.add_exception_handler(HttpError, http_error)
+
+
+# --- a dependency away: 503 with Retry-After, the request retried once where safe -------
+RETRY_AFTER = "5"
+# What Django itself answers with a 4xx (its own handlers say why).
+_DJANGO_ANSWERS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a dependency (the database, Redis) is away, not a bug."""
+    import redis
+    from django.db import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+
+
+def _answer(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    if _is_api(request.path):
+        response: HttpResponse = JsonResponse(_error_json(message, "server"), status=status)
+    elif request.headers.get("HX-Request"):
+        response = HttpResponse(message, status=status, content_type="text/plain")
+    else:
+        response = HttpResponse(_page(title, message), status=status)
+    return response
+
+
+class Unavailable:
+    """Django middleware: no request answers an HTML 500 because a dependency blinked.
+
+    - The database or Redis away (a dead pooled connection, a restart): 503 with
+      ``Retry-After``, JSON under ``/api/``. A request that is safe to repeat — a read,
+      or a write carrying an ``Idempotency-Key`` — is first run once more on a fresh
+      connection, which usually answers it.
+    - Any other error under ``/api/``: 500 JSON (logged), never Django's HTML page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(response, "dependency_unavailable", False) and self._may_repeat(request):
+            from django.db import close_old_connections
+
+            close_old_connections()  # drops the connection that failed
+            logger.warning(
+                "%s %s: a dependency failed; trying once more", request.method, request.path
+            )
+            response = self.get_response(request)
+        return response
+
+    @staticmethod
+    def _may_repeat(request: HttpRequest) -> bool:
+        return request.method in SAFE_METHODS or bool(request.headers.get("Idempotency-Key"))
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, unavailable_errors()):
+            logger.warning(
+                "%s %s: %s: %s", request.method, request.path, type(exception).__name__, exception
+            )
+            response = _answer(
+                request,
+                503,
+                "Briefly unavailable",
+                f"A service Warroom needs is unavailable ({type(exception).__name__}); "
+                f"try again in {RETRY_AFTER} seconds.",
+            )
+            response["Retry-After"] = RETRY_AFTER
+            response.dependency_unavailable = True  # type: ignore[attr-defined]
+            return response
+        if _is_api(request.path) and not isinstance(exception, _DJANGO_ANSWERS):
+            logger.exception("%s %s failed", request.method, request.path)
+            return _answer(
+                request, 500, "Server error", "The server failed to answer this request."
+            )
+        return None

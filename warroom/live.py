@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import json
 import logging
@@ -30,7 +31,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from warroom import events
+from warroom import events, revoke
 from warroom.audit import AuditEvent, events_after, release_model
 from warroom.events import EventKind
 
@@ -42,6 +43,9 @@ PRESENCE_TTL = 90  # seconds a presence entry lives without a refresh
 # not once per viewer to every viewer (which grows with the square of the viewers).
 PRESENCE_COALESCE = 0.5
 PRESENCE_REFRESH = 30
+# Access changes heard in the last seconds are applied to sockets joining now too: one
+# may have been let in just before the change and joined just after it.
+ACCESS_CHANGE_MEMORY = 10.0
 
 
 def group_name(release_id: int) -> str:
@@ -56,6 +60,8 @@ def watch_key(release_id: int) -> str:
 # Two streams per event: the JSON (ready at once) and the htmx fragments (rendered
 # from the database, which takes longer). JSON viewers never wait for the render.
 JSON, HTML = "json", "html"
+# Closes a viewer that fell too far behind: "try again later" (clients reconnect with ?after=).
+CLOSE_RESYNC = 1013
 
 
 class Fragments(Protocol):
@@ -155,8 +161,14 @@ class Publisher:
                 else:  # nobody has the pages open: keep the stream's sequence, skip the render
                     message = {"type": "release.event", "stream": HTML, "seq": event.seq}
                 loop.run_until_complete(layer.group_send(group, message))
-            except Exception:  # viewers see the gap and catch up from the log
-                logger.exception("publishing %s/%s failed", event.release_id, event.seq)
+            except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
+                logger.warning(
+                    "publishing %s/%s failed: %s: %s",
+                    event.release_id,
+                    event.seq,
+                    type(exc).__name__,
+                    exc,
+                )
             finally:
                 close_old_connections()
                 with self._idle:
@@ -223,6 +235,11 @@ class Viewer:
     ``variant`` picks the text it receives ("json", "warroom" or "board");
     ``send`` is the connection's raw ASGI send. While it replays history it
     buffers live messages, then flushes those it lacks.
+
+    Frames wait in a bounded queue that the viewer's own writer task drains, so a
+    socket whose send buffer is full holds back nobody else. A viewer that falls
+    ``LIVE_VIEWER_QUEUE`` frames behind loses them and is closed with 1013 (try again
+    later): browsers and clients reconnect with ``?after=`` and resync from the log.
     """
 
     def __init__(
@@ -231,17 +248,33 @@ class Viewer:
         variant: str,
         last_seq: int = 0,
         presence_name: str = "",
+        *,
+        user_id: int | None = None,
+        credential: str = "",
+        still_allowed: Callable[[], Awaitable[bool]] | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
     ):
         self.send = send
         self.variant = variant
         self.last_seq = last_seq
         self.presence_name = presence_name
+        # What ends its access (warroom.revoke): the digest of the credential it opened
+        # with, the login it acts as, how to ask the policy again and how to close it.
+        self.user_id = user_id
+        self.credential = credential
+        self.still_allowed = still_allowed
+        self.close = close
+        self.release_id: int | None = None
         self.presence_key = f"{uuid.uuid4().hex}|{presence_name}"
         self.stream = JSON if variant == "json" else HTML
         self.buffer: list[dict] | None = []  # None once live
+        self.pending: collections.deque[dict] = collections.deque()
+        self.writer: asyncio.Task | None = None
+        self.overflowed = False
+        self.limit: int = settings.LIVE_VIEWER_QUEUE
 
     async def deliver(self, message: dict, frames: dict | None = None) -> None:
-        """Send ``message`` unless already sent; ``frames`` caches the ASGI message per
+        """Queue ``message`` unless already sent; ``frames`` caches the ASGI message per
         variant so a thousand viewers share one dict instead of building their own."""
         if self.buffer is not None:
             self.buffer.append(message)
@@ -259,7 +292,41 @@ class Viewer:
             frame = {"type": "websocket.send", "text": text}
             if frames is not None:
                 frames[self.variant] = frame
-        await self.send(frame)
+        self.enqueue(frame)
+
+    def enqueue(self, frame: dict) -> None:
+        if self.overflowed:
+            return
+        if len(self.pending) >= self.limit:
+            self.overflowed = True
+            self.pending.clear()
+            self.pending.append({"type": "websocket.close", "code": CLOSE_RESYNC})
+            logger.warning("a viewer fell %s messages behind; closing it to resync", self.limit)
+        else:
+            self.pending.append(frame)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self.pending:
+            frame = self.pending.popleft()
+            try:
+                await self.send(frame)
+            except Exception:  # the socket is gone: its disconnect removes the viewer
+                logger.debug("delivery to a viewer failed", exc_info=True)
+                self.overflowed = True
+                self.pending.clear()
+                return
+
+    async def drained(self) -> None:
+        """Wait until the queued frames have been handed to the socket."""
+        while self.writer is not None and not self.writer.done():
+            await asyncio.shield(self.writer)
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        self.pending.clear()
 
     async def go_live(self, replayed_up_to: int) -> None:
         """Replay is done up to ``replayed_up_to``: flush buffered messages after it."""
@@ -269,8 +336,31 @@ class Viewer:
             await self.deliver(message)
 
 
+def layer_state_message(up: bool) -> dict:
+    """Tells pages whether live updates flow ("live") or wait for the layer ("reconnecting…")."""
+    text = f'<span id="live-state" data-live="{int(up)}" hidden hx-swap-oob="true"></span>'
+    return {"type": "release.layer", "warroom": text, "board": text}
+
+
+def _heads(release_ids: list[int]) -> dict[int, int]:
+    Release = release_model()
+    return dict(Release.objects.filter(pk__in=release_ids).values_list("pk", "last_seq"))
+
+
 class Hub:
-    """Per-process registry of local viewers, one layer subscription per release."""
+    """Per-process registry of local viewers, one layer subscription per release.
+
+    A watchdog task pings the layer's Redis every ``PROBE_EVERY`` seconds: pages are
+    told when it goes away and comes back, releases whose subscription failed are
+    subscribed again, and each release's latest committed sequence number is compared
+    with what this process has delivered (at once after the layer returns, then every
+    ``CATCH_UP_EVERY`` seconds), so events whose broadcast was lost reach viewers
+    without waiting for the next one.
+    """
+
+    PROBE_EVERY = 1.0
+    CATCH_UP_EVERY = 3.0
+    LAYER_TIMEOUT = 2.0
 
     def __init__(self) -> None:
         self.viewers: dict[int, set[Viewer]] = {}
@@ -278,41 +368,76 @@ class Hub:
         self.channels: dict[int, str] = {}
         self.sequencers: dict[tuple[int, str], Sequencer] = {}
         self.gap_fills: dict[tuple[int, str], asyncio.Task] = {}
+        self.layer_up = True
         self._lock = asyncio.Lock()
         self._presence_task: asyncio.Task | None = None
+        self._watchdog: asyncio.Task | None = None
         self._announcing: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
         self._presence_due: dict[int, asyncio.Task] = {}
         self._redis: Any = None
+        self._access_reader: asyncio.Task | None = None
+        self._access_channel: str | None = None
+        self._access_lock = asyncio.Lock()
+        self._recent_access_changes: collections.deque[tuple[float, dict]] = collections.deque()
 
     async def join(self, release_id: int, viewer: Viewer) -> None:
         if viewer.stream == HTML:
             await self._watch(release_id)
+        viewer.release_id = release_id
         async with self._lock:
             viewers = self.viewers.setdefault(release_id, set())
             viewers.add(viewer)
-            if release_id not in self.readers:
-                layer = get_channel_layer()
-                channel = await layer.new_channel()
-                await layer.group_add(group_name(release_id), channel)
+            if (release_id, JSON) not in self.sequencers:
                 # Subscribed first, then read the head: anything at or below it reaches
-                # viewers through their replay, anything above it through this reader.
+                # viewers through their replay, anything above it through the reader
+                # (or, while the layer is away, through the watchdog's catch-up).
+                await self._subscribe(release_id)
                 head = await database_sync_to_async(_head)(release_id)
                 for stream in (JSON, HTML):
                     self.sequencers[(release_id, stream)] = Sequencer(head + 1)
-                self.channels[release_id] = channel
-                self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
+        if not self.layer_up:
+            await viewer.deliver(layer_state_message(False))
         if viewer.presence_name:
             await self._presence_add(release_id, viewer)
+        await self.listen_for_access_changes()
+        if self._recent_access_changes:
+            await self._recheck_newcomer(viewer)
         if self._presence_task is None or self._presence_task.done():
             self._presence_task = asyncio.create_task(self._presence_refresh())
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.create_task(self._watch_layer())
+
+    async def _subscribe(self, release_id: int) -> bool:
+        """Subscribe the release's group once for this process; False while the layer is away."""
+        if release_id in self.readers:
+            return True
+        layer = get_channel_layer()
+        try:
+            channel = self.channels.get(release_id)
+            if channel is None:
+                channel = str(await asyncio.wait_for(layer.new_channel(), self.LAYER_TIMEOUT))
+                self.channels[release_id] = channel
+            await asyncio.wait_for(
+                layer.group_add(group_name(release_id), channel), self.LAYER_TIMEOUT
+            )
+        except Exception as exc:
+            logger.warning("live: cannot subscribe release %s (%s)", release_id, exc)
+            self.layer_up = False
+            return False
+        self.readers[release_id] = asyncio.create_task(self._read(release_id, channel))
+        return True
 
     async def _watch(self, release_id: int) -> None:
         """Mark the release's pages as watched (before subscribing: see Publisher)."""
         with contextlib.suppress(Exception):
-            await self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL)
+            await asyncio.wait_for(
+                self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL),
+                self.LAYER_TIMEOUT,
+            )
 
     async def leave(self, release_id: int, viewer: Viewer) -> None:
+        viewer.stop()
         async with self._lock:
             viewers = self.viewers.get(release_id, set())
             viewers.discard(viewer)
@@ -329,25 +454,88 @@ class Hub:
                         t.cancel()
                 if channel:
                     with contextlib.suppress(Exception):
-                        await get_channel_layer().group_discard(group_name(release_id), channel)
+                        await asyncio.wait_for(
+                            get_channel_layer().group_discard(group_name(release_id), channel),
+                            self.LAYER_TIMEOUT,
+                        )
         if viewer.presence_name:
-            await self._presence_remove(release_id, viewer)
+            with contextlib.suppress(Exception):
+                await self._presence_remove(release_id, viewer)
 
-    async def _read(self, release_id: int, channel: str) -> None:
+    @staticmethod
+    async def _messages(channel: str, what: str):
+        """What arrives on ``channel``, for ever; a failing read is logged and retried."""
         layer = get_channel_layer()
         while True:
             try:
-                message = await layer.receive(channel)
+                yield await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("live reader for release %s failed; retrying", release_id)
+            except Exception as exc:
+                logger.warning("%s reader failed (%s); retrying", what, exc)
                 await asyncio.sleep(1)
-                continue
+
+    async def _read(self, release_id: int, channel: str) -> None:
+        async for message in self._messages(channel, f"live (release {release_id})"):
             if message.get("type") == "release.presence":
                 self._presence_soon(release_id)
                 continue
             await self._sequence(release_id, message.get("stream", HTML), [message])
+
+    # --- the layer's health, and catching up from the log --------------------------
+    async def _probe(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self._redis_client().ping(), self.LAYER_TIMEOUT))
+        except Exception:
+            return False
+
+    async def _watch_layer(self) -> None:
+        """While this process has viewers: probe the layer, re-subscribe, catch up."""
+        since_catch_up = 0.0
+        while self.viewers:
+            await asyncio.sleep(self.PROBE_EVERY)
+            since_catch_up += self.PROBE_EVERY
+            up = await self._probe()
+            if up:
+                for release_id in list(self.viewers):
+                    if release_id not in self.readers:
+                        up = await self._subscribe(release_id) and up
+            if up != self.layer_up:
+                self.layer_up = up
+                if up:
+                    logger.warning("live: the channel layer is back; catching viewers up")
+                else:
+                    logger.warning(
+                        "live: the channel layer is unreachable; viewers see reconnecting"
+                    )
+                for release_id in list(self.viewers):
+                    await self._dispatch(release_id, [layer_state_message(up)], HTML)
+                since_catch_up = self.CATCH_UP_EVERY  # catch up now
+            if since_catch_up >= self.CATCH_UP_EVERY:
+                since_catch_up = 0.0
+                with contextlib.suppress(Exception):
+                    await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Fill what each release's viewers lack up to its latest committed event."""
+        release_ids = list(self.viewers)
+        if not release_ids:
+            return
+        heads = await database_sync_to_async(_heads)(release_ids)
+        for release_id, head in heads.items():
+            watching = {v.stream for v in self.viewers.get(release_id, ())}
+            for stream in (JSON, HTML):
+                key = (release_id, stream)
+                sequencer = self.sequencers.get(key)
+                if sequencer is None or head < sequencer.expected or key in self.gap_fills:
+                    continue
+                if stream not in watching:  # nobody to fill for: move on, render nothing
+                    sequencer.expected = head + 1
+                    sequencer.pending = {s: m for s, m in sequencer.pending.items() if s > head}
+                    continue
+                self.gap_fills[key] = asyncio.create_task(
+                    self._fill_gap(release_id, stream, upto=head)
+                )
 
     async def _sequence(self, release_id: int, stream: str, messages: list[dict]) -> None:
         key = (release_id, stream)
@@ -359,22 +547,26 @@ class Hub:
         if sequencer.gap and key not in self.gap_fills:
             self.gap_fills[key] = asyncio.create_task(self._fill_gap(release_id, stream))
 
-    async def _fill_gap(self, release_id: int, stream: str) -> None:
-        """A broadcast is late or lost: after a short wait, read the missing events.
+    async def _fill_gap(self, release_id: int, stream: str, upto: int | None = None) -> None:
+        """A broadcast is late or lost: after a short wait, read the missing events
+        (those before the first early arrival, or up to ``upto``, the committed head).
 
         Should reading them fail, the gap is skipped rather than holding back every later
         event: htmx pages see the jump in sequence numbers and fetch the full state, JSON
         clients can ask for ``?after=``.
         """
         key = (release_id, stream)
+        missing: list[dict] = []
         try:
             await asyncio.sleep(Sequencer.GAP_WAIT)
             sequencer = self.sequencers.get(key)
             gap = sequencer.gap if sequencer else None
-            if gap is None:
+            if sequencer is not None and upto is not None and upto >= sequencer.expected:
+                gap = (sequencer.expected, max(upto, gap[1]) if gap else upto)
+            if sequencer is None or gap is None:
                 return
             logger.info(
-                "release %s: %s events %s..%s arrived late; reading them from the log",
+                "release %s: %s events %s..%s arrived late or not at all; reading the log",
                 release_id,
                 stream,
                 *gap,
@@ -382,12 +574,11 @@ class Hub:
             try:
                 missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
             except Exception:
-                logger.exception(
+                logger.warning(
                     "release %s: could not read events %s..%s; skipping them", release_id, *gap
                 )
-                if sequencer is not None:
+                if upto is None:
                     sequencer.expected = gap[1] + 1
-                missing = []
         finally:
             self.gap_fills.pop(key, None)
         await self._sequence(release_id, stream, missing)
@@ -398,13 +589,67 @@ class Hub:
         viewers = [
             v for v in self.viewers.get(release_id, ()) if stream is None or v.stream == stream
         ]
-        for message in messages:
+        for n, message in enumerate(messages):
+            if n:  # a burst (a gap filled from the log): let the writers drain in between,
+                await asyncio.sleep(0)  # so only a viewer that is really stuck falls behind
             frames: dict[str, dict] = {}
             for viewer in viewers:
                 try:
                     await viewer.deliver(message, frames)
                 except Exception:  # one broken socket must not stop the others
                     logger.debug("delivery to a viewer failed", exc_info=True)
+
+    # --- access that ends (warroom.revoke) ----------------------------------------
+    async def listen_for_access_changes(self) -> None:
+        """One subscription per process to the group that says whose access ended.
+
+        Consumers call this before they admit a socket, so a change made while the
+        socket is being let in is heard too (and applied when it joins: see ``join``)."""
+        if self._access_reader is not None and not self._access_reader.done():
+            return
+        async with self._access_lock:
+            if self._access_reader is not None and not self._access_reader.done():
+                return
+            layer = get_channel_layer()
+            self._access_channel = await layer.new_channel()
+            await layer.group_add(revoke.ACCESS_GROUP, self._access_channel)
+            self._access_reader = asyncio.create_task(self._read_access(self._access_channel))
+
+    async def _read_access(self, channel: str) -> None:
+        async for message in self._messages(channel, "access change"):
+            if message.get("type") == revoke.MESSAGE_TYPE:
+                now = time.monotonic()
+                self._recent_access_changes.append((now, message))
+                while self._recent_access_changes[0][0] < now - ACCESS_CHANGE_MEMORY:
+                    self._recent_access_changes.popleft()
+                viewers = [v for vs in self.viewers.values() for v in vs]
+                self._background(self._apply_access_change(message, viewers))
+
+    async def _apply_access_change(self, message: dict, viewers: list[Viewer]) -> None:
+        """Close those of ``viewers`` whose credential ended, or whose person the policy
+        now refuses."""
+        credential, user_id = message.get("credential"), message.get("user_id")
+        release_id = message.get("release_id")
+        for viewer in viewers:
+            if release_id is not None and viewer.release_id != release_id:
+                continue
+            ended = bool(credential) and viewer.credential == credential
+            if not ended and (user_id is None or viewer.user_id != user_id):
+                continue
+            if viewer.close is None:
+                continue
+            try:
+                if ended or (viewer.still_allowed is not None and not await viewer.still_allowed()):
+                    await viewer.close()
+            except Exception:  # one socket must not keep the others open
+                logger.exception("closing a socket whose access ended failed")
+
+    async def _recheck_newcomer(self, viewer: Viewer) -> None:
+        """Apply the access changes heard while ``viewer`` was being let in."""
+        cutoff = time.monotonic() - ACCESS_CHANGE_MEMORY
+        for at, message in list(self._recent_access_changes):
+            if at >= cutoff:
+                await self._apply_access_change(message, [viewer])
 
     # --- presence (roll call) ---------------------------------------------------
     def _redis_client(self):
@@ -420,7 +665,11 @@ class Hub:
 
     async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
         r = self._redis_client()
-        await r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()})
+        with contextlib.suppress(Exception):  # Redis away: the refresh adds it back later
+            await asyncio.wait_for(
+                r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()}),
+                self.LAYER_TIMEOUT,
+            )
         self._announce(release_id)
 
     async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
@@ -479,7 +728,11 @@ class Hub:
         return sorted(n for n in names if n)
 
     async def presence_message(self, release_id: int) -> dict:
-        names = await self.present(release_id)
+        """The roll call for the pages (empty while Redis cannot say who is there)."""
+        try:
+            names = await asyncio.wait_for(self.present(release_id), self.LAYER_TIMEOUT)
+        except Exception:
+            return {"type": "release.presence"}
         html = _fragments.presence(names) if _fragments else ""
         return {"type": "release.presence", "warroom": html}
 
@@ -490,6 +743,9 @@ class Hub:
             await asyncio.sleep(PRESENCE_REFRESH)
             r = self._redis_client()
             now = time.time()
+            if self._access_channel is not None:  # group membership expires in the layer
+                with contextlib.suppress(Exception):
+                    await get_channel_layer().group_add(revoke.ACCESS_GROUP, self._access_channel)
             for release_id, viewers in list(self.viewers.items()):
                 try:
                     entries = {v.presence_key: now for v in viewers if v.presence_name}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 
 MASK = "[masked]"
 _SECRETS = [
@@ -73,3 +75,40 @@ def mask_server_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, MaskSecrets) for f in logger.filters):
             logger.addFilter(MaskSecrets())
+
+
+class RateLimit(logging.Filter):
+    """The same message (logger, level and format string) at most ``BURST`` times per
+    ``WINDOW`` seconds; the next one that passes says how many were held back.
+
+    A dependency that is down makes every retry loop log (the channel layer's reader
+    once a second, each publish): the console keeps saying what is wrong without
+    drowning everything else.
+    """
+
+    WINDOW = 30.0
+    BURST = 3
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._seen: dict[tuple, list[float]] = {}
+        self._held: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            times = [t for t in self._seen.get(key, ()) if now - t < self.WINDOW]
+            if len(times) >= self.BURST:
+                self._seen[key] = times
+                self._held[key] = self._held.get(key, 0) + 1
+                return False
+            times.append(now)
+            self._seen[key] = times
+            held = self._held.pop(key, 0)
+            if len(self._seen) > 10_000:  # forget quiet keys
+                self._seen = {k: v for k, v in self._seen.items() if now - v[-1] < self.WINDOW}
+        if held:
+            record.msg = f"{record.msg} [{held} more like this held back]"
+        return True

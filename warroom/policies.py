@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
 
-from warroom import events
+from warroom import clock, events
+from warroom.errors import Refused
 from warroom.people.models import Assignment, Person, Role
+from warroom.validation import fingerprint, text_problem
 
 
 class Action(StrEnum):
@@ -235,13 +239,23 @@ def check(s: Standing, action: Action, *, item=None, role=None, gate=None) -> Ve
     return Verdict(False, REFUSALS[action], rels)
 
 
-class Refused(PermissionDenied):
-    """A refused action; the refusal has already been recorded in the audit log."""
+# What a refusal records of the attempt: a few short values naming what was tried;
+# anything longer, or not storable as text, is recorded by length and SHA-256 only.
+ATTEMPT_VALUE_MAX = 100
+ATTEMPT_KEYS_MAX = 8
 
-    def __init__(self, action: Action, reason: str):
-        super().__init__(reason)
-        self.action = action
-        self.reason = reason
+
+def attempt_of(target: dict | None) -> dict:
+    """``target`` bounded: what was attempted, never the payload that came with it."""
+    found: dict[str, Any] = {}
+    for key, value in list((target or {}).items())[:ATTEMPT_KEYS_MAX]:
+        key = str(key)[:40]
+        if isinstance(value, str) and (len(value) > ATTEMPT_VALUE_MAX or text_problem(value)):
+            value = fingerprint(value)
+        elif not isinstance(value, str | int | float | bool | dict | type(None)):
+            value = fingerprint(str(value))
+        found[key] = value
+    return found
 
 
 def require(
@@ -254,24 +268,63 @@ def require(
     gate=None,
     target: dict | None = None,
     refused_as: Action | None = None,
+    source: str = "",
 ) -> Verdict:
     """Like :func:`check`, but a refusal is audited (in its own transaction) and raised.
 
     ``refused_as`` names the action the person attempted when only a precondition is
     checked here (someone outside the release trying to tick is refused as "tick").
+    The audit row holds the attempt (:func:`attempt_of`), not what came with it.
+    Refusals of people not logged in are counted per ``source`` (the client's address)
+    and window, one audit row each (:func:`_tally_anonymous`).
     """
     verdict = check(s, action, item=item, role=role, gate=gate)
     if verdict:
         return verdict
     attempted = refused_as or action
-    events.record(
-        release,
-        "access.denied",
-        actor=s.user,
-        actor_label=None if s.user else ("board link" if s.board_link else "anonymous"),
-        data={"action": str(attempted), "reason": verdict.reason, **(target or {})},
-    )
+    data = {**attempt_of(target), "action": str(attempted), "reason": verdict.reason}
+    if s.user is None and not s.board_link:
+        _tally_anonymous(release, data, source or "unknown")
+    else:
+        events.record(
+            release,
+            "access.denied",
+            actor=s.user,
+            actor_label=None if s.user else "board link",
+            data=data,
+        )
     raise Refused(attempted, verdict.reason)
+
+
+def _tally_anonymous(release, data: dict, source: str) -> None:
+    """Count an anonymous refusal; the first of its source's window is also audited."""
+    from warroom.models import RefusalTally
+
+    seconds = max(1, settings.ANONYMOUS_REFUSAL_WINDOW_SECONDS)
+    now = clock.now()
+    start = datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
+    key = {"release": release, "source": source[:64], "action": data["action"][:32]}
+    window = RefusalTally.objects.filter(**key, window_start=start)
+    with transaction.atomic():
+        if window.update(count=F("count") + 1, last_at=now):
+            return
+        # Opening a window: under the release's lock first (the audit row takes it anyway;
+        # taken later, the new row's foreign key would deadlock with another source's).
+        events.lock_head(release)
+        if window.update(count=F("count") + 1, last_at=now):
+            return  # opened meanwhile
+        try:
+            with transaction.atomic():
+                RefusalTally.objects.create(**key, window_start=start, last_at=now)
+        except IntegrityError:  # opened by a process that does not lock (never, today)
+            window.update(count=F("count") + 1, last_at=now)
+            return
+        events.record(
+            release,
+            "access.denied",
+            actor_label="anonymous",
+            data={**data, "source": key["source"], "window": start.isoformat(), "counted": True},
+        )
 
 
 def require_create(user) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from warroom.embedded import ensure_redis
+from warroom import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("WARROOM_VAR_DIR", BASE_DIR / "var"))
@@ -134,7 +134,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # host without TLS sets SECURE_SSL_REDIRECT=false and the two *_COOKIE_SECURE=false).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 # The container's health check asks over plain HTTP from inside the container.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 # Only a request to the browsers' preload list makes this binding; the header alone is not.
@@ -172,6 +172,9 @@ INSTALLED_APPS += WARROOM_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database or Redis that blinked: 503 + Retry-After (JSON under /api/), reads and
+    # requests with an Idempotency-Key tried once more first (warroom/http.py).
+    "warroom.http.Unavailable",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -181,6 +184,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Writes with an Idempotency-Key apply once; repeats get the first answer (README).
+    "warroom.idempotency.Idempotency",
     # Last, as django-axes asks: it answers a locked-out login with the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -210,11 +215,16 @@ if DATABASE_URL:
     # PostgreSQL gets a per-process pool instead.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Django's backend, with each pooled connection checked before use: one that the
+        # server closed (a restart, pg_terminate_backend) is replaced, with every dead
+        # idle one beside it, instead of failing a request (warroom/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "warroom.postgresql"
         DATABASES["default"]["OPTIONS"] = {
             "pool": {
                 "min_size": 1,
                 "max_size": env_int("DB_POOL_SIZE", 16),
-                "timeout": 30,
+                # Seconds a request waits for a connection before answering 503.
+                "timeout": env_int("DB_POOL_TIMEOUT", 10),
             },
         }
 else:
@@ -249,7 +259,10 @@ CACHES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "") or ensure_redis(VAR_DIR)
+# Without REDIS_URL: the embedded Redis's socket under var/. Naming it starts nothing; the
+# processes that need Redis (web, worker, beat, live tests) lease it (warroom/embedded.py).
+REDIS_EMBEDDED = not os.environ.get("REDIS_URL")
+REDIS_URL = os.environ.get("REDIS_URL", "") or embedded.url(VAR_DIR)
 
 CHANNEL_LAYERS = {
     "default": {
@@ -395,7 +408,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Repeats of one message are held back (warroom.logs.RateLimit): a dependency that is
+    # down must not write a traceback a second.
+    "filters": {"rate": {"()": "warroom.logs.RateLimit"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["rate"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {"warroom": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
@@ -404,5 +422,14 @@ LOGGING = {
 # refused with a 400 instead of putting every phase out of reach.
 GO_LIVE_WINDOW_DAYS = int(os.environ.get("GO_LIVE_WINDOW_DAYS", 3650))
 
+# Messages a live viewer may fall behind before it is closed to resync (warroom/live.py).
+LIVE_VIEWER_QUEUE = env_int("LIVE_VIEWER_QUEUE", 256)
+
+# How long an API write's Idempotency-Key is remembered (warroom/idempotency.py).
+IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 24)
+
 # How long a rollback trigger gives the decision authority (the board counts down).
 ROLLBACK_DECISION_SECONDS = env_int("ROLLBACK_DECISION_SECONDS", 300)
+# Refused attempts from people not logged in (a websocket opened without a session) are
+# recorded once per source address per window, with a count, not once per attempt.
+ANONYMOUS_REFUSAL_WINDOW_SECONDS = env_int("ANONYMOUS_REFUSAL_WINDOW_SECONDS", 60)

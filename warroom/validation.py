@@ -9,10 +9,12 @@ they store; the API refuses such strings anywhere in a JSON body before a view r
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from warroom.errors import FieldError
 
@@ -42,6 +44,13 @@ def clean_text(value: str, *, field: str, max_length: int | None = None) -> str:
     if max_length is not None and len(value) > max_length:
         raise FieldError(field, f"is {len(value)} characters long; the limit is {max_length}")
     return value
+
+
+def fingerprint(value: str) -> dict:
+    """What a refusal records of a text it was sent: its length and SHA-256, never the
+    text (bounded, whatever was sent)."""
+    raw = value.encode("utf-8", "surrogatepass")
+    return {"length": len(value), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def _problems(data: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -78,3 +87,39 @@ def validate_storable_text(value: str) -> None:
     problem = text_problem(value)
     if problem is not None:
         raise ValidationError(f"This text {problem}.", code="unstorable_text")
+
+
+# --- limits on free text, the same through the API, the pages and the models -----------
+# Characters. Names and one-liners are model CharFields with their own max_length.
+NOTE_MAX = 4000  # item notes and block reasons
+COMMENT_MAX = 2000  # sign-off and vote comments
+RATIONALE_MAX = 4000  # decision and rollback rationales
+REASON_MAX = 2000  # what a rollback trigger says was breached
+MITIGATION_MAX = 500  # each mitigation of a CONDITIONAL GO
+MITIGATIONS_MAX = 20  # how many
+ITEM_TEXT_MAX = 4000  # an item's text and its verification commands (from the runbook)
+
+
+def check_text_fields(obj: models.Model, only=None) -> None:
+    """Every text field of ``obj`` (those in ``only`` when given) within its ``max_length``
+    and storable; else :class:`FieldError` naming the field and the limit."""
+    for f in obj._meta.concrete_fields:
+        if not isinstance(f, models.CharField | models.TextField):
+            continue
+        if only is not None and f.name not in only and f.attname not in only:
+            continue
+        value = getattr(obj, f.attname)
+        if isinstance(value, str):
+            clean_text(value, field=f.name, max_length=f.max_length)
+
+
+class TextChecked(models.Model):
+    """A model whose text fields are checked on every save, on every database alike
+    (SQLite ignores a column's length; PostgreSQL would answer a 500)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        check_text_fields(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)

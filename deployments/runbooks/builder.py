@@ -21,17 +21,31 @@ from .blocks import _MD, Section, _blocks, _sections
 from .canonical import CanonicalMixin
 from .checklists import ChecklistsMixin
 from .comms import CommsMixin
-from .context import _LEVEL, _NUMBERING, _POST, _PRE, _STAKEHOLDER, Ctx, classify
+from .context import (
+    _LEVEL,
+    _NUMBERING,
+    _POST,
+    _PRE,
+    _STAKEHOLDER,
+    Ctx,
+    SectionKind,
+    classify,
+    task_heading,
+    team_heading,
+    trigger_heading,
+)
 from .errors import RunbookError
 from .escalation import EscalationMixin
 from .gates import GatesMixin
+from .owners import OwnersMixin
 from .phases import PhasesMixin
 from .plan import ParseWarning, Plan, PlanChecklist, PlanCommsRule, PlanGate, PlanPerson, PlanPhase
 from .reader import ReaderMixin
+from .recognise import front_matter, has_task_marks, marks_mean_done
 from .roles import RolesMixin
 from .rollback import RollbackMixin
 from .text import heading_prefix, plain
-from .times import TimesMixin, clean_name, read_times
+from .times import Times, TimesMixin, clean_name, read_times
 
 
 class _Builder(
@@ -44,6 +58,7 @@ class _Builder(
     EscalationMixin,
     RollbackMixin,
     CommsMixin,
+    OwnersMixin,
     TimesMixin,
 ):
     """Builds one :class:`Plan` from one runbook text."""
@@ -66,6 +81,10 @@ class _Builder(
         self.people_index: dict[str, PlanPerson] = {}
         self.interval_sentences: list[PlanCommsRule] = []
         self.meta_seen: set[str] = set()
+        self.heading_count = 0
+        self.marks_mean_done = False
+        self.has_boxes = False
+        self.go_live_line = 0
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))
@@ -73,15 +92,21 @@ class _Builder(
     # -- entry -------------------------------------------------------------------
 
     def build(self) -> Plan:
+        meta, self.text = front_matter(self.text)
+        self.has_boxes = has_task_marks(self.text)
+        self.marks_mean_done = marks_mean_done(self.text)
         tokens = _MD.parse(self.text)
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
         self.find_anchor()
+        self.stated_go_live()
+        self.plan.title = plain(meta.get("title") or meta.get("name") or "")
         for sec in root.children:
             if sec.level == 1 and not self.plan.title:
                 self.plan.title = plain(sec.title)
                 break
         self.plan.title = self.plan.title or self.source_name or "Untitled runbook"
+        self.heading_count = sum(1 for b in blocks if b.kind == "heading" and b.level > 1)
         self.walk(root, Ctx())
         self.finish()
         return self.plan
@@ -93,75 +118,99 @@ class _Builder(
             self.walk(child, ctx)
 
     def section_ctx(self, sec: Section, parent: Ctx) -> Ctx:
+        """What a section means: inherited from its parent, then what its heading says
+        (its kind, the doers it names, its time: a phase, a due offset or a day)."""
         if sec.level == 0:
             return Ctx(title="")
-        ctx = Ctx(
-            cls=parent.cls,
-            phase=parent.phase,
-            phase_times=parent.phase_times,
-            due=parent.due,
-            kind_hint=parent.kind_hint,
-            role=None,
-            gate_kind="",
-            day=parent.day,
-            title=plain(sec.title),
-            line=sec.line,
-        )
+        ctx = self.inherited(sec, parent)
         pref = heading_prefix(sec.title)
         if pref:
             return self.canonical_ctx(sec, ctx, pref)
         if sec.level == 1:
             return ctx
         title = sec.title
-        own = classify(title)
-        if own and not (parent.cls == "comms" and own in ("roles", "timeline", "checklist")):
-            ctx.cls = own
-        if _LEVEL.match(_NUMBERING.sub("", plain(title))):
-            own = ctx.cls = "escalation"
-        if _PRE.search(title):
-            ctx.kind_hint = "pre_deployment"
-        elif _POST.search(title):
-            ctx.kind_hint = "post_deployment"
+        self.check_units(title, sec.line)
+        own = self.heading_kind(title, ctx, parent)
         t = read_times(title)
         if t.date is not None:
             d = self.day_offset(t.date)
-            if d is not None:
-                ctx.day = d
-        gate_kind = self.gate_kind(title) if ctx.cls == "gate" else ""
-        if gate_kind:
-            ctx.gate_kind = gate_kind
-        if self.is_phase_heading(title, t, ctx, own):
-            start, duration = self.span(t, sec.line, ctx)
-            ctx.phase = self.add_phase(clean_name(title, t), start, duration, sec.line)
-            ctx.phase_times = t
-            if t.date is not None:
-                self.date_phases[t.date] = ctx.phase
-            self.heading_phase_spans.setdefault((start, duration), ctx.phase)
-            if ctx.cls not in ("gate",):
-                ctx.cls = "timeline"
-        elif t.offset is not None and not t.ranged:
-            ctx.due = t.offset.value
-            if not ctx.kind_hint or ctx.kind_hint == "phase":
-                ctx.kind_hint = (
-                    "pre_deployment" if t.offset.value < timedelta() else "post_deployment"
-                )
-            if ctx.cls in (None, "timeline", "checklist"):
-                ctx.cls = "checklist"
-                ctx.phase = None
-        elif ctx.cls == "roles" and sec.level >= 3 and own is None and self.looks_like_role(sec):
-            ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
-        elif own == "checklist":
-            ctx.phase = (
-                None
-                if parent.cls not in ("timeline",) or (own == "checklist" and ctx.due)
-                else ctx.phase
-            )
+            ctx.day = d if d is not None else ctx.day
+        if ctx.cls == "gate":
+            ctx.gate_kind = self.gate_kind(title) or ctx.gate_kind
+        self.heading_time(sec, ctx, parent, own, t)
         lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
         if lm and ctx.cls in ("escalation", "roles", None):
             self.add_level(lm, sec.line)
         if ctx.cls == "comms":
             ctx.comms = self.comms_heading(title, t, sec.line)
         return ctx
+
+    def inherited(self, sec: Section, parent: Ctx) -> Ctx:
+        return Ctx(
+            cls=parent.cls,
+            phase=parent.phase,
+            phase_times=parent.phase_times,
+            due=parent.due,
+            kind_hint=parent.kind_hint,
+            day=parent.day,
+            title=plain(sec.title),
+            line=sec.line,
+            tasks=parent.tasks,
+            triggers=parent.triggers,
+            owner=parent.owner,
+            path=(*parent.path, parent.title),
+        )
+
+    def heading_kind(self, title: str, ctx: Ctx, parent: Ctx) -> SectionKind | str | None:
+        """Set ``ctx``'s kind, task/trigger flags, doer and pre/post hint from the heading's
+        words; return the kind the heading itself names (None: inherited)."""
+        text = plain(title)
+        ctx.tasks = ctx.tasks or task_heading(text)
+        if team_heading(text):
+            ctx.owner = text
+        own = classify(title)
+        if own == "rollback" and parent.cls == "rollback_plan" and not trigger_heading(title):
+            own = SectionKind.ROLLBACK_PLAN  # "Rollback Methods" inside "Rollback Procedures"
+        ctx.triggers = (parent.triggers or trigger_heading(title)) and own in (None, "rollback")
+        if own and not (parent.cls == "comms" and own in ("roles", "timeline", "checklist")):
+            ctx.cls = own
+        if _LEVEL.match(_NUMBERING.sub("", text)):
+            own = ctx.cls = SectionKind.ESCALATION
+        if _PRE.search(title):
+            ctx.kind_hint = "pre_deployment"
+        elif _POST.search(title):
+            ctx.kind_hint = "post_deployment"
+        return own
+
+    def heading_time(
+        self, sec: Section, ctx: Ctx, parent: Ctx, own: SectionKind | str | None, t: Times
+    ) -> None:
+        """A heading with a window is a phase; one with a single offset makes its items due
+        then; a role heading in a roles section is a role."""
+        title = sec.title
+        if self.is_phase_heading(title, t, ctx, own):
+            self.heading_phase(sec, ctx, t)
+        elif t.offset is not None and not t.ranged:
+            ctx.due = t.offset.value
+            if not ctx.kind_hint or ctx.kind_hint == "phase":
+                before = t.offset.value < timedelta()
+                ctx.kind_hint = "pre_deployment" if before else "post_deployment"
+            if ctx.cls in (None, "timeline", "checklist"):
+                ctx.cls, ctx.phase = SectionKind.CHECKLIST, None
+        elif ctx.cls == "roles" and sec.level >= 3 and own is None and self.looks_like_role(sec):
+            ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
+        elif own == "checklist" and (parent.cls != "timeline" or ctx.due):
+            ctx.phase = None
+
+    def heading_phase(self, sec: Section, ctx: Ctx, t: Times) -> None:
+        start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
+        ctx.phase = self.add_phase(clean_name(sec.title, t), start, duration, sec.line)
+        ctx.phase_times = t
+        if t.date is not None:
+            self.date_phases[t.date] = ctx.phase
+        self.heading_phase_spans.setdefault((start, duration), ctx.phase)
+        if ctx.cls != "gate":
+            ctx.cls = SectionKind.TIMELINE
 
     # -- finish -------------------------------------------------------------------------
 
@@ -176,25 +225,36 @@ class _Builder(
                 )
                 plan.comms_rules.append(rule)
         plan.escalation.sort(key=lambda lv: lv.level)
+        self.check_owners()
         self.empty_check()
         plan.warnings = sorted(self.warnings, key=lambda w: w.line)
 
     def empty_check(self) -> None:
+        """No tasks: a warning when the document has headings (its text is kept as notes);
+        refused only when nothing at all was recognised."""
         p = self.plan
-        if not (
+        if p.all_checklists() or p.gates or p.rollback_plan:
+            return
+        if (
             p.phases
-            or p.all_checklists()
             or p.roles
-            or p.gates
             or p.escalation
             or p.rollback_criteria
             or p.comms_rules
             or p.templates
         ):
-            raise RunbookError(
-                "nothing to import: found no phases, checklists, roles, escalation levels, "
-                "rollback criteria, communication rules or templates — the importer looks for "
-                'headings with times ("T-2 Hours: ...", "20:00 - 20:15 | ..."), '
-                "'- [ ]' checklist "
-                "items, team/escalation tables and sections such as 'Rollback Criteria'"
+            return
+        if self.heading_count and p.notes:
+            self.warn(
+                1,
+                "no tasks found: headings and text are kept as notes; the importer looks for "
+                "'- [ ]' or '☐' items, numbered steps under a procedure heading and task tables",
             )
+            return
+        raise RunbookError(
+            "nothing to import: found no tasks, phases, roles, escalation levels, "
+            "rollback criteria, communication rules or templates — the importer looks for "
+            "'- [ ]' or '☐' items, numbered steps under a 'Steps' or 'Procedure' heading, "
+            'task tables, headings with times ("T-2 Hours: ...", "T-7 Tage") and sections '
+            "such as 'Team', 'Escalation' or 'Rollback Criteria'"
+        )

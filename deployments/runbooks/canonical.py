@@ -9,10 +9,11 @@ undone), so ``parse(render(plan)) == plan``.
 from __future__ import annotations
 
 from .blocks import Section
+from .checklists import canonical_task
 from .comms import _slug, placeholders
 from .context import Ctx, _State
 from .plan import PlanChecklist, PlanGate, PlanItem, PlanNote, PlanSignOff, PlanTemplate
-from .text import _CHECKBOX, cell_text, label_line, meta_value, plain, split_list, unescape
+from .text import cell_text, label_line, meta_value, split_list, unescape
 from .times import parse_duration, parse_offset
 
 
@@ -61,6 +62,9 @@ class CanonicalMixin:
             self.gates[("explicit", sec.line)] = gate
             ctx.cls = "gate"
             ctx.phase = None
+        elif kind == "Rollback":
+            ctx.cls = "rollback_plan"
+            ctx.phase = None
         elif kind == "Template":
             ctx.cls = "template"
         elif kind == "Note":
@@ -79,70 +83,75 @@ class CanonicalMixin:
         return meta
 
     def process_explicit(self, sec: Section, ctx: Ctx) -> None:
-        kind = ctx.explicit
+        """The body of a canonical section, read verbatim."""
+        if ctx.explicit == "Template":
+            self.explicit_template(sec, ctx)
+        elif ctx.explicit == "Note":
+            fence = next((b for b in sec.blocks if b.kind == "fence"), None)
+            body = fence.text.removesuffix("\n") if fence else ""
+            self.plan.notes.append(PlanNote(title=ctx.title, body=body, line=sec.line))
+        else:
+            self.explicit_items(sec, ctx)
+
+    def explicit_template(self, sec: Section, ctx: Ctx) -> None:
         meta = self.section_meta(sec)
-        if kind == "Template":
-            fence = next((b for b in sec.blocks if b.kind == "fence"), None)
-            tpl = PlanTemplate(
-                key=meta_value(meta.get("key", "")) or _slug(ctx.title),
-                name=ctx.title,
-                subject=meta_value(meta.get("subject", "")),
-                body=fence.text.removesuffix("\n") if fence else "",
-                channel=meta_value(meta.get("channel", "")),
-                line=sec.line,
-            )
-            tpl.placeholders = (
-                split_list(meta["placeholders"])
-                if "placeholders" in meta
-                else placeholders(tpl.subject + "\n" + tpl.body)
-            )
-            self.plan.templates.append(tpl)
-            self.check_placeholders(tpl)
-            return
-        if kind == "Note":
-            fence = next((b for b in sec.blocks if b.kind == "fence"), None)
-            self.plan.notes.append(
-                PlanNote(
-                    title=ctx.title,
-                    body=fence.text.removesuffix("\n") if fence else "",
-                    line=sec.line,
-                )
-            )
-            return
-        target: list[PlanItem] | None = None
-        gate: PlanGate | None = None
-        if kind == "Checklist":
-            target = next(
-                v for k, v in self.checklists.items() if k == ("explicit", sec.line)
-            ).items
-        elif kind == "Gate":
-            gate = self.gates[("explicit", sec.line)]
-            target = gate.checklist
+        fence = next((b for b in sec.blocks if b.kind == "fence"), None)
+        tpl = PlanTemplate(
+            key=meta_value(meta.get("key", "")) or _slug(ctx.title),
+            name=ctx.title,
+            subject=meta_value(meta.get("subject", "")),
+            body=fence.text.removesuffix("\n") if fence else "",
+            channel=meta_value(meta.get("channel", "")),
+            line=sec.line,
+        )
+        tpl.placeholders = (
+            split_list(meta["placeholders"])
+            if "placeholders" in meta
+            else placeholders(tpl.subject + "\n" + tpl.body)
+        )
+        self.plan.templates.append(tpl)
+        self.check_placeholders(tpl)
+
+    def explicit_items(self, sec: Section, ctx: Ctx) -> None:
+        """Items, participants, decision roles and sign-offs under Checklist/Gate/Phase/
+        Rollback headings."""
+        gate = self.gates.get(("explicit", sec.line)) if ctx.explicit == "Gate" else None
+        target: list[PlanItem] | None = {
+            "Checklist": lambda: self.checklists[("explicit", sec.line)].items,
+            "Gate": lambda: gate.checklist if gate else None,
+            "Rollback": lambda: self.plan.rollback_plan,
+        }.get(ctx.explicit, lambda: None)()
         label = ""
         for b in sec.blocks:
             if b.kind == "para":
-                for ln in b.text.split("\n"):
-                    kv = label_line(ln)
-                    if kv and not kv[1]:
-                        label = kv[0].lower()
+                label = _last_label(b.text, label)
             elif b.kind == "list":
                 for it in b.items:
-                    m = _CHECKBOX.match(it.text)
-                    if m and target is not None:
-                        st = _State(ctx)
-                        target.append(self.make_item(m, it, st))
-                    elif label == "participants" and ctx.phase is not None:
-                        ctx.phase.participants.append(unescape(it.text.strip()))
-                    elif label.startswith("decision") and gate is not None:
-                        gate.decision_roles.append(unescape(it.text.strip()))
+                    self.explicit_line(it, ctx, label, target, gate)
             elif b.kind == "table" and gate is not None:
-                head = [plain(h).lower() for h in b.header]
-                for ln, row in b.rows:
-                    gate.signoffs.append(
-                        PlanSignOff(
-                            role=cell_text(row[0]),
-                            criteria=cell_text(row[1]) if len(row) > 1 else "",
-                            line=ln,
-                        )
+                gate.signoffs += [
+                    PlanSignOff(
+                        role=cell_text(row[0]),
+                        criteria=cell_text(row[1]) if len(row) > 1 else "",
+                        line=ln,
                     )
-                _ = head
+                    for ln, row in b.rows
+                ]
+
+    def explicit_line(self, it, ctx: Ctx, label: str, target, gate: PlanGate | None) -> None:
+        m = canonical_task(it.text)
+        if m and target is not None:
+            target.append(self.make_item(m, it, _State(ctx)))
+        elif label == "participants" and ctx.phase is not None:
+            ctx.phase.participants.append(unescape(it.text.strip()))
+        elif label.startswith("decision") and gate is not None:
+            gate.decision_roles.append(unescape(it.text.strip()))
+
+
+def _last_label(text: str, label: str) -> str:
+    """The last ``**Label**`` line of a paragraph (lower-cased), else ``label``."""
+    for ln in text.split("\n"):
+        kv = label_line(ln)
+        if kv and not kv[1]:
+            label = kv[0].lower()
+    return label

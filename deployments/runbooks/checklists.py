@@ -17,11 +17,97 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from . import vocab
 from .blocks import Block, ListItem
 from .context import _GENERIC_LABEL, _POST, _PRE, Ctx, _State
-from .plan import PlanChecklist, PlanItem, PlanPhase
-from .text import _CHECKBOX, item_text, plain
-from .times import Times, read_times
+from .plan import PlanChecklist, PlanItem, PlanPhase, PlanSignOff
+from .recognise import (
+    Task,
+    decider,
+    decision_options,
+    is_placeholder,
+    owner_line,
+    signer,
+    split_owner,
+    strip_markup,
+    task_marker,
+)
+from .rollback import read_criterion
+from .text import _CHECKBOX, cell_text, item_text, plain
+from .times import Times, format_offset, read_times
+
+
+def canonical_task(text: str) -> Task | None:
+    """The one form ``export.render_plan`` writes: ``[ ]`` / ``[x]``."""
+    m = _CHECKBOX.match(text)
+    return Task(m.group(2), m.group(1).lower() == "x") if m else None
+
+
+_TASK_COL = vocab.phrase_rx(vocab.TASK_COLUMNS)
+_OWNER_COL = vocab.phrase_rx(vocab.OWNER_COLUMNS)
+_WHEN_COL = vocab.phrase_rx(vocab.WHEN_COLUMNS)
+_STATUS_COL = vocab.phrase_rx(vocab.STATUS_COLUMNS)
+_DONE_STATUS = re.compile(
+    r"^(?:done|complete[d]?|erledigt|hecho|completo|concluído|xong|完成|完了|готово|✅|✔|☑|\[x\])$",
+    re.I,
+)
+
+
+def _column(head: list[str], rx: re.Pattern[str]) -> int | None:
+    return next((i for i, h in enumerate(head) if rx.search(h)), None)
+
+
+def task_columns(head: list[str], rows: list[list[str]]) -> dict[str, int | None] | None:
+    """The columns of a task table (Task/Owner/When/Status, or a checkbox column), or None."""
+    box = next(
+        (
+            i
+            for i in range(len(head))
+            if rows
+            and all(
+                i < len(r) and re.fullmatch(r"\s*(?:\[[ xX]?\]|[☐□⬜☑✅✔]?)\s*", r[i]) for r in rows
+            )
+            and any(i < len(r) and r[i].strip() for r in rows)
+        ),
+        None,
+    )
+    task = _column(head, _TASK_COL)
+    owner = _column(head, _OWNER_COL)
+    status = _column(head, _STATUS_COL)
+    if task is None or (owner is None and status is None and box is None):
+        return None
+    if any(
+        re.search(r"duration|phase|dauer|duración|duração|thời lượng|时长|所要|длительность", h)
+        for h in head
+    ):
+        return None
+    return {
+        "task": task,
+        "owner": owner,
+        "when": _column(head, _WHEN_COL),
+        "status": status,
+        "box": box,
+    }
+
+
+def _due_and_kind(ctx: Ctx, label: str, times: Times | None) -> tuple[timedelta | None, str]:
+    """When a plan-level checklist is due and whether it comes before or after go-live."""
+    due, kind = ctx.due, ctx.kind_hint or "phase"
+    if times is not None and times.offset is not None:
+        due = times.offset.value
+    elif times is not None and times.before_after is not None:
+        due = times.before_after
+    if label and _PRE.search(label):
+        kind = "pre_deployment"
+    elif label and _POST.search(label):
+        kind = "post_deployment"
+    if due is not None and kind == "phase":
+        kind = "pre_deployment" if due < timedelta() else "post_deployment"
+    return due, kind
+
+
+#: sections where an emoji-marked line is a statement, not work ("✅ No data loss")
+_NOT_TASKS = ("notes", "roles", "escalation", "comms")
 
 
 class ChecklistsMixin:
@@ -35,44 +121,40 @@ class ChecklistsMixin:
         line: int,
         label_times: Times | None = None,
     ) -> PlanChecklist:
+        """The checklist items go to: one per phase or section and label (sections with the
+        same title under different parents stay apart)."""
         phase = sub or ctx.phase
-        name = label if label and not _GENERIC_LABEL.match(label) else ""
-        if ctx.role is not None:
-            name = f"{ctx.role.name}: {label}" if label else ctx.role.name
-        if not name:
-            if sub is not None:
-                name = sub.name
-            elif phase is not None and phase.line == ctx.line:
-                name = phase.name
-            else:
-                name = ctx.title
-        key = (id(phase) if phase else None, ctx.title, name)
+        name = self.checklist_name(ctx, label, sub, phase)
+        key = (id(phase) if phase else None, ctx.path, ctx.title, name)
         cl = self.checklists.get(key)
-        if cl is None:
-            due, kind = ctx.due, ctx.kind_hint or "phase"
-            if label_times is not None:
-                if label_times.offset is not None:
-                    due = label_times.offset.value
-                elif label_times.before_after is not None:
-                    due = label_times.before_after
-            if label:
-                if _PRE.search(label):
-                    kind = "pre_deployment"
-                elif _POST.search(label):
-                    kind = "post_deployment"
-            if due is not None and kind == "phase":
-                kind = "pre_deployment" if due < timedelta() else "post_deployment"
-            if phase is not None:
-                cl = PlanChecklist(name=name, kind="phase", line=line)
-                phase.checklists.append(cl)
-            else:
-                cl = PlanChecklist(name=name, due=due, kind=kind, line=line)
-                self.plan.checklists.append(cl)
-            self.checklists[key] = cl
+        if cl is not None:
+            return cl
+        if phase is not None:
+            cl = PlanChecklist(name=name, kind="phase", line=line)
+            phase.checklists.append(cl)
+        else:
+            due, kind = _due_and_kind(ctx, label, label_times)
+            cl = PlanChecklist(name=name, due=due, kind=kind, line=line)
+            self.plan.checklists.append(cl)
+        self.checklists[key] = cl
         return cl
+
+    @staticmethod
+    def checklist_name(ctx: Ctx, label: str, sub: PlanPhase | None, phase) -> str:
+        if ctx.role is not None:
+            return f"{ctx.role.name}: {label}" if label else ctx.role.name
+        if label and not _GENERIC_LABEL.match(label):
+            return label
+        if sub is not None:
+            return sub.name
+        if phase is not None and phase.line == ctx.line:
+            return phase.name
+        return ctx.title
 
     def target_items(self, st: _State, line: int) -> list[PlanItem]:
         ctx = st.ctx
+        if ctx.cls == "rollback_plan":
+            return self.plan.rollback_plan
         if st.label_gate is not None or (ctx.cls == "gate" and ctx.gate_kind):
             if st.label_gate is not None:
                 name, kind, at = st.label_gate
@@ -85,11 +167,72 @@ class ChecklistsMixin:
         cl = self.checklist(ctx, st.label, st.sub, line, st.label_times)
         return cl.items
 
+    def task_of(self, text: str, st: _State) -> Task | None:
+        if st.ctx.explicit:
+            return canonical_task(text)
+        task = task_marker(text, marks_mean_done=self.marks_mean_done)
+        if task is not None and not task.boxed and st.ctx.cls in _NOT_TASKS:
+            return None  # "✅ Error rate < 1%" under Success Criteria is a criterion
+        return task
+
+    def in_gate(self, st: _State) -> bool:
+        return st.label_gate is not None or (st.ctx.cls == "gate" and bool(st.ctx.gate_kind))
+
+    def special_line(self, text: str, line: int, st: _State) -> bool:
+        """A checkbox or bare line that is not work to tick: a signer line or the decision
+        options of a gate, a rollback trigger. True when it was taken."""
+        if st.ctx.explicit:
+            return False
+        s = plain(text)
+        if self.in_gate(st) and self.gate_line(s, line, st):
+            return True
+        if st.ctx.triggers and st.ctx.cls == "rollback":
+            self.trigger_line(s, text, line, st)
+            return True
+        return False
+
+    def gate_line(self, s: str, line: int, st: _State) -> bool:
+        """``GO / NO-GO`` (the decision), ``Decision maker: ___`` (its authority, maybe a
+        seat to fill), ``QA Lead: ____ Date: ____`` (a required sign-off)."""
+        if decision_options(s):
+            self.target_items(st, line)  # the gate exists; its decision is the options
+            return True
+        who = decider(s)
+        g = st.current_gate or self.last_gate_in(st.ctx)
+        if who is not None and g is not None:
+            name = who or "Decision maker"
+            if who == "":
+                self.add_role(name, line, raw=True)
+            if name not in g.decision_roles:
+                g.decision_roles.append(name)
+            return True
+        role = signer(s)
+        if not role:
+            return False
+        self.target_items(st, line)
+        if st.current_gate is None:
+            return False
+        st.current_gate.signoffs.append(PlanSignOff(role=role, line=line))
+        return True
+
+    def trigger_line(self, s: str, text: str, line: int, st: _State) -> None:
+        crit = read_criterion(s)
+        if crit is not None:
+            crit.line = line
+            self.plan.rollback_criteria.append(crit)
+            return
+        st.unparsed_criteria.append((line, text))
+        self.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
+
     def list_block(self, b: Block, st: _State, nested_label: str | None = None) -> None:
         for it in b.items:
-            m = _CHECKBOX.match(it.text)
-            if m:
-                item = self.make_item(m, it, st)
+            task = self.task_of(it.text, st)
+            if task is not None and self.special_line(task.text, it.line, st):
+                continue
+            if task is None and self.step_item(it, b, st):
+                task = Task(it.text, False)
+            if task is not None:
+                item = self.make_item(task, it, st)
                 if st.group is not None:
                     st.group.children.append(item)
                 else:
@@ -102,18 +245,98 @@ class ChecklistsMixin:
                 st.last_item = item
                 continue
             self.plain_item(it, b, st)
-        if st.group is not None and b.items and _CHECKBOX.match(b.items[0].text):
+        if st.group is not None and b.items and self.task_of(b.items[0].text, st):
             st.group = None
 
-    def make_item(self, m: re.Match, it: ListItem, st: _State) -> PlanItem:
-        text, owner = item_text(m.group(2))
+    def task_table(self, b: Block, st: _State) -> bool:
+        """A row per task: its text, owner, due time and status (done when it says so)."""
+        rows = [r for _, r in b.rows]
+        cols = task_columns([plain(h).lower() for h in b.header], rows)
+        if cols is None or st.ctx.explicit:
+            return False
+        w = cols["when"]
+        if w is not None and any(w < len(r) and re.search(r"\d:\d\d", r[w]) for r in rows):
+            return False  # a schedule by clock time: its rows are phases
+
+        def cell(row: list[str], key: str) -> str:
+            i = cols[key]
+            return cell_text(row[i]) if i is not None and i < len(row) else ""
+
+        for ln, row in b.rows:
+            text = cell(row, "task")
+            if not text:
+                continue
+            when = read_times(cell(row, "when")) if cols["when"] is not None else None
+            saved = st.label_times
+            if when is not None and when.offset is not None:
+                st.label_times = when
+            status = cell(row, "status") or (row[cols["box"]] if cols["box"] is not None else "")
+            task = Task(text, bool(_DONE_STATUS.match(status.strip())))
+            item = self.make_item(task, ListItem(text, ln), st)
+            written = cell(row, "owner")
+            if written:
+                item.owner_role = self.owner_for(written, "", ln)
+            self.table_target(st, ln, when).append(item)
+            st.label_times = saved
+        return True
+
+    def table_target(self, st: _State, line: int, when: Times | None) -> list[PlanItem]:
+        if when is None or when.offset is None or st.ctx.cls == "rollback_plan":
+            return self.target_items(st, line)
+        label = f"{st.ctx.title} ({format_offset(when.offset.value)})"
+        return self.checklist(st.ctx, label, st.sub, line, when).items
+
+    def fenced_checklist(self, b: Block, st: _State) -> bool:
+        """A plain-text checklist drawn in a fence without a language: its task lines are
+        items, the drawing is kept as a note."""
+        if b.info or st.ctx.explicit:
+            return False
+        found = False
+        for n, raw in enumerate(b.text.split("\n")):
+            ln = re.sub(r"^[\s│|┃║>*+-]+", "", raw).rstrip(" │|┃║")
+            task = task_marker(ln, marks_mean_done=self.marks_mean_done)
+            if task is None or not re.match(r"(?:\d+[.)]\s*)?[\[☐□⬜◻▢❏❑]", ln):
+                continue  # "✓ Error rate stable" in a fence is output, not a task
+            found = True
+            line = b.line + 1 + n
+            if not self.special_line(task.text, line, st):
+                item = self.make_item(task, ListItem(task.text, line), st)
+                self.target_items(st, line).append(item)
+        return found
+
+    def step_item(self, it: ListItem, b: Block, st: _State) -> bool:
+        """A plain or numbered bullet under a heading that names tasks or steps is an item."""
+        ctx = st.ctx
+        if ctx.explicit or self.has_boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
+            return False
+        if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):
+            return False
+        if st.label and not _GENERIC_LABEL.match(st.label) and ctx.cls != "rollback_plan":
+            return False
+        text = plain(it.text)
+        if not text or text.endswith(":") or any(c.kind == "list" for c in it.children):
+            return False
+        return not re.match(r"^(?:verification|note|owner|tip|warning)\s*:", text, re.I)
+
+    def default_owner(self, st: _State) -> str:
         role = st.label_role or st.ctx.role
-        item = PlanItem(
-            text=text,
-            done=m.group(1).lower() == "x",
-            owner_role=owner or (role.name if role else ""),
-            line=it.line,
-        )
+        return st.owner or st.ctx.owner or (role.name if role else "")
+
+    def make_item(self, task: Task, it: ListItem, st: _State) -> PlanItem:
+        first, *more = task.text.split("\n") if not st.ctx.explicit else [task.text]
+        text, owner = item_text(first)
+        if not st.ctx.explicit:
+            text = strip_markup(text)
+            if not owner:
+                text, owner = split_owner(text)
+            owner = self.owner_for(owner, self.default_owner(st), it.line)
+        else:
+            role = st.label_role or st.ctx.role
+            owner = owner or (role.name if role else "")
+        item = PlanItem(text=text, done=task.done, owner_role=owner, line=it.line)
+        for n, ln in enumerate(more, 1):  # lazy continuation lines of the item's paragraph
+            if not self.sub_owner(plain(ln), item, it.line + n):
+                item.text = f"{item.text} {plain(ln)}".strip()
         if (
             st.group is not None
             and re.match(r"verification\s*:", text, re.I)
@@ -122,30 +345,52 @@ class ChecklistsMixin:
             st.group.verification = text.split(":", 1)[1].strip().strip("`")
         for child in it.children:
             if child.kind == "list":
-                for sub in child.items:
-                    sm = _CHECKBOX.match(sub.text)
-                    if sm:
-                        saved = st.group
-                        st.group = None
-                        item.children.append(self.make_item(sm, sub, st))
-                        st.group = saved
-                    else:
-                        self.nested_plain(sub, item, st)
+                self.child_list(child, item, st)
             elif child.kind == "fence":
                 self.add_verification(item, child.text.removesuffix("\n"))
             elif child.kind == "para":
-                for ln in child.text.split("\n"):
-                    s = plain(ln)
-                    if re.match(r"verification\s*:", s, re.I):
-                        self.add_verification(item, s.split(":", 1)[1].strip().strip("`"))
+                self.child_para(child, item, st)
         return item
+
+    def child_list(self, child: Block, item: PlanItem, st: _State) -> None:
+        for sub in child.items:
+            sm = self.task_of(sub.text, st)
+            if sm:
+                saved = st.group
+                st.group = None
+                item.children.append(self.make_item(sm, sub, st))
+                st.group = saved
+            elif not st.ctx.explicit and self.sub_owner(plain(sub.text), item, sub.line):
+                continue
+            else:
+                self.nested_plain(sub, item, st)
+
+    def child_para(self, child: Block, item: PlanItem, st: _State) -> None:
+        for n, ln in enumerate(child.text.split("\n")):
+            s = plain(ln)
+            if re.match(r"verification\s*:", s, re.I):
+                self.add_verification(item, s.split(":", 1)[1].strip().strip("`"))
+            elif not st.ctx.explicit:
+                self.sub_owner(s, item, child.line + n)
+
+    def sub_owner(self, text: str, item: PlanItem, line: int) -> bool:
+        """An ``Owner: X`` line under an item sets its owner."""
+        who = owner_line(text)
+        if who is None:
+            return False
+        if is_placeholder(who):
+            self.warn(line, f"owner '{who}' is a placeholder: the item has no owner yet")
+            item.owner_role = ""
+        else:
+            item.owner_role = who
+        return True
 
     def nested_plain(self, sub: ListItem, item: PlanItem, st: _State) -> None:
         # a plain bullet under an item may still hold checkboxes deeper down
         for child in sub.children:
             if child.kind == "list":
                 for deeper in child.items:
-                    dm = _CHECKBOX.match(deeper.text)
+                    dm = self.task_of(deeper.text, st)
                     if dm:
                         item.children.append(self.make_item(dm, deeper, st))
 
@@ -155,7 +400,7 @@ class ChecklistsMixin:
     def plain_item(self, it: ListItem, b: Block, st: _State) -> None:
         text = plain(it.text)
         has_boxes = any(
-            c.kind == "list" and any(_CHECKBOX.match(x.text) for x in c.items) for c in it.children
+            c.kind == "list" and any(self.task_of(x.text, st) for x in c.items) for c in it.children
         )
         if has_boxes:
             saved = (st.label, st.label_times)
@@ -175,11 +420,10 @@ class ChecklistsMixin:
 
     def group_header(self, gm: re.Match, line: int, st: _State) -> None:
         text, owner = item_text(gm.group(2))
-        role = st.label_role or st.ctx.role
         item = PlanItem(
             text=text,
             done=gm.group(1).lower() == "x",
-            owner_role=owner or (role.name if role else ""),
+            owner_role=owner or self.default_owner(st),
             line=line,
         )
         self.target_items(st, line).append(item)

@@ -13,15 +13,46 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
+from . import vocab
 from .blocks import Block
 from .plan import PlanCommsRule, PlanGate, PlanItem, PlanPerson, PlanPhase, PlanRole
 from .times import Times
 
+
+class SectionKind(StrEnum):
+    """What a section holds, from its heading (inherited by sections without keywords)."""
+
+    COMMS = "comms"
+    ESCALATION = "escalation"
+    GATE = "gate"
+    ROLLBACK = "rollback"  # rollback criteria / triggers
+    ROLLBACK_PLAN = "rollback_plan"  # steps that run only on rollback
+    NOTES = "notes"
+    ROLES = "roles"
+    TIMELINE = "timeline"
+    CHECKLIST = "checklist"
+    TEMPLATE = "template"
+    NOTE = "note"
+
+
+_ROLLBACK_PLAN = vocab.phrase_rx(vocab.ROLLBACK_PLAN)
+_ROLLBACK_TRIGGERS = vocab.phrase_rx(vocab.ROLLBACK_TRIGGERS)
+_GATE_WORDS = vocab.phrase_rx(vocab.GATE)
+_TASK_WORDS = vocab.phrase_rx(vocab.TASK_HEADINGS)
+_TEAM_WORDS = re.compile(
+    r"^(?:" + "|".join(re.escape(w) for w in vocab.TEAMS) + r")(?:\s+(?:team|tasks?))?$", re.I
+)
+
 _CLASSES = [
+    ("rollback_plan", _ROLLBACK_PLAN),
+    ("rollback", _ROLLBACK_TRIGGERS),
     ("comms", re.compile(r"communicat|notif|announce|status update|message|templates?\b", re.I)),
     ("escalation", re.compile(r"escalat", re.I)),
+    ("escalation", vocab.phrase_rx(vocab.ESCALATION)),
     ("gate", re.compile(r"go\s*/?\s*-?no[\s-]*go|approv|sign[\s-]*off", re.I)),
+    ("gate", _GATE_WORDS),
     ("rollback", re.compile(r"rollback|roll back|threshold", re.I)),
     (
         "notes",
@@ -65,11 +96,26 @@ _PAREN_TAIL = re.compile(r"\s*\(([^()]*)\)\s*$")
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
 
 
-def classify(title: str) -> str | None:
+def classify(title: str) -> SectionKind | None:
     for name, rx in _CLASSES:
         if rx.search(title):
-            return name
+            return SectionKind(name)
     return None
+
+
+def trigger_heading(title: str) -> bool:
+    """ "Rollback triggers", "Rollback-Kriterien", "回滚条件"...: lines below are criteria."""
+    return bool(_ROLLBACK_TRIGGERS.search(title))
+
+
+def task_heading(title: str) -> bool:
+    """A heading that names tasks, steps, a procedure or a checklist."""
+    return bool(_TASK_WORDS.search(title))
+
+
+def team_heading(title: str) -> bool:
+    """``### QA``, ``### Support team``: a team named as the doer of what follows."""
+    return bool(_TEAM_WORDS.match(title.strip()))
 
 
 @dataclass
@@ -88,6 +134,10 @@ class Ctx:
     comms: PlanCommsRule | None = None
     title: str = ""
     line: int = 0
+    tasks: bool = False  # the heading names tasks/steps: plain bullets are items
+    triggers: bool = False  # a rollback triggers/criteria section: its lines are criteria
+    owner: str = ""  # a section-level owner or a team heading: the doer of its items
+    path: tuple[str, ...] = ()  # titles of the enclosing sections
 
 
 @dataclass
@@ -114,3 +164,4 @@ class _State:
     loose_para: bool = False
     pending_fences: list[Block] = field(default_factory=list)
     unparsed_criteria: list[tuple[int, str]] = field(default_factory=list)
+    owner: str = ""  # "**Owner:** X" in this section

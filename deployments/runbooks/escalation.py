@@ -8,12 +8,33 @@ import re
 from .blocks import Block
 from .context import _PAREN_TAIL, _ROLE_SPLIT
 from .plan import PlanEscalationLevel
+from .recognise import chain
 from .text import cell_text, plain, split_list
 from .times import _UNIT, _unit_delta, parse_offset_or_duration
 
 
 class EscalationMixin:
     """Builder part: escalation levels."""
+
+    def chain_line(self, text: str, line: int, st) -> bool:
+        """``On-call → Team lead → CTO`` in an escalation section (or a line that says
+        "escalat..."): one level per step, after the levels already read."""
+        if st.ctx.cls not in ("escalation", "roles") and "escalat" not in text.lower():
+            return False
+        body = re.sub(r"^[^:→>]{0,40}:\s*", "", text) if ":" in text.split("→")[0] else text
+        steps = chain(body)
+        if not steps:
+            return False
+        start = max((lv.level for lv in self.plan.escalation), default=0)
+        for n, step in enumerate(steps, start + 1):
+            name, qual = self.role_name(step)
+            level = PlanEscalationLevel(level=n, name=name, line=line)
+            level.roles.append(name)
+            after = re.search(r"(\d+)\s*" + _UNIT, qual)
+            if after:
+                level.after = _unit_delta(float(after.group(1)), after.group(2))
+            self.plan.escalation.append(level)
+        return True
 
     def add_level(self, m: re.Match, line: int, rest: str | None = None) -> PlanEscalationLevel:
         num = int(m.group(1) or m.group(2))

@@ -178,7 +178,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_plan(plan: Plan) -> str:
     """Write ``plan`` as a canonical markdown runbook (see the module docstring)."""
     title = _fit(plan.title, lambda s: None if re.search(r"(^|\s)#+\s*$", s) else plain(s))
-    out = [f"# {title}", ""]
+    out = [f"# {title}", "", f"**Go-live:** {plan.go_live_at or '-'}"]
     out += _meta_lines(
         [
             ("Release Version", _fit(plan.version, plain) if plan.version else ""),
@@ -187,107 +187,202 @@ def render_plan(plan: Plan) -> str:
             ("Window End", _off(plan.window_end)),
         ]
     )
-    if plan.phases:
-        out += ["", "## Timeline"]
-        for phase in plan.phases:
-            out += _phase(phase)
-    if plan.checklists:
-        out += ["", "## Checklists"]
-        for cl in plan.checklists:
-            out += _checklist(cl, 3)
-    if plan.gates:
-        out += ["", "## Gates"]
-        for gate in plan.gates:
-            out += _gate(gate)
-    if plan.roles:
-        out += ["", "## Team"]
-        out += _table(
-            ["Role", "Kind", "Duty", "Primary", "Backup"],
-            [
-                [
-                    _cell(r.name),
-                    _cell(r.kind),
-                    _cell(r.duty),
-                    _cell_list(r.primary),
-                    _cell_list(r.backup),
-                ]
-                for r in plan.roles
-            ],
-        )
-    if plan.people:
-        out += ["", "## Contacts"]
-        out += _table(
-            ["Name", "Email", "Phone", "Slack"],
-            [[_cell(p.name), _cell(p.email), _cell(p.phone), _cell(p.slack)] for p in plan.people],
-        )
-    if plan.escalation:
-        out += ["", "## Escalation"]
-        out += _table(
-            ["Level", "Title", "Roles", "Contacts", "After", "Until"],
-            [
-                [
-                    str(lv.level),
-                    _cell(lv.name),
-                    _cell_list(lv.roles),
-                    _cell_list(lv.contacts),
-                    _dur(lv.after),
-                    _dur(lv.until),
-                ]
-                for lv in plan.escalation
-            ],
-        )
-    if plan.rollback_criteria:
-        out += ["", "## Rollback Criteria"]
-        out += _table(
-            ["Metric", "Comparison", "Threshold", "Unit", "Duration", "Severity", "Text"],
-            [
-                [
-                    _cell(c.metric),
-                    _cell(c.comparison),
-                    repr(float(c.threshold)),
-                    _cell(c.unit),
-                    _dur(c.duration),
-                    _cell(c.severity),
-                    _cell(c.text),
-                ]
-                for c in plan.rollback_criteria
-            ],
-        )
-    if plan.comms_rules:
-        out += ["", "## Communications"]
-        out += _table(
-            ["Name", "At", "Every", "Milestone", "Channels", "Audience", "Template"],
-            [
-                [
-                    _cell(r.name),
-                    _off(r.at),
-                    _dur(r.interval),
-                    _cell(r.milestone),
-                    _cell_list(r.channels),
-                    _cell(r.audience),
-                    _cell(r.template),
-                ]
-                for r in plan.comms_rules
-            ],
-        )
-    if plan.templates:
-        out += ["", "## Templates"]
-        for t in plan.templates:
-            out += ["", f"### Template: {_heading(t.name)}", ""]
-            out += _meta_lines(
-                [
-                    ("Key", _meta(t.key)),
-                    ("Channel", _meta(t.channel) if t.channel else ""),
-                    ("Subject", _meta(t.subject) if t.subject else ""),
-                    ("Placeholders", _meta_list(t.placeholders)),
-                ]
-            )
-            out += ["", *_fence(t.body)]
-    if plan.notes:
-        out += ["", "## Notes"]
-        for n in plan.notes:
-            out += ["", f"### Note: {_heading(n.title)}", "", *_fence(n.body)]
+    for section in _SECTIONS:
+        out += section(plan)
     return "\n".join(out) + "\n"
 
 
 _ = split_list  # re-exported helpers used by tests
+
+
+def _render_phases(plan: Plan) -> list[str]:
+    if not plan.phases:
+        return []
+    out: list[str] = []
+    out += ["", "## Timeline"]
+    for phase in plan.phases:
+        out += _phase(phase)
+    return out
+
+
+def _render_checklists(plan: Plan) -> list[str]:
+    if not plan.checklists:
+        return []
+    out: list[str] = []
+    out += ["", "## Checklists"]
+    for cl in plan.checklists:
+        out += _checklist(cl, 3)
+    return out
+
+
+def _render_gates(plan: Plan) -> list[str]:
+    if not plan.gates:
+        return []
+    out: list[str] = []
+    out += ["", "## Gates"]
+    for gate in plan.gates:
+        out += _gate(gate)
+    return out
+
+
+def _render_roles(plan: Plan) -> list[str]:
+    if not plan.roles:
+        return []
+    out: list[str] = []
+    out += ["", "## Team"]
+    out += _table(
+        ["Role", "Kind", "Duty", "Primary", "Backup"],
+        [
+            [
+                _cell(r.name),
+                _cell(r.kind),
+                _cell(r.duty),
+                _cell_list(r.primary),
+                _cell_list(r.backup),
+            ]
+            for r in plan.roles
+        ],
+    )
+    return out
+
+
+def _render_people(plan: Plan) -> list[str]:
+    if not plan.people:
+        return []
+    out: list[str] = []
+    out += ["", "## Contacts"]
+    out += _table(
+        ["Name", "Email", "Phone", "Slack"],
+        [[_cell(p.name), _cell(p.email), _cell(p.phone), _cell(p.slack)] for p in plan.people],
+    )
+    return out
+
+
+def _render_escalation(plan: Plan) -> list[str]:
+    if not plan.escalation:
+        return []
+    out: list[str] = []
+    out += ["", "## Escalation"]
+    out += _table(
+        ["Level", "Title", "Roles", "Contacts", "After", "Until"],
+        [
+            [
+                str(lv.level),
+                _cell(lv.name),
+                _cell_list(lv.roles),
+                _cell_list(lv.contacts),
+                _dur(lv.after),
+                _dur(lv.until),
+            ]
+            for lv in plan.escalation
+        ],
+    )
+    return out
+
+
+def _render_rollback_criteria(plan: Plan) -> list[str]:
+    if not plan.rollback_criteria:
+        return []
+    out: list[str] = []
+    out += ["", "## Rollback Criteria"]
+    out += _table(
+        [
+            "Metric",
+            "Comparison",
+            "Threshold",
+            "Unit",
+            "Duration",
+            "Severity",
+            "Text",
+            "Automatic",
+        ],
+        [
+            [
+                _cell(c.metric),
+                _cell(c.comparison),
+                repr(float(c.threshold)),
+                _cell(c.unit),
+                _dur(c.duration),
+                _cell(c.severity),
+                _cell(c.text),
+                "yes" if c.automatic else "no",
+            ]
+            for c in plan.rollback_criteria
+        ],
+    )
+    return out
+
+
+def _render_rollback_plan(plan: Plan) -> list[str]:
+    if not plan.rollback_plan:
+        return []
+    out: list[str] = []
+    out += ["", "## Rollback: Plan", "", *_items(plan.rollback_plan)]
+    return out
+
+
+def _render_comms_rules(plan: Plan) -> list[str]:
+    if not plan.comms_rules:
+        return []
+    out: list[str] = []
+    out += ["", "## Communications"]
+    out += _table(
+        ["Name", "At", "Every", "Milestone", "Channels", "Audience", "Template"],
+        [
+            [
+                _cell(r.name),
+                _off(r.at),
+                _dur(r.interval),
+                _cell(r.milestone),
+                _cell_list(r.channels),
+                _cell(r.audience),
+                _cell(r.template),
+            ]
+            for r in plan.comms_rules
+        ],
+    )
+    return out
+
+
+def _render_templates(plan: Plan) -> list[str]:
+    if not plan.templates:
+        return []
+    out: list[str] = []
+    out += ["", "## Templates"]
+    for t in plan.templates:
+        out += ["", f"### Template: {_heading(t.name)}", ""]
+        out += _meta_lines(
+            [
+                ("Key", _meta(t.key)),
+                ("Channel", _meta(t.channel) if t.channel else ""),
+                ("Subject", _meta(t.subject) if t.subject else ""),
+                ("Placeholders", _meta_list(t.placeholders)),
+            ]
+        )
+        out += ["", *_fence(t.body)]
+    return out
+
+
+def _render_notes(plan: Plan) -> list[str]:
+    if not plan.notes:
+        return []
+    out: list[str] = []
+    out += ["", "## Notes"]
+    for n in plan.notes:
+        out += ["", f"### Note: {_heading(n.title)}", "", *_fence(n.body)]
+    return out
+
+
+_SECTIONS = (
+    _render_phases,
+    _render_checklists,
+    _render_gates,
+    _render_roles,
+    _render_people,
+    _render_escalation,
+    _render_rollback_criteria,
+    _render_rollback_plan,
+    _render_comms_rules,
+    _render_templates,
+    _render_notes,
+)

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 from .blocks import Block
-from .context import _APPROVAL, _GO_NO_GO, _PRE, Ctx, _State
+from .context import _APPROVAL, _GATE_WORDS, _GO_NO_GO, _PRE, Ctx, _State
 from .plan import PlanGate, PlanSignOff
 from .text import cell_text
 
@@ -26,6 +26,8 @@ class GatesMixin:
             if re.search(r"final|go-?live|launch|release", title, re.I):
                 return "final_approval"
             return "go_no_go" if _PRE.search(title) else "final_approval"
+        if _GATE_WORDS.search(title):
+            return "go_no_go"
         return ""
 
     def gate(self, ctx: Ctx, name: str, kind: str, line: int, at: timedelta | None) -> PlanGate:

@@ -8,13 +8,15 @@ with bulk inserts, so the 56 KB enterprise runbook imports well under a second.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 
 from checklists.models import Checklist, ChecklistItem, Gate, GateDecisionRole, RequiredSignOff
-from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion
+from deployments.models import Phase, Release, ReleaseContact, RollbackCriterion, RollbackStep
 from deployments.runbooks.plan import (
+    ParseWarning,
     Plan,
     PlanChecklist,
     PlanCommsRule,
@@ -29,6 +31,7 @@ from deployments.runbooks.plan import (
     PlanSignOff,
     PlanTemplate,
 )
+from deployments.runbooks.recognise import is_placeholder
 from notifications.models import CommsRule, EscalationLevel, EscalationRole, MessageTemplate
 from warroom import events
 from warroom.people.models import Assignment, Person, Role
@@ -57,22 +60,62 @@ class _Roles:
         return role
 
 
-def _person(p: PlanPerson) -> Person:
-    """The runbook's person: the same Person (and login) as on earlier releases when the
-    email matches, or the name matches someone who logs in; otherwise a new one.
-    Contact details are taken from this runbook."""
-    found = None
+def _find_person(p: PlanPerson) -> Person | None:
+    """The Person this runbook names, if Warroom already knows them: by email, else by
+    exact name (someone who logs in first)."""
     if p.email.strip():
         found = Person.objects.filter(email__iexact=p.email.strip()).order_by("id").first()
-    if found is None and p.name.strip():
-        found = Person.objects.filter(name=p.name, user__isnull=False).order_by("id").first()
+        if found is not None:
+            return found
+    if p.name.strip() and not is_placeholder(p.name):
+        return (
+            Person.objects.filter(name=p.name)
+            .order_by(F("user").asc(nulls_last=True), "id")
+            .first()
+        )
+    return None
+
+
+_FIELDS = (("name", "name"), ("email", "email"), ("phone", "phone"), ("slack", "slack_handle"))
+
+
+def people_differences(plan: Plan) -> list[ParseWarning]:
+    """Warnings (with the runbook's line) for people who already exist with other contact
+    details; the import links them and keeps what is on record."""
+    out = []
+    for p in plan.people:
+        found = _find_person(p)
+        if found is None:
+            continue
+        for label, attr in _FIELDS:
+            ours, theirs = getattr(p, label).strip(), (getattr(found, attr) or "").strip()
+            if ours and theirs and ours.casefold() != theirs.casefold():
+                out.append(
+                    ParseWarning(
+                        p.line,
+                        f"{p.name or p.email} is already known as {found.name} "
+                        f"<{found.email or 'no email'}>: this runbook's {label} '{ours}' "
+                        f"differs from '{theirs}', which is kept",
+                    )
+                )
+    return out
+
+
+def _person(p: PlanPerson) -> Person:
+    """The runbook's person: the same Person (and login) as on earlier releases when the
+    email or the name matches, otherwise a new one. A known person's contact details are
+    never overwritten (another release relies on them); only blanks are filled."""
+    found = _find_person(p)
     if found is None:
         return Person.objects.create(
             name=p.name[:200], email=p.email[:254], phone=p.phone[:64], slack_handle=p.slack[:100]
         )
-    found.name, found.email = p.name[:200], p.email[:254]
-    found.phone, found.slack_handle = p.phone[:64], p.slack[:100]
-    found.save(update_fields=["name", "email", "phone", "slack_handle"])
+    blanks = [attr for label, attr in _FIELDS if getattr(p, label) and not getattr(found, attr)]
+    for label, attr in _FIELDS:
+        if attr in blanks:
+            setattr(found, attr, getattr(p, label)[: Person._meta.get_field(attr).max_length])
+    if blanks:
+        found.save(update_fields=blanks)
     return found
 
 
@@ -87,31 +130,54 @@ def _ordered_roles(through, owner_field: str, owner, roles: _Roles, names: list[
     through.objects.bulk_create(rows)
 
 
-def _items(
-    checklist: Checklist,
-    items: list[PlanItem],
-    roles: _Roles,
-    parent: ChecklistItem | None,
-    start: int,
-) -> int:
+def _status(item: PlanItem) -> str:
+    return ChecklistItem.Status.DONE if item.done else ChecklistItem.Status.TODO
+
+
+def _tree(model, items: list[PlanItem], roles: _Roles, parent, start: int, **fixed) -> int:
+    """Bulk-insert ``items`` (and their children, depth first) as ``model`` rows."""
     rows = [
-        ChecklistItem(
-            checklist=checklist,
+        model(
+            **fixed,
             parent=parent,
             order=start + n,
             text=i.text,
             owner_role=roles.get(i.owner_role),
             verification=i.verification,
-            status=ChecklistItem.Status.DONE if i.done else ChecklistItem.Status.TODO,
+            **({"status": _status(i)} if model is ChecklistItem else {}),
         )
         for n, i in enumerate(items)
     ]
-    ChecklistItem.objects.bulk_create(rows)
+    model.objects.bulk_create(rows)
     order = start + len(rows)
     for row, plan_item in zip(rows, items, strict=True):
         if plan_item.children:
-            order = _items(checklist, plan_item.children, roles, row, order)
+            order = _tree(model, plan_item.children, roles, row, order, **fixed)
     return order
+
+
+def _items(checklist: Checklist, items: list[PlanItem], roles: _Roles) -> None:
+    _tree(ChecklistItem, items, roles, None, 0, checklist=checklist)
+
+
+def _plan_rollback_steps(release: Release) -> list[PlanItem]:
+    rows = list(release.rollback_steps.select_related("owner_role").order_by("order", "id"))
+    children: dict[int | None, list[RollbackStep]] = {}
+    for r in rows:
+        children.setdefault(r.parent_id, []).append(r)
+
+    def build(parent: int | None) -> list[PlanItem]:
+        return [
+            PlanItem(
+                text=r.text,
+                owner_role=r.owner_role.name if r.owner_role else "",
+                verification=r.verification,
+                children=build(r.pk),
+            )
+            for r in children.get(parent, [])
+        ]
+
+    return build(None)
 
 
 def _checklist(release, plan_checklist: PlanChecklist, roles, order, phase=None) -> Checklist:
@@ -123,7 +189,7 @@ def _checklist(release, plan_checklist: PlanChecklist, roles, order, phase=None)
         due_offset=plan_checklist.due,
         order=order,
     )
-    _items(checklist, plan_checklist.items, roles, None, 0)
+    _items(checklist, plan_checklist.items, roles)
     return checklist
 
 
@@ -144,10 +210,32 @@ def instantiate(
         notes=[{"title": n.title, "body": n.body} for n in plan.notes],
     )
     roles = _Roles(release)
+    _people(release, plan, roles)
+    order = _checklists(release, plan, roles)
+    _gates(release, plan, roles, order)
+    _rollback(release, plan, roles)
+    _comms(release, plan)
+    _escalation(release, plan, roles)
+    events.record(
+        release,
+        "release.created",
+        actor=user,
+        data={
+            "source": source_name,
+            "go_live_at": go_live_at.isoformat(),
+            **{k: v for k, v in plan.summary().items() if k != "warnings"},
+        },
+    )
+    return release
+
+
+def _people(release: Release, plan: Plan, roles: _Roles) -> None:
+    """Contacts (known people linked, never overwritten) and the roles' seats."""
     people: dict[str, Person] = {}
     contacts = [_person(p) for p in plan.people]
-    for person in contacts:  # roles name people; placeholders like "TBD" may repeat
-        people.setdefault(person.name, person)
+    # roles name people as the runbook writes them; placeholders like "TBD" may repeat
+    for written, person in zip(plan.people, contacts, strict=True):
+        people.setdefault(written.name, person)
     ReleaseContact.objects.bulk_create(
         ReleaseContact(release=release, person=p, order=n) for n, p in enumerate(contacts)
     )
@@ -169,6 +257,10 @@ def instantiate(
                 Assignment.objects.get_or_create(
                     role=role, person=person, defaults={"kind": kind, "order": order}
                 )
+
+
+def _checklists(release: Release, plan: Plan, roles: _Roles) -> int:
+    """Plan-level checklists, then phases with theirs; returns the next checklist order."""
     order = 0
     for c in plan.checklists:
         _checklist(release, c, roles, order)
@@ -186,6 +278,10 @@ def instantiate(
         for c in pp.checklists:
             _checklist(release, c, roles, order, phase=phase)
             order += 1
+    return order
+
+
+def _gates(release: Release, plan: Plan, roles: _Roles, order: int) -> None:
     for n, pg in enumerate(plan.gates):
         checklist = None
         if pg.checklist:
@@ -218,22 +314,31 @@ def instantiate(
                 for k, so in enumerate(pg.signoffs)
             ]
         )
+
+
+def _rollback(release: Release, plan: Plan, roles: _Roles) -> None:
+    """The rollback plan's steps (outside progress) and the criteria that call for it."""
+    _tree(RollbackStep, plan.rollback_plan, roles, None, 0, release=release)
     RollbackCriterion.objects.bulk_create(
         [
             RollbackCriterion(
                 release=release,
                 order=n,
                 metric=c.metric[:200],
-                comparison=c.comparison,
+                op=c.comparison,
                 threshold=c.threshold,
                 unit=c.unit[:20],
-                duration=c.duration,
+                for_s=int(c.duration.total_seconds()) if c.duration is not None else None,
+                automatic=c.automatic,
                 severity=c.severity,
                 text=c.text,
             )
             for n, c in enumerate(plan.rollback_criteria)
         ]
     )
+
+
+def _comms(release: Release, plan: Plan) -> None:
     templates = {}
     for n, t in enumerate(plan.templates):
         templates[t.key] = MessageTemplate.objects.create(
@@ -263,6 +368,9 @@ def instantiate(
             for n, r in enumerate(plan.comms_rules)
         ]
     )
+
+
+def _escalation(release: Release, plan: Plan, roles: _Roles) -> None:
     for lvl in plan.escalation:
         level = EscalationLevel.objects.create(
             release=release,
@@ -273,17 +381,6 @@ def instantiate(
             contacts=list(lvl.contacts),
         )
         _ordered_roles(EscalationRole, "level", level, roles, lvl.roles)
-    events.record(
-        release,
-        "release.created",
-        actor=user,
-        data={
-            "source": source_name,
-            "go_live_at": go_live_at.isoformat(),
-            **{k: v for k, v in plan.summary().items() if k != "warnings"},
-        },
-    )
-    return release
 
 
 def _plan_items(
@@ -396,13 +493,15 @@ def plan_from_release(release: Release, *, keep_status: bool = True) -> Plan:
             )
             for lvl in levels
         ],
+        rollback_plan=_plan_rollback_steps(release),
         rollback_criteria=[
             PlanRollbackCriterion(
                 metric=c.metric,
-                comparison=c.comparison,
+                comparison=c.op,
                 threshold=c.threshold,
                 unit=c.unit,
-                duration=c.duration,
+                duration=timedelta(seconds=c.for_s) if c.for_s is not None else None,
+                automatic=c.automatic,
                 severity=c.severity,
                 text=c.text,
             )

@@ -25,6 +25,9 @@ helpers ``export.py`` relies on are re-exported here.
 
 from __future__ import annotations
 
+import codecs
+import re
+
 from .builder import _Builder
 from .comms import PLACEHOLDER_FIELDS
 from .errors import RunbookError
@@ -43,31 +46,74 @@ from .times import format_offset as format_offset
 from .times import parse_duration as parse_duration
 from .times import parse_offset as parse_offset
 
-__all__ = ["MAX_BYTES", "PLACEHOLDER_FIELDS", "RunbookError", "parse_runbook"]
+__all__ = ["MAX_BYTES", "MAX_ITEMS", "PLACEHOLDER_FIELDS", "RunbookError", "parse_runbook"]
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * 1024 * 1024  # default of the setting RUNBOOK_MAX_BYTES
+MAX_ITEMS = 5000  # default of the setting RUNBOOK_MAX_ITEMS
+
+_ITEM_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\]|[☐□⬜])[ \t]+\S", re.M)
 
 
-def _decode(data: str | bytes) -> str:
+def _too_many(count: int, max_items: int) -> RunbookError:
+    return RunbookError(
+        f"the runbook has {count} or more items; the limit is {max_items} items "
+        "(setting RUNBOOK_MAX_ITEMS): split it into several releases"
+    )
+
+
+def _utf16(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        raise RunbookError(f"invalid UTF-16 (byte {exc.start}); save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise RunbookError("empty file: nothing to import")
+    return text
+
+
+def _decode_bytes(raw: bytes) -> str:
+    """UTF-8 (with or without a BOM); a refused encoding is named, not called binary."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        guess = _guess_encoding(raw)
+        raise RunbookError(
+            f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}){guess}; save the file as UTF-8", line
+        ) from None
+
+
+def _guess_encoding(raw: bytes) -> str:
+    high = [b for b in raw if b >= 0x80]
+    if high and all(0xA0 <= b <= 0xFF for b in high):
+        return ": looks like Latin-1 (ISO-8859-1)"
+    if high and all(b >= 0x80 for b in high) and any(0x80 <= b <= 0x9F for b in high):
+        return ": looks like Windows-1252"
+    return ""
+
+
+def _decode(data: str | bytes, max_bytes: int = MAX_BYTES) -> str:
     if isinstance(data, bytes | bytearray):
         raw = bytes(data)
-        if len(raw) > MAX_BYTES:
-            raise RunbookError(f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes (5 MB)")
+        if len(raw) > max_bytes:
+            raise RunbookError(
+                f"file is {len(raw)} bytes; the limit is {max_bytes} bytes "
+                f"({max_bytes / 1024 / 1024:g} MB, setting RUNBOOK_MAX_BYTES)"
+            )
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return _utf16(raw)
         if b"\x00" in raw:
             line = raw[: raw.index(b"\x00")].count(b"\n") + 1
             raise RunbookError("binary file (NUL byte): a runbook must be markdown text", line)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise RunbookError(
-                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line
-            ) from None
-        text = text.removeprefix("\ufeff")
+        text = _decode_bytes(raw)
     else:
         text = data
-        if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-            raise RunbookError(f"text is larger than the limit of {MAX_BYTES} bytes (5 MB)")
+        if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise RunbookError(
+                f"text is larger than the limit of {max_bytes} bytes "
+                f"({max_bytes / 1024 / 1024:g} MB, setting RUNBOOK_MAX_BYTES)"
+            )
         if "\x00" in text:
             line = text[: text.index("\x00")].count("\n") + 1
             raise RunbookError(
@@ -78,8 +124,24 @@ def _decode(data: str | bytes) -> str:
     return text
 
 
-def parse_runbook(text: str | bytes, *, source_name: str = "") -> Plan:
-    """Parse a markdown runbook into a :class:`Plan`; raise :class:`RunbookError` on bad input."""
-    decoded = _decode(text)
+def parse_runbook(
+    text: str | bytes,
+    *,
+    source_name: str = "",
+    max_bytes: int = MAX_BYTES,
+    max_items: int = MAX_ITEMS,
+) -> Plan:
+    """Parse a markdown runbook into a :class:`Plan`; raise :class:`RunbookError` on bad input.
+
+    A runbook over ``max_bytes`` or with more than ``max_items`` items is refused naming the
+    limit: the bytes before decoding, the checkbox lines counted before parsing, and the
+    items the parse found (numbered steps, table rows...) before anything is written."""
+    decoded = _decode(text, max_bytes)
+    boxes = sum(1 for _ in _ITEM_LINE.finditer(decoded))
+    if boxes > max_items:
+        raise _too_many(boxes, max_items)
     repaired = _repair(decoded.replace("\r\n", "\n").replace("\r", "\n"))
-    return _Builder(repaired, source_name).build()
+    plan = _Builder(repaired, source_name).build()
+    if plan.item_count() > max_items:
+        raise _too_many(plan.item_count(), max_items)
+    return plan

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .recognise import is_placeholder
+
 ITEM_STATUSES = ("todo", "done", "blocked", "na")
 SEVERITIES = ("immediate", "review", "investigate")
 COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
@@ -85,6 +87,11 @@ class PlanRole:
     kind: str = "team"  # "team" | "stakeholder"
     line: int = _line()
 
+    @property
+    def unfilled(self) -> bool:
+        """A seat the runbook names but leaves to fill ("[Name]", "TBD", "___")."""
+        return not any(not is_placeholder(n) for n in self.primary)
+
 
 @dataclass
 class PlanEscalationLevel:
@@ -106,6 +113,7 @@ class PlanRollbackCriterion:
     duration: timedelta | None = None  # "for 5+ minutes"
     severity: str = "immediate"  # one of SEVERITIES
     text: str = ""  # the source sentence, for people
+    automatic: bool = False  # the runbook says to roll back without a decision
     line: int = _line()
 
 
@@ -169,6 +177,7 @@ class Plan:
     title: str
     version: str = ""
     timezone: str = "UTC"
+    go_live_at: str = ""  # as stated: "2026-03-14T22:00+01:00", or "02:00+08:00" (time only)
     window_start: timedelta | None = None  # deployment window, offsets from T0
     window_end: timedelta | None = None
     phases: list[PlanPhase] = field(default_factory=list)
@@ -177,6 +186,7 @@ class Plan:
     people: list[PlanPerson] = field(default_factory=list)
     escalation: list[PlanEscalationLevel] = field(default_factory=list)
     rollback_criteria: list[PlanRollbackCriterion] = field(default_factory=list)
+    rollback_plan: list[PlanItem] = field(default_factory=list)  # steps run only on rollback
     comms_rules: list[PlanCommsRule] = field(default_factory=list)
     templates: list[PlanTemplate] = field(default_factory=list)
     gates: list[PlanGate] = field(default_factory=list)
@@ -190,8 +200,10 @@ class Plan:
         def count(items: list[PlanItem]) -> int:
             return sum(1 + count(i.children) for i in items)
 
-        return sum(count(c.items) for c in self.all_checklists()) + sum(
-            count(g.checklist) for g in self.gates
+        return (
+            sum(count(c.items) for c in self.all_checklists())
+            + sum(count(g.checklist) for g in self.gates)
+            + count(self.rollback_plan)
         )
 
     def summary(self) -> dict:

@@ -19,45 +19,138 @@ field for, are kept verbatim as :class:`PlanNote` with a warning.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from . import vocab
 from .blocks import Block, ListItem, Section, split_cells
 from .comms import _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
 from .plan import PlanCommsRule, PlanNote, PlanSignOff
+from .recognise import is_placeholder, owner_line
 from .rollback import _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
-from .times import _UNIT, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+
+
+@dataclass(frozen=True)
+class _KeyValue:
+    key: str  # as written
+    k: str  # lower-cased
+    value: str  # as written
+    v: str  # plain text
+    line: int
+
+
+@dataclass(frozen=True)
+class _Bullet:
+    text: str  # plain text
+    item: ListItem
+    block: Block  # the list it is in
+    label: str  # the label above it, lower-cased
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table's header words (in English, see ``vocab.column``) and how to read a row."""
+
+    head: list[str]
+
+    def col(self, *names: str, exclude: tuple[str, ...] = ()) -> int | None:
+        for i, h in enumerate(self.head):
+            if any(n in h for n in names) and not any(x in h for x in exclude):
+                return i
+        return None
+
+    def has(self, *names: str) -> bool:
+        return self.col(*names) is not None
+
+    @staticmethod
+    def get(row: list[str], i: int | None) -> str:
+        return row[i] if i is not None and i < len(row) else ""
+
+
+_ROLE_COLUMNS = ("name", "primary", "person", "duty", "responsib", "backup", "contact")
+_ROLE_COLUMNS += ("involvement", "kind")
+
+
+def _is_escalation(t: _Table, st: _State) -> bool:
+    return t.has("level") and (t.has("role") or t.has("title"))
+
+
+def _is_threshold(t: _Table, st: _State) -> bool:
+    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison")
+
+
+def _is_signoff(t: _Table, st: _State) -> bool:
+    return t.has("role") and (
+        t.has("criteria", "sign") or (st.ctx.cls == "gate" and t.has("status", "date"))
+    )
+
+
+def _is_roles(t: _Table, st: _State) -> bool:
+    return t.has("role") and st.ctx.cls not in ("notes", "timeline") and t.has(*_ROLE_COLUMNS)
+
+
+def _is_contacts(t: _Table, st: _State) -> bool:
+    return not t.has("role") and t.has("name") and t.has("email", "phone", "slack")
+
+
+def _is_comms(t: _Table, st: _State) -> bool:
+    in_comms = st.ctx.cls == "comms" or st.comms is not None
+    return in_comms and (t.has("time", "at", "when") or t.has("event"))
+
+
+def _is_timeline(t: _Table, st: _State) -> bool:
+    return (
+        t.has("time", "at", "when")
+        and t.has("phase", "activity", "step", "task")
+        and st.ctx.cls not in ("notes",)
+    )
+
+
+def _is_days(t: _Table, st: _State) -> bool:
+    return t.has("day") and t.has("date") and st.ctx.cls not in ("notes",)
+
+
+#: labels in a roles section that are not roles ("Responsibilities:", "Template", "Critical Rules")
+_NOT_A_ROLE = re.compile(
+    r"responsib|contact|duties|trigger|response|escalat|when|how|deploy|launch|during|template|"
+    r"\brules?\b|example|^(?:name|phone|email|slack|role|notes?)$",
+    re.I,
+)
+_ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
 class ReaderMixin:
     """Builder part: paragraphs, labels, key/value lines, bullets, tables and fences."""
 
     def process_blocks(self, sec: Section, ctx: Ctx) -> None:
+        """Read a section's blocks; what none of the readers took is kept as one note."""
         if ctx.explicit:
             self.process_explicit(sec, ctx)
             return
         st = _State(ctx)
-        leftovers: list[Block] = []
-        for b in sec.blocks:
-            if b.kind == "para":
-                self.paragraph(b, st)
-            elif b.kind == "list":
-                self.list_block(b, st)
-            elif b.kind == "table":
-                if not self.table(b, st):
-                    leftovers.append(b)
-            elif b.kind == "fence":
-                if not self.fence(b, st):
-                    leftovers.append(b)
-            elif b.kind == "html" and not b.text.lstrip().startswith("<!--"):
-                st.loose.append(b)
-        leftovers.extend(st.pending_fences)
-        leftovers.extend(Block("para", ln, ln, t) for ln, t in st.unparsed_criteria)
-        if ctx.cls == "notes" and ctx.phase is None and st.loose:
-            leftovers.extend(st.loose)
+        leftovers = [b for b in sec.blocks if not self.block(b, st)]
+        leftovers += st.pending_fences
+        leftovers += [Block("para", ln, ln, t) for ln, t in st.unparsed_criteria]
+        leftovers += st.loose  # nothing vanishes: prose the plan has no field for is a note
         leftovers.sort(key=lambda b: b.line)
         if leftovers:
             self.note(sec, ctx, leftovers)
+
+    def block(self, b: Block, st: _State) -> bool:
+        """Read one block; False when it is left over (kept as a note)."""
+        if b.kind == "para":
+            self.paragraph(b, st)
+        elif b.kind == "list":
+            self.list_block(b, st)
+        elif b.kind == "table":
+            return self.table(b, st)
+        elif b.kind == "fence":
+            return self.fence(b, st)
+        elif b.kind == "html" and not b.text.lstrip().startswith("<!--"):
+            st.loose.append(b)
+        return True
 
     def note(self, sec: Section, ctx: Ctx, blocks: list[Block]) -> None:
         body = "\n".join("\n".join(self.lines[b.line - 1 : b.end]).rstrip() for b in blocks).strip(
@@ -83,6 +176,8 @@ class ReaderMixin:
             if gm:
                 self.group_header(gm, line, st)
                 continue
+            if self.line_task(ln, line, st) or self.line_owner(ln, st):
+                continue
             kv = label_line(ln)
             if kv is None:
                 self.prose(ln, line, st)
@@ -94,239 +189,334 @@ class ReaderMixin:
                 self.label(key, line, st)
         st.loose_para = False
 
+    def line_task(self, ln: str, line: int, st: _State) -> bool:
+        """A bare ``[ ] x`` / ``☐ x`` line inside a paragraph is an item (or a signer or
+        decision line in a gate, a trigger in a rollback section)."""
+        task = self.task_of(ln.strip(), st)
+        if task is None:
+            return False
+        if not self.special_line(task.text, line, st):
+            item = self.make_item(task, ListItem(task.text, line), st)
+            self.target_items(st, line).append(item)
+            st.last_item = item
+        return True
+
+    def line_owner(self, ln: str, st: _State) -> bool:
+        """``**Owner:** X`` / ``Owner: X`` on its own line: the doer of the section's items."""
+        if st.ctx.explicit:
+            return False
+        who = owner_line(ln)
+        if who is None or (st.last_item is not None and not st.loose_para):
+            return False
+        st.owner = "" if is_placeholder(who) else self.role_name(who)[0]
+        phase = st.sub or st.ctx.phase
+        if phase is not None and st.owner and st.owner not in phase.participants:
+            phase.participants.append(st.owner)
+        return True
+
     def prose(self, ln: str, line: int, st: _State) -> None:
         s = plain(ln)
+        if line == self.go_live_line:
+            return  # "Go-live: ..." was read with the document: it prefills T0
+        if self.special_line(s, line, st) or self.chain_line(s, line, st):
+            return
         if re.match(r"verification\s*:", s, re.I) and st.last_item is not None:
             self.add_verification(st.last_item, s.split(":", 1)[1].strip().strip("`"))
             return
         st.loose.append(Block("para", line, line, ln))
 
     def label(self, key: str, line: int, st: _State) -> None:
-        ctx = st.ctx
+        """A bold line alone names what follows: a sub-phase when it has a time, a gate,
+        an escalation level, a role in a roles section, a comms rule in a comms section."""
         t = read_times(key)
         st.label = plain(key)
         st.label_times = t
         st.label_gate = None
         st.label_role = None
-        lk = st.label.lower()
-        if ctx.cls == "rollback" or "rollback trigger" in lk:
+        if st.ctx.cls == "rollback" or "rollback trigger" in st.label.lower():
             st.severity = _severity(key)
-        if (
-            (t.clock is not None or t.offset is not None)
-            and ctx.cls not in ("comms", "escalation", "roles", "rollback", "notes")
-            and (t.clock is not None or not _GO_NO_GO.search(key))
-            and (ctx.phase is not None or ctx.cls == "timeline")
-        ):
-            near = Ctx(phase=ctx.phase, day=ctx.day)
-            start, duration = self.span(t, line, near)
-            st.sub = self.add_phase(clean_name(key, t), start, duration, line)
-            st.label = ""
-            st.label_times = None
-            return
-        if _GO_NO_GO.search(key) or (ctx.cls == "gate" and _APPROVAL.search(key)):
-            kind = ctx.gate_kind or self.gate_kind(key) or "go_no_go"
-            if re.search(r"\bfinal\b", key, re.I) and kind != "final_approval":
-                kind = "final_approval"
-            name = st.label
-            if ctx.cls == "gate" and kind == ctx.gate_kind:
-                name = ctx.title
-            elif st.sub is not None and _GO_NO_GO.search(st.sub.name):
-                name = st.sub.name
-            at = (
-                t.offset.value
-                if t.offset
-                else (st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due))
-            )
-            if t.clock is not None:
-                at = self.clock_offset(t.clock, at)
-            st.label_gate = (name, kind, at)
-            m = re.match(r"^(.*?)\s+(?:approval|sign[\s-]*off)$", st.label, re.I)
-            if m and ctx.cls == "gate":
-                g = self.gate(ctx, name, kind, line, at)
-                g.signoffs.append(PlanSignOff(role=m.group(1).strip(), line=line))
+        if self.label_phase(key, t, line, st) or self.label_gate_kind(key, t, line, st):
             return
         lm = _LEVEL.match(st.label)
-        if lm and ctx.cls in ("escalation", "roles", None):
+        if lm and st.ctx.cls in ("escalation", "roles", None):
             self.add_level(lm, line)
             return
-        if (
-            ctx.cls == "roles"
-            and not re.search(
-                r"responsib|contact|duties|trigger|response|escalat|when|how|deploy|launch|during",
-                lk,
-            )
-            and not re.match(r"(name|phone|email|slack|role)$", lk)
-        ):
+        if st.ctx.cls == "roles" and not _NOT_A_ROLE.search(st.label):
             st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
-        if ctx.cls == "comms":
-            rule = (
-                self.comms_heading(key, t, line) if re.search(r"every|t[+-]\d", key, re.I) else None
-            )
-            if rule:
-                st.comms = rule
-                base = ctx.comms
-                if st.channel and not rule.channels:
-                    rule.channels = _channels(st.channel)
-                if base is not None:
-                    rule.audience = rule.audience or base.audience
-                    rule.channels = rule.channels or base.channels
-                    rule.name = f"{base.name}: {rule.name}"
+        if st.ctx.cls == "comms" and re.search(r"every|t[+-]\d", key, re.I):
+            self.label_comms(key, t, line, st)
+
+    def label_phase(self, key: str, t: Times, line: int, st: _State) -> bool:
+        ctx = st.ctx
+        timed = t.clock is not None or (t.offset is not None and not _GO_NO_GO.search(key))
+        if (
+            not timed
+            or ctx.cls in ("comms", "escalation", "roles", "rollback", "notes")
+            or (ctx.phase is None and ctx.cls != "timeline")
+        ):
+            return False
+        start, duration = self.span(t, line, ctx.day, ctx.phase)
+        st.sub = self.add_phase(clean_name(key, t), start, duration, line)
+        st.label = ""
+        st.label_times = None
+        return True
+
+    def label_gate_kind(self, key: str, t: Times, line: int, st: _State) -> bool:
+        ctx = st.ctx
+        if not (_GO_NO_GO.search(key) or (ctx.cls == "gate" and _APPROVAL.search(key))):
+            return False
+        kind = ctx.gate_kind or self.gate_kind(key) or "go_no_go"
+        if re.search(r"\bfinal\b", key, re.I):
+            kind = "final_approval"
+        name = st.label
+        if ctx.cls == "gate" and kind == ctx.gate_kind:
+            name = ctx.title
+        elif st.sub is not None and _GO_NO_GO.search(st.sub.name):
+            name = st.sub.name
+        at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
+        at = t.offset.value if t.offset else at
+        if t.clock is not None:
+            at = self.clock_offset(t.clock, at)
+        st.label_gate = (name, kind, at)
+        m = re.match(r"^(.*?)\s+(?:approval|sign[\s-]*off)$", st.label, re.I)
+        if m and ctx.cls == "gate":
+            g = self.gate(ctx, name, kind, line, at)
+            g.signoffs.append(PlanSignOff(role=m.group(1).strip(), line=line))
+        return True
+
+    def label_comms(self, key: str, t: Times, line: int, st: _State) -> None:
+        rule = self.comms_heading(key, t, line)
+        if not rule:
+            return
+        st.comms = rule
+        base = st.ctx.comms
+        if st.channel and not rule.channels:
+            rule.channels = _channels(st.channel)
+        if base is not None:
+            rule.audience = rule.audience or base.audience
+            rule.channels = rule.channels or base.channels
+            rule.name = f"{base.name}: {rule.name}"
 
     def key_value(self, key: str, value: str, line: int, st: _State) -> None:
-        ctx = st.ctx
-        k = key.lower()
-        v = plain(value)
-        phase = st.sub or ctx.phase
-        role = st.label_role or ctx.role
+        """A ``**Key:** value`` line: the first recogniser that takes it wins; else a note."""
+        kv = _KeyValue(key, key.lower(), value, plain(value), line)
+        for recognise in _KEY_VALUE_RECOGNISERS:
+            if recognise(self, kv, st):
+                return
+        st.loose.append(Block("para", line, line, f"**{key}:** {value}"))
+
+    # -- key/value recognisers, in order (each returns True when it took the line) --------
+
+    def kv_release_meta(self, kv: _KeyValue, st: _State) -> bool:
+        k, v = kv.k, kv.v
         if k == "release version" or (k in ("version", "release") and not self.meta_seen):
             if k == "release version" or not self.plan.version:
                 self.plan.version = v
             self.meta_seen.add(k)
-            return
+            return True
+        if k in ("go-live", "go live", "go-live time", "launch time"):
+            return True  # read with the document (stated_go_live): prefills T0
         if k in ("time zone", "timezone"):
             self.plan.timezone = v
-            return
+            return True
         if k in ("deployment window", "primary window", "maintenance window", "window"):
-            self.window(v, line)
-            return
+            self.window(v, kv.line)
+            return True
         if k in ("window start", "window end"):
-            off = parse_offset(v)
-            if k == "window start":
-                self.plan.window_start = off
-            else:
-                self.plan.window_end = off
-            return
-        if role is not None and k in (
-            "name",
-            "primary",
-            "backup",
-            "phone",
-            "email",
-            "slack",
-            "role",
-            "duty",
-        ):
-            self.role_field(role, k, v, line, st)
-            return
-        if k == "duration" and phase is not None:
-            phase.duration = parse_duration(v)
-            return
-        if k in ("participants", "attendees", "owner", "owners") and phase is not None:
-            for p in _ROLE_SPLIT.split(v):
+            setattr(self.plan, k.replace(" ", "_"), parse_offset(v))
+            return True
+        return False
+
+    def kv_role_field(self, kv: _KeyValue, st: _State) -> bool:
+        role = st.label_role or st.ctx.role
+        if role is None or kv.k not in _ROLE_FIELDS:
+            return False
+        self.role_field(role, kv.k, kv.v, kv.line, st)
+        return True
+
+    def kv_phase_field(self, kv: _KeyValue, st: _State) -> bool:
+        phase = st.sub or st.ctx.phase
+        if phase is None:
+            return False
+        if kv.k == "duration":
+            phase.duration = parse_duration(kv.v)
+            return True
+        if kv.k in ("participants", "attendees", "owner", "owners"):
+            for p in _ROLE_SPLIT.split(kv.v):
                 if p and p not in phase.participants:
                     phase.participants.append(self.role_name(p)[0])
-            return
-        if re.match(r"decision makers?|decision authority|approvers?", k):
-            g = st.current_gate or self.last_gate_in(ctx)
-            roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(v) if r.strip()]
-            if g is None:
-                at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
-                g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", line, at)
-            for r in roles:
-                if r not in g.decision_roles:
-                    g.decision_roles.append(r)
-            return
-        if _GO_NO_GO.search(key):
-            t = read_times(value)
-            at = t.offset.value if t.offset else None
-            st.label = plain(key)
-            st.label_times = t
-            st.label_gate = (plain(key), "go_no_go", at)
-            return
-        if ctx.cls == "comms" or st.comms is not None:
-            self.comms_field(k, v, value, line, st)
-            return
-        lm = _LEVEL.match(plain(key))
-        if lm and ctx.cls in ("escalation", "roles", None):
-            self.add_level(lm, line, rest=value)
-            return
-        if ctx.cls in ("roles",) and re.search(
-            r"lead|manager|engineer|admin|owner|on-call|dba|officer", k
+            return True
+        return False
+
+    def kv_decider(self, kv: _KeyValue, st: _State) -> bool:
+        if not re.match(r"decision makers?|decision authority|approvers?", kv.k):
+            return False
+        ctx = st.ctx
+        g = st.current_gate or self.last_gate_in(ctx)
+        roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(kv.v) if r.strip()]
+        if not roles or all(is_placeholder(r) for r in roles):
+            roles = [self.add_role(kv.key, kv.line).name]  # the authority, its seat unfilled
+        if g is None:
+            at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
+            g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", kv.line, at)
+        for r in roles:
+            if r not in g.decision_roles:
+                g.decision_roles.append(r)
+        return True
+
+    def kv_gate_label(self, kv: _KeyValue, st: _State) -> bool:
+        if not _GO_NO_GO.search(kv.key):
+            return False
+        t = read_times(kv.value)
+        st.label = plain(kv.key)
+        st.label_times = t
+        st.label_gate = (plain(kv.key), "go_no_go", t.offset.value if t.offset else None)
+        return True
+
+    def kv_comms(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "comms" and st.comms is None:
+            return False
+        self.comms_field(kv.k, kv.v, kv.value, kv.line, st)
+        return True
+
+    def kv_level(self, kv: _KeyValue, st: _State) -> bool:
+        lm = _LEVEL.match(plain(kv.key))
+        if not lm or st.ctx.cls not in ("escalation", "roles", None):
+            return False
+        self.add_level(lm, kv.line, rest=kv.value)
+        return True
+
+    def kv_role_person(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "roles" or not re.search(
+            r"lead|manager|engineer|admin|owner|on-call|dba|officer", kv.k
         ):
-            r = self.add_role(key, line)
-            self.role_people(r, value, line)
-            return
-        if ctx.cls == "rollback" or "rollback" in k:
-            crit = read_criterion(value)
-            if crit:
-                crit.severity = st.severity or _severity(ctx.title)
-                crit.line = line
-                self.plan.rollback_criteria.append(crit)
-                return
-        st.loose.append(Block("para", line, line, f"**{key}:** {value}"))
+            return False
+        self.role_people(self.add_role(kv.key, kv.line), kv.value, kv.line)
+        return True
+
+    def kv_criterion(self, kv: _KeyValue, st: _State) -> bool:
+        if st.ctx.cls != "rollback" and "rollback" not in kv.k:
+            return False
+        crit = read_criterion(kv.value)
+        if crit is None:
+            return False
+        crit.severity = st.severity or _severity(st.ctx.title)
+        crit.line = kv.line
+        self.plan.rollback_criteria.append(crit)
+        return True
 
     def plain_bullet(self, text: str, it: ListItem, b: Block, st: _State) -> None:
-        ctx = st.ctx
-        lab = (st.label or "").lower()
-        line = it.line
-        if (
-            "→ rollback" in text.lower()
-            or "-> rollback" in text.lower()
-            or ctx.cls == "rollback"
-            or "rollback trigger" in lab
-        ):
-            crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", text, flags=re.I))
-            if crit:
-                crit.severity = st.severity or _severity(lab or ctx.title)
-                crit.text = text
-                crit.line = line
-                self.plan.rollback_criteria.append(crit)
+        """A bullet without a checkbox: the first recogniser that takes it wins; what none
+        takes is the enclosing phase's description, or a note."""
+        bullet = _Bullet(text, it, b, (st.label or "").lower())
+        for recognise in _BULLET_RECOGNISERS:
+            if recognise(self, bullet, st):
                 return
-            if ctx.cls == "rollback" or "→ rollback" in text.lower():
-                st.unparsed_criteria.append((line, text))
-                return
-        if re.match(r"verification\s*:", text, re.I) and st.last_item is not None:
-            self.add_verification(st.last_item, text.split(":", 1)[1].strip().strip("`"))
-            return
-        phase = st.sub or ctx.phase
-        if lab in ("participants", "attendees", "team") and phase is not None:
-            name = self.role_name(text)[0]
-            if name and name not in phase.participants:
-                phase.participants.append(name)
-            return
-        role = st.label_role or ctx.role
-        if role is not None and ctx.cls in ("roles", "escalation"):
-            kv = re.match(r"^(name|phone|email|slack)\s*:\s*(.*)$", text, re.I)
-            if kv:
-                self.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
-                return
-            if lab in ("contact", "contacts"):
-                return
-        if ctx.cls in ("roles",) and role is None:
-            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", it.text.strip())
-            if kv and kv.group(2):
-                r = self.add_role(kv.group(1).rstrip(":"), line)
-                self.role_people(r, kv.group(2), line)
-                return
-        lm = _LEVEL.match(text)
-        esc = ctx.cls == "escalation" or "escalat" in lab
-        if esc or (lm and ctx.cls in ("roles", None)):
-            if lm:
-                self.add_level(lm, line)
-                return
-            if b.ordered and esc and (not st.label or "path" in lab or "level" in lab):
-                num = b.items.index(it) + 1
-                self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), line, rest=text)  # type: ignore[arg-type]
-                return
-        if ctx.cls == "comms" or st.comms is not None:
-            ev = re.search(r"every\s+(\d+)\s*" + _UNIT, text, re.I)
-            if ev:
-                self.interval_sentences.append(
-                    PlanCommsRule(
-                        name=text, interval=_unit_delta(float(ev.group(1)), ev.group(2)), line=line
-                    )
-                )
-                return
-        if phase is not None and ctx.cls not in ("notes",):
+        phase = st.sub or st.ctx.phase
+        if phase is not None and st.ctx.cls not in ("notes",):
             phase.description = f"{phase.description}; {text}" if phase.description else text
             return
-        st.loose.append(Block("para", line, line, it.text))
+        st.loose.append(Block("para", it.line, it.line, it.text))
+
+    # -- bullet recognisers, in order (each returns True when it took the bullet) ----------
+
+    def bullet_criterion(self, bl: _Bullet, st: _State) -> bool:
+        low = bl.text.lower()
+        arrow = "→ rollback" in low or "-> rollback" in low
+        if not (arrow or st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
+            return False
+        crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", bl.text, flags=re.I))
+        if crit:
+            crit.severity = st.severity or _severity(bl.label or st.ctx.title)
+            crit.text = bl.text
+            crit.line = bl.item.line
+            self.plan.rollback_criteria.append(crit)
+            return True
+        if st.ctx.cls == "rollback" or "→ rollback" in low:
+            st.unparsed_criteria.append((bl.item.line, bl.text))
+            return True
+        return False
+
+    def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
+        if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
+            return False
+        self.add_verification(st.last_item, bl.text.split(":", 1)[1].strip().strip("`"))
+        return True
+
+    def bullet_participant(self, bl: _Bullet, st: _State) -> bool:
+        phase = st.sub or st.ctx.phase
+        if bl.label not in ("participants", "attendees", "team") or phase is None:
+            return False
+        name = self.role_name(bl.text)[0]
+        if name and name not in phase.participants:
+            phase.participants.append(name)
+        return True
+
+    def bullet_role(self, bl: _Bullet, st: _State) -> bool:
+        role = st.label_role or st.ctx.role
+        line = bl.item.line
+        if role is not None and st.ctx.cls in ("roles", "escalation"):
+            kv = re.match(r"^(name|phone|email|slack)\s*:\s*(.*)$", bl.text, re.I)
+            if kv:
+                self.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
+                return True
+            return bl.label in ("contact", "contacts")
+        if st.ctx.cls == "roles" and role is None:
+            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip())
+            if kv and kv.group(2):
+                self.role_people(self.add_role(kv.group(1).rstrip(":"), line), kv.group(2), line)
+                return True
+        return False
+
+    def bullet_chain(self, bl: _Bullet, st: _State) -> bool:
+        return self.chain_line(bl.text, bl.item.line, st)
+
+    def bullet_level(self, bl: _Bullet, st: _State) -> bool:
+        lm = _LEVEL.match(bl.text)
+        esc = st.ctx.cls == "escalation" or "escalat" in bl.label
+        if lm and (esc or st.ctx.cls in ("roles", None)):
+            self.add_level(lm, bl.item.line)
+            return True
+        listed = not st.label or "path" in bl.label or "level" in bl.label
+        if esc and bl.block.ordered and listed:
+            num = bl.block.items.index(bl.item) + 1
+            self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), bl.item.line, rest=bl.text)  # type: ignore[arg-type]
+            return True
+        return False
+
+    def bullet_interval(self, bl: _Bullet, st: _State) -> bool:
+        if st.ctx.cls != "comms" and st.comms is None:
+            return False
+        ev = re.search(r"every\s+(\d+)\s*" + _UNIT, bl.text, re.I)
+        if not ev:
+            return False
+        every = _unit_delta(float(ev.group(1)), ev.group(2))
+        self.interval_sentences.append(
+            PlanCommsRule(name=bl.text, interval=every, line=bl.item.line)
+        )
+        return True
 
     # -- tables -------------------------------------------------------------------
 
     def table(self, b: Block, st: _State) -> bool:
-        ctx = st.ctx
-        head = [plain(h).lower() for h in b.header]
+        """A table is read by the first reader whose columns it has; False: none (a note)."""
+        self.check_cells(b)
+        t = _Table([vocab.column(plain(h)) for h in b.header])
+        for matches, read in _TABLE_READERS:
+            if matches(t, st):
+                read(self, b, t, st)
+                return True
+        return self.task_table(b, st) or self.late_table(b, t, st)
+
+    def late_table(self, b: Block, t: _Table, st: _State) -> bool:
+        """Tables tried after task tables: comms schedules, timelines, day plans."""
+        for matches, read in _LATE_TABLE_READERS:
+            if matches(t, st):
+                read(self, b, t, st)
+                return True
+        return False
+
+    def check_cells(self, b: Block) -> None:
         for ln, _row in b.rows:
             raw = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
             cells = len(split_cells(raw))
@@ -337,81 +527,15 @@ class ReaderMixin:
                     "missing cells left empty",
                 )
 
-        def col(*names: str, exclude: tuple[str, ...] = ()) -> int | None:
-            for i, h in enumerate(head):
-                if any(n in h for n in names) and not any(x in h for x in exclude):
-                    return i
-            return None
-
-        def get(row: list[str], i: int | None) -> str:
-            return row[i] if i is not None and i < len(row) else ""
-
-        c_level = col("level")
-        c_role = col("role")
-        c_metric = col("metric")
-        if c_level is not None and (c_role is not None or col("title") is not None):
-            self.escalation_table(b, col, get)
-            return True
-        if c_metric is not None and (
-            col("warning", "critical", "threshold", "comparison") is not None
-        ):
-            self.threshold_table(b, col, get, st)
-            return True
-        if c_role is not None and (
-            col("criteria", "sign") is not None
-            or (ctx.cls == "gate" and col("status", "date") is not None)
-        ):
-            self.signoff_table(b, col, get, st)
-            return True
-        if (
-            c_role is not None
-            and ctx.cls not in ("notes", "timeline")
-            and col(
-                "name",
-                "primary",
-                "person",
-                "duty",
-                "responsib",
-                "backup",
-                "contact",
-                "involvement",
-                "kind",
+    def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
+        for ln, row in b.rows:
+            self.add_person(
+                cell_text(t.get(row, t.col("name"))) or "[TBD]",
+                ln,
+                email=cell_text(t.get(row, t.col("email"))),
+                phone=cell_text(t.get(row, t.col("phone"))),
+                slack=cell_text(t.get(row, t.col("slack"))),
             )
-            is not None
-        ):
-            self.roles_table(b, col, get, ctx)
-            return True
-        if (
-            c_role is None
-            and col("name") is not None
-            and col("email", "phone", "slack") is not None
-        ):
-            for ln, row in b.rows:
-                self.add_person(
-                    cell_text(get(row, col("name"))) or "[TBD]",
-                    ln,
-                    email=cell_text(get(row, col("email"))),
-                    phone=cell_text(get(row, col("phone"))),
-                    slack=cell_text(get(row, col("slack"))),
-                )
-            return True
-        c_time = col("time", "at", "when")
-        if (ctx.cls == "comms" or st.comms is not None) and (
-            c_time is not None or col("event") is not None
-        ):
-            self.comms_table(b, col, get, st)
-            return True
-        if (
-            c_time is not None
-            and col("phase", "activity", "step", "task") is not None
-            and ctx.cls not in ("notes",)
-        ):
-            self.timeline_table(b, col, get, st)
-            return True
-        if col("day") is not None and col("date") is not None and ctx.cls not in ("notes",):
-            self.day_table(b, col, get, st)
-            return True
-        return False
 
     # -- fences -------------------------------------------------------------------
 
@@ -425,6 +549,9 @@ class ReaderMixin:
                 return False
             self.template(text, b.line, st)
             return True
+        if self.fenced_checklist(b, st):
+            st.loose.append(b)  # the drawing, kept as a note
+            return True
         if phase is not None and re.search(
             r"^\s*T\s*[+-]\s*\d+\s*(?:min|m|h|hours?)?\s*:", text, re.M | re.I
         ):
@@ -436,3 +563,37 @@ class ReaderMixin:
         # a command block before any item goes to the next item in this section
         st.pending_fences.append(b)
         return True
+
+
+_KEY_VALUE_RECOGNISERS = (
+    ReaderMixin.kv_release_meta,
+    ReaderMixin.kv_role_field,
+    ReaderMixin.kv_phase_field,
+    ReaderMixin.kv_decider,
+    ReaderMixin.kv_gate_label,
+    ReaderMixin.kv_comms,
+    ReaderMixin.kv_level,
+    ReaderMixin.kv_role_person,
+    ReaderMixin.kv_criterion,
+)
+_BULLET_RECOGNISERS = (
+    ReaderMixin.bullet_criterion,
+    ReaderMixin.bullet_verification,
+    ReaderMixin.bullet_participant,
+    ReaderMixin.bullet_role,
+    ReaderMixin.bullet_chain,
+    ReaderMixin.bullet_level,
+    ReaderMixin.bullet_interval,
+)
+_TABLE_READERS = (
+    (_is_escalation, lambda self, b, t, st: self.escalation_table(b, t.col, t.get)),
+    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.col, t.get, st)),
+    (_is_signoff, lambda self, b, t, st: self.signoff_table(b, t.col, t.get, st)),
+    (_is_roles, lambda self, b, t, st: self.roles_table(b, t.col, t.get, st.ctx)),
+    (_is_contacts, ReaderMixin.contacts_table),
+)
+_LATE_TABLE_READERS = (
+    (_is_comms, lambda self, b, t, st: self.comms_table(b, t.col, t.get, st)),
+    (_is_timeline, lambda self, b, t, st: self.timeline_table(b, t.col, t.get, st)),
+    (_is_days, lambda self, b, t, st: self.day_table(b, t.col, t.get, st)),
+)

@@ -18,13 +18,22 @@ from .times import _UNIT, _unit_delta, parse_duration
 # rollback criteria: "Error rate > 1% for 5+ minutes", "If P95 latency > 2000ms → ROLLBACK"
 _CMP = r"(>=|<=|≥|≤|==|!=|>|<|=)"
 _CRITERION = re.compile(
-    r"^(?:if\s+)?(?P<metric>[A-Za-z][\w\s()/.\-]*?)\s*(?:(?P<cmp>"
+    r"^(?:if\s+|wenn\s+|si\s+|se\s+|nếu\s+|如果|если\s+)?(?P<metric>[^\W\d_][\w\s()/.\-]*?)\s*(?:(?P<cmp>"
     + _CMP[1:-1]
     + r")|(?P<word>exceeds|above|over|below|under|drops(?:\s+by)?))\s*"
-    r"(?P<num>\d+(?:\.\d+)?)\s*(?:-\s*\d+(?:\.\d+)?\s*)?(?P<unit>%|ms|s\b|seconds?\b|sec\b|req/s|rps)?",
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?:-\s*\d+(?:\.\d+)?\s*)?(?P<unit>%|ms|s\b|seconds?\b|sec\b|req/s|rps|minutes?\b|mins?\b|m\b|hours?\b|h\b|"
+    r"minuten\b|minutos\b|phút|分钟|分|минут\w*)?",
     re.I,
 )
-_FOR = re.compile(r"for\s+(?:more\s+than\s+|over\s+|>\s*)?(\d+(?:\.\d+)?)\+?\s*" + _UNIT, re.I)
+_FOR = re.compile(
+    r"(?:for|für|durante|por|trong|持续|持續|в течение|継続)\s*(?:more\s+than\s+|over\s+|>\s*)?"
+    r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT,
+    re.I,
+)
+_AUTOMATIC = re.compile(
+    r"automatic|auto[\s-]?roll|automatisch|automátic|automatic|tự động|自动|自動|автоматическ", re.I
+)
+_TIME_UNITS = {"m": 60, "h": 3600}
 
 
 def read_criterion(text: str) -> PlanRollbackCriterion | None:
@@ -44,14 +53,26 @@ def read_criterion(text: str) -> PlanRollbackCriterion | None:
     threshold = float(m.group("num"))
     if unit.startswith("sec") or unit == "s":
         unit = "s"
+    elif unit and unit not in ("%", "ms", "req/s", "rps"):
+        # "complete outage > 2 minutes": a time threshold, in seconds
+        code = "h" if unit.startswith("h") else "m"
+        threshold, unit = threshold * _TIME_UNITS[code], "s"
     tail = s2[m.end() :]
     duration = None
     fm = _FOR.search(tail)
     if fm:
         duration = _unit_delta(float(fm.group(1)), fm.group(2))
-    metric = m.group("metric").strip()
+    metric = re.sub(
+        r"^.*?\b(?:if|when|wenn|si|se|nếu|если)\s+", "", m.group("metric").strip(), flags=re.I
+    )
     return PlanRollbackCriterion(
-        metric=metric, comparison=cmp, threshold=threshold, unit=unit, duration=duration, text=s
+        metric=metric,
+        comparison=cmp,
+        threshold=threshold,
+        unit=unit,
+        duration=duration,
+        text=s,
+        automatic=bool(_AUTOMATIC.search(text)),
     )
 
 
@@ -89,6 +110,7 @@ class RollbackMixin:
                         else None,
                         severity=cell_text(get(row, col("severity"))) or "immediate",
                         text=cell_text(get(row, col("text"))),
+                        automatic=cell_text(get(row, col("automatic"))) == "yes",
                         line=ln,
                     )
                 )

@@ -74,7 +74,7 @@ def _repair(text: str) -> str:
 # Text helpers (shared with export.py, which must produce what these read back)
 # ----------------------------------------------------------------------------
 
-CANONICAL_PREFIXES = ("Phase", "Checklist", "Gate", "Template", "Note")
+CANONICAL_PREFIXES = ("Phase", "Checklist", "Gate", "Template", "Note", "Rollback")
 
 
 _UNESC = re.compile(r"\\([!-/:-@\[-`{-~])|&#124;")

@@ -20,15 +20,23 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
+from . import vocab
+from .plan import PlanPhase
+from .recognise import relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
 
-if TYPE_CHECKING:
-    from .context import Ctx
+
+def _unit_rx() -> str:
+    """One capture group matching a time unit word of any vocabulary language; a Latin
+    or Cyrillic word must end there, a CJK one need not (no spaces in CJK text)."""
+    cjk = [w for w in vocab.UNIT_WORDS if re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w)]
+    latin = [w for w in vocab.UNIT_WORDS if w not in cjk]
+    words = "|".join(re.escape(w) for w in latin)
+    return f"((?i:{words})(?![^\\W\\d_])|{'|'.join(cjk)})"
 
 
-_UNIT = r"(?i:(days?|d|hours?|hrs?|h|minutes?|mins?|m))\b"
+_UNIT = _unit_rx()
 _TOFF = re.compile(
     r"\bT\s*([+\-−–])\s*(?:(\d+)d\s*)?(\d+(?:\.\d+)?)?(?::(\d{2}))?\s*(?:" + _UNIT + ")?"
     r"|\bT\s*0\b|\bT-0\b"
@@ -49,18 +57,14 @@ _DATE = re.compile(
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b(?:,?\s*(\d{4}))?",
     re.I,
 )
-_BEFORE_AFTER = re.compile(r"(\d+)\s*" + _UNIT + r"\s+(before|after|prior)", re.I)
 
 DAY = timedelta(days=1)
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
-    u = (unit or "h").lower()
-    if u.startswith("d"):
-        return timedelta(days=value)
-    if u.startswith("m"):
-        return timedelta(minutes=value)
-    return timedelta(hours=value)
+    """``(7, "days")`` -> 7 days; ``(2, "Wochen")`` -> 2 weeks; no unit means hours."""
+    code = vocab.unit_of(unit or "h") or "h"
+    return unit_delta(value, code)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -94,13 +98,16 @@ def t_offsets(text: str) -> list[TOffset]:
         days, num, mins, unit = m.group(2), m.group(3), m.group(4), m.group(5)
         if num is None and days is None:
             continue
+        if unit is None and mins is None and unknown_unit(text[m.start() :]):
+            continue  # "T-7 jours": a unit nobody taught us; warned about, never guessed
         value = timedelta(days=int(days or 0))
         if mins is not None:
             value += timedelta(hours=int(num or 0), minutes=int(mins))
             u = ""
         elif num is not None:
             value += _unit_delta(float(num), unit) if unit or not days else timedelta()
-            u = (unit or "")[:1].lower()
+            u = (vocab.unit_of(unit) or "") if unit else ""
+            u = "d" if u == "w" else u
         else:
             u = "d"
         out.append(TOffset(sign * value, u, m.start(), m.end()))
@@ -208,10 +215,12 @@ def read_times(text: str) -> Times:
     if dm and (dm.group(1) or dm.group(4) or text[: dm.start()].strip() == ""):
         t.date = (_MONTHS.index(dm.group(2).lower()[:3]) + 1, int(dm.group(3)))
         t.spans.append(dm.span())
-    ba = _BEFORE_AFTER.search(text)
-    if ba:
-        sign = 1 if ba.group(3).lower() == "after" else -1
-        t.before_after = sign * _unit_delta(float(ba.group(1)), ba.group(2))
+    rel = relative_offset(text)
+    if rel is not None:
+        t.before_after = rel.value
+        if t.offset is None:
+            t.offset = TOffset(rel.value, "d", rel.start, rel.end)
+            t.spans.append((rel.start, rel.end))
     return t
 
 
@@ -348,32 +357,41 @@ class TimesMixin:
 
     # -- resolving times ----------------------------------------------------------
 
-    def span(self, t: Times, line: int, ctx: Ctx) -> tuple[timedelta | None, timedelta | None]:
-        """(start, duration) of a heading/label."""
-        start = end = None
-        day = ctx.day
+    def check_units(self, text: str, line: int) -> None:
+        """Warn about a T-offset whose unit is not understood (it is left out, not guessed)."""
+        word = unknown_unit(plain(text))
+        if word:
+            self.warn(
+                line,
+                f"time unit '{word}' not understood in '{plain(text)}': no time taken from it "
+                "(write minutes, hours, days or weeks)",
+            )
+
+    def stated_go_live(self) -> None:
+        """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
+        found = stated_go_live(self.lines)
+        if found is None:
+            return
+        stamp = f"{found.date}T{found.time}" if found.date else found.time
+        if found.utc_offset_min is not None:
+            sign = "-" if found.utc_offset_min < 0 else "+"
+            hours, minutes = divmod(abs(found.utc_offset_min), 60)
+            stamp += f"{sign}{hours:02d}:{minutes:02d}"
+        self.plan.go_live_at = stamp
+        self.go_live_line = found.line
+
+    def span(
+        self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None
+    ) -> tuple[timedelta | None, timedelta | None]:
+        """(start, duration) of a heading/label: its T-offsets, else its clock window placed
+        near the enclosing phase (the clock wins over a disagreeing offset, with a warning),
+        else its date as a whole day."""
         if t.date is not None:
             day = self.day_offset(t.date)
-        if t.offset is not None:
-            start = t.offset.value
-            if t.offset_end is not None:
-                end = t.offset_end.value
+        start = t.offset.value if t.offset is not None else None
+        end = t.offset_end.value if t.offset is not None and t.offset_end is not None else None
         if t.clock is not None:
-            near = start if start is not None else (ctx.phase.start if ctx.phase else None)
-            cstart = self.clock_offset(t.clock, near, day)
-            if start is not None and cstart != start:
-                self.warn(
-                    line,
-                    f"conflicting times: {format_offset(start)} but the clock time is "
-                    f"{format_offset(cstart)} from T0; using the clock time",
-                )
-            start = cstart
-            if t.clock_end is not None:
-                end = self.clock_offset(t.clock_end, start, day)
-                if day is not None and end < start:
-                    end += DAY
-                while end < start:
-                    end += DAY
+            start, end = self.clock_span(t, line, start, end, day, phase)
         elif t.date is not None and day is not None and start is None:
             start, end = day, day + DAY
         duration = t.duration
@@ -387,6 +405,31 @@ class TimesMixin:
                 )
             duration = span if duration is None else duration
         return start, duration
+
+    def clock_span(
+        self,
+        t: Times,
+        line: int,
+        start: timedelta | None,
+        end: timedelta | None,
+        day: timedelta | None,
+        phase: PlanPhase | None,
+    ) -> tuple[timedelta, timedelta | None]:
+        assert t.clock is not None
+        near = start if start is not None else (phase.start if phase else None)
+        cstart = self.clock_offset(t.clock, near, day)
+        if start is not None and cstart != start:
+            self.warn(
+                line,
+                f"conflicting times: {format_offset(start)} but the clock time is "
+                f"{format_offset(cstart)} from T0; using the clock time",
+            )
+        if t.clock_end is None:
+            return cstart, end
+        cend = self.clock_offset(t.clock_end, cstart, day)
+        while cend < cstart:
+            cend += DAY
+        return cstart, cend
 
     def window(self, v: str, line: int) -> None:
         w = _WINDOW.search(v)

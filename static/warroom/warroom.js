@@ -103,6 +103,16 @@
     tpl.innerHTML = html || "";
     return tpl.content.getElementById("live-seq");
   }
+  // The server says when its live feed is cut off (Redis away) and when it is back: the
+  // page shows "reconnecting…" meanwhile, though the socket itself stays open.
+  document.addEventListener("htmx:wsBeforeMessage", (evt) => {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = evt.detail.message || "";
+    const state = tpl.content.getElementById("live-state");
+    if (!state) return;
+    document.body.classList.toggle("live", state.dataset.live === "1");
+    evt.preventDefault();
+  });
   document.addEventListener("htmx:wsBeforeMessage", (evt) => {
     const marker = liveMarker(evt.detail.message);
     if (!marker) return; // presence and other unsequenced messages

@@ -6,6 +6,7 @@ import pytest
 
 from checklists.models import ChecklistItem
 from warroom.audit import AuditEvent
+from warroom.people.models import Assignment, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +172,18 @@ def test_a_go_live_time_out_of_any_sane_window_is_400_naming_the_field(api, team
     assert team.release.go_live_at == t0
     assert not AuditEvent.objects.filter(release=team.release, kind="release.edited").exists()
     assert api(team["rm"]).get(f"/api/releases/{team.release.pk}").status_code == 200
+
+
+def test_the_manager_takes_someone_off_a_role_through_the_api_and_it_is_recorded(api, team):
+    role = Role.objects.get(release=team.release, name="DBA")
+    path = f"/api/releases/{team.release.pk}/roles/{role.pk}/assignments/dba"
+    # Only the manager: a team member is refused (and audited), nothing changes.
+    assert api(team["qa"]).delete(path).status_code == 403
+    assert Assignment.objects.filter(role=role, person__user=team["dba"]).exists()
+    assert api(team["rm"]).delete(path).status_code == 204
+    assert not Assignment.objects.filter(role=role, person__user=team["dba"]).exists()
+    event = AuditEvent.objects.filter(release=team.release).order_by("-seq").first()
+    assert event.kind == "people.unassigned" and event.data["person"] == "Dana Admin"
+    # Taking off someone who does not hold the role names the field.
+    again = api(team["rm"]).delete(path)
+    assert again.status_code == 400 and again.json()["errors"][0]["field"] == "username"

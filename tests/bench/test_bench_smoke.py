@@ -55,11 +55,27 @@ def test_http_measures_the_war_room_the_board_and_a_trivial_view():
 
 
 def test_importer_parses_the_seeds_and_imports_the_enterprise_runbook():
-    out = run_bench("importer", "--min-seconds", "0.1", "--imports", "1")
-    for key in ("parse_kb_per_s", "parse_mb_per_s", "seeds_kb", "import_enterprise_ms",
-                "import_items", "markdown_it_kb_per_s", "ratio_parse_vs_markdown_it"):  # fmt: skip
+    out = run_bench("importer", "--min-seconds", "0.1", "--imports", "1",
+                    "--big-mb", "0.2", "--max-items", "100")  # fmt: skip
+    for key in ("parse_kb_per_s", "parse_mb_per_s", "runbooks_kb", "import_enterprise_ms",
+                "import_items", "markdown_it_kb_per_s", "ratio_parse_vs_markdown_it",
+                "big_import_s", "peak_rss_mb", "ratio_other_release_p95"):  # fmt: skip
         assert key in out, key
     assert out["import_items"] > 0
+    assert out["big_items"] == out["big_release_items"] == 99
+    assert "limit is 100 items" in out["over_limit_refused"]
+
+
+def test_faults_lose_and_double_nothing():
+    out = run_bench(
+        "faults", "--viewers", "10", "--rate", "4", "--outage", "1",
+        "--only", "redis_restart_quiet", "--only", "uvicorn_sigkill",
+    )  # fmt: skip
+    for name in ("redis_restart_quiet", "uvicorn_sigkill"):
+        result = out[name]
+        assert result["lost"] == result["duplicated"] == result["http_5xx"] == 0, result
+        assert result["delivered"] == 10 * result["events"]
+        assert result["time_to_whole_s"] is not None
 
 
 def test_comms_delivers_every_update_once_through_the_outbox_and_directly():

@@ -6,7 +6,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from warroom.asyncdb import coalesced
+
+# The pool's threads close stale connections around each run (as Channels does), and a
+# thread may hold one from an earlier test: database access must be allowed there.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Source:

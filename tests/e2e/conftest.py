@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "correct horse battery staple"
+# How long a browser test waits for a live update to show without a reload. Generous on
+# purpose: a test proves the update arrives; how fast is bench.fanout's job (on a busy
+# 2-core machine a page can take seconds to apply a swap).
+LIVE_MS = 10_000
 # A wall screen, a small wall screen, a laptop and a phone.
 LAPTOP = {"width": 1440, "height": 1000}
 WALL = {"width": 1920, "height": 1080}

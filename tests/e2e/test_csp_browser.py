@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import WALL, anonymous, in_thread, login, shot, wait_live, wait_until
+from tests.e2e.conftest import (
+    LIVE_MS,
+    WALL,
+    anonymous,
+    in_thread,
+    login,
+    shot,
+    wait_live,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -72,9 +81,9 @@ def test_the_pages_work_under_the_policy_without_a_single_violation(live_team, c
     with dba.expect_response(lambda r: r.url.endswith(f"/items/{item.pk}/status")) as resp:
         dba.locator(f"#tick-{item.pk}").check()
     assert resp.value.ok, resp.value.text()
-    rm.locator(f"#item-{item.pk}.status-done").wait_for(timeout=1000)
+    rm.locator(f"#item-{item.pk}.status-done").wait_for(timeout=LIVE_MS)
     wait_until(rm, lambda: int(bar.get_attribute("value")) > before, what="the bar grows")
-    board.locator("#board-summary .events").get_by_text("Verify backup 1").wait_for(timeout=1000)
+    board.locator("#board-summary .events").get_by_text("Verify backup 1").wait_for(timeout=LIVE_MS)
     shot(rm, "csp-warroom.png")
     shot(board, "csp-board.png")
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from checklists.models import ChecklistItem
-from tests.e2e.conftest import WALL, login, shot, wait_live
+from tests.e2e.conftest import LIVE_MS, WALL, login, shot, wait_live
 from warroom.people.models import Role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -69,8 +69,8 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         assert r.value.ok, r.value.text()
         assert page.watch.dialogs == []
         # ...each approval reaches the VP's screen within a second.
-        vp.locator(f"{gate_sel} tr.verdict-approve").nth(n - 1).wait_for(timeout=1000)
-    expect(board.locator("#board-summary")).to_contain_text("3/3 sign-offs", timeout=1000)
+        vp.locator(f"{gate_sel} tr.verdict-approve").nth(n - 1).wait_for(timeout=LIVE_MS)
+    expect(board.locator("#board-summary")).to_contain_text("3/3 sign-offs", timeout=LIVE_MS)
     # Sign-offs alone do not unlock GO: the go/no-go items are still open.
     assert go.is_disabled()
     assert vp.locator(f"{gate_sel} .blockers li").all_inner_texts() == [
@@ -84,7 +84,7 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         assert r.value.ok, r.value.text()
 
     # ...GO is enabled on the VP's screen, live, and nothing stands in the way.
-    expect(vp.locator(f"{gate_sel} button.go")).to_be_enabled(timeout=1000)
+    expect(vp.locator(f"{gate_sel} button.go")).to_be_enabled(timeout=LIVE_MS)
     assert vp.locator(f"{gate_sel} .blockers").inner_text().strip() == (
         "Nothing stands between the team and GO."
     )
@@ -96,27 +96,27 @@ def test_three_sign_offs_and_two_ticks_unlock_go_and_the_vp_s_go_reaches_everyon
         go.click()
     assert r.value.ok, r.value.text()
     proposal = rm.locator(f"{gate_sel} .proposal-proposed")
-    proposal.wait_for(timeout=1000)
+    proposal.wait_for(timeout=LIVE_MS)
     assert "awaiting Release Manager" in proposal.inner_text()
-    expect(board_tile).to_contain_text("GO proposed", timeout=1000)
+    expect(board_tile).to_contain_text("GO proposed", timeout=LIVE_MS)
     assert rm.locator(f"{gate_sel} .outcome-badge").count() == 0
     # The VP, having proposed, sees no second answer to give; the RM sees Confirm.
     assert not vp.locator(f"{gate_sel} form.vote").is_visible()
     with rm.expect_response(lambda r: "/vote" in r.url) as r:
         rm.locator(f"{gate_sel} form.vote button.go").click()
     assert r.value.ok, r.value.text()
-    vp.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=1000)
+    vp.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=LIVE_MS)
 
     # The GO reaches the RM and the stakeholder board without a reload.
-    rm.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=1000)
+    rm.locator(f"{gate_sel}.outcome-go .outcome-badge").wait_for(timeout=LIVE_MS)
     decision = rm.locator(f"{gate_sel} .decision").inner_text()
     assert "GO by Victor President" in decision
     assert "All sign-offs in, backups verified." in decision
     board.locator("#board-summary .gate-tile.outcome-go", has_text="Go/No-Go").wait_for(
-        timeout=1000
+        timeout=LIVE_MS
     )
     assert "GO" in board_tile.locator(".value").inner_text()
-    expect(rm.locator("#event-list .event").first).to_contain_text("decided GO", timeout=1000)
+    expect(rm.locator("#event-list .event").first).to_contain_text("decided GO", timeout=LIVE_MS)
     for page in (vp, rm, board):
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
+    LIVE_MS,
     SCREENSHOTS,
     WALL,
     anonymous,
@@ -75,7 +76,7 @@ def test_the_dba_ticks_an_item_and_the_rm_and_the_boards_see_it_within_a_second(
     assert resp.value.ok, resp.value.text()
 
     # ...the RM sees it done within a second, without a reload.
-    rm.locator(f"#item-{item.pk}.status-done").wait_for(timeout=1000)
+    rm.locator(f"#item-{item.pk}.status-done").wait_for(timeout=LIVE_MS)
     assert "Dana Admin" in rm.locator(f"#item-{item.pk} .changed").inner_text()
     wait_until(rm, lambda: summary_percent(rm) > before, what="the RM's progress rises")
     assert summary_percent(rm) > before
@@ -132,17 +133,17 @@ def test_a_script_in_a_block_reason_shows_as_text_and_never_runs(live_team, cont
 
     for page in (dba, rm):
         note = page.locator(f"#item-{item.pk}.status-blocked .blocked-reason")
-        note.wait_for(timeout=1000 if page is rm else 5000)
+        note.wait_for(timeout=LIVE_MS)
         assert note.inner_text().startswith(f"Blocked: {XSS} — Dana Admin")
         # The event line travels on the websocket, after the POST's own answer (DBA).
         last_event = page.locator("#event-list .event").first
-        expect(last_event).to_have_text(re.compile(re.escape(XSS) + "$"), timeout=1000)
+        expect(last_event).to_have_text(re.compile(re.escape(XSS) + "$"), timeout=LIVE_MS)
         assert (
             page.locator("#summary").get_by_text("1 blocked").count()
             or page.locator(f"#checklist-{item.checklist_id}-progress .blocked").inner_text()
             == "1 blocked"
         )
-    board.locator("#board-summary .events").get_by_text(XSS).wait_for(timeout=1000)
+    board.locator("#board-summary .events").get_by_text(XSS).wait_for(timeout=LIVE_MS)
 
     # Reloaded, the server-rendered page escapes it the same way.
     rm.reload()

@@ -15,6 +15,7 @@ from checklists.models import ChecklistItem, ItemNote, SignOff
 from deployments.models import Release
 from tests.e2e.conftest import (
     LAPTOP,
+    LIVE_MS,
     PHONE_CONTEXT,
     SCREENSHOTS,
     WALL,
@@ -93,12 +94,12 @@ def test_a_later_note_appends_with_who_and_when_and_the_block_reason_stays(live_
         wait_live(page)
 
     block(dba, item.pk, REASON)
-    rm.locator(f"#item-{item.pk}.status-blocked").wait_for(timeout=1000)
+    rm.locator(f"#item-{item.pk}.status-blocked").wait_for(timeout=LIVE_MS)
     add_note(rm, item.pk, "Jonas says 10 min")
 
     for page in (rm, dba):  # the RM's own answer, and the DBA's screen live
         row = page.locator(f"#item-{item.pk}")
-        expect(row.locator(".notes .note")).to_have_count(1, timeout=1000)
+        expect(row.locator(".notes .note")).to_have_count(1, timeout=LIVE_MS)
         assert row.locator(".blocked-reason").inner_text().startswith(f"Blocked: {REASON}")
         note = row.locator(".notes .note").inner_text()
         assert note.startswith("Jonas says 10 min — Rita Manager · ")
@@ -125,7 +126,7 @@ def test_my_items_only_and_open_items_only_hide_the_rows_they_filter(live_team, 
         dba.locator(f"#tick-{mine.pk}").check()
     # Ticked under "Open items only", the row leaves the list (and stays gone when the
     # websocket's copy of the row arrives).
-    expect(dba.locator(f"#item-{mine.pk}")).to_be_hidden(timeout=1000)
+    expect(dba.locator(f"#item-{mine.pk}")).to_be_hidden(timeout=LIVE_MS)
     dba.wait_for_timeout(300)
     expect(dba.locator(f"#item-{mine.pk}")).to_be_hidden()
     # The choice is remembered for this release.

@@ -152,6 +152,7 @@ def plans(draw):
         title=draw(text),
         version=draw(opt_text),
         timezone=draw(st.sampled_from(["UTC", "MSK", "CET", "America/New_York"])),
+        go_live_at=draw(st.sampled_from(["", "2026-03-14T22:00+01:00", "02:00+08:00", "09:30"])),
         window_start=draw(opt(offsets)),
         window_end=draw(opt(offsets)),
         phases=draw(
@@ -184,10 +185,12 @@ def plans(draw):
                     duration=opt(durations),
                     severity=st.sampled_from(SEVERITIES),
                     text=opt_text,
+                    automatic=st.booleans(),
                 ),
                 max_size=3,
             )
         ),
+        rollback_plan=draw(st.lists(items(), max_size=3)),
         comms_rules=draw(
             st.lists(
                 st.builds(

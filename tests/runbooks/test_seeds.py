@@ -92,6 +92,7 @@ def all_items(plan):
         yield from walk(cl.items)
     for g in plan.gates:
         yield from walk(g.checklist)
+    yield from walk(plan.rollback_plan)  # steps that run only on rollback
 
 
 def all_text(plan):

@@ -42,7 +42,8 @@ def test_a_seed_imports_with_every_checkbox_as_an_item(path):
     release = Release.objects.get(pk=out["release"])
     assert release.go_live_at == T0
     items = ChecklistItem.objects.filter(checklist__release=release).count()
-    assert items == out["items"] >= CHECKBOXES[path.name]
+    items += release.rollback_steps.count()  # rollback steps: kept out of forward progress
+    assert items == out["counts"]["items"] >= CHECKBOXES[path.name]
     assert {
         "phases",
         "items",
@@ -54,8 +55,7 @@ def test_a_seed_imports_with_every_checkbox_as_an_item(path):
         "comms_rules",
         "templates",
         "signoffs",
-        "warnings",
-    } <= set(out)
+    } <= set(out["counts"])
     assert all({"line", "message"} == set(w) for w in out["warnings"])
 
 
@@ -123,6 +123,7 @@ def test_export_runbook_prints_markdown_that_imports_back_the_same_plan(tmp_path
 def test_a_release_reused_as_template_shifts_everything_with_t0_and_starts_unticked(client):
     from deployments import services
     from tests.factories import team_release
+    from warroom.people.models import Assignment
 
     team = team_release(go_live_at=T0)
     item = team.item("DBA")
@@ -130,7 +131,10 @@ def test_a_release_reused_as_template_shifts_everything_with_t0_and_starts_untic
 
     item_set_status(item=item, status="done", user=team["dba"])
     new_t0 = datetime(2027, 1, 9, 21, 0, tzinfo=UTC)
-    new = services.release_clone(release=team.release, go_live_at=new_t0, user=team["rm"])
+    everyone = Assignment.objects.filter(role__release=team.release).values_list("pk", flat=True)
+    new = services.release_clone(
+        release=team.release, go_live_at=new_t0, user=team["rm"], team=list(everyone)
+    )
     assert new.go_live_at == new_t0
     old_phases = list(team.release.phases.values_list("name", "start_offset"))
     assert list(new.phases.values_list("name", "start_offset")) == old_phases
@@ -211,3 +215,153 @@ def test_uploading_a_binary_or_oversized_file_is_refused_with_a_reason(client, d
     resp = client.post("/import/", {"file": good, "action": "preview"})
     assert resp.status_code == 200 and b"cutover.md" in resp.content
     assert not Release.objects.exists()
+
+
+def test_a_dry_run_prints_the_whole_plan_as_json(tmp_path):
+    runbook = tmp_path / "orbit.md"
+    runbook.write_text(
+        "---\ntitle: Orbit 3\n---\n# Cutover\n\nGo-live: 2026-03-14 22:00 CET\n\n"
+        "## Team\n| Role | Name |\n|---|---|\n| DBA | [Name] |\n| SRE On-Call | Ana |\n"
+        "## T-2 Wochen\n- [ ] Freeze schema (Owner: DBA)\n- [ ] Page test (Owner: SRE Oncall)\n"
+        "## Go/No-Go\n- [ ] QA Lead: ____ Date: ____\n\nGO / NO-GO\n\n"
+        "## Rollback triggers\n- Error rate > 5% for 5 min\n## Rollback plan\n- [ ] Revert image\n"
+        "## Escalation\nSRE On-Call → CTO\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("import_runbook", str(runbook), "--dry-run", "--json"))
+    assert "release" not in out and Release.objects.count() == 0
+    assert (out["title"], out["go_live_at"]) == ("Orbit 3", "2026-03-14T22:00+01:00")
+    (checklist,) = out["checklists"]
+    assert checklist["due_offset_s"] == -14 * 86400 and checklist["line"] == 14
+    assert [(i["text"], i["owner"], i["line"]) for i in checklist["items"]] == [
+        ("Freeze schema", "DBA", 14),
+        ("Page test", "SRE Oncall", 15),
+    ]
+    assert [(r["name"], r["unfilled"]) for r in out["roles"]] == [
+        ("DBA", True),
+        ("SRE On-Call", False),
+    ]
+    (gate,) = out["gates"]
+    assert [s["role"] for s in gate["signoffs"]] == ["QA Lead"] and gate["items"] == []
+    (crit,) = out["rollback_criteria"]
+    assert (crit["metric"], crit["op"], crit["threshold"], crit["for_s"]) == (
+        "Error rate",
+        ">",
+        5.0,
+        300,
+    )
+    assert [i["text"] for i in out["rollback_plan"]] == ["Revert image"]
+    assert [(e["level"], e["roles"]) for e in out["escalation"]] == [
+        (1, ["SRE On-Call"]),
+        (2, ["CTO"]),
+    ]
+    assert {
+        "line": 15,
+        "message": (
+            "owner 'SRE Oncall' matches no declared role; closest declared role: 'SRE On-Call'"
+        ),
+    } in out["warnings"]
+    assert out["counts"]["items"] == 3
+
+
+def test_an_import_without_go_live_takes_the_time_the_runbook_states(tmp_path):
+    runbook = tmp_path / "r.md"
+    runbook.write_text("# R\n\nGo-live: 2026-03-14 22:00 CET\n\n## Checklist\n- [ ] A\n")
+    out = json.loads(run("import_runbook", str(runbook), "--json"))
+    assert Release.objects.get(pk=out["release"]).go_live_at.isoformat() == (
+        "2026-03-14T21:00:00+00:00"
+    )
+
+
+def test_an_import_links_known_people_and_never_overwrites_their_details(tmp_path):
+    from warroom.people.models import Person
+
+    known = Person.objects.create(
+        name="Ana Lima", email="ana@example.org", phone="+1 555 0100", slack_handle="@ana"
+    )
+    by_name = Person.objects.create(name="Bo Chen", email="", phone="+1 555 0200")
+    runbook = tmp_path / "r.md"
+    runbook.write_text(
+        "# R\n## Team\n| Role | Name | Email | Phone | Slack |\n|---|---|---|---|---|\n"
+        "| DBA | Ana L. | ana@example.org | +1 555 9999 | @ana |\n"
+        "| SRE | Bo Chen | bo@example.org | +1 555 0200 | @bo |\n"
+        "## Checklist\n- [ ] A (Owner: DBA)\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("import_runbook", str(runbook), "--json"))
+    warnings = [(w["line"], w["message"]) for w in out["warnings"]]
+    assert (
+        5,
+        "Ana L. is already known as Ana Lima <ana@example.org>: this runbook's name 'Ana L.' "
+        "differs from 'Ana Lima', which is kept",
+    ) in warnings
+    assert (
+        5,
+        "Ana L. is already known as Ana Lima <ana@example.org>: this runbook's phone "
+        "'+1 555 9999' differs from '+1 555 0100', which is kept",
+    ) in warnings
+    assert [w for w in warnings if "Bo Chen" in w[1]] == []
+    known.refresh_from_db()
+    by_name.refresh_from_db()
+    assert (known.name, known.phone) == ("Ana Lima", "+1 555 0100")
+    assert (by_name.email, by_name.slack_handle) == ("bo@example.org", "@bo")  # blanks filled
+    assert Person.objects.count() == 2
+    release = Release.objects.get(pk=out["release"])
+    assert set(release.releasecontact_set.values_list("person_id", flat=True)) == {
+        known.pk,
+        by_name.pk,
+    }
+
+
+def test_the_cli_refuses_a_runbook_over_the_item_setting(tmp_path, settings):
+    settings.RUNBOOK_MAX_ITEMS = 3
+    runbook = tmp_path / "big.md"
+    runbook.write_text("# R\n## Checklist\n" + "- [ ] x\n" * 4, encoding="utf-8")
+    with pytest.raises(CommandError, match="limit is 3 items"):
+        run("import_runbook", str(runbook), "--json")
+    assert Release.objects.count() == 0
+
+
+PREVIEWED = (
+    "# Orbit\n\nGo-live: 2026-03-14 22:00 CET\n\n"
+    "## Team\n| Role | Name |\n|---|---|\n| SRE On-Call | Ana |\n| DBA | [Name] |\n"
+    "## Checklist\n- [ ] Page test (Owner: SRE Oncall)\n- [ ] Freeze schema (Owner: DBA)\n"
+    "- [ ] Water the plants\n"
+    "## Go/No-Go\n- [ ] QA Lead: ____ Date: ____\n"
+    "## Rollback triggers\n- Error rate > 5% for 5 min\n"
+)
+
+
+def test_the_preview_keeps_the_fields_and_shows_owners_signoffs_and_thresholds(
+    client, django_user_model
+):
+    client.force_login(django_user_model.objects.create_user("rm"))
+    resp = client.post(
+        "/import/",
+        {
+            "markdown": PREVIEWED,
+            "action": "preview",
+            "name": "Orbit night",
+            "go_live_at": "2026-03-15T01:30:00.000Z",
+        },
+    )
+    page = resp.content.decode()
+    assert resp.status_code == 200 and Release.objects.count() == 0
+    assert 'name="go_live_at" value="2026-03-15T01:30:00.000Z"' in page  # typed, not stated
+    assert 'value="Orbit night"' in page
+    assert 'Page test — <span class="owner">SRE Oncall</span>' in page
+    assert 'Water the plants — <span class="muted">no owner</span>' in page
+    assert "<em>no owner</em>: 1 item" in page
+    assert '<em class="unfilled">seat to fill</em>' in page  # DBA: [Name]
+    assert "QA Lead" in page and "Sign-offs required" in page
+    assert "<td>Error rate</td><td>&gt; 5%</td><td>5m</td>" in page
+    assert (
+        "line 11: owner &#x27;SRE Oncall&#x27; matches no declared role; closest declared role: "
+        "&#x27;SRE On-Call&#x27;" in page
+    )
+
+
+def test_the_preview_prefills_the_go_live_the_runbook_states(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("rm"))
+    page = client.post("/import/", {"markdown": PREVIEWED, "action": "preview"}).content.decode()
+    assert 'name="go_live_at" value="2026-03-14T22:00:00+01:00"' in page

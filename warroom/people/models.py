@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from warroom.validation import TextChecked
 
-class Person(models.Model):
+
+class Person(TextChecked):
     """Someone on a go-live: a team member, a stakeholder, or a contact from the runbook.
 
     ``user`` is set when the person can log in. Placeholders from a runbook
@@ -37,7 +39,7 @@ class Person(models.Model):
         return not text or text.startswith("[") or set(text) <= set("_- ")
 
 
-class Role(models.Model):
+class Role(TextChecked):
     """A role on one release, e.g. "DBA", with its duty."""
 
     class Kind(models.TextChoices):
@@ -88,3 +90,25 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} — {self.role} ({self.kind})"
+
+
+class Notice(models.Model):
+    """Something a person is told in the app ("You were added to Orbit Payments as DBA"),
+    shown on their home page until they mark it read."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    release = models.ForeignKey(
+        "deployments.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.CharField(max_length=400)
+    at = models.DateTimeField()
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "seen_at"], name="notice_user_unseen")]
+
+    def __str__(self) -> str:
+        return self.text

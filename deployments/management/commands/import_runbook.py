@@ -5,7 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from deployments import services
-from deployments.runbooks.parse import MAX_BYTES, RunbookError
+from deployments.runbooks.parse import RunbookError
+from deployments.runbooks.schema import plan_json, stated_t0
 from warroom import clock
 
 
@@ -33,7 +34,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--go-live", help="T0, ISO 8601 (default: next Saturday 22:00 UTC)")
+        parser.add_argument(
+            "--go-live",
+            help="T0, ISO 8601 (default: the go-live the runbook states, else the next "
+            "Saturday 22:00 UTC)",
+        )
         parser.add_argument("--name", default="", help="Release name (default: the title)")
         parser.add_argument("--dry-run", action="store_true", help="Parse only; write nothing.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
@@ -44,15 +49,22 @@ class Command(BaseCommand):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file", returncode=2)
-        if file.stat().st_size > MAX_BYTES:
+        max_bytes, _ = services.runbook_limits()
+        if file.stat().st_size > max_bytes:
             raise CommandError(
-                f"{path}: the file is over {MAX_BYTES // (1024 * 1024)} MB", returncode=2
+                f"{path}: the file is over the limit of {max_bytes / 1024 / 1024:g} MB "
+                "(setting RUNBOOK_MAX_BYTES)",
+                returncode=2,
             )
-        t0 = parse_go_live(go_live) if go_live else next_saturday_22utc(clock.now())
         try:
             plan, _ = services.runbook_preview(file.read_bytes(), source_name=file.name)
         except RunbookError as exc:
             raise CommandError(f"{path}: {exc}", returncode=2) from None
+        t0 = (
+            parse_go_live(go_live)
+            if go_live
+            else stated_t0(plan.go_live_at, clock.now()) or next_saturday_22utc(clock.now())
+        )
         summary = plan.summary()
         release = None
         if not dry_run:
@@ -60,9 +72,9 @@ class Command(BaseCommand):
                 plan=plan, go_live_at=t0, name=name, source_name=file.name
             )
         if json:
-            out = dict(summary)
+            out = plan_json(plan)
             if release is not None:
-                out = {"release": release.pk, "go_live_at": t0.isoformat(), **out}
+                out = {"release": release.pk, "t0": t0.isoformat(), **out}
             self.stdout.write(_dumps(out))
             return
         self.stdout.write(f"{plan.title or file.name}")

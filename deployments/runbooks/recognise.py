@@ -1,0 +1,491 @@
+# ruff: noqa: RUF001 - runbooks use dashes, arrows, ballot boxes and CJK text
+"""Recognisers: one small function per form a person writes a thing in.
+
+Each takes a piece of text (a list item, a table cell, a heading) and says what
+it is, or ``None``; none of them keeps state. The builder decides where the
+result goes. Words come from the vocabulary modules (``vocab/``); the tables
+of forms each function reads are in ``tests/runbooks/test_recognise.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from . import vocab
+
+# -- tasks ------------------------------------------------------------------------
+
+#: ballot boxes and emoji people draw as a checkbox; the second part is "done"
+_OPEN_MARKS = "☐□⬜◻▢❏❑"
+_DONE_MARKS = "☑✅✔✓☒"
+_MARKER = re.compile(
+    r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?"
+    r"(?:\[(?P<box>[ xX✓✔]|\s{2})\]|(?P<mark>[" + _OPEN_MARKS + _DONE_MARKS + r"])\ufe0f?)"
+    r"\s*(?P<text>.*)$",
+    re.S,
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    text: str
+    done: bool
+    boxed: bool = True  # "[ ]" rather than an emoji or ballot-box mark
+
+
+def task_marker(text: str, *, marks_mean_done: bool = False) -> Task | None:
+    """``[ ] x``, ``[x] x``, ``☐ x``, ``✅ x``, ``1. [ ] x`` -> a task.
+
+    An emoji or ballot-box mark is "done" only when ``marks_mean_done`` (the
+    document uses both open and ticked marks); many runbooks draw ``✅`` as a
+    bullet in front of work still to do."""
+    m = _MARKER.match(text)
+    if not m or not m.group("text").strip():
+        return None
+    box = m.group("box")
+    if box is not None:
+        done = box.strip().lower() in ("x", "✓", "✔")
+    else:
+        done = marks_mean_done and m.group("mark") in _DONE_MARKS
+    return Task(m.group("text").strip(), done, boxed=box is not None)
+
+
+_ANY_MARK = re.compile(
+    r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\*\*)?(?:\[[ xX]\]|\[\s{2}\]|[" + _OPEN_MARKS + r"])\s*\S",
+    re.M,
+)
+
+
+def has_task_marks(text: str) -> bool:
+    """Does the document draw its tasks with checkboxes or ballot boxes anywhere?"""
+    return bool(_ANY_MARK.search(text))
+
+
+def marks_mean_done(text: str) -> bool:
+    """Open and ticked marks both used: then a tick means done, as the writer meant."""
+    return bool(re.search("[" + _OPEN_MARKS + "]", text)) and bool(
+        re.search("[" + _DONE_MARKS + "]", text)
+    )
+
+
+_NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(?P<text>\S.*)$")
+
+
+def numbered_step(text: str) -> str | None:
+    """``1. Do x`` / ``1) Do x`` -> "Do x"."""
+    m = _NUMBERED.match(text)
+    return m.group("text").strip() if m else None
+
+
+# -- owners -------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"^(?:_{2,}|-{2,}|\.{3,}|\?+|tbd|tba|tbc|n/?a|name|\[[^\]]*\]|<[^>]*>|\{[^}]*\}|"
+    r"待定|未定|未定義|chưa xác định|offen|pendiente|a definir|уточнить)$",
+    re.I,
+)
+
+
+def is_placeholder(text: str) -> bool:
+    """``___``, ``[Name]``, ``TBD``, ``<name>``, ``[FROM COMMAND 1]``: a seat to fill."""
+    s = re.sub(r"[\s:*]+$", "", text.strip()).strip()
+    return not s or bool(_PLACEHOLDER.match(s))
+
+
+_OWNER_TAIL = re.compile(
+    r"\s*[(\[（]\s*(?:owner|owned by|assignee|responsible|verantwortlich|responsable|"
+    r"responsável|người phụ trách|phụ trách|负责人|担当|ответственный)\s*[:：]\s*"
+    r"(?P<owner>(?:\\.|[^()\[\]（）\\])+)[)\]）]\s*$",
+    re.I,
+)
+_DASH_OWNER = re.compile(r"\s+[—–]\s+(?P<owner>[^—–]{1,40})$")
+_HANDLE = re.compile(r"\s+(?P<owner>@[\w.\-]+)\s*$")
+
+
+def split_owner(text: str) -> tuple[str, str]:
+    """(text, owner): ``x (Owner: DBA)``, ``x — Alice``, ``x @alice``; owner "" if none."""
+    for rx in (_OWNER_TAIL, _HANDLE, _DASH_OWNER):
+        m = rx.search(text)
+        if m and m.start() > 0:
+            owner = m.group("owner").strip()
+            if rx is _DASH_OWNER and not _looks_like_name(owner):
+                continue
+            return text[: m.start()].rstrip(), owner
+    return text, ""
+
+
+def _looks_like_name(text: str) -> bool:
+    # "— Alice", "— DBA team", "— [Name]"; not "— see the dashboard for details"
+    if is_placeholder(text):
+        return True
+    words = text.split()
+    return (
+        len(words) <= 4
+        and not re.search(r"[.,;:!?]$", text)
+        and (text[:1].isupper() or text.startswith("@") or not text[:1].isascii())
+    )
+
+
+_OWNER_LINE = re.compile(
+    r"^\s*(?:\*\*)?(?:owner|owners|responsible|assignee|verantwortlich|responsable|"
+    r"responsável|người phụ trách|负责人|担当者?|ответственный)(?:\*\*)?\s*[:：]\s*(?:\*\*)?\s*"
+    r"(?P<owner>.+?)\s*$",
+    re.I,
+)
+
+
+def owner_line(text: str) -> str | None:
+    """``Owner: X`` (a sub-line or a section line) -> "X"."""
+    m = _OWNER_LINE.match(text)
+    return m.group("owner").strip().strip("*").strip() if m else None
+
+
+# -- gates --------------------------------------------------------------------------
+
+_SIGNER = re.compile(
+    r"^(?P<role>[^:_\[\]|]{2,60}?)\s*(?:sign[\s-]*off|approval|signature)?\s*[:：]\s*"
+    r"(?:_{2,}|\[[^\]]*\]|<[^>]*>|\s)*(?:(?:date|datum|fecha|data|ngày|日期|日付|дата)\s*[:：]"
+    r"\s*(?:_{2,}|\[[^\]]*\]|\s)*)?$",
+    re.I,
+)
+
+
+def signer(text: str) -> str | None:
+    """``Backend Lead: ____ Date: ____`` -> "Backend Lead": a required sign-off by role."""
+    if "_" not in text and "[" not in text and "<" not in text:
+        return None
+    m = _SIGNER.match(text.strip())
+    if not m:
+        return None
+    role = m.group("role").strip()
+    if is_placeholder(role):
+        return None
+    dated = re.search(
+        r"_{2,}.*(?<![^\W\d_])(?:date|datum|fecha|data|ngày|日期|日付|дата)\s*[:：]", text, re.I
+    )
+    return role if dated or _ROLE_NOUN.search(role) else None
+
+
+#: words that make "X: ____" a signer's line rather than a blank to fill in
+_ROLE_NOUN = re.compile(
+    r"(?:\b(?:lead|manager|owner|engineer|officer|director|head|vp|cto|ceo|cio|ciso|admin|dba|"
+    r"qa|sre|team|architect|analyst|sponsor|approver|sign[\s-]*off|approval|leiter|leitung|"
+    r"verantwortlich|jefe|gerente|líder|responsable|responsável|gestor|руководитель|"
+    r"менеджер)\b|负责人|经理|主管|担当|責任者|部長|trưởng|quản lý)",
+    re.I,
+)
+
+
+_DECISION = re.compile(
+    r"^\s*(?:\*\*)?(?:(?i:decision)\s*[:：]\s*)?(?:\[\s*\]\s*)?(?:GO|NO[\s-]?GO)(?:\*\*)?"
+    r"(?:\s*(?:/|\||or|,|\s)\s*(?:\[\s*\]\s*)?(?:\*\*)?(?:GO|NO[\s-]?GO|CONDITIONAL GO|HOLD)"
+    r"(?:\*\*)?)+\s*$"
+)
+_DECISION_OPTION = re.compile(r"^\s*(?:GO|NO[\s-]?GO|CONDITIONAL GO)\b(?:\s*[:(—–-].*)?$")
+
+
+def decision_options(text: str) -> bool:
+    """``GO / NO-GO``, ``[ ] GO  [ ] NO-GO``: the gate's decision, not items."""
+    return bool(_DECISION.match(text))
+
+
+def decision_option(text: str) -> bool:
+    """One option line of a decision (``GO: proceed``, ``NO-GO — postpone``)."""
+    return bool(_DECISION_OPTION.match(text))
+
+
+_DECIDER = re.compile(
+    r"^\s*(?:\*\*)?(?:decision[\s-]*makers?|decided by|decision authority|approver|"
+    r"entscheider|quien decide|người quyết định|决策人|決裁者|принимает решение)(?:\*\*)?\s*[:：]"
+    r"\s*(?:\*\*)?\s*(?P<who>.*?)\s*$",
+    re.I,
+)
+
+
+def decider(text: str) -> str | None:
+    """``Decision maker: ___`` -> "" (unfilled) / "CTO"."""
+    m = _DECIDER.match(text)
+    if not m:
+        return None
+    who = m.group("who")
+    return "" if is_placeholder(who) else who
+
+
+# -- escalation --------------------------------------------------------------------
+
+_CHAIN = re.compile(r"\s*(?:→|->|⇒|=>|➜|➡️?|>)\s*")
+
+
+def chain(text: str) -> list[str]:
+    """``On-call → Team lead → CTO`` -> the levels in order ([] when not a chain)."""
+    if not re.search(r"→|->|⇒|=>|➜|➡", text):
+        return []
+    parts = [p.strip(" .*") for p in _CHAIN.split(text)]
+    parts = [p for p in parts if p]
+    return parts if len(parts) >= 2 and all(len(p) <= 80 for p in parts) else []
+
+
+# -- markup --------------------------------------------------------------------------
+
+_TAGS = re.compile(
+    r"<!--.*?-->|</?(?:mark|span|font|b|i|u|em|strong|small|sup|sub|kbd|br|del|ins|s)\b[^>]*>",
+    re.I | re.S,
+)
+
+
+def strip_markup(text: str) -> str:
+    """HTML comments and inline tags (``<mark>``, ``<span>``...) removed."""
+    if "<" not in text:
+        return text
+    return " ".join(_TAGS.sub("", text).split())
+
+
+# -- front matter ------------------------------------------------------------------
+
+_FRONT = re.compile(r"\A---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """YAML front matter's simple ``key: value`` lines, and the text with it blanked
+    (same number of lines, so source lines stay right)."""
+    m = _FRONT.match(text)
+    if not m:
+        return {}, text
+    meta: dict[str, str] = {}
+    for ln in m.group("body").split("\n"):
+        kv = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$", ln)
+        if kv and kv.group(2):
+            meta.setdefault(kv.group(1).lower(), kv.group(2).strip("'\""))
+    blank = "\n" * m.group(0).count("\n")
+    return meta, blank + text[m.end() :]
+
+
+# -- time offsets in words -----------------------------------------------------------
+
+_NUM = r"(\d+(?:[.,]\d+)?)\+?"
+
+
+def _words_rx(words: tuple[str, ...]) -> str:
+    """Alternation of ``words``; a word in a Latin or Cyrillic script must end there,
+    a CJK one need not (CJK text has no spaces)."""
+    cjk = [re.escape(w) for w in words if re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w)]
+    other = [re.escape(w) for w in words if not re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w)]
+    alts = [f"(?:{'|'.join(other)})(?![^\\W\\d_])"] if other else []
+    if cjk:
+        alts.append(f"(?:{'|'.join(cjk)})")
+    return "(?:" + "|".join(alts) + ")"
+
+
+_UNIT_WORDS = _words_rx(vocab.UNIT_WORDS)
+_WORD = r"([^\W\d_]+|[\u3040-\u30ff\u4e00-\u9fff]+)"
+_TAIL_RELATIVE = re.compile(
+    _NUM + r"\s*(" + _UNIT_WORDS + r")\s*(" + _words_rx((*vocab.BEFORE, *vocab.AFTER)) + ")",
+    re.I,
+)
+_LEAD_RELATIVE = re.compile(
+    r"(?<![^\W\d_])("
+    + "|".join(re.escape(w) for w in vocab.LEAD_BEFORE)
+    + r")\s*"
+    + _NUM
+    + r"\s*("
+    + _UNIT_WORDS
+    + r")",
+    re.I,
+)
+_DAY_N = re.compile(
+    r"(?<![^\W\d_])(?:"
+    + "|".join(re.escape(w) for w in vocab.DAY_WORDS)
+    + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
+    re.I,
+)
+_MINUS_PLUS = re.compile(
+    r"(?<![^\W\d_])("
+    + "|".join(re.escape(w) for w in (*vocab.MINUS, *vocab.PLUS))
+    + r")\s+"
+    + _NUM
+    + r"\s*("
+    + _UNIT_WORDS
+    + r")(?![^\W\d_])",
+    re.I,
+)
+_UNIT_DELTA = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
+
+
+def unit_delta(value: float, unit: str) -> timedelta:
+    """``(2, "w")`` -> two weeks; the unit is a code from ``vocab.unit_of``."""
+    return value * _UNIT_DELTA[unit]
+
+
+def _number(raw: str) -> float:
+    return float(raw.replace(",", "."))
+
+
+@dataclass(frozen=True)
+class Relative:
+    value: timedelta
+    start: int
+    end: int
+
+
+def relative_offset(text: str) -> Relative | None:
+    """An offset said in words: ``4 weeks before``, ``1 semana antes``, ``1週間前``,
+    ``提前1天``, ``за 1 день``, ``Day -1``, ``D+1``, ``[release date minus 14 days]``."""
+    m = _TAIL_RELATIVE.search(text)
+    if m:
+        sign = -1 if m.group(3).lower() in vocab.BEFORE else 1
+        unit = vocab.unit_of(m.group(2)) or "d"
+        return Relative(sign * unit_delta(_number(m.group(1)), unit), m.start(), m.end())
+    m = _LEAD_RELATIVE.search(text)
+    if m:
+        unit = vocab.unit_of(m.group(3)) or "d"
+        return Relative(-unit_delta(_number(m.group(2)), unit), m.start(), m.end())
+    m = _MINUS_PLUS.search(text)
+    if m:
+        sign = -1 if m.group(1).lower() in vocab.MINUS else 1
+        unit = vocab.unit_of(m.group(3)) or "d"
+        return Relative(sign * unit_delta(_number(m.group(2)), unit), m.start(), m.end())
+    m = _DAY_N.search(text)
+    if m:
+        if m.group(3) is not None:
+            return Relative(timedelta(), m.start(), m.end())
+        sign = 1 if m.group(1) == "+" else -1
+        return Relative(sign * timedelta(days=int(m.group(2))), m.start(), m.end())
+    return None
+
+
+_T_UNKNOWN = re.compile(r"\bT\s*[+\-−–]\s*\d+(?:[.,]\d+)?\+?\s*" + _WORD)
+_NOT_UNITS = frozenset(
+    (
+        "to",
+        "and",
+        "or",
+        "bis",
+        "a",
+        "à",
+        "até",
+        "đến",
+        "до",
+        "und",
+        "y",
+        "e",
+        "et",
+        "und",
+        "oder",
+        "through",
+        "thru",
+        "until",
+        "from",
+        "at",
+        "on",
+        "in",
+        "for",
+    )
+)
+
+
+def unknown_unit(text: str) -> str | None:
+    """The word after a T-offset's number when it reads as a unit nobody taught the
+    importer (``T-7 jours``): the offset is then left out and warned about, never guessed."""
+    for m in _T_UNKNOWN.finditer(text):
+        word = m.group(1)
+        if vocab.unit_of(word) or word.lower() in _NOT_UNITS:
+            continue
+        if not re.match(r"\bT\s*[+\-−–]\s*0+\b", text[m.start() :]):
+            return word  # "T-0 Go-Live" is T0 followed by a name
+    return None
+
+
+# -- stated go-live --------------------------------------------------------------------
+
+#: UTC offsets (hours) of the abbreviations runbooks write after a go-live time
+TZ_OFFSETS: dict[str, float] = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "WET": 0,
+    "BST": 1,
+    "CET": 1,
+    "CEST": 2,
+    "EET": 2,
+    "EEST": 3,
+    "MSK": 3,
+    "IST": 5.5,
+    "ICT": 7,
+    "WIB": 7,
+    "SGT": 8,
+    "HKT": 8,
+    "TST": 8,
+    "AWST": 8,
+    "JST": 9,
+    "KST": 9,
+    "AEST": 10,
+    "AEDT": 11,
+    "NZST": 12,
+    "NZDT": 13,
+    "BRT": -3,
+    "ART": -3,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+}
+_GO_LIVE = re.compile(
+    r"(?:go[\s-]*live|launch|cutover|release|deployment|t0|t\s*=\s*0|上线|リリース|запуск|"
+    r"triển khai|lanzamiento|lançamento|einführung|start)[^:\n]{0,25}[:：]\s*\**\s*"
+    r"(?:(?P<date>\d{4}-\d{2}-\d{2})[T\s]+)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*"
+    r"(?P<tz>[A-Z]{1,5}\b|[+-]\d{2}:?\d{2})?",
+    re.I,
+)
+
+
+#: what ``export.render_plan`` writes when the plan states no go-live time
+_GO_LIVE_UNSET = re.compile(r"^\*\*Go-live:\*\*\s*-\s*$")
+
+
+@dataclass(frozen=True)
+class GoLive:
+    date: str  # "2026-03-14" or "" when only a time is stated
+    time: str  # "22:00"
+    utc_offset_min: int | None  # None when no zone was stated
+    zone: str
+    line: int
+
+
+def stated_go_live(lines: list[str]) -> GoLive | None:
+    """The first ``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` line."""
+    for n, ln in enumerate(lines, 1):
+        if ln.startswith("#"):
+            continue
+        if _GO_LIVE_UNSET.match(ln):
+            return None
+        m = _GO_LIVE.search(ln)
+        if not m:
+            continue
+        hour, minute = int(m.group("h")), int(m.group("m"))
+        if hour > 23 or minute > 59:
+            continue
+        zone = (m.group("tz") or "").upper()
+        offset = None
+        if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
+            offset = 8 * 60  # China Standard Time in a Chinese document, not US Central
+        elif zone in TZ_OFFSETS:
+            offset = int(TZ_OFFSETS[zone] * 60)
+        elif re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+        elif zone:
+            zone = ""
+        return GoLive(m.group("date") or "", f"{hour:02d}:{minute:02d}", offset, zone, n)
+    return None

@@ -1,0 +1,78 @@
+"""The words of each language the importer reads, merged into one lookup.
+
+One module per language (``en``, ``de``, ``es``, ``pt``, ``vi``, ``zh``, ``ja``,
+``ru``) lists its time units, before/after words, and the words that name
+gates, rollback triggers and plans, task headings and the columns of task and
+contact tables. Adding a language is adding a module and its name to
+``LANGUAGES``.
+"""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+from . import de, en, es, ja, pt, ru, vi, zh
+
+LANGUAGES: tuple[ModuleType, ...] = (en, de, es, pt, vi, zh, ja, ru)
+
+
+def _words(name: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for lang in LANGUAGES:
+        for w in getattr(lang, name, ()):
+            seen.setdefault(w.lower(), None)
+    return tuple(sorted(seen, key=len, reverse=True))
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in words)
+
+
+UNITS: dict[str, str] = {}
+for _lang in LANGUAGES:
+    for _word, _unit in _lang.UNITS.items():
+        UNITS.setdefault(_word.lower(), _unit)
+
+UNIT_WORDS = tuple(sorted(UNITS, key=len, reverse=True))
+BEFORE = _words("BEFORE")
+AFTER = _words("AFTER")
+LEAD_BEFORE = _words("LEAD_BEFORE")
+DAY_WORDS = _words("DAY_WORDS")
+MINUS = _words("MINUS")
+PLUS = _words("PLUS")
+GATE = _words("GATE")
+ROLLBACK_TRIGGERS = _words("ROLLBACK_TRIGGERS")
+ROLLBACK_PLAN = _words("ROLLBACK_PLAN")
+TASK_HEADINGS = _words("TASK_HEADINGS")
+OWNER_COLUMNS = _words("OWNER_COLUMNS")
+TASK_COLUMNS = _words("TASK_COLUMNS")
+WHEN_COLUMNS = _words("WHEN_COLUMNS")
+STATUS_COLUMNS = _words("STATUS_COLUMNS")
+SIGNATURE_COLUMNS = _words("SIGNATURE_COLUMNS")
+TEAMS = _words("TEAMS")
+CONTACTS = _words("CONTACTS")
+ESCALATION = _words("ESCALATION")
+
+#: table column words of every language -> the English word the table readers look for
+COLUMNS: dict[str, str] = {}
+for _lang in LANGUAGES:
+    for _word, _english in getattr(_lang, "COLUMNS", {}).items():
+        COLUMNS.setdefault(_word.lower(), _english)
+
+
+def column(header: str) -> str:
+    """'Rolle' -> 'role', 'Teléfono' -> 'phone'; other headers unchanged (lower-cased)."""
+    h = header.strip().lower()
+    return COLUMNS.get(h, h)
+
+
+def phrase_rx(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A case-insensitive pattern finding any of ``words`` (or its English plural) as a whole
+    phrase."""
+    return re.compile(r"(?<![\w])(?:" + _alternation(words) + r")(?:s|es)?(?![\w])", re.I)
+
+
+def unit_of(word: str) -> str | None:
+    """'Wochen' -> 'w', 'ngày' -> 'd', 'часов' -> 'h'; None when not a unit word."""
+    return UNITS.get(word.lower().rstrip("."))

@@ -1,0 +1,55 @@
+"""German words the importer understands."""
+
+UNITS = {
+    "wochen": "w",
+    "woche": "w",
+    "tagen": "d",
+    "tage": "d",
+    "tag": "d",
+    "stunden": "h",
+    "stunde": "h",
+    "std": "h",
+    "minuten": "m",
+    "minute": "m",
+    "min": "m",
+}
+BEFORE = ("vor", "vorher", "davor")
+AFTER = ("nach", "danach", "später")
+DAY_WORDS = ("tag",)
+MINUS = ("minus",)
+PLUS = ("plus",)
+GATE = ("freigabe", "abnahme", "go/no-go", "entscheidung", "genehmigung")
+ROLLBACK_TRIGGERS = (
+    "rollback-kriterien",
+    "rollback kriterien",
+    "rollback-auslöser",
+    "auslöser für rollback",
+    "abbruchkriterien",
+    "rückfallkriterien",
+)
+ROLLBACK_PLAN = (
+    "rollback-plan",
+    "rollback-verfahren",
+    "rollback verfahren",
+    "rückfallplan",
+    "rückfallverfahren",
+    "rollback-schritte",
+)
+TASK_HEADINGS = ("aufgaben", "schritte", "checkliste", "vorgehen", "ablauf", "maßnahmen")
+OWNER_COLUMNS = ("verantwortlich", "verantwortlicher", "zuständig", "owner")
+TASK_COLUMNS = ("aufgabe", "schritt", "tätigkeit", "maßnahme", "prüfung")
+WHEN_COLUMNS = ("wann", "zeitpunkt", "fällig", "termin", "zeit")
+STATUS_COLUMNS = ("status", "erledigt")
+SIGNATURE_COLUMNS = ("unterschrift", "freigegeben")
+TEAMS = ("betrieb", "entwicklung", "support", "qa", "sicherheit", "datenbank")
+CONTACTS = ("kontakte", "ansprechpartner", "eskalation", "bereitschaft")
+COLUMNS = {
+    "rolle": "role",
+    "name": "name",
+    "telefon": "phone",
+    "e-mail": "email",
+    "unterschrift": "signature",
+    "datum": "date",
+    "vertretung": "backup",
+}
+ESCALATION = ("eskalation", "eskalationspfad")

@@ -1,0 +1,107 @@
+"""English words the importer understands."""
+
+UNITS = {
+    "weeks": "w",
+    "week": "w",
+    "wks": "w",
+    "wk": "w",
+    "w": "w",
+    "days": "d",
+    "day": "d",
+    "d": "d",
+    "hours": "h",
+    "hour": "h",
+    "hrs": "h",
+    "hr": "h",
+    "h": "h",
+    "minutes": "m",
+    "minute": "m",
+    "mins": "m",
+    "min": "m",
+    "m": "m",
+}
+BEFORE = ("before", "prior", "ahead", "earlier", "out")
+AFTER = ("after", "later")
+DAY_WORDS = ("day", "d")
+MINUS = ("minus",)
+PLUS = ("plus",)
+GATE = (
+    "go/no-go",
+    "go-no-go",
+    "go / no-go",
+    "go no go",
+    "go/nogo",
+    "checkpoint",
+    "sign-off",
+    "signoff",
+    "sign off",
+    "approval",
+    "approvals",
+)
+ROLLBACK_TRIGGERS = (
+    "rollback trigger",
+    "rollback criteria",
+    "roll back trigger",
+    "roll back criteria",
+    "rollback condition",
+    "abort criteria",
+    "when to roll back",
+    "when to rollback",
+    "rollback threshold",
+)
+ROLLBACK_PLAN = (
+    "rollback procedure",
+    "rollback plan",
+    "rollback steps",
+    "roll back procedure",
+    "roll back plan",
+    "rollback process",
+    "back-out plan",
+    "backout plan",
+    "back out plan",
+)
+TASK_HEADINGS = (
+    "tasks",
+    "task list",
+    "steps",
+    "procedure",
+    "checklist",
+    "to do",
+    "todo",
+    "action items",
+    "actions",
+    "runbook steps",
+)
+OWNER_COLUMNS = ("owner", "responsible", "assignee", "assigned to", "who", "dri")
+TASK_COLUMNS = ("task", "step", "action", "activity", "item", "check")
+WHEN_COLUMNS = ("when", "due", "time", "deadline", "timing")
+STATUS_COLUMNS = ("status", "done", "state")
+SIGNATURE_COLUMNS = ("signature", "signed", "sign-off", "approved")
+TEAMS = (
+    "qa",
+    "support",
+    "devops",
+    "sre",
+    "ops",
+    "operations",
+    "security",
+    "dba",
+    "database",
+    "frontend",
+    "backend",
+    "marketing",
+    "product",
+    "infrastructure",
+    "network",
+    "platform",
+    "mobile",
+    "data",
+    "legal",
+    "finance",
+    "customer success",
+    "engineering",
+    "release",
+)
+CONTACTS = ("contacts", "contact list", "on-call", "who to call", "key contacts")
+COLUMNS = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone"}
+ESCALATION = ("escalation", "escalate")

@@ -1,0 +1,29 @@
+"""Japanese words the importer understands."""
+
+UNITS = {"週間": "w", "週": "w", "日": "d", "時間": "h", "分": "m"}
+BEFORE = ("前",)
+AFTER = ("後",)
+DAY_WORDS = ()
+MINUS = ()
+PLUS = ()
+GATE = ("承認", "判定", "go/no-go", "チェックポイント", "サインオフ")
+ROLLBACK_TRIGGERS = ("ロールバック基準", "ロールバック条件", "切り戻し基準", "切り戻し条件")
+ROLLBACK_PLAN = ("ロールバック手順", "切り戻し手順", "ロールバック計画")
+TASK_HEADINGS = ("タスク", "手順", "チェックリスト", "作業")
+OWNER_COLUMNS = ("担当", "担当者", "責任者")
+TASK_COLUMNS = ("タスク", "作業", "項目", "手順")
+WHEN_COLUMNS = ("期限", "時刻", "タイミング", "日時")
+STATUS_COLUMNS = ("状態", "ステータス")
+SIGNATURE_COLUMNS = ("署名", "承認印")
+TEAMS = ("運用", "開発", "品質保証", "サポート")
+CONTACTS = ("連絡先", "エスカレーション")
+COLUMNS = {
+    "役割": "role",
+    "氏名": "name",
+    "名前": "name",
+    "電話": "phone",
+    "メール": "email",
+    "署名": "signature",
+    "日付": "date",
+}
+ESCALATION = ("エスカレーション",)

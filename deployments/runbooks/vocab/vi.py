@@ -1,0 +1,38 @@
+"""Vietnamese words the importer understands."""
+
+UNITS = {"tuần": "w", "ngày": "d", "giờ": "h", "tiếng": "h", "phút": "m"}
+BEFORE = ("trước",)
+AFTER = ("sau",)
+DAY_WORDS = ("ngày",)
+MINUS = ("trừ",)
+PLUS = ("cộng",)
+GATE = ("phê duyệt", "duyệt", "go/no-go", "điểm kiểm tra", "ký duyệt")
+ROLLBACK_TRIGGERS = (
+    "tiêu chí rollback",
+    "điều kiện rollback",
+    "điều kiện hoàn tác",
+    "tiêu chí hoàn tác",
+)
+ROLLBACK_PLAN = (
+    "kế hoạch rollback",
+    "quy trình rollback",
+    "kế hoạch hoàn tác",
+    "các bước rollback",
+)
+TASK_HEADINGS = ("công việc", "nhiệm vụ", "các bước", "danh sách kiểm tra", "checklist")
+OWNER_COLUMNS = ("người phụ trách", "phụ trách", "người thực hiện")
+TASK_COLUMNS = ("công việc", "nhiệm vụ", "bước", "hạng mục")
+WHEN_COLUMNS = ("thời gian", "thời hạn", "khi nào")
+STATUS_COLUMNS = ("trạng thái",)
+SIGNATURE_COLUMNS = ("chữ ký",)
+TEAMS = ("vận hành", "hỗ trợ", "kiểm thử")
+CONTACTS = ("liên hệ", "leo thang")
+COLUMNS = {
+    "vai trò": "role",
+    "tên": "name",
+    "họ tên": "name",
+    "điện thoại": "phone",
+    "chữ ký": "signature",
+    "ngày": "date",
+}
+ESCALATION = ("leo thang",)

@@ -1,0 +1,41 @@
+"""Chinese words the importer understands."""
+
+UNITS = {
+    "周": "w",
+    "週": "w",
+    "星期": "w",
+    "天": "d",
+    "日": "d",
+    "小时": "h",
+    "小時": "h",
+    "分钟": "m",
+    "分鐘": "m",
+}
+BEFORE = ("前",)
+AFTER = ("后", "後")
+LEAD_BEFORE = ("提前",)
+DAY_WORDS = ()
+MINUS = ()
+PLUS = ()
+GATE = ("审批", "審批", "签字", "签核", "上线决策", "go/no-go", "检查点")
+ROLLBACK_TRIGGERS = ("回滚条件", "回滚标准", "回滚触发", "回退条件")
+ROLLBACK_PLAN = ("回滚方案", "回滚步骤", "回滚计划", "回滚流程", "回退方案")
+TASK_HEADINGS = ("任务", "步骤", "检查清单", "清单", "操作步骤")
+OWNER_COLUMNS = ("负责人", "責任人", "负责")
+TASK_COLUMNS = ("任务", "事项", "步骤", "检查项", "工作")
+WHEN_COLUMNS = ("时间", "時間", "截止")
+STATUS_COLUMNS = ("状态", "狀態")
+SIGNATURE_COLUMNS = ("签字", "签名")
+TEAMS = ("运维", "测试", "开发", "客服")
+CONTACTS = ("联系人", "联系方式", "升级")
+COLUMNS = {
+    "角色": "role",
+    "姓名": "name",
+    "电话": "phone",
+    "電話": "phone",
+    "邮箱": "email",
+    "签字": "signature",
+    "签名": "signature",
+    "日期": "date",
+}
+ESCALATION = ("升级", "升級", "上报")

@@ -1,0 +1,214 @@
+# ruff: noqa: RUF001
+"""Table-driven tests of the recognisers: one table per form."""
+
+from datetime import timedelta
+
+import pytest
+
+from deployments.runbooks import recognise as r
+
+D, H, M, W = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1), timedelta(weeks=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[ ] Freeze the schema", ("Freeze the schema", False)),
+        ("[x] Tag the build", ("Tag the build", True)),
+        ("- [ ] Dash and box", ("Dash and box", False)),
+        ("1. [ ] Numbered box", ("Numbered box", False)),
+        ("☐ Ballot box", ("Ballot box", False)),
+        ("□ White square", ("White square", False)),
+        ("⬜ Large square", ("Large square", False)),
+        ("✅ Green tick as a bullet", ("Green tick as a bullet", False)),
+        ("✔ Heavy tick", ("Heavy tick", False)),
+        ("☑ Ticked ballot", ("Ticked ballot", False)),
+        ("Just prose", None),
+        ("[ ]", None),
+    ],
+)
+def test_task_markers(text, expected):
+    task = r.task_marker(text)
+    assert (task and (task.text, task.done)) == expected
+
+
+def test_a_tick_is_done_only_when_the_document_uses_ticks_as_status():
+    assert r.task_marker("✅ Shipped", marks_mean_done=True).done
+    assert not r.task_marker("☐ Open", marks_mean_done=True).done
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Back up the database (Owner: DBA)", ("Back up the database", "DBA")),
+        ("Back up the database (Verantwortlich: Betrieb)", ("Back up the database", "Betrieb")),
+        ("Rotate keys — Alice", ("Rotate keys", "Alice")),
+        ("Rotate keys – [Name]", ("Rotate keys", "[Name]")),
+        ("Ping partners @maria", ("Ping partners", "@maria")),
+        (
+            "Check logs — see the dashboard for details.",
+            ("Check logs — see the dashboard for details.", ""),
+        ),
+        ("Kiểm tra log (Người phụ trách: Lan)", ("Kiểm tra log", "Lan")),
+        ("No owner here", ("No owner here", "")),
+    ],
+)
+def test_owner_forms(text, expected):
+    assert r.split_owner(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Owner: SRE", "SRE"),
+        ("**Owner:** Platform team", "Platform team"),
+        ("负责人：王伟", "王伟"),
+        ("Verantwortlich: Betrieb", "Betrieb"),
+        ("Ownership matters", None),
+    ],
+)
+def test_owner_lines(text, expected):
+    assert r.owner_line(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("___", True),
+        ("[Name]", True),
+        ("TBD", True),
+        ("<name>", True),
+        ("[FROM COMMAND 1]", True),
+        ("待定", True),
+        ("Alice Chen", False),
+        ("QA Lead", False),
+    ],
+)
+def test_placeholders(text, expected):
+    assert r.is_placeholder(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4 weeks before", -4 * W),
+        ("1 semana antes", -W),
+        ("24 horas antes", -24 * H),
+        ("30+ días antes", -30 * D),
+        ("2 Wochen vor", -2 * W),
+        ("3 dias depois", 3 * D),
+        ("2 ngày trước", -2 * D),
+        ("1週間前", -W),
+        ("3日前", -3 * D),
+        ("提前1天", -D),
+        ("上线后2小时", None),
+        ("за 1 день", -D),
+        ("через 2 часа", None),
+        ("2 часа после", 2 * H),
+        ("Day -1", -D),
+        ("Day 0", timedelta()),
+        ("D-1", -D),
+        ("D+1", D),
+        ("Tag -2", -2 * D),
+        ("[release date minus 14 days]", -14 * D),
+        ("nothing here", None),
+    ],
+)
+def test_relative_offsets(text, expected):
+    found = r.relative_offset(text)
+    assert (found.value if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("T-7 jours", "jours"),
+        ("T-3x", "x"),
+        ("T-7 ngày", None),
+        ("T-2 Wochen", None),
+        ("T-1 Tag", None),
+        ("T-2 to T-1 hours", None),
+        ("T-4 Final checks", "Final"),
+        ("T-0 Go-Live", None),
+    ],
+)
+def test_unknown_units_are_named(text, expected):
+    assert r.unknown_unit(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Backend Lead: ____ Date: ____", "Backend Lead"),
+        ("QA sign-off: [Name]", "QA"),
+        ("Product Owner: ________", "Product Owner"),
+        ("Deploy the app", None),
+        ("Backend Lead: Alice", None),
+    ],
+)
+def test_signer_lines(text, expected):
+    assert r.signer(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GO / NO-GO", True),
+        ("[ ] GO  [ ] NO-GO", True),
+        ("**GO** | **NO GO**", True),
+        ("Decision: GO / NO-GO / CONDITIONAL GO", True),
+        ("Go to the dashboard", False),
+    ],
+)
+def test_decision_option_lines(text, expected):
+    assert r.decision_options(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Decision maker: ___", ""),
+        ("**Decision Maker:** VP Engineering", "VP Engineering"),
+        ("决策人：CTO", "CTO"),
+        ("Decide later", None),
+    ],
+)
+def test_deciders(text, expected):
+    assert r.decider(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("On-call → Team lead → CTO", ["On-call", "Team lead", "CTO"]),
+        ("L1 support -> L2 platform -> Head of Eng", ["L1 support", "L2 platform", "Head of Eng"]),
+        ("Run the script", []),
+    ],
+)
+def test_escalation_chains(text, expected):
+    assert r.chain(text) == expected
+
+
+def test_markup_is_stripped():
+    assert r.strip_markup("Check <mark>payments</mark> <!-- todo --> flow") == "Check payments flow"
+
+
+def test_front_matter_keeps_line_numbers():
+    meta, text = r.front_matter("---\ntitle: Orbit 2.0 launch\nowner: ops\n---\n# Body\n")
+    assert meta == {"title": "Orbit 2.0 launch", "owner": "ops"}
+    assert text.split("\n")[4] == "# Body"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Launch time: 02:00 TST", ("", "02:00", 480)),
+        ("**Go-live:** 2026-03-14 22:00 CET", ("2026-03-14", "22:00", 60)),
+        ("Go-live: 2026-03-14T09:30 +05:30", ("2026-03-14", "09:30", 330)),
+        ("上线时间：2026-05-01 20:00 CST", ("2026-05-01", "20:00", 480)),
+        ("No time here", None),
+    ],
+)
+def test_stated_go_live(line, expected):
+    found = r.stated_go_live([line])
+    assert (found and (found.date, found.time, found.utc_offset_min)) == expected
