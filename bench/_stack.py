@@ -182,6 +182,11 @@ class Stack:
 
         django.setup()
         self._django_ready = True
+        # This process publishes events and sends tasks too: it holds the embedded Redis
+        # (started under the temp dir when --redis-url is not given) like web and worker.
+        from warroom.embedded import use_if_embedded
+
+        use_if_embedded()
         if migrate:
             from django.core.management import call_command
 

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from notifications.models import CommsRule, EscalationLevel, EscalationRole, MessageTemplate
+from notifications.models import (
+    CommsRule,
+    Delivery,
+    EscalationLevel,
+    EscalationRole,
+    Message,
+    MessageTemplate,
+    SlackThread,
+    StatusIncident,
+    Subscriber,
+)
 from warroom.admin import AuditedModelAdmin
 
 
@@ -29,3 +39,31 @@ class EscalationLevelAdmin(AuditedModelAdmin):
 class EscalationRoleAdmin(AuditedModelAdmin):
     list_display = ("level", "role", "order")
     release_path = "level.release"
+
+
+@admin.register(Message)
+class MessageAdmin(AuditedModelAdmin):
+    list_display = ("subject", "release", "cause", "due_at", "created_at")
+    list_filter = ("status_update",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(AuditedModelAdmin):
+    list_display = ("message", "channel", "target", "state", "attempts", "last_error")
+    list_filter = ("state", "channel")
+    release_path = "message.release"
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(AuditedModelAdmin):
+    list_display = ("email", "release", "active")
+
+
+@admin.register(SlackThread)
+class SlackThreadAdmin(AuditedModelAdmin):
+    list_display = ("release", "channel", "ts")
+
+
+@admin.register(StatusIncident)
+class StatusIncidentAdmin(AuditedModelAdmin):
+    list_display = ("release", "incident_id")

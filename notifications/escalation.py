@@ -153,26 +153,32 @@ def _decision_proposed(event: AuditEvent) -> None:
 @events.subscribe("decision.voted")
 def _decision_voted(event: AuditEvent) -> None:
     d = event.data
-    if d.get("verdict") != "confirm" or not d.get("awaiting"):
+    if d.get("decision") and (d.get("verdict") != "confirm" or not d.get("awaiting")):
         _close(event, [f"decision:{d['decision']}"])
 
 
 @events.subscribe("decision.recorded")
 def _decision_recorded(event: AuditEvent) -> None:
     d = event.data
-    _close(event, [f"gate:{d['gate_id']}", f"decision:{d['decision']}"])
+    _close(event, [f"gate:{d.get('gate_id')}", f"decision:{d.get('decision')}"])
 
 
 @events.subscribe("rollback.decided")
 def _rollback_decided(event: AuditEvent) -> None:
-    _close(event, [f"rollback:{event.data['call']}"])
+    # Every pending call is answered by a decision (older events name none: close all).
+    call = event.data.get("call")
+    _close(event, [f"rollback:{call}"] if call else None)
 
 
-def _close(event: AuditEvent, keys: list[str]) -> None:
-    """Close the escalations; every PagerDuty incident they triggered is resolved."""
-    closing = list(
-        Escalation.objects.filter(release_id=event.release_id, key__in=keys, closed_at=None)
-    )
+def _close(event: AuditEvent, keys: list[str] | None) -> None:
+    """Close the escalations (``None``: every rollback one); every PagerDuty incident they
+    triggered is resolved."""
+    open_ones = Escalation.objects.filter(release_id=event.release_id, closed_at=None)
+    if keys is None:
+        open_ones = open_ones.filter(key__startswith="rollback:")
+    else:
+        open_ones = open_ones.filter(key__in=keys)
+    closing = list(open_ones)
     if not closing:
         return
     Escalation.objects.filter(pk__in=[e.pk for e in closing]).update(closed_at=event.at)

@@ -1,5 +1,25 @@
-"""The notifications app's pages. Escalation's live in ``escalation_urls``."""
+"""The notifications app's pages: the comms plan and its deliveries; escalation's
+live in ``escalation_urls``."""
 
 from django.urls import include, path
 
-urlpatterns = [path("", include("notifications.escalation_urls"))]
+from notifications import views
+
+urlpatterns = [
+    path("releases/<int:release_id>/comms/", views.comms, name="comms"),
+    path(
+        "releases/<int:release_id>/comms/rules/<int:rule_id>/next",
+        views.next_update,
+        name="comms-next",
+    ),
+    path("releases/<int:release_id>/comms/rules/<int:rule_id>", views.rule_edit, name="comms-rule"),
+    path(
+        "releases/<int:release_id>/comms/deliveries/<int:delivery_id>/retry",
+        views.delivery_retry,
+        name="comms-retry",
+    ),
+    path("releases/<int:release_id>/comms/subscribe", views.subscribe, name="comms-subscribe"),
+    path("comms/unsubscribe/<str:token>/", views.unsubscribe, name="comms-unsubscribe"),
+    # Escalation's pages (contacts, on-call feeds) live in their own module.
+    path("", include("notifications.escalation_urls")),
+]

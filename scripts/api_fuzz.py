@@ -11,6 +11,11 @@ the path ids are those of the real release, so the fuzzing reaches the services.
 Left out: ``positive_data_acceptance``. Business rules refuse some schema-valid
 requests by design, with a 400 naming the field: GO while the gate is blocked, a
 blocked item without a reason, a second rollback trigger while one is pending.
+And ``negative_data_rejection``: its "invalid" requests are sometimes valid once sent
+(a path id mutated to the array ``[1]`` is serialized, OpenAPI simple style, as the
+valid ``1``; a partial update with every field optional was reported as missing a
+required one), so it failed correct endpoints. Refusals of bad input are covered by
+the API tests, field by field.
 Exit status: 0 when both passes are clean.
 """
 
@@ -53,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             # mismatch" when two workers parse at once).
             cmd = [
                 str(st), *pre, "run", f"{server.url}/api/openapi.json",
-                "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+                "--checks", "all",
+                "--exclude-checks", "positive_data_acceptance,negative_data_rejection",
                 "--header", f"Authorization: Bearer {token}",
                 "--max-examples", str(args.max_examples),
                 "--workers", "1", "--no-color",

@@ -299,6 +299,38 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- communications (notifications) -------------------------------------------------
+# Each integration has an on/off setting and a base URL; a disabled one says so in the
+# war room's delivery log instead of failing obscurely.
+WARROOM_BASE_URL = os.environ.get("WARROOM_BASE_URL", "http://localhost:8000").rstrip("/")
+SLACK_ENABLED = env_bool("SLACK_ENABLED", False)
+SLACK_BASE_URL = os.environ.get("SLACK_BASE_URL", "https://slack.com/api/")
+SLACK_TOKEN = os.environ.get("SLACK_TOKEN", "")
+SLACK_CHANNEL = os.environ.get("SLACK_CHANNEL", "#go-live")
+SLACK_TIMEOUT = float(os.environ.get("SLACK_TIMEOUT", 10))
+EMAIL_ENABLED = env_bool("EMAIL_ENABLED", True)
+# The demo and development write email to the console; production sets EMAIL_BACKEND to
+# django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST / EMAIL_PORT.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "warroom@localhost")
+STATUSPAGE_ENABLED = env_bool("STATUSPAGE_ENABLED", False)
+STATUSPAGE_BASE_URL = os.environ.get("STATUSPAGE_BASE_URL", "https://api.statuspage.io/v1/")
+STATUSPAGE_PAGE_ID = os.environ.get("STATUSPAGE_PAGE_ID", "")
+STATUSPAGE_API_KEY = os.environ.get("STATUSPAGE_API_KEY", "")
+STATUSPAGE_TIMEOUT = float(os.environ.get("STATUSPAGE_TIMEOUT", 10))
+COMMS_MAX_ATTEMPTS = env_int("COMMS_MAX_ATTEMPTS", 12)
+COMMS_RETRY_BASE_SECONDS = float(os.environ.get("COMMS_RETRY_BASE_SECONDS", 2))
+COMMS_RETRY_MAX_SECONDS = float(os.environ.get("COMMS_RETRY_MAX_SECONDS", 300))
+COMMS_LEASE_SECONDS = env_int("COMMS_LEASE_SECONDS", 60)
+COMMS_SWEEP_GRACE_SECONDS = env_int("COMMS_SWEEP_GRACE_SECONDS", 30)
+COMMS_TICK_BATCH = env_int("COMMS_TICK_BATCH", 2000)
+
 # --- auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

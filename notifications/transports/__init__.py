@@ -1,1 +1,26 @@
-"""One class per outside service that Warroom sends to."""
+"""One class per channel behind one small interface (:class:`base.Transport`)."""
+
+from __future__ import annotations
+
+from notifications.transports.base import Refused, Retry, Transport
+
+
+def for_channel(channel: str) -> Transport | None:
+    cls = transport_class(channel)
+    return cls() if cls else None
+
+
+def transport_class(channel: str) -> type[Transport] | None:
+    from notifications.transports.email import EmailTransport
+    from notifications.transports.slack import SlackTransport
+    from notifications.transports.statuspage import StatusPageTransport
+
+    found: dict[str, type[Transport]] = {
+        "slack": SlackTransport,
+        "email": EmailTransport,
+        "status_page": StatusPageTransport,
+    }
+    return found.get(channel)
+
+
+__all__ = ["Refused", "Retry", "Transport", "for_channel", "transport_class"]

@@ -85,3 +85,13 @@ def test_engine_runs_steps_beside_a_bare_task_chain_and_times_a_breach_to_rollba
         assert key in out, key
     if "skipped" not in out["breach"]:
         assert out["breach"]["breaches"] == 1 and out["breach"]["breach_to_rollback_p95_ms"] > 0
+
+
+def test_comms_delivers_every_update_once_through_the_outbox_and_directly():
+    out = run_bench("comms", "--releases", "3")
+    assert out["releases"] == 3
+    assert out["outbox"]["delivered"] == 9  # Slack, email and the status page each
+    assert out["outbox"]["lost"] == 0 and out["outbox"]["duplicates"] == 0
+    assert set(out["outbox"]["lateness"]) == {"p50_ms", "p95_ms", "max_ms"}
+    assert out["baseline_direct"]["deliveries"] == 9
+    assert "ratio_outbox_vs_direct" in out

@@ -1,0 +1,224 @@
+"""The outbox: Message rows written in the transaction of their cause, fanned into
+Deliveries, each with a unique idempotency key so a message is created once.
+
+Two writers: the in-transaction event subscriber (a rule triggered by an event) and
+beat's tick (a rule whose time has come). The tick claims a due rule with a
+compare-and-set on its ``next_due_at`` — one caller wins, on SQLite and PostgreSQL
+alike — and writes the message in the same transaction; after downtime it sends the
+latest occurrence once, not every missed one. Deliveries are handed to the workers
+after commit; the tick's sweep hands on those whose hand-over was lost (a Redis
+restart, a worker killed mid-send).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from notifications import audiences, plan
+from notifications.models import CommsRule, Delivery, Message
+from notifications.queue import hand_over
+from notifications.render import render_template
+from notifications.transports import transport_class
+from warroom import clock, events
+from warroom.audit import AuditEvent, release_model
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHANNELS = ["slack", "email"]
+#: Channels the war room itself shows (the timeline): nothing to deliver.
+SHOWN_IN_APP = {"in_app", "war_room"}
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def write(
+    release,
+    *,
+    rule: CommsRule | None,
+    key: str,
+    cause: str,
+    due_at: datetime,
+    sent_by: str = "",
+    text: str = "",
+) -> Message | None:
+    """Write the message ``key`` and its deliveries, once: None if it exists already.
+
+    Runs in (or opens) the caller's transaction; a concurrent writer of the same key
+    loses on the unique constraint inside a savepoint and leaves the rest untouched.
+    """
+    if Message.objects.filter(key=key).exists():
+        return None
+    now = clock.now()
+    status_update = bool(rule and is_status_update(rule))
+    # A status update is composed when it is sent; anything else is filled in now.
+    subject, body = ("", "") if status_update or rule is None else render_template(release, rule)
+    if rule is not None and rule.next_text:
+        body, status_update = rule.next_text, False
+        CommsRule.objects.filter(pk=rule.pk).update(next_text="")
+    if text:
+        body, status_update = text, False
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                release_id=release.pk,
+                rule=rule,
+                key=key,
+                cause=cause,
+                audience=rule.audience if rule else "",
+                subject=subject or (rule.name if rule else "Update"),
+                body=body,
+                status_update=status_update,
+                composed=not status_update,
+                due_at=due_at,
+                created_at=now,
+                sent_by=sent_by,
+            )
+            deliveries = fan_out(release, message, (rule.channels if rule else None), now)
+    except IntegrityError:
+        return None  # the same key written by a concurrent writer: it exists once
+    ids = [d.pk for d in deliveries if d.state == Delivery.State.QUEUED]
+    if ids:
+        transaction.on_commit(lambda: hand_over(ids))
+    return message
+
+
+def fan_out(release, message: Message, channels, now: datetime) -> list[Delivery]:
+    """One delivery per channel and target; a channel nobody can deliver to is written
+    as failed, naming why, so the delivery log shows it."""
+    rows = []
+    for channel in channels or DEFAULT_CHANNELS:
+        if channel in SHOWN_IN_APP:
+            continue
+        cls = transport_class(channel)
+        off = cls.disabled() if cls else ""  # a turned-off channel says so, quietly
+        for found in audiences.targets(release, channel, message.audience):
+            target = audiences.Target(found.address, found.problem or off)
+            rows.append(
+                Delivery(
+                    message=message,
+                    channel=channel,
+                    target=target.address,
+                    key=f"{message.key}|{channel}|{target.address}"[:400],
+                    next_attempt_at=now,
+                    state=Delivery.State.FAILED if target.problem else Delivery.State.QUEUED,
+                    last_error=target.problem,
+                )
+            )
+    return Delivery.objects.bulk_create(rows)
+
+
+def is_status_update(rule: CommsRule) -> bool:
+    return rule.status_update or rule.interval is not None
+
+
+# --- event triggers ------------------------------------------------------------------
+@events.subscribe(events.ALL)
+def on_event(event: AuditEvent) -> None:
+    """In the writer's transaction: each enabled rule triggered by this kind writes its
+    message (keyed by the event, so a replay writes nothing)."""
+    if event.kind in ("release.created", "release.edited"):
+        schedule(event.release_id)
+    rules = [
+        r
+        for r in CommsRule.objects.filter(release_id=event.release_id, enabled=True).select_related(
+            "template"
+        )
+        if event.kind in plan.triggers(r)
+    ]
+    if not rules:
+        return
+    release = release_model().objects.get(pk=event.release_id)
+    for rule in rules:
+        write(
+            release,
+            rule=rule,
+            key=f"rule:{rule.pk}:event:{event.release_id}:{event.seq}",
+            cause=event.kind,
+            due_at=event.at,
+        )
+
+
+def schedule(release_id: int) -> None:
+    """Set each timed rule's next due time from the release's times (on creation, and
+    again when T0 moves). Times already past when the release was made are not sent."""
+    release = release_model().objects.get(pk=release_id)
+    since = max(clock.now(), release.created_at) - timedelta(microseconds=1)
+    for rule in CommsRule.objects.filter(release_id=release_id):
+        if plan.is_timed(rule):
+            due = plan.next_after(rule, release, since)
+            if due != rule.next_due_at:
+                CommsRule.objects.filter(pk=rule.pk).update(next_due_at=due)
+
+
+# --- time triggers ------------------------------------------------------------------------
+def write_due(now: datetime) -> int:
+    """The tick's job: every timed rule whose time has come writes its message once."""
+    written = 0
+    due = CommsRule.objects.filter(enabled=True, next_due_at__lte=now).order_by("next_due_at")
+    for rule in due.select_related("template")[: settings.COMMS_TICK_BATCH]:
+        try:
+            written += fire(rule, now)
+        except Exception:
+            logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+    return written
+
+
+def fire(rule: CommsRule, now: datetime, *, skip: bool = False, actor=None) -> int:
+    """Claim ``rule``'s due occurrence (compare-and-set: one caller wins) and write its
+    message in the same transaction; with ``skip`` write nothing (recorded)."""
+    release = release_model().objects.get(pk=rule.release_id)
+    due_at = rule.next_due_at
+    if due_at is None:
+        return 0
+    latest = plan.latest_due(rule, release, now) or due_at
+    following = plan.next_after(rule, release, max(now, due_at))
+    closed = getattr(release, "is_closed", False)
+    with transaction.atomic():
+        won = CommsRule.objects.filter(pk=rule.pk, next_due_at=due_at).update(
+            next_due_at=None if (closed and rule.interval) else following
+        )
+        if not won:
+            return 0
+        if skip:
+            events.record(
+                release,
+                "comms.skipped",
+                actor=actor,
+                data={"rule": rule.name, "due": clock.format_offset(latest - release.go_live_at)},
+            )
+            return 0
+        message = write(
+            release,
+            rule=rule,
+            key=f"rule:{rule.pk}:at:{_ts(latest)}",
+            cause="time",
+            due_at=latest,
+        )
+    return 1 if message else 0
+
+
+def sweep(now: datetime) -> int:
+    """Hand over deliveries whose hand-over was lost: queued or retrying past their time
+    by more than the grace, or sending with an expired lease (the worker died)."""
+    grace = now - timedelta(seconds=settings.COMMS_SWEEP_GRACE_SECONDS)
+    stale = Delivery.objects.filter(
+        Q(state__in=[Delivery.State.QUEUED, Delivery.State.RETRYING], next_attempt_at__lte=grace)
+        | Q(state=Delivery.State.SENDING, lease_until__lt=now)
+    ).values_list("pk", flat=True)[: settings.COMMS_TICK_BATCH]
+    ids = list(stale)
+    if ids:
+        # Due now, and not stale again for another grace period: a backlog the workers
+        # are still working through is handed over once per period, not at every tick.
+        # A lease that ran out becomes a retry (the transport checks before re-sending).
+        Delivery.objects.filter(pk__in=ids).filter(
+            Q(state=Delivery.State.SENDING, lease_until__lt=now) | ~Q(state=Delivery.State.SENDING)
+        ).update(state=Delivery.State.RETRYING, next_attempt_at=now, lease_until=None)
+        hand_over(ids)
+    return len(ids)

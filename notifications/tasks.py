@@ -1,0 +1,12 @@
+"""Workers deliver the outbox. Thin: the work is in :mod:`notifications.delivery`."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifications import delivery
+
+
+@shared_task(name="notifications.tasks.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    return delivery.attempt(delivery_id)

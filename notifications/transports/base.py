@@ -1,0 +1,46 @@
+"""The interface every channel's transport implements.
+
+``send`` delivers one delivery and returns what identifies it at the far end (Slack's
+``ts``, the email's Message-ID, the status page's incident). It raises :class:`Retry`
+when trying again later may work (rate limits, 5xx, timeouts, a dropped connection) and
+:class:`Refused` when it will not (a bad token, an unknown channel). A transport whose
+earlier attempt may have been accepted (``delivery.attempts > 1``) checks the far end
+before sending again, where the protocol lets it, so a message arrives once.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from notifications.render import Content
+
+
+class Retry(Exception):
+    """Try again later. ``counts`` False: nothing was tried (waiting for another delivery,
+    say), so the attempt does not count towards the limit."""
+
+    def __init__(self, reason: str, *, after: float | None = None, counts: bool = True):
+        super().__init__(reason)
+        self.after = after
+        self.counts = counts
+
+
+class Refused(Exception):
+    pass
+
+
+class Transport:
+    channel: ClassVar[str] = ""
+    setting: ClassVar[str] = ""  # the on/off setting's name
+
+    @classmethod
+    def disabled(cls) -> str:
+        """Why this channel is off ("" when on), in words for the war room."""
+        from django.conf import settings
+
+        if not getattr(settings, cls.setting, False):
+            return f"{cls.channel} is turned off ({cls.setting})"
+        return ""
+
+    def send(self, delivery, content: Content) -> str:
+        raise NotImplementedError

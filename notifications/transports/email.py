@@ -1,0 +1,75 @@
+"""Email through Django's mail backends (SMTP in production): an HTML and a text part,
+one recipient per delivery so each gets their own unsubscribe link.
+
+The Message-ID is derived from the delivery's idempotency key, so a retry after a lost
+answer carries the same ID and mail clients show it once; SMTP itself offers nothing
+stronger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+from typing import ClassVar
+
+from django.conf import settings
+from django.core import mail, signing
+
+from notifications.render import Content
+from notifications.transports.base import Refused, Retry, Transport
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+def unsubscribe_token(release_id: int, email: str) -> str:
+    return signing.dumps({"r": release_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT)
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str]:
+    """``(release id, email)``; raises ``signing.BadSignature`` for a forged link."""
+    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    return int(data["r"]), str(data["e"])
+
+
+def unsubscribe_url(release_id: int, email: str) -> str:
+    return f"{settings.WARROOM_BASE_URL}/comms/unsubscribe/{unsubscribe_token(release_id, email)}/"
+
+
+def message_id(key: str) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "warroom"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class EmailTransport(Transport):
+    channel: ClassVar[str] = "email"
+    setting: ClassVar[str] = "EMAIL_ENABLED"
+
+    def send(self, delivery, content: Content) -> str:
+        link = unsubscribe_url(delivery.message.release_id, delivery.target)
+        mid = message_id(delivery.key)
+        text = f"{content.text}\n\n--\nStop these emails: {link}\n"
+        html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'
+        email = mail.EmailMultiAlternatives(
+            subject=content.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[delivery.target],
+            headers={
+                "Message-ID": mid,
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "X-Warroom-Key": delivery.key[:200],
+            },
+        )
+        email.attach_alternative(html, "text/html")
+        try:
+            email.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as e:
+            raise Refused(f"the mail server refused {delivery.target}: {e}") from e
+        except smtplib.SMTPResponseException as e:
+            if 400 <= e.smtp_code < 500:
+                raise Retry(f"mail server: {e.smtp_code} {e.smtp_error!r}") from e
+            raise Refused(f"mail server: {e.smtp_code} {e.smtp_error!r}") from e
+        except (smtplib.SMTPException, OSError) as e:
+            raise Retry(f"mail server unreachable: {type(e).__name__}: {e}") from e
+        return mid

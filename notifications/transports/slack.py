@@ -1,0 +1,158 @@
+"""Slack through slack-sdk: Block Kit messages, a release's messages threaded under its
+first one, the running status kept current with ``chat.update``.
+
+Exactly once at the far end: ``chat.postMessage`` has no idempotency key, and a post
+whose answer was lost (a read timeout, a 5xx after acceptance, a worker killed) may
+have gone through. Every post carries the delivery's key in its message metadata;
+before posting again (any attempt after the first) the transport looks for that key in
+the channel's history or the thread's replies and, if found, takes that ``ts``. The
+SDK's own retry handler is used only for rate limits (a 429 was not accepted, so its
+retry is safe); 5xx, timeouts and dropped connections come back to the delivery's own
+policy, which checks before it retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+from typing import ClassVar
+from urllib.error import URLError
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from notifications.models import Delivery, SlackThread
+from notifications.render import Content
+from notifications.transports.base import Refused, Retry, Transport
+
+METADATA_TYPE = "warroom_delivery"
+#: Slack errors that trying again later can cure; anything else is refused.
+RETRYABLE = {"ratelimited", "message_limit_exceeded", "internal_error", "fatal_error",
+             "service_unavailable", "request_timeout"}  # fmt: skip
+RAG_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:",
+             "red": ":red_circle:"}  # fmt: skip
+
+
+def blocks(content: Content) -> list[dict]:
+    """Block Kit: a header, then one section per paragraph (Slack's 3000-char cap)."""
+    out: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": content.subject[:150]}}
+    ]
+    for para in content.paragraphs[:40]:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": para[:3000]}})
+    return out
+
+
+class SlackTransport(Transport):
+    channel: ClassVar[str] = "slack"
+    setting: ClassVar[str] = "SLACK_ENABLED"
+
+    def __init__(self) -> None:
+        self.client = WebClient(
+            token=settings.SLACK_TOKEN,
+            base_url=settings.SLACK_BASE_URL,
+            timeout=int(max(1, settings.SLACK_TIMEOUT)),
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+        )
+
+    def send(self, delivery, content: Content) -> str:
+        release_id = delivery.message.release_id
+        thread = self._thread(release_id, delivery)
+        if not thread.ts and thread.owner_id != delivery.pk and self._owner_gone(thread):
+            SlackThread.objects.filter(pk=thread.pk, owner=thread.owner_id, ts="").update(
+                owner=delivery
+            )
+            thread.refresh_from_db()
+        root = thread.owner_id == delivery.pk and not thread.ts
+        if not root and not thread.ts:
+            raise Retry("waiting for the release's first Slack message", after=1.0, counts=False)
+        thread_ts = None if root else thread.ts
+        try:
+            ts = self._find(delivery, thread_ts) if delivery.attempts > 1 else None
+            if ts is None:
+                ts = self._post(delivery, content, thread_ts)
+            if root:
+                SlackThread.objects.filter(pk=thread.pk).update(ts=ts)
+            elif content.status_update:
+                self._update_root(delivery.target, thread.ts, content)
+        except SlackApiError as e:
+            raise self._error(e) from e
+        except (URLError, OSError, http.client.HTTPException, SlackRequestError) as e:
+            raise Retry(f"Slack did not answer: {type(e).__name__}: {e}") from e
+        return ts
+
+    def _thread(self, release_id: int, delivery) -> SlackThread:
+        """The release's thread in this channel; the delivery that inserts it first owns
+        posting its root (the insert is the compare-and-set)."""
+        try:
+            with transaction.atomic():
+                return SlackThread.objects.get_or_create(
+                    release_id=release_id, channel=delivery.target, defaults={"owner": delivery}
+                )[0]
+        except IntegrityError:
+            return SlackThread.objects.get(release_id=release_id, channel=delivery.target)
+
+    @staticmethod
+    def _owner_gone(thread: SlackThread) -> bool:
+        """The delivery that was to post the root failed for good: another takes over."""
+        if thread.owner_id is None:
+            return True
+        return not Delivery.objects.filter(pk=thread.owner_id).exclude(state="failed").exists()
+
+    def _post(self, delivery, content: Content, thread_ts: str | None) -> str:
+        response = self.client.chat_postMessage(
+            channel=delivery.target,
+            text=f"{content.subject}\n\n{content.text}"[:39000],
+            blocks=blocks(content),
+            thread_ts=thread_ts,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": delivery.key}},
+        )
+        return str(response["ts"])
+
+    def _find(self, delivery, thread_ts: str | None) -> str | None:
+        """The ``ts`` of an earlier attempt's post that Slack did accept, if any."""
+        if thread_ts:
+            response = self.client.conversations_replies(
+                channel=delivery.target, ts=thread_ts, include_all_metadata=True, limit=1000
+            )
+        else:
+            response = self.client.conversations_history(
+                channel=delivery.target, include_all_metadata=True, limit=200
+            )
+        for m in response.get("messages") or []:
+            meta = m.get("metadata") or {}
+            if (meta.get("event_payload") or {}).get("key") == delivery.key:
+                return str(m["ts"])
+        return None
+
+    def _update_root(self, channel: str, ts: str, content: Content) -> None:
+        """The root message shows the running status (best effort: the post is made)."""
+        # The next status update brings the root up to date if this one fails.
+        with contextlib.suppress(SlackApiError, URLError, OSError, http.client.HTTPException):
+            self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=f"{RAG_EMOJI.get(content.rag, '')} {content.subject}".strip(),
+                blocks=blocks(content),
+            )
+
+    @staticmethod
+    def _error(e: SlackApiError) -> Exception:
+        status = getattr(e.response, "status_code", 0)
+        code = (e.response.get("error") if e.response is not None else "") or ""
+        if status == 429 or code in RETRYABLE or status >= 500:
+            after = (e.response.headers or {}).get("Retry-After") or (e.response.headers or {}).get(
+                "retry-after"
+            )
+            return Retry(f"Slack answered {status} {code}".strip(), after=_seconds(after))
+        return Refused(f"Slack refused: {code or status}")
+
+
+def _seconds(value) -> float | None:
+    try:
+        return float(value[0] if isinstance(value, list) else value)
+    except (TypeError, ValueError, IndexError):
+        return None

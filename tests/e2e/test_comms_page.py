@@ -1,0 +1,66 @@
+"""The release manager's communications page in Chromium: the next status update
+previewed from live state, edited, sent now and skipped; the delivery log; axe-core."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.e2e.axe import audit, blocking, with_axe
+from tests.e2e.conftest import PASSWORD, SCREENSHOTS, in_thread, login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def comms_team(browser, server_factory):
+    from tests.notifications.plans import comms_release
+    from warroom import clock
+
+    def setup():
+        team = comms_release(go_live_at=clock.now() + timedelta(hours=1))
+        for user in team.users.values():
+            user.set_password(PASSWORD)
+            user.save(update_fields=["password"])
+        return team
+
+    team = in_thread(setup)
+    team.server = server_factory("web", extra_env={"DJANGO_ALLOW_ASYNC_UNSAFE": ""})
+    return team
+
+
+def test_the_release_manager_previews_edits_sends_and_skips_the_status_update(comms_team, contexts):
+    from notifications.models import Message
+    from warroom.audit import AuditEvent
+
+    release = comms_team.release
+    page = login(with_axe(contexts()), comms_team.server, "rm", f"/releases/{release.pk}/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Communications").click()
+    preview = page.locator("pre.preview")
+    assert "Deployment status update" in page.locator("#next-h ~ h3").inner_text()
+    assert "Phase: Pre-Deployment" in preview.inner_text()
+    assert blocking(audit(page)) == []
+    page.screenshot(path=str(SCREENSHOTS / "comms.png"), full_page=True)
+
+    page.get_by_label("Edit the next update").fill("Migrations running long; next in 15.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save for the next update").click()
+    assert "Migrations running long" in preview.inner_text()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send now").click()
+    log = page.locator("#log-h ~ table tbody")
+    # Slack is turned off here: the log says so instead of failing obscurely.
+    assert "slack is turned off (SLACK_ENABLED)" in log.inner_text()
+    sent = in_thread(lambda: list(Message.objects.filter(release=release, cause="sent by hand")))
+    assert [m.body for m in sent] == ["Migrations running long; next in 15."]
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Skip the next one").click()
+    skipped = in_thread(
+        lambda: AuditEvent.objects.filter(release=release, kind="comms.skipped").count()
+    )
+    assert skipped == 1
+    assert page.watch.errors == []

@@ -1,0 +1,147 @@
+"""The outbox: messages written once, in their cause's transaction, at the right times."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+
+from deployments.clockwork import record_due
+from notifications import outbox
+from notifications.models import CommsRule, Delivery, Message
+from tests.notifications.plans import D, H, comms_release
+from warroom import clock, events
+
+pytestmark = pytest.mark.django_db
+
+MIN = timedelta(minutes=1)
+
+
+def run_ticks(release, moments, *, clock_every=None) -> None:
+    """What beat's tick does at each moment: the clock's events, then the comms rules.
+    ``clock_every`` runs the (costlier) clock events only on those boundaries."""
+    for moment in moments:
+        with clock.frozen_at(moment):
+            if clock_every is None or (moment - release.go_live_at) % clock_every == timedelta(0):
+                record_due(release, moment)
+            outbox.write_due(moment)
+
+
+def timeline(release):
+    """Every delivery as (channel, rule name, due offset, created offset), in order."""
+    t0 = release.go_live_at
+    out = defaultdict(list)
+    for d in Delivery.objects.filter(message__release=release).select_related("message__rule"):
+        m = d.message
+        out[d.channel].append((m.rule.name, m.due_at - t0, m.created_at - t0, d.target))
+    for rows in out.values():
+        rows.sort(key=lambda r: (r[2], r[0], r[3]))
+    return out
+
+
+def test_a_night_from_t_minus_7_days_to_t_plus_6_hours_sends_the_plan_in_order():
+    start = clock.now().replace(microsecond=0)
+    t0 = start + 8 * D
+    with clock.frozen_at(start):
+        team = comms_release(go_live_at=t0)
+    release = team.release
+    # Ticks every 30 minutes before the window, every minute in it (to T+7h).
+    coarse = [start + n * 30 * MIN for n in range(int((8 * D - 2 * H) / (30 * MIN)))]
+    fine = [t0 - 2 * H + n * MIN for n in range(9 * 60 + 1)]
+    run_ticks(release, [m for m in coarse if m < t0 - 2 * H] + fine, clock_every=15 * MIN)
+
+    per = timeline(release)
+    slack = [(name, due) for name, due, _c, _t in per["slack"]]
+    updates = [due for name, due in slack if name == "Progress"]
+    # 15-minute updates: from 15 minutes after the window opens to its close, only inside.
+    assert updates == [-2 * H + n * timedelta(minutes=15) for n in range(1, 33)]
+    others = [(name, due) for name, due in slack if name != "Progress"]
+    assert [n for n, _ in others] == [
+        "Three days to go", "Tomorrow night", "Team on the bridge", "We have started", "All done"
+    ]  # fmt: skip
+    assert [d for _, d in others] == [-3 * D, -1 * D, -2 * H, timedelta(0), 2 * H]
+    # Every message was written within one tick of its due time.
+    for rows in per.values():
+        for name, due, created, _target in rows:
+            step = MIN if due >= -2 * H else 30 * MIN
+            assert timedelta(0) <= created - due < step, (name, due, created)
+    # Email goes to each person of the audience, once per message.
+    emails = defaultdict(list)
+    for name, _due, _c, target in per["email"]:
+        emails[name].append(target)
+    assert list(emails) == [
+        "Heads-up a week out", "Three days to go", "Tomorrow night", "All done", "Morning summary"
+    ]  # fmt: skip
+    assert emails["Heads-up a week out"] == ["pm@orbit.example"]  # the stakeholder
+    assert len(set(emails["All done"])) == len(emails["All done"])
+    # The status page hears the start and the end.
+    assert [name for name, *_ in per["status_page"]] == ["We have started", "All done"]
+    # Nothing was written twice.
+    keys = list(Delivery.objects.values_list("key", flat=True))
+    assert len(keys) == len(set(keys))
+
+
+def test_catch_up_after_downtime_sends_the_latest_update_once():
+    start = clock.now().replace(microsecond=0)
+    t0 = start + 3 * H
+    with clock.frozen_at(start):
+        release = comms_release(go_live_at=t0, rules=[
+            ("Progress", None, timedelta(minutes=15), "", ["slack"], "Stakeholders"),
+        ]).release  # fmt: skip
+    run_ticks(release, [t0 - 2 * H + timedelta(minutes=16)])  # the first update
+    run_ticks(release, [t0 + timedelta(minutes=7)])  # down for 1h50: seven updates missed
+    dues = list(Message.objects.filter(release=release).values_list("due_at", flat=True))
+    assert [d - t0 for d in dues] == [-2 * H + timedelta(minutes=15), timedelta(0)]
+    rule = CommsRule.objects.get(release=release)
+    assert rule.next_due_at == t0 + timedelta(minutes=15)  # and carries on from there
+
+
+def test_two_callers_claiming_one_due_rule_write_one_message():
+    start = clock.now().replace(microsecond=0)
+    t0 = start + 3 * H
+    with clock.frozen_at(start):
+        release = comms_release(go_live_at=t0).release
+    rule = CommsRule.objects.get(release=release, name="Team on the bridge")
+    stale = CommsRule.objects.get(pk=rule.pk)  # a second worker read it at the same time
+    due = t0 - 2 * H
+    assert rule.next_due_at == due
+    with clock.frozen_at(due):
+        assert outbox.fire(rule, due) == 1
+        assert outbox.fire(stale, due) == 0  # lost the compare-and-set
+        assert outbox.write_due(due) == 0
+    assert Message.objects.filter(rule=rule).count() == 1
+
+
+def test_an_event_writes_its_message_in_the_writers_transaction_and_once():
+    now = clock.now()
+    release = comms_release(go_live_at=now + H).release
+    with pytest.raises(RuntimeError), __import__("django").db.transaction.atomic():
+        events.record(release, "rollback.raised", data={"reason": "errors"})
+        assert Message.objects.filter(release=release, cause="rollback.raised").count() == 1
+        raise RuntimeError("the writer fails")
+    assert not Message.objects.filter(release=release, cause="rollback.raised").exists()
+    event = events.record(release, "rollback.raised", data={"reason": "errors"})
+    message = Message.objects.get(release=release, cause="rollback.raised")
+    assert sorted(message.deliveries.values_list("channel", flat=True).distinct()) == [
+        "email", "slack"
+    ]  # fmt: skip
+    outbox.on_event(event)  # delivered again (a replay): nothing new
+    assert Message.objects.filter(release=release, cause="rollback.raised").count() == 1
+
+
+def test_moving_t0_moves_the_due_times_and_a_channel_nobody_serves_is_shown_failed():
+    from deployments.services import release_edit
+
+    now = clock.now().replace(microsecond=0)
+    team = comms_release(go_live_at=now + 2 * D, rules=[
+        ("Tomorrow night", -1 * D, None, "", ["email", "pager"], "All stakeholders"),
+    ])  # fmt: skip
+    rule = CommsRule.objects.get(release=team.release)
+    assert rule.next_due_at == now + D
+    release_edit(release=team.release, user=team["rm"], go_live_at=now + 3 * D)
+    rule.refresh_from_db()
+    assert rule.next_due_at == now + 2 * D
+    run_ticks(team.release, [now + 2 * D])
+    pager = Delivery.objects.get(channel="pager")
+    assert pager.state == "failed" and "pager" in pager.last_error
