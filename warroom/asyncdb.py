@@ -10,10 +10,12 @@ the pool) its own connection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
+from django.db import close_old_connections
 
 _executor = ThreadPoolExecutor(
     max_workers=int(os.environ.get("DB_POOL_SIZE", 16)), thread_name_prefix="warroom-db"
@@ -21,8 +23,22 @@ _executor = ThreadPoolExecutor(
 
 
 def db_parallel(fn):
-    """``fn`` as an awaitable that runs on the pool (old connections closed around it)."""
-    return database_sync_to_async(fn, thread_sensitive=False, executor=_executor)
+    """``fn`` as an awaitable that runs on the pool (old connections closed around it).
+
+    Channels closes old connections around the call, but outside the context the call
+    runs in; Django keeps a connection per context, so the one ``fn`` opened would stay
+    checked out of the pool. It is closed (returned to the pool) here, in ``fn``'s own
+    context.
+    """
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return database_sync_to_async(run, thread_sensitive=False, executor=_executor)
 
 
 class _Batch:
