@@ -21,11 +21,17 @@ from tests.faults.conftest import Ticker
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+# The server under test names its connections (libpq reads PGAPPNAME), so only they are
+# terminated: the test process's own pooled connections must outlive this test.
+SERVER_APP = "warroom-blink-server"
+
+
 def terminate_other_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [SERVER_APP],
         )
         return cursor.fetchone()[0]
 
@@ -33,7 +39,7 @@ def terminate_other_connections() -> int:
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL terminates backends")
 def test_terminated_connections_cost_no_request(server_factory):
     team = team_release(items_per_list=25)
-    server = server_factory()
+    server = server_factory(extra_env={"PGAPPNAME": SERVER_APP})
     ticker = Ticker(team, server.url, 70)
     reader = httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {team.token('pm')}"}, timeout=15

@@ -24,10 +24,19 @@ async def test_refused_sockets_leave_no_connection_checked_out():
     if connection.vendor != "postgresql" or connection.pool is None:
         pytest.skip("the connection pool is PostgreSQL's")
     team = await database_sync_to_async(team_release)()
-    await asyncio.gather(*[anonymous_attempt(team.release.pk, "198.51.100.9") for _ in range(15)])
 
     def checked_out() -> int:
         stats = connection.pool.get_stats()
         return stats["pool_size"] - stats["pool_available"]
 
-    assert await database_sync_to_async(checked_out)() == 1  # this test's own
+    before = await database_sync_to_async(checked_out)()
+    await asyncio.gather(*[anonymous_attempt(team.release.pk, "198.51.100.9") for _ in range(15)])
+    # The refusals' audit rows go out on the publisher's thread, which holds a connection
+    # for a moment: wait for it; 15 sockets used to keep 15 for good.
+    after = await database_sync_to_async(checked_out)()
+    for _ in range(50):
+        if after <= before:
+            break
+        await asyncio.sleep(0.1)
+        after = await database_sync_to_async(checked_out)()
+    assert after <= before
