@@ -221,7 +221,8 @@ def test_the_rollback_countdown_starts_from_the_configured_decision_time(client,
     board = client.get(f"/board/{team.release.board_token}/").content.decode()
     for page in (war_room, board):
         assert 'data-countdown-style="mmss">2:00<' in page or 'mmss">1:59<' in page
-        assert "5:00" not in page
+        # No countdown shows the old hard-coded 5:00 (wall-clock times may contain "5:00").
+        assert 'mmss">5:00<' not in page and 'mmss">4:59<' not in page
 
 
 def test_pages_carry_their_sequence_and_when_the_clock_next_changes_them(client):
