@@ -38,6 +38,7 @@ class State:
     refused: int = 0
     failed: int = 0
     incidents: dict[str, str] = field(default_factory=dict)  # dedup key -> open/resolved
+    alerts: list[str] = field(default_factory=list)  # dedup keys, one per alert opened
     failures: list[tuple[int, str | None]] = field(default_factory=list)
 
 
@@ -119,9 +120,9 @@ class Handler(BaseHTTPRequestHandler):
                 )
             )
             if action == "trigger":
-                state.incidents.setdefault(key, "open")
-                if state.incidents[key] == "resolved":
-                    state.incidents[key] = "open"
+                if state.incidents.get(key) != "open":
+                    state.alerts.append(key)  # a new alert; a repeat of an open one is merged
+                state.incidents[key] = "open"
             elif action == "resolve" and key in state.incidents:
                 state.incidents[key] = "resolved"
         self._answer(202, {"status": "success", "message": "Event processed", "dedup_key": key})
@@ -154,6 +155,12 @@ class EventsServer(ThreadingHTTPServer):
     def triggers(self) -> list[Received]:
         with self.state.lock:
             return [r for r in self.state.accepted if r.action == "trigger"]
+
+    def alerts(self) -> list[str]:
+        """The alerts PagerDuty opened (what on-call people are paged for): a trigger whose
+        dedup key already has an open alert is merged into it, as PagerDuty does."""
+        with self.state.lock:
+            return list(self.state.alerts)
 
     def resolves(self) -> list[Received]:
         with self.state.lock:
