@@ -32,7 +32,7 @@ KEEP_FOR = 600  # seconds a body stays in the cache at most (a new event makes a
 
 
 # One lock per body being rendered in this process (the cache is per process too).
-_rendering: dict[str, threading.Lock] = {}
+_rendering: dict[str, threading.RLock] = {}
 _rendering_guard = threading.Lock()
 
 
@@ -53,7 +53,7 @@ def _cached(release: Release, name: str, render: Callable[[datetime], tuple[str,
         return html
     # A miss: one request renders, those asking for the same body meanwhile wait for it.
     with _rendering_guard:
-        lock = _rendering.setdefault(key, threading.Lock())
+        lock = _rendering.setdefault(key, threading.RLock())
     with lock:
         try:
             now = clock.now()
