@@ -58,15 +58,21 @@ class _Batches:
         self.tasks: set[asyncio.Task] = set()
 
 
+def per_loop(registry: weakref.WeakKeyDictionary, make):
+    """``registry``'s object for the running event loop, made by ``make()`` the first
+    time (tests run many loops in one process; each gets its own)."""
+    loop = asyncio.get_running_loop()
+    found = registry.get(loop)
+    if found is None:
+        found = registry[loop] = make()
+    return found
+
+
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = weakref.WeakKeyDictionary()
 
 
 def _batches() -> _Batches:
-    loop = asyncio.get_running_loop()
-    found = _loops.get(loop)
-    if found is None:
-        found = _loops[loop] = _Batches()
-    return found
+    return per_loop(_loops, _Batches)
 
 
 async def coalesced(key, fn):

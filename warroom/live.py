@@ -32,7 +32,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from warroom import events, revoke, wsframes
-from warroom.asyncdb import coalesced_on_loop
+from warroom.asyncdb import coalesced_on_loop, per_loop
 from warroom.audit import AuditEvent, events_after, release_model
 from warroom.events import EventKind
 
@@ -799,8 +799,4 @@ _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakK
 
 def hub() -> Hub:
     """The hub of the running event loop (one per process under uvicorn)."""
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        found = _hubs[loop] = Hub()
-    return found
+    return per_loop(_hubs, Hub)
