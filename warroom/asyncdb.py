@@ -111,6 +111,15 @@ async def batched(key, item, fn):
     return answers.get(item)
 
 
+async def batched_on_loop(key, item, fn):
+    """As :func:`batched` for a coroutine function ``fn(items)`` that runs on the event
+    loop itself (one Redis command for everybody's entries)."""
+    batch = _batch(key, lambda b: fn(list(b.items)))
+    batch.items.setdefault(item, None)
+    answers = await asyncio.shield(batch.future)
+    return answers.get(item) if answers else None
+
+
 def _batch(key, run) -> _Batch:
     batches = _batches()
     batch = batches.waiting.get(key)

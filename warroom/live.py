@@ -32,7 +32,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from warroom import events, revoke, wsframes
-from warroom.asyncdb import coalesced_on_loop, per_loop
+from warroom.asyncdb import batched_on_loop, coalesced_on_loop, per_loop
 from warroom.audit import AuditEvent, events_after, release_model
 from warroom.events import EventKind
 
@@ -692,17 +692,23 @@ class Hub:
         return f"warroom:presence:{release_id}"
 
     async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
-        r = self._redis_client()
-        with contextlib.suppress(Exception):  # Redis away: the refresh adds it back later
+        # Viewers joining at the same moment are added by one command.
+        async def add(keys: list[str]) -> None:
+            now = time.time()
             await asyncio.wait_for(
-                r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()}),
+                self._redis_client().zadd(self._presence_key(release_id), dict.fromkeys(keys, now)),
                 self.LAYER_TIMEOUT,
             )
+
+        with contextlib.suppress(Exception):  # Redis away: the refresh adds it back later
+            await batched_on_loop(("presence-add", release_id), viewer.presence_key, add)
         self._announce(release_id)
 
     async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
-        r = self._redis_client()
-        await r.zrem(self._presence_key(release_id), viewer.presence_key)
+        async def remove(keys: list[str]) -> None:
+            await self._redis_client().zrem(self._presence_key(release_id), *keys)
+
+        await batched_on_loop(("presence-remove", release_id), viewer.presence_key, remove)
         self._announce(release_id)
 
     def _announce(self, release_id: int) -> None:
