@@ -12,7 +12,9 @@ processes, all connecting at once) resume ``--missed`` events behind the head:
 - ``warroom``: the war room's htmx socket (session cookie), each gets the full state.
 
 ``whole_s`` is the time from the first connect attempt until every viewer has every
-event up to the head, i.e. is live again (the target: within 5 s on PostgreSQL).
+event up to the head, i.e. is live again (the target: within 5 s on PostgreSQL);
+``server_cpu_s`` is the server process's CPU over the same span (on a busy machine it
+says more than the wall time).
 The same clients against the bare ``websockets`` broadcast server (connect only,
 nothing to replay) give ``baseline_connect_s`` for the machine's own floor.
 """
@@ -35,7 +37,7 @@ from bench._stack import (
     raise_open_files,
     warn_if_busy,
 )
-from bench.fanout import ClientPool, start_profiler, stop_profiler
+from bench.fanout import ClientPool, cpu_seconds, start_profiler, stop_profiler
 
 
 def _whole_s(results: list[dict], first: int, last: int) -> float | None:
@@ -73,10 +75,12 @@ def storm(args, stack: Stack) -> dict:
     server = stack.start_server()
     profiler = start_profiler(args.profile, server.proc.pid) if args.profile else None
     per_proc = -(-args.viewers // args.client_procs)
+    cpu0 = cpu_seconds(server.proc.pid)
     pool = ClientPool(server.ws + path, args.viewers, args.client_procs, per_proc, headers)
     try:
         ready = pool.wait_ready()
         results = pool.collect(first, head, args.drain)
+        server_cpu = cpu_seconds(server.proc.pid) - cpu0
     finally:
         if profiler:
             stop_profiler(profiler, args.profile)
@@ -94,6 +98,9 @@ def storm(args, stack: Stack) -> dict:
         "whole_s": _whole_s(results, first, head),
         "lost": connected * (head - first + 1) - received,
         "closed_early": sum(r.get("closed_early", 0) for r in results),
+        # The server's own CPU for the storm: steadier than wall time on a busy machine.
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_viewer": round(1000 * server_cpu / max(1, connected), 2),
     }
 
 

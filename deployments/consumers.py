@@ -9,6 +9,7 @@ per-message database clean-up).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -17,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from deployments.models import Release
 from deployments.pages import sync_fragments
 from warroom import events, live, policies, revoke
-from warroom.asyncdb import coalesced, db_parallel
+from warroom.asyncdb import batched, coalesced, db_parallel
 from warroom.audit import events_after
 
 CLOSE_FORBIDDEN = 4403
@@ -48,9 +49,9 @@ async def _admit(
 ):
     """(release, standing, name) when the viewer may watch; else (release or None, None, why).
 
-    The release row is read once for everybody connecting at the same moment; the
-    viewer's own standing is read for each viewer (``source``: the client's address,
-    for counting anonymous refusals).
+    The release row is read once for everybody connecting at the same moment, and their
+    standings by one query for all of them (``source``: the client's address, for
+    counting anonymous refusals).
     """
     if board_token is not None:
         release = await coalesced(
@@ -66,16 +67,44 @@ async def _admit(
     return (release, *await _standing(user, release, source))
 
 
+async def _standing(user, release, source: str = ""):
+    """(standing, name) when the viewer may watch ``release``, else (None, why).
+
+    Everybody connecting to the release at the same moment has their standing read by
+    one query (``asyncdb.batched``); only a refusal, which is audited, costs one more.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        st, name = policies.Standing(user=None), ""
+    else:
+        st, name = await batched(
+            ("standing", release.pk), user, lambda users: _viewer_standings(users, release)
+        )
+        st = replace(st, user=user)
+    if not policies.check(st, policies.Action.VIEW):
+        return None, await _refuse(st, release, source)
+    return st, name
+
+
+def _viewer_standings(users: list, release) -> dict:
+    """user -> (standing, the name shown in the roll call) for each of ``users``."""
+    found = {}
+    for user, st in policies.standings(users, release).items():
+        allowed = policies.check(st, policies.Action.VIEW)
+        name = st.person.name if st.person else events.actor_label_for(user) if allowed else ""
+        found[user] = (st, name)
+    return found
+
+
 @db_parallel
-def _standing(user, release, source: str = ""):
-    st = policies.standing(user, release)
+def _refuse(st, release, source: str) -> str:
+    """Audit the refusal (``policies.require``) and say why."""
     try:
         policies.require(
             st, policies.Action.VIEW, release, target={"page": "websocket"}, source=source
         )
     except policies.Refused as exc:
-        return None, exc.reason
-    return st, events.actor_label_for(user)
+        return exc.reason
+    return ""
 
 
 @db_parallel

@@ -6,11 +6,14 @@ parts that depend on the viewer (which controls show, "my items") stay outside t
 body. So a body is rendered once per (release, audit head, T0) and served from the
 cache until the clock next changes it — or a minute has passed, for the countdowns
 and the ETA — instead of running the summary's queries and 300 item rows per viewer.
-When a whole team opens the war room at T-0, only the first request renders.
+When a whole team opens the war room at T-0, only the first request renders: the
+others (each request has its own thread under ASGI) wait for that rendering instead
+of rendering the same body side by side.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,21 +31,45 @@ FRESH_FOR = timedelta(seconds=60)  # countdown texts and the ETA move with the m
 KEEP_FOR = 600  # seconds a body stays in the cache at most (a new event makes a new key)
 
 
+# One lock per body being rendered in this process (the cache is per process too).
+_rendering: dict[str, threading.RLock] = {}
+_rendering_guard = threading.Lock()
+
+
+def _fresh(key: str, now: datetime) -> str | None:
+    hit = cache.get(key)
+    if hit is not None and now.timestamp() < hit[0]:
+        return mark_safe(hit[1])  # rendered by our own templates, escaped there
+    return None
+
+
 def _cached(release: Release, name: str, render: Callable[[datetime], tuple[str, datetime | None]]):
     key = (
         f"page:{name}:{release.pk}:{release.last_seq}:{release.last_hash[:16]}:"
         f"{release.go_live_at.timestamp()}"
     )
-    now = clock.now()
-    hit = cache.get(key)
-    if hit is not None and now.timestamp() < hit[0]:
-        return mark_safe(hit[1])  # rendered by our own templates, escaped there
-    html, next_change = render(now)
-    fresh_until = now + FRESH_FOR
-    if next_change is not None:
-        fresh_until = min(fresh_until, next_change)
-    cache.set(key, (fresh_until.timestamp(), html), KEEP_FOR)
-    return html
+    html = _fresh(key, clock.now())
+    if html is not None:
+        return html
+    # A miss: one request renders, those asking for the same body meanwhile wait for it.
+    with _rendering_guard:
+        lock = _rendering.setdefault(key, threading.RLock())
+    with lock:
+        try:
+            now = clock.now()
+            html = _fresh(key, now)
+            if html is not None:
+                return html
+            html, next_change = render(now)
+            fresh_until = now + FRESH_FOR
+            if next_change is not None:
+                fresh_until = min(fresh_until, next_change)
+            cache.set(key, (fresh_until.timestamp(), html), KEEP_FOR)
+            return html
+        finally:
+            with _rendering_guard:
+                if _rendering.get(key) is lock:
+                    del _rendering[key]
 
 
 def gate_deciders(release: Release) -> dict[int, set[int]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
@@ -42,13 +43,36 @@ def db_parallel(fn):
 
 
 class _Batch:
-    def __init__(self, fn) -> None:
-        self.fn = fn
+    def __init__(self, run) -> None:
+        self.run = run  # (batch) -> awaitable: the one query every caller shares
+        self.items: dict = {}  # what batched() callers asked about, in order
         self.future: asyncio.Future = asyncio.get_running_loop().create_future()
 
 
-_waiting: dict[object, _Batch] = {}
-_running: set[object] = set()
+class _Batches:
+    """Per event loop: the batch waiting to run for each key, and the keys running."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[object, _Batch] = {}
+        self.running: set[object] = set()
+        self.tasks: set[asyncio.Task] = set()
+
+
+def per_loop(registry: weakref.WeakKeyDictionary, make):
+    """``registry``'s object for the running event loop, made by ``make()`` the first
+    time (tests run many loops in one process; each gets its own)."""
+    loop = asyncio.get_running_loop()
+    found = registry.get(loop)
+    if found is None:
+        found = registry[loop] = make()
+    return found
+
+
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = weakref.WeakKeyDictionary()
+
+
+def _batches() -> _Batches:
+    return per_loop(_loops, _Batches)
 
 
 async def coalesced(key, fn):
@@ -62,28 +86,65 @@ async def coalesced(key, fn):
     gets an answer older than their own request; nothing is kept once a run is over.
     Callers of one key must pass equivalent ``fn``s.
     """
-    batch = _waiting.get(key)
+    return await _join(key, lambda _batch: db_parallel(fn)())
+
+
+async def coalesced_on_loop(key, fn):
+    """As :func:`coalesced` for a coroutine function that runs on the event loop itself
+    (a Redis read): callers asking for ``key`` at the same time share one ``await fn()``."""
+    return await _join(key, lambda _batch: fn())
+
+
+async def batched(key, item, fn):
+    """``fn``'s answer for ``item``, with every caller asking under ``key`` at the same
+    time sharing one run of ``fn(items)`` on the pool.
+
+    Like :func:`coalesced`, but each caller asks about its own ``item`` (hashable): a
+    run gets the distinct items of all callers that asked before it started, and
+    ``fn(items)`` returns a dict item -> answer (a missing item's answer is None). A
+    thousand viewers reconnecting with a thousand tokens cost a few queries, not a
+    thousand. Callers of one key must pass equivalent ``fn``s.
+    """
+    batch = _batch(key, lambda b: db_parallel(fn)(list(b.items)))
+    batch.items.setdefault(item, None)
+    answers = await asyncio.shield(batch.future)
+    return answers.get(item)
+
+
+async def batched_on_loop(key, item, fn):
+    """As :func:`batched` for a coroutine function ``fn(items)`` that runs on the event
+    loop itself (one Redis command for everybody's entries)."""
+    batch = _batch(key, lambda b: fn(list(b.items)))
+    batch.items.setdefault(item, None)
+    answers = await asyncio.shield(batch.future)
+    return answers.get(item) if answers else None
+
+
+def _batch(key, run) -> _Batch:
+    batches = _batches()
+    batch = batches.waiting.get(key)
     if batch is None:
-        batch = _waiting[key] = _Batch(fn)
-        if key not in _running:
-            _start(key)
-    return await asyncio.shield(batch.future)
+        batch = batches.waiting[key] = _Batch(run)
+        if key not in batches.running:
+            _start(batches, key)
+    return batch
 
 
-def _start(key) -> None:
-    batch = _waiting.pop(key)
-    _running.add(key)
-    task = asyncio.get_running_loop().create_task(_run(key, batch))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+async def _join(key, run):
+    return await asyncio.shield(_batch(key, run).future)
 
 
-_tasks: set[asyncio.Task] = set()
+def _start(batches: _Batches, key) -> None:
+    batch = batches.waiting.pop(key)
+    batches.running.add(key)
+    task = asyncio.get_running_loop().create_task(_run(batches, key, batch))
+    batches.tasks.add(task)
+    task.add_done_callback(batches.tasks.discard)
 
 
-async def _run(key, batch: _Batch) -> None:
+async def _run(batches: _Batches, key, batch: _Batch) -> None:
     try:
-        batch.future.set_result(await db_parallel(batch.fn)())
+        batch.future.set_result(await batch.run(batch))
     except asyncio.CancelledError:
         batch.future.cancel()
         raise
@@ -91,6 +152,6 @@ async def _run(key, batch: _Batch) -> None:
         batch.future.set_exception(exc)
         batch.future.exception()
     finally:
-        _running.discard(key)
-        if key in _waiting:
-            _start(key)
+        batches.running.discard(key)
+        if key in batches.waiting:
+            _start(batches, key)

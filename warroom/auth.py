@@ -23,7 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from warroom.asyncdb import db_parallel
+from warroom.asyncdb import batched
 from warroom.models import ApiToken
 from warroom.revoke import credential_digest
 
@@ -38,19 +38,29 @@ def user_for_token(token: str):
     """The active user owning ``token``, or None. Records when the token was last used."""
     if not token:
         return None
-    row = (
-        ApiToken.objects.select_related("user", "user__person")
-        .filter(digest=ApiToken.digest_of(token), user__is_active=True)
-        .first()
+    digest = ApiToken.digest_of(token)
+    return users_for_token_digests([digest]).get(digest)
+
+
+def users_for_token_digests(digests: list[str]) -> dict:
+    """The active user owning each token digest (with their person), in one query;
+    unknown and inactive ones are left out. Records when each token was last used."""
+    rows = list(
+        ApiToken.objects.select_related("user", "user__person").filter(
+            digest__in=digests, user__is_active=True
+        )
     )
-    if row is None:
-        return None
     now = timezone.now()
     # Record use at most every few minutes: a write per request would serialise
     # a thousand viewers connecting at once behind the database's write lock.
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+    stale = [
+        row.pk
+        for row in rows
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY
+    ]
+    if stale:
+        ApiToken.objects.filter(pk__in=stale).update(last_used_at=now)
+    return {row.digest: row.user for row in rows}
 
 
 def client_address(request) -> str | None:
@@ -149,24 +159,29 @@ def socket_credentials(scope) -> tuple[str, str]:
     return token, morsel.value if morsel is not None else ""
 
 
-def _resolve_sync(scope):
-    """(user, digest of the credential that identified them; "" for nobody)."""
+def _session_users(session_keys: list[str]) -> dict:
+    return {key: user_for_session_key(key) for key in session_keys}
+
+
+async def _resolve(scope):
+    """(user, digest of the credential that identified them; "" for nobody).
+
+    On the pool, not Django's one shared thread, and batched: a thousand viewers
+    reconnecting at once (a server restart) are authenticated by a few queries for all
+    their tokens, and once per distinct session.
+    """
     token, session_key = socket_credentials(scope)
     if token:
-        user = user_for_token(token)
+        digest = ApiToken.digest_of(token)
+        user = await batched("websocket-tokens", digest, users_for_token_digests)
         if user is not None:
-            return user, credential_digest("token", ApiToken.digest_of(token))
+            return user, credential_digest("token", digest)
     if session_key:
-        user = user_for_session_key(session_key)
+        user = await batched("websocket-sessions", session_key, _session_users)
         if user.is_authenticated:
             return user, credential_digest("session", session_key)
         return user, ""
     return AnonymousUser(), ""
-
-
-# On a pool thread, not Django's one shared thread: a thousand viewers reconnecting at
-# once (a server restart) are authenticated side by side.
-_resolve = db_parallel(_resolve_sync)
 
 
 def _warn_token_in_url(scope) -> None:
@@ -216,6 +231,9 @@ def _answering_subprotocol(send):
             message = {**message, "subprotocol": SUBPROTOCOL}
         await send(message)
 
+    # Past the handshake it passes messages on unchanged: warroom.wsframes may write to
+    # the connection behind it directly.
+    answer.__wrapped__ = send  # type: ignore[attr-defined]
     return answer
 
 

@@ -31,7 +31,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from warroom import events, revoke
+from warroom import events, revoke, wsframes
+from warroom.asyncdb import batched_on_loop, coalesced_on_loop, per_loop
 from warroom.audit import AuditEvent, events_after, release_model
 from warroom.events import EventKind
 
@@ -272,8 +273,11 @@ class Viewer:
         self.writer: asyncio.Task | None = None
         self.overflowed = False
         self.limit: int = settings.LIVE_VIEWER_QUEUE
+        # The same frame bytes for every viewer, written straight to the socket where the
+        # server allows it (warroom.wsframes); else through ``send``.
+        self.wire = wsframes.direct_writer(send)
 
-    async def deliver(self, message: dict, frames: dict | None = None) -> None:
+    async def deliver(self, message: dict, frames: dict[Any, Any] | None = None) -> None:
         """Queue ``message`` unless already sent; ``frames`` caches the ASGI message per
         variant so a thousand viewers share one dict instead of building their own."""
         if self.buffer is not None:
@@ -292,7 +296,23 @@ class Viewer:
             frame = {"type": "websocket.send", "text": text}
             if frames is not None:
                 frames[self.variant] = frame
-        self.enqueue(frame)
+        if not self._write_now(frame, frames):
+            self.enqueue(frame)
+
+    def _write_now(self, frame: dict, frames: dict[Any, Any] | None) -> bool:
+        """Write ``frame`` straight to the socket when nothing is queued or in flight
+        before it (so order holds), as bytes encoded once for every viewer sharing
+        ``frames``; False when it has to go through the queue."""
+        if self.wire is None or self.overflowed or self.pending:
+            return False
+        if self.writer is not None and not self.writer.done():
+            return False
+        wire = frames.get((self.variant, "wire")) if frames is not None else None
+        if wire is None:
+            wire = wsframes.encode_text(frame["text"])
+            if frames is not None:
+                frames[(self.variant, "wire")] = wire
+        return self.wire.write(wire)
 
     def enqueue(self, frame: dict) -> None:
         if self.overflowed:
@@ -431,9 +451,13 @@ class Hub:
     async def _watch(self, release_id: int) -> None:
         """Mark the release's pages as watched (before subscribing: see Publisher)."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL),
-                self.LAYER_TIMEOUT,
+            # Viewers joining at the same moment share one write.
+            await coalesced_on_loop(
+                ("watch", release_id),
+                lambda: asyncio.wait_for(
+                    self._redis_client().set(watch_key(release_id), 1, ex=PRESENCE_TTL),
+                    self.LAYER_TIMEOUT,
+                ),
             )
 
     async def leave(self, release_id: int, viewer: Viewer) -> None:
@@ -596,7 +620,7 @@ class Hub:
         for n, message in enumerate(messages):
             if n:  # a burst (a gap filled from the log): let the writers drain in between,
                 await asyncio.sleep(0)  # so only a viewer that is really stuck falls behind
-            frames: dict[str, dict] = {}
+            frames: dict[Any, Any] = {}
             for viewer in viewers:
                 try:
                     await viewer.deliver(message, frames)
@@ -668,17 +692,23 @@ class Hub:
         return f"warroom:presence:{release_id}"
 
     async def _presence_add(self, release_id: int, viewer: Viewer) -> None:
-        r = self._redis_client()
-        with contextlib.suppress(Exception):  # Redis away: the refresh adds it back later
+        # Viewers joining at the same moment are added by one command.
+        async def add(keys: list[str]) -> None:
+            now = time.time()
             await asyncio.wait_for(
-                r.zadd(self._presence_key(release_id), {viewer.presence_key: time.time()}),
+                self._redis_client().zadd(self._presence_key(release_id), dict.fromkeys(keys, now)),
                 self.LAYER_TIMEOUT,
             )
+
+        with contextlib.suppress(Exception):  # Redis away: the refresh adds it back later
+            await batched_on_loop(("presence-add", release_id), viewer.presence_key, add)
         self._announce(release_id)
 
     async def _presence_remove(self, release_id: int, viewer: Viewer) -> None:
-        r = self._redis_client()
-        await r.zrem(self._presence_key(release_id), viewer.presence_key)
+        async def remove(keys: list[str]) -> None:
+            await self._redis_client().zrem(self._presence_key(release_id), *keys)
+
+        await batched_on_loop(("presence-remove", release_id), viewer.presence_key, remove)
         self._announce(release_id)
 
     def _announce(self, release_id: int) -> None:
@@ -732,7 +762,16 @@ class Hub:
         return sorted(n for n in names if n)
 
     async def presence_message(self, release_id: int) -> dict:
-        """The roll call for the pages (empty while Redis cannot say who is there)."""
+        """The roll call for the pages (empty while Redis cannot say who is there).
+
+        Viewers joining at the same moment share one read and one rendering: a room
+        reconnecting at once would otherwise read the whole roll call once per viewer.
+        """
+        return await coalesced_on_loop(
+            ("presence", release_id), lambda: self._presence_message(release_id)
+        )
+
+    async def _presence_message(self, release_id: int) -> dict:
         try:
             names = await asyncio.wait_for(self.present(release_id), self.LAYER_TIMEOUT)
         except Exception:
@@ -766,8 +805,4 @@ _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakK
 
 def hub() -> Hub:
     """The hub of the running event loop (one per process under uvicorn)."""
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        found = _hubs[loop] = Hub()
-    return found
+    return per_loop(_hubs, Hub)

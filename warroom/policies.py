@@ -20,7 +20,7 @@ item, a sign-off or a step), never to the release as a whole.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -127,19 +127,61 @@ def standing(user, release) -> Standing:
     the user where the caller selected it)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Standing(user=None)
-    s = Standing(user=user)
-    # Whoever imported the runbook manages the release until they hand it over.
-    s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
+    s = _standings([user], release)[user.pk]
+    s.person = getattr(user, "person", None) if s.role_ids else None
+    return s
+
+
+def standings(users: list, release) -> dict[Any, Standing]:
+    """Each of ``users``' standing on ``release`` (user -> Standing), for many at once:
+    one query for all their roles and, for those on the release whose person was not
+    read with them, one for those persons. (A thousand viewers reconnecting at once.)"""
+    found: dict[Any, Standing] = {}
+    signed_in = [u for u in users if u is not None and getattr(u, "is_authenticated", False)]
+    by_pk = _standings(signed_in, release) if signed_in else {}
+    unread = {
+        s.user.pk
+        for s in by_pk.values()
+        if s.role_ids and not type(s.user).person.is_cached(s.user)
+    }
+    persons = {p.user_id: p for p in Person.objects.filter(user_id__in=unread)} if unread else {}
+    for user in users:
+        if user is None or not getattr(user, "is_authenticated", False):
+            found[user] = Standing(user=None)
+            continue
+        s = by_pk[user.pk]
+        person = None
+        if s.role_ids:
+            person = persons.get(user.pk) if user.pk in unread else getattr(user, "person", None)
+        found[user] = replace(s, user=user, person=person)
+    return found
+
+
+def _standings(users: list, release) -> dict[int, Standing]:
+    """user pk -> Standing without its person, from one query."""
+    found = {}
+    for user in users:
+        s = found[user.pk] = Standing(user=user)
+        # Whoever imported the runbook manages the release until they hand it over.
+        s.is_creator = release.created_by_id is not None and release.created_by_id == user.pk
     # Whether a gate decides by the role comes along (through the reverse relation: the
     # core knows gates only as what decides them).
     deciding = Role.objects.filter(pk=OuterRef("role_id"), gates_deciding__isnull=False)
+    people = Assignment.objects.filter(role__release=release)
+    if len(found) == 1:
+        people = people.filter(person__user=next(iter(found)))
+    else:
+        people = people.filter(person__user__in=list(found))
     rows = (
-        Assignment.objects.filter(role__release=release, person__user=user)
-        .order_by()
+        people.order_by()
         .annotate(deciding=Exists(deciding))
-        .values_list("role_id", "kind", "role__is_release_manager", "role__kind", "deciding")
-    )
-    for role_id, kind, is_manager, role_kind, is_deciding in rows:
+        .values_list(
+            "person__user_id", "role_id", "kind", "role__is_release_manager", "role__kind",
+            "deciding",
+        )
+    )  # fmt: skip
+    for user_id, role_id, kind, is_manager, role_kind, is_deciding in rows:
+        s = found[user_id]
         (s.primary_role_ids if kind == "primary" else s.backup_role_ids).add(role_id)
         if is_manager:
             s.manager_role_ids.add(role_id)
@@ -147,8 +189,7 @@ def standing(user, release) -> Standing:
             s.stakeholder_role_ids.add(role_id)
         if is_deciding:
             s.deciding_role_ids.add(role_id)
-    s.person = getattr(user, "person", None) if s.role_ids else None
-    return s
+    return found
 
 
 def board_standing() -> Standing:

@@ -236,3 +236,51 @@ def test_pages_carry_their_sequence_and_when_the_clock_next_changes_them(client)
     gate_at = (team.release.go_live_at - timedelta(minutes=30)).isoformat()
     assert f'data-seq="{team.release.last_seq}"' in marker
     assert f'data-refresh-at="{gate_at}"' in marker
+
+
+def test_a_second_visit_to_the_war_room_reads_only_who_asks_and_their_standing(
+    client, django_assert_num_queries
+):
+    """The body comes from the cache: session, user, release, standing, person — and no
+    query per item, step, issue or gate."""
+    release, team = crowd_release(items=300, users=2)
+    client.force_login(team[0])
+    client.get(f"/releases/{release.pk}/")
+    with django_assert_num_queries(5):
+        assert client.get(f"/releases/{release.pk}/").status_code == 200
+
+
+def test_a_team_opening_the_war_room_at_once_renders_its_body_once():
+    """Each request has its own thread: those arriving while the body renders wait for it."""
+    import threading
+
+    from deployments import pages
+
+    release = team_release().release
+    renders: list[int] = []
+    entered, go_on = threading.Event(), threading.Event()
+
+    def render(now):
+        renders.append(1)
+        entered.set()
+        go_on.wait(10)
+        return "<p>body</p>", None
+
+    answers: list[str] = []
+    start = threading.Barrier(9)
+
+    def visit():
+        start.wait(10)
+        answers.append(pages._cached(release, "team-at-once", render))
+
+    threads = [threading.Thread(target=visit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    start.wait(10)
+    assert entered.wait(10)
+    go_on.wait(0.3)  # give the others time to ask while the first renders
+    go_on.set()
+    for t in threads:
+        t.join(10)
+    assert answers == ["<p>body</p>"] * 8
+    assert len(renders) == 1
