@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 
 from deployments.executors import RunContext, StepFailed, executor_for
-from deployments.models import Phase, Release, Step, StepRun
+from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import clock, events, policies
 from warroom.errors import Conflict, FieldError
 
@@ -219,6 +220,8 @@ def phase_run(*, phase: Phase, user, dry_run: bool = False, standing=None) -> St
             raise Conflict("phase", f"the release is {release.get_status_display().lower()}")
         if release.rollback_started_at and not dry_run:
             raise Conflict("phase", "the rollback plan is running")
+        if release.paused_at:
+            raise Conflict("phase", "the steps are paused: resume them first")
         busy = StepRun.objects.filter(step__phase=phase, step__is_rollback=False, status__in=OPEN)
         if busy.exists():
             raise Conflict("phase", f"{phase.name} is already running")
@@ -361,6 +364,8 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
         )
         if not (due or abandoned):
             return None
+        if due and release.paused_at is not None:
+            return None  # paused: it stays queued; resuming sends it again
         if (
             (release.rollback_started_at or release.is_closed)
             and not run.step.is_rollback
@@ -484,7 +489,9 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
         events.record(
             release, "step.succeeded" if ok else "step.failed", actor_label=ENGINE, data=data
         )
-        if not ok and run.attempt < step.max_attempts:
+        if release.is_closed:
+            pass  # aborted or closed meanwhile: nothing more runs
+        elif not ok and run.attempt < step.max_attempts:
             if step.is_rollback or not release.rollback_started_at:
                 delay = step.retry_delay or timedelta(0)
                 nxt = _queue(
@@ -505,6 +512,8 @@ def _advance(step: Step, run: StepRun) -> None:
     """After ``step`` succeeded or was skipped: queue the next step of its chain (the
     caller holds the release's lock and has its row fresh in ``step.phase.release``)."""
     release = step.phase.release
+    if release.is_closed:
+        return
     if step.is_rollback:
         plan = rollback_plan(release)
         later = [s for s in plan[[s.pk for s in plan].index(step.pk) + 1 :]]
@@ -549,8 +558,10 @@ def rollback_start(release: Release, *, reason: str, user=None, actor_label: str
         release.refresh_from_db()
         if release.rollback_started_at or release.is_closed:
             return False
-        Release.objects.filter(pk=release.pk).update(rollback_started_at=now)
-        release.rollback_started_at = now
+        # A rollback overrides a pause: the plan runs now (pausing again holds it).
+        was_paused = release.paused_at is not None
+        Release.objects.filter(pk=release.pk).update(rollback_started_at=now, paused_at=None)
+        release.rollback_started_at, release.paused_at = now, None
         StepRun.objects.filter(
             step__phase__release=release,
             step__is_rollback=False,
@@ -565,7 +576,7 @@ def rollback_start(release: Release, *, reason: str, user=None, actor_label: str
             "rollback.started",
             actor=user,
             actor_label=None if user else actor_label,
-            data={"reason": reason, "steps": [s.title for s in plan]},
+            data={"reason": reason, "steps": [s.title for s in plan], "was_paused": was_paused},
         )
         if plan:
             _queue(plan[0], dry_run=False, by=events.actor_label_for(user) if user else actor_label)
@@ -620,6 +631,129 @@ def _close(release: Release, status: str, *, note: str, user) -> None:
     )
 
 
+# --- pause, resume, abort: a person's request, acted on by the engine -------------------
+def steps_pause(*, release: Release, user, note: str = "", standing=None) -> EngineRequest:
+    """Pause the release's steps: nothing further starts (a running step finishes and
+    its outcome is recorded; the next one waits, queued, until resumed)."""
+    return _steer(release, EngineRequest.Action.PAUSE, user, note, standing)
+
+
+def steps_resume(*, release: Release, user, note: str = "", standing=None) -> EngineRequest:
+    """Resume paused steps: what waited is sent to the workers again."""
+    return _steer(release, EngineRequest.Action.RESUME, user, note, standing)
+
+
+def steps_abort(*, release: Release, user, note: str, standing=None) -> EngineRequest:
+    """Abort the release's run: every queued or waiting step is skipped, nothing more
+    starts (a running step finishes; its outcome is recorded and nothing follows it),
+    the active phases end and the release is closed as cancelled, with the note."""
+    return _steer(release, EngineRequest.Action.ABORT, user, note, standing)
+
+
+def _steer(release: Release, action: str, user, note: str, standing) -> EngineRequest:
+    note = (note or "").strip()
+    if action == EngineRequest.Action.ABORT and not note:
+        raise FieldError("note", "say why the steps are aborted")
+    st = standing or policies.standing(user, release)
+    policies.require(st, policies.Action.STEER_STEPS, release, target={"request": str(action)})
+    now = clock.now()
+    with transaction.atomic():
+        events.lock_head(release)
+        release.refresh_from_db()
+        if release.is_closed:
+            raise Conflict("release", f"the release is {release.get_status_display().lower()}")
+        if action == EngineRequest.Action.PAUSE and release.paused_at:
+            raise Conflict("release", "the steps are already paused")
+        if action == EngineRequest.Action.RESUME and not release.paused_at:
+            raise Conflict("release", "the steps are not paused")
+        request = EngineRequest.objects.create(
+            release=release,
+            action=action,
+            requested_by=events.actor_label_for(user),
+            user=user if getattr(user, "is_authenticated", False) else None,
+            requested_at=now,
+            note=note,
+        )
+        _ACTS[action](release, request, now)
+        request.acted_at = now
+        request.save(update_fields=["acted_at", "outcome"])
+    return request
+
+
+def _running(release: Release):
+    return StepRun.objects.filter(step__phase__release=release, status=StepRun.Status.RUNNING)
+
+
+def _act_pause(release: Release, request: EngineRequest, now: datetime) -> None:
+    Release.objects.filter(pk=release.pk).update(paused_at=now)
+    release.paused_at = now
+    running = list(_running(release).values_list("step__title", flat=True))
+    request.outcome = "paused" + (f"; {', '.join(running)} finishes first" if running else "")
+    events.record(
+        release,
+        "steps.paused",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={"request": request.pk, "note": request.note, "running": running},
+    )
+
+
+def _act_resume(release: Release, request: EngineRequest, now: datetime) -> None:
+    paused_for = (now - release.paused_at).total_seconds() if release.paused_at else 0
+    Release.objects.filter(pk=release.pk).update(paused_at=None)
+    release.paused_at = None
+    waiting = list(
+        StepRun.objects.filter(step__phase__release=release, status=StepRun.Status.PENDING)
+    )
+    for run in waiting:
+        _dispatch(run, at=run.not_before)
+    request.outcome = f"resumed; {len(waiting)} queued step{'s' if len(waiting) != 1 else ''} sent"
+    events.record(
+        release,
+        "steps.resumed",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={
+            "request": request.pk,
+            "note": request.note,
+            "paused_s": round(paused_for),
+            "sent": len(waiting),
+        },
+    )
+
+
+def _act_abort(release: Release, request: EngineRequest, now: datetime) -> None:
+    why = f"aborted by {request.requested_by}: {request.note}"
+    skipped = StepRun.objects.filter(
+        step__phase__release=release,
+        status__in=[StepRun.Status.AWAITING, StepRun.Status.PENDING],
+    ).update(status=StepRun.Status.SKIPPED, note=why[:2000], finished_at=now)
+    running = list(_running(release).values_list("step__title", flat=True))
+    Phase.objects.filter(release=release, status=Phase.Status.ACTIVE).update(
+        status=Phase.Status.SKIPPED, finished_at=now
+    )
+    Release.objects.filter(pk=release.pk).update(paused_at=None)
+    release.paused_at = None
+    request.outcome = f"{skipped} queued step{'s' if skipped != 1 else ''} skipped" + (
+        f"; {', '.join(running)} was running and finishes, nothing follows it" if running else ""
+    )
+    events.record(
+        release,
+        "steps.aborted",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={"request": request.pk, "note": request.note, "skipped": skipped, "running": running},
+    )
+    _close(release, Release.Status.CANCELLED, note=f"aborted: {request.note}", user=request.user)
+
+
+_ACTS: dict[str, Callable[[Release, EngineRequest, datetime], None]] = {
+    EngineRequest.Action.PAUSE: _act_pause,
+    EngineRequest.Action.RESUME: _act_resume,
+    EngineRequest.Action.ABORT: _act_abort,
+}
+
+
 # --- the tick: resume what was dropped -------------------------------------------------------
 def resume_due(now: datetime) -> int:
     """Dispatch runs that are due but may have no task (a lost message, a retry's delay
@@ -633,6 +767,8 @@ def resume_due(now: datetime) -> int:
         step__phase__release__status__in=[
             Release.Status.DONE, Release.Status.ROLLED_BACK, Release.Status.CANCELLED
         ]
+    ).exclude(
+        status=StepRun.Status.PENDING, step__phase__release__paused_at__isnull=False
     )  # fmt: skip
     count = 0
     for pk in runs.values_list("pk", flat=True)[:500]:

@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from deployments import engine
-from deployments.models import Phase, Release, Step, StepRun
+from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
@@ -87,6 +87,20 @@ class ReasonIn(BodyIn):
 class CloseIn(BodyIn):
     outcome: str = Field(pattern="^(done|rolled_back|cancelled)$")
     note: str = Field("", max_length=2000)
+
+
+class AbortIn(BodyIn):
+    note: str = Field(pattern=FILLED, max_length=2000)
+
+
+class EngineRequestOut(Schema):
+    id: int
+    action: str
+    requested_by: str
+    requested_at: datetime
+    note: str
+    acted_at: datetime | None
+    outcome: str
 
 
 class ClosedOut(Schema):
@@ -204,3 +218,60 @@ def close_release(request, release_id: int, payload: CloseIn):
     return engine.release_close(
         release=release, outcome=payload.outcome, note=payload.note, user=request.user, standing=st
     )
+
+
+# --- pause, resume, abort: stored requests the engine acts on ----------------------------
+STEER = {
+    "pause": engine.steps_pause,
+    "resume": engine.steps_resume,
+    "abort": engine.steps_abort,
+}
+
+
+def _steer(request, release_id: int, action: str, note: str):
+    release, st = release_for(
+        request.user, release_id, policies.Action.STEER_STEPS, target={"request": action}
+    )
+    return STEER[action](release=release, user=request.user, note=note, standing=st)
+
+
+@router.post(
+    "/releases/{release_id}/steps/pause",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def pause_steps(request, release_id: int, payload: NoteIn):
+    """Pause the release's steps: nothing further starts; a running step finishes."""
+    return _steer(request, release_id, "pause", payload.note)
+
+
+@router.post(
+    "/releases/{release_id}/steps/resume",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def resume_steps(request, release_id: int, payload: NoteIn):
+    """Resume paused steps: what waited is sent to the workers again."""
+    return _steer(request, release_id, "resume", payload.note)
+
+
+@router.post(
+    "/releases/{release_id}/steps/abort",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def abort_steps(request, release_id: int, payload: AbortIn):
+    """Abort the run (a note is required): queued steps are skipped, nothing more starts,
+    and the release is closed as cancelled."""
+    return _steer(request, release_id, "abort", payload.note)
+
+
+@router.get(
+    "/releases/{release_id}/steps/requests",
+    response=responses({200: list[EngineRequestOut]}),
+    tags=["steps"],
+)
+def list_requests(request, release_id: int):
+    """Every pause, resume and abort asked of the engine for this release, oldest first."""
+    release, _ = release_for(request.user, release_id, target={"api": request.path})
+    return list(EngineRequest.objects.filter(release=release))

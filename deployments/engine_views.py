@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from deployments import engine
@@ -163,3 +163,25 @@ def close(request: HttpRequest, release_id: int) -> HttpResponse:
     except FieldError as exc:
         return _bad(exc)
     return _done(f"Closed as {release.get_status_display().lower()}")
+
+
+STEER = {"pause": engine.steps_pause, "resume": engine.steps_resume, "abort": engine.steps_abort}
+STEERED = {"pause": "Paused the steps", "resume": "Resumed the steps", "abort": "Aborted the steps"}
+
+
+@login_required
+@require_POST
+def steer(request: HttpRequest, release_id: int, action: str) -> HttpResponse:
+    """Pause, resume or abort the release's steps (abort needs a note)."""
+    if action not in STEER:
+        raise Http404("no such request")
+    release, st = release_for(
+        request.user, release_id, policies.Action.STEER_STEPS, target={"request": action}
+    )
+    try:
+        STEER[action](
+            release=release, user=request.user, note=request.POST.get("note", ""), standing=st
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    return _done(STEERED[action])

@@ -235,6 +235,42 @@ PHASE_RUN_FINISHED = declare(
     milestone=True,
     owner=OWNER,
 )
+
+
+def _note(d: Mapping) -> str:
+    return f": {d['note']}" if d.get("note") else ""
+
+
+STEPS_PAUSED = declare(
+    "steps.paused",
+    describe=lambda d, who: (
+        f"{who} paused the steps{_note(d)}"
+        + (f" ({', '.join(d['running'])} finishes first)" if d.get("running") else "")
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+STEPS_RESUMED = declare(
+    "steps.resumed",
+    describe=lambda d, who: (
+        f"{who} resumed the steps after {int(d.get('paused_s') or 0) // 60} min{_note(d)}"
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+STEPS_ABORTED = declare(
+    "steps.aborted",
+    describe=lambda d, who: (
+        f"{who} aborted the steps{_note(d)} ({d.get('skipped', 0)} queued skipped"
+        + (f"; {', '.join(d['running'])} finishes, nothing follows" if d.get("running") else "")
+        + ")"
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
 METRIC_BREACHED = declare(
     "metric.breached",
     describe=lambda d, who: (

@@ -75,6 +75,9 @@ class Release(TextChecked):
     # closing action's note (who closed it is on the audit timeline).
     rollback_started_at = models.DateTimeField(null=True, blank=True)
     close_note = models.TextField(blank=True)
+    # While set, no further step starts (a running one finishes); the request that
+    # paused it is an EngineRequest.
+    paused_at = models.DateTimeField(null=True, blank=True)
     # Response-time targets per issue severity, in seconds, where they differ from
     # RESPONSE_TARGETS (P1 15 min, P2 30 min, P3 2 h, P4 24 h).
     response_targets = models.JSONField(default=dict, blank=True)
@@ -236,6 +239,33 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} attempt {self.attempt}: {self.status}"
+
+
+class EngineRequest(models.Model):
+    """A person's pause, resume or abort of the engine's run of a release: who asked,
+    when and why, and when the engine acted on it (``acted_at``)."""
+
+    class Action(models.TextChoices):
+        PAUSE = "pause", "Pause"
+        RESUME = "resume", "Resume"
+        ABORT = "abort", "Abort"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="engine_requests")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    requested_by = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    acted_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True, help_text="What the engine did about it.")
+
+    class Meta:
+        ordering = ["release", "requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.requested_by}"
 
 
 class RollbackCriterion(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import Min, Q
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
 from deployments.issues import issue_rows
-from deployments.models import Phase, Release, Step, StepRun
+from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
@@ -520,6 +520,8 @@ class EngineView:
     phases: list[PhaseSteps]
     rollback: list[StepView]
     all_phases: list[Phase]
+    # The request that paused the steps, while they are paused.
+    paused_by: EngineRequest | None = None
 
     @property
     def any(self) -> bool:
@@ -555,4 +557,11 @@ def engine_view(release: Release, now: datetime | None = None) -> EngineView:
     # The rollback plan runs last step first (as deployments.engine.rollback_plan).
     undo = sorted((s for s in steps if s.is_rollback), key=Step.plan_position, reverse=True)
     rollback = [view(s) for s in undo]
-    return EngineView([p for p in by_phase if p.steps], rollback, phases)
+    paused_by = None
+    if release.paused_at is not None:
+        paused_by = (
+            EngineRequest.objects.filter(release=release, action=EngineRequest.Action.PAUSE)
+            .order_by("-requested_at", "-id")
+            .first()
+        )
+    return EngineView([p for p in by_phase if p.steps], rollback, phases, paused_by)

@@ -44,6 +44,11 @@ urlpatterns = [
     ),
     path("releases/<int:release_id>/runs/<int:run_id>/skip", engine_views.skip, name="run-skip"),
     path("releases/<int:release_id>/close", engine_views.close, name="release-close"),
+    path(
+        "releases/<int:release_id>/steps/<str:action>",
+        engine_views.steer,
+        name="steps-steer",
+    ),
     path("board/<str:token>/", views.board_link, name="board-link"),
     path("board/<str:token>/sync", views.board_link_sync, name="board-link-sync"),
 ]
