@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max, Q
 
-from deployments.executors import RunContext, StepFailed, executor_for
+from deployments.executors import REPORTED, RunContext, StepFailed, executor_for
 from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import clock, events, policies
 from warroom.errors import Conflict, FieldError
@@ -61,7 +61,10 @@ def send(run_id: int, delay: float = 0.0) -> None:
 
 
 def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
-    """Send the run to a worker once the transaction that queued it commits."""
+    """Send the run to a worker once the transaction that queued it commits (a step a
+    pipeline reports waits for its report instead)."""
+    if run.step.kind in REPORTED:
+        return
     pk = run.pk
     delay = max(0.0, (at - clock.now()).total_seconds()) if at else 0.0
     transaction.on_commit(lambda: send(pk, delay))
@@ -362,7 +365,7 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
             and run.lease_expires_at is not None
             and run.lease_expires_at < now
         )
-        if not (due or abandoned):
+        if not (due or abandoned) or run.step.kind in REPORTED:
             return None
         if due and release.paused_at is not None:
             return None  # paused: it stays queued; resuming sends it again
@@ -547,6 +550,81 @@ def _phase_finished(phase: Phase, *, dry_run: bool) -> None:
     )
 
 
+# --- a CI/CD pipeline reports a step it runs itself ----------------------------------------
+REPORTS = {"start": StepRun.Status.RUNNING, "finish": StepRun.Status.SUCCEEDED,
+           "fail": StepRun.Status.FAILED}  # fmt: skip
+
+
+def step_report(*, step: Step, state: str, log: str, by: str) -> StepRun:
+    """A pipeline reports that it started, finished or failed ``step`` (a ``pipeline``
+    step), with an excerpt of its log. A report repeated (a pipeline's own retry) changes
+    nothing the second time. Finishing moves the phase on, as any step's success does."""
+    if state not in REPORTS:
+        raise FieldError("state", f"must be one of {', '.join(REPORTS)}")
+    if step.kind not in REPORTED:
+        raise FieldError(
+            "step", f"“{step.title}” is a {step.kind} step: the engine runs it, not a pipeline"
+        )
+    log = (log or "").strip()
+    now = clock.now()
+    with transaction.atomic():
+        events.lock_head(step.phase.release)
+        release = Release.objects.get(pk=step.phase.release_id)
+        step.phase.release = release
+        if release.is_closed:
+            raise Conflict("step", f"the release is {release.get_status_display().lower()}")
+        run = _reported_run(step, release, state, by)
+        target = REPORTS[state]
+        if run.status == target:
+            return run  # the same report again
+        started = run.started_at or now
+        run.log = "\n".join(x for x in (run.log, log) if x)[-20000:]
+        run.status, run.started_at, run.lease_owner = target, started, by[:100]
+        if state == "start":
+            run.save(update_fields=["status", "started_at", "lease_owner", "log"])
+            events.record(
+                release, "step.started", actor_label=by, data=_step_data(step, run, worker=by)
+            )
+            return run
+        run.finished_at = now
+        run.error = "" if state == "finish" else (log.splitlines() or ["failed"])[-1][:2000]
+        run.save(update_fields=["status", "started_at", "lease_owner", "log", "finished_at",
+                                "error"])  # fmt: skip
+        elapsed = round((now - started).total_seconds(), 1)
+        data = _step_data(step, run, message=(log.splitlines() or [""])[-1][:500],
+                          elapsed_s=elapsed)  # fmt: skip
+        events.record(
+            release, "step.succeeded" if state == "finish" else "step.failed",
+            actor_label=by, data=data,
+        )  # fmt: skip
+        if state == "finish":
+            _advance(step, run)
+    return run
+
+
+def _reported_run(step: Step, release: Release, state: str, by: str) -> StepRun:
+    """The run a pipeline's report is about: the step's open run, a new attempt when it
+    starts the step again, or its latest run when the report repeats one."""
+    run = step.runs.order_by("-attempt").first()
+    if run is not None and run.status == REPORTS[state]:
+        return run
+    if run is not None and run.status == StepRun.Status.AWAITING:
+        raise Conflict("step", f"“{step.title}” waits for a person to confirm it first")
+    if run is not None and run.status == StepRun.Status.RUNNING:
+        return run
+    # Opening the step (a new attempt, or its queued run): only while the engine runs.
+    if release.paused_at:
+        raise Conflict("step", "the steps are paused: nothing new starts")
+    if release.rollback_started_at and not step.is_rollback:
+        raise Conflict("step", "the rollback plan is running")
+    if run is not None and run.status == StepRun.Status.PENDING:
+        return run
+    if state != "start":
+        raise Conflict("step", f"“{step.title}” is not running: report start first")
+    attempt = (run.attempt if run else 0) + 1
+    return StepRun.objects.create(step=step, attempt=attempt, requested_by=by)
+
+
 # --- rollback and closing ----------------------------------------------------------------
 def rollback_start(release: Release, *, reason: str, user=None, actor_label: str = ENGINE) -> bool:
     """Run the rollback plan (once per release). Queued forward steps are skipped; a
@@ -703,7 +781,9 @@ def _act_resume(release: Release, request: EngineRequest, now: datetime) -> None
     Release.objects.filter(pk=release.pk).update(paused_at=None)
     release.paused_at = None
     waiting = list(
-        StepRun.objects.filter(step__phase__release=release, status=StepRun.Status.PENDING)
+        StepRun.objects.filter(
+            step__phase__release=release, status=StepRun.Status.PENDING
+        ).select_related("step")
     )
     for run in waiting:
         _dispatch(run, at=run.not_before)
@@ -769,7 +849,7 @@ def resume_due(now: datetime) -> int:
         ]
     ).exclude(
         status=StepRun.Status.PENDING, step__phase__release__paused_at__isnull=False
-    )  # fmt: skip
+    ).exclude(step__kind__in=REPORTED)  # fmt: skip
     count = 0
     for pk in runs.values_list("pk", flat=True)[:500]:
         send(pk)

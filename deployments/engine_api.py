@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
-from deployments import engine
+from deployments import engine, shapes
 from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import policies
 from warroom.access import object_in, release_for
@@ -275,3 +275,29 @@ def list_requests(request, release_id: int):
     """Every pause, resume and abort asked of the engine for this release, oldest first."""
     release, _ = release_for(request.user, release_id, target={"api": request.path})
     return list(EngineRequest.objects.filter(release=release))
+
+
+class ShapeIn(BodyIn):
+    shape: str = Field(pattern="^(canary|blue_green)$")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post(
+    "/releases/{release_id}/phases/{phase_id}/shapes",
+    response=responses({201: list[StepOut]}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def insert_shape(request, release_id: int, phase_id: int, payload: ShapeIn):
+    """Append a ready-made canary (10 % → watch → 50 % → watch → 100 %) or blue-green
+    (deploy green, health check, shift ALB weights, watch) sequence to the phase."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"shape": payload.shape}
+    )
+    steps = shapes.shape_insert(
+        phase=_phase(release, phase_id),
+        shape=payload.shape,
+        params=payload.params,
+        user=request.user,
+        standing=st,
+    )
+    return Status(201, steps)

@@ -271,6 +271,35 @@ STEPS_ABORTED = declare(
     milestone=True,
     owner=OWNER,
 )
+SHAPE_NAMES = {"canary": "a canary", "blue_green": "a blue-green rollout"}
+STEPS_SHAPE_INSERTED = declare(
+    "steps.shape_inserted",
+    describe=lambda d, who: (
+        f"{who} added {SHAPE_NAMES.get(d.get('shape', ''), 'a rollout shape')} to"
+        f" {d.get('name', 'a phase')}: {' → '.join(d.get('steps') or [])}"
+        + (f" (rollback: {', '.join(d['rollback'])})" if d.get("rollback") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+PIPELINE_TOKEN_CREATED = declare(
+    "pipeline_token.created",
+    describe=lambda d, who: (
+        f"{who} made a CI/CD token for the {d.get('name', '')} pipeline ({d.get('prefix', '')}…)"
+    ),
+    regions={"steps"},
+    on_board=False,
+    owner=OWNER,
+)
+PIPELINE_TOKEN_REVOKED = declare(
+    "pipeline_token.revoked",
+    describe=lambda d, who: (
+        f"{who} revoked the {d.get('name', '')} pipeline's token ({d.get('prefix', '')}…)"
+    ),
+    regions={"steps"},
+    on_board=False,
+    owner=OWNER,
+)
 METRIC_BREACHED = declare(
     "metric.breached",
     describe=lambda d, who: (

@@ -7,6 +7,7 @@ T0 moves every phase, checklist due time and gate with it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -266,6 +267,41 @@ class EngineRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.requested_by}"
+
+
+class PipelineToken(models.Model):
+    """A CI/CD pipeline's bearer token, good for one release only: it may report the
+    release's pipeline steps and nothing else. Only its SHA-256 is stored; the secret is
+    shown once, to the release manager who made it."""
+
+    PREFIX = "wrp_"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="pipeline_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="First characters, to tell tokens apart.")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True)
+    # Uses after revocation: the first is audited, the rest counted here.
+    refused_uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["release", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        """How the pipeline appears on the timeline."""
+        return f"pipeline {self.name} ({self.prefix}…)"
 
 
 class RollbackCriterion(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import Min, Q
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
 from deployments.issues import issue_rows
-from deployments.models import EngineRequest, Phase, Release, Step, StepRun
+from deployments.models import EngineRequest, Phase, PipelineToken, Release, Step, StepRun
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
@@ -522,6 +522,8 @@ class EngineView:
     all_phases: list[Phase]
     # The request that paused the steps, while they are paused.
     paused_by: EngineRequest | None = None
+    # CI/CD pipeline tokens (names and prefixes; never the secrets).
+    tokens: list[PipelineToken] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -564,4 +566,5 @@ def engine_view(release: Release, now: datetime | None = None) -> EngineView:
             .order_by("-requested_at", "-id")
             .first()
         )
-    return EngineView([p for p in by_phase if p.steps], rollback, phases, paused_by)
+    tokens = list(PipelineToken.objects.filter(release=release))
+    return EngineView([p for p in by_phase if p.steps], rollback, phases, paused_by, tokens)
