@@ -52,12 +52,21 @@ def lease() -> timedelta:
 
 
 def send(run_id: int, delay: float = 0.0) -> None:
-    """Put a run on the Celery queue (the one place the engine talks to the broker)."""
+    """Put a run on the Celery queue (the one place the engine talks to the broker).
+
+    The run is already stored as pending: when the broker cannot be reached the next tick
+    (:func:`resume_due`) sends it, so a failure here is logged, not raised."""
     from warroom.celery import app
 
-    app.send_task(
-        RUN_TASK, args=[run_id], countdown=delay or None, queue=settings.CELERY_TASK_DEFAULT_QUEUE
-    )
+    try:
+        app.send_task(
+            RUN_TASK,
+            args=[run_id],
+            countdown=delay or None,
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        )
+    except Exception as exc:  # kombu's and redis's errors alike: the tick resends
+        logger.warning("run %s: not sent (%s); the next tick sends it", run_id, exc)
 
 
 def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
@@ -73,7 +82,7 @@ def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
 def _step_data(step: Step, run: StepRun | None = None, **extra) -> dict:
     data = {"step": step.pk, "title": step.title, "kind": step.kind, "phase": step.phase_id}
     if run is not None:
-        data |= {"run": run.pk, "attempt": run.attempt, "dry_run": run.dry_run}
+        data |= {"run": run.pk, "attempt": run.attempt, "dry_run": run.dry_run or step.dry_run}
     return data | extra
 
 
@@ -119,6 +128,7 @@ def build_step(
     retry_delay_s: float | None = None,
     is_rollback: bool = False,
     owner_role=None,
+    dry_run: bool = False,
 ) -> Step:
     """A validated, unsaved step (the importer saves many at once)."""
     executor = executor_for(kind)
@@ -148,6 +158,7 @@ def build_step(
         max_attempts=max_attempts,
         retry_delay=timedelta(seconds=float(retry_delay_s)) if retry_delay_s else None,
         is_rollback=is_rollback,
+        dry_run=bool(dry_run),
     )
 
 
@@ -448,14 +459,19 @@ def execute(run_id: int, owner: str | None = None) -> str:
     beat = _Beat(run, owner)
     ctx = RunContext(
         config=step.config,
-        dry_run=run.dry_run,
+        dry_run=run.dry_run or step.dry_run,
         idempotency_key=f"warroom-step-{step.pk}-attempt-{run.attempt}",
         heartbeat=beat,
         elapsed=max(0.0, (clock.now() - beat.started).total_seconds()),
     )
     try:
         executor = executor_for(step.kind)
-        message, ok = executor.run(ctx), True
+        if step.dry_run:
+            # Always a dry run: the system is not contacted (this environment has none).
+            message = f"would {executor.describe(step.config)} (always a dry run: not contacted)"
+            ok = True
+        else:
+            message, ok = executor.run(ctx), True
         if beat.timeout and clock.now() - beat.started > beat.timeout:
             message, ok = f"timed out after {beat.timeout.total_seconds():g} s", False
     except StepFailed as exc:

@@ -44,6 +44,7 @@ class StepOut(Schema):
     timeout_s: float | None
     max_attempts: int
     is_rollback: bool
+    dry_run: bool
     latest_run: RunOut | None
 
     @staticmethod
@@ -65,6 +66,7 @@ class StepIn(BodyIn):
     max_attempts: int = Field(1, ge=1, le=engine.MAX_ATTEMPTS)
     retry_delay_s: float | None = Field(None, gt=0, le=86400)
     is_rollback: bool = False
+    dry_run: bool = Field(False, description="Always a dry run: says what it would do, contacts nothing.")
     owner_role: str = Field("", max_length=200)
 
 

@@ -72,6 +72,7 @@ def attach(request: HttpRequest, release_id: int) -> HttpResponse:
             timeout_s=_number(request, "timeout_s", float),
             requires_confirmation=bool(request.POST.get("requires_confirmation")),
             is_rollback=bool(request.POST.get("is_rollback")),
+            dry_run=bool(request.POST.get("dry_run")),
         )
     except FieldError as exc:
         return _bad(exc)

@@ -188,6 +188,9 @@ class Step(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=1)
     retry_delay = models.DurationField(null=True, blank=True)
     is_rollback = models.BooleanField(default=False)
+    # Always a dry run: it says what it would do without contacting the system (a step
+    # against a system this environment cannot reach, e.g. the demo's Kubernetes).
+    dry_run = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["phase", "order", "id"]
