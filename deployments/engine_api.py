@@ -66,7 +66,7 @@ class StepIn(BodyIn):
     max_attempts: int = Field(1, ge=1, le=engine.MAX_ATTEMPTS)
     retry_delay_s: float | None = Field(None, gt=0, le=86400)
     is_rollback: bool = False
-    dry_run: bool = Field(False, description="Always a dry run: says what it would do, contacts nothing.")
+    dry_run: bool = Field(False, description="Always a dry run: contacts nothing.")
     owner_role: str = Field("", max_length=200)
 
 
