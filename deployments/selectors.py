@@ -644,8 +644,12 @@ def steps_tile(release: Release, phases: list[Phase], now: datetime) -> StepsTil
         planned = phase.duration
     if latest.dry_run:
         started = min((v.run.started_at for v in views if v.run and v.run.started_at), default=None)
-        finished = None if current else max(
-            (v.run.finished_at for v in views if v.run and v.run.finished_at), default=None
+        finished = (
+            None
+            if current
+            else max(
+                (v.run.finished_at for v in views if v.run and v.run.finished_at), default=None
+            )
         )
     elapsed = ((finished or now) - started) if started else None
     return StepsTile(

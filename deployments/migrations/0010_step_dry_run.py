@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0009_pipeline_tokens'),
+        ("deployments", "0009_pipeline_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='step',
-            name='dry_run',
+            model_name="step",
+            name="dry_run",
             field=models.BooleanField(default=False),
         ),
     ]
