@@ -199,9 +199,19 @@ def rollback_plan(release: Release) -> list[Step]:
     return sorted(steps, key=Step.plan_position, reverse=True)
 
 
-def _queue(step: Step, *, dry_run: bool, by: str, not_before: datetime | None = None) -> StepRun:
-    """A new attempt of ``step`` (inside the caller's transaction, under the head lock)."""
-    attempt = (step.runs.aggregate(m=Max("attempt"))["m"] or 0) + 1
+def _queue(
+    step: Step,
+    *,
+    dry_run: bool,
+    by: str,
+    not_before: datetime | None = None,
+    last_attempt: int | None = None,
+) -> StepRun:
+    """A new attempt of ``step`` (inside the caller's transaction, under the head lock);
+    ``last_attempt`` when the caller read it already (annotated on the step)."""
+    if last_attempt is None:
+        last_attempt = step.runs.aggregate(m=Max("attempt"))["m"]
+    attempt = (last_attempt or 0) + 1
     awaiting = step.requires_confirmation and attempt == 1
     run = StepRun.objects.create(
         step=step,
@@ -346,17 +356,20 @@ def step_skip(*, run: StepRun, user, reason: str, standing=None) -> StepRun:
 
 # --- the worker's side: claim, heartbeat, finish ---------------------------------------
 def _locked_run(run_id: int) -> tuple[StepRun, Release] | None:
-    """The run with its step and phase, read under its release's row lock (the head of
-    the audit chain: every writer of this release's runs takes it first)."""
-    release_id = (
-        StepRun.objects.filter(pk=run_id).values_list("step__phase__release_id", flat=True).first()
+    """The run with its step, phase and release, read in one query that takes the
+    release's row lock (the head of the audit chain: every writer of this release's runs
+    takes it first). The run's own columns may be older than the lock (PostgreSQL
+    re-reads only the locked row after a wait): every change to the run is a
+    compare-and-swap UPDATE, which sees the latest row."""
+    run = (
+        StepRun.objects.select_related("step__phase__release")
+        .select_for_update(of=("step__phase__release",))
+        .filter(pk=run_id)
+        .first()
     )
-    if release_id is None:
+    if run is None:
         return None
-    release = Release.objects.select_for_update().get(pk=release_id)
-    run = StepRun.objects.select_related("step__phase", "step__owner_role").get(pk=run_id)
-    run.step.phase.release = release
-    return run, release
+    return run, run.step.phase.release
 
 
 def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
@@ -413,9 +426,8 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
         run.takeovers += 1 if abandoned else 0
         kind = "step.taken_over" if abandoned else "step.started"
         extra = {"from": previous} if abandoned else {}
-        events.record(
-            release, kind, actor_label=ENGINE, data=_step_data(run.step, run, worker=owner, **extra)
-        )
+        data = _step_data(run.step, run, worker=owner, **extra)
+        events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
     return run, abandoned
 
 
@@ -449,12 +461,25 @@ class _Beat:
 
 
 def execute(run_id: int, owner: str | None = None) -> str:
-    """The task's body: claim the run, run its executor, record the outcome."""
+    """The task's body: claim the run, run its executor, record the outcome; then run
+    the steps that follow it, claimed as each one finishes, for up to
+    ``ENGINE_CHAIN_SECONDS`` (the rest go through the queue)."""
     owner = owner or worker_name()
     claimed = claim(run_id, owner)
     if claimed is None:
         return "not due or not ours"
-    run, _ = claimed
+    run: StepRun | None = claimed[0]
+    began = time.monotonic()
+    message = ""
+    while run is not None:
+        chain = time.monotonic() - began < settings.ENGINE_CHAIN_SECONDS
+        message, run = _run_one(run, owner, chain=chain)
+    return message
+
+
+def _run_one(run: StepRun, owner: str, *, chain: bool) -> tuple[str, StepRun | None]:
+    """Run one claimed run's executor and record the outcome; returns the log line and
+    the next run when this worker claimed it in the same transaction."""
     step = run.step
     beat = _Beat(run, owner)
     ctx = RunContext(
@@ -479,13 +504,24 @@ def execute(run_id: int, owner: str | None = None) -> str:
     except Exception as exc:  # an executor bug must fail the step, not hang the phase
         logger.exception("step %s (%s) raised", step.pk, step.kind)
         message, ok = f"{exc.__class__.__name__}: {exc}", False
-    finish(run.pk, owner, ok=ok, message=message, lines=ctx.lines)
-    return message
+    done = _finish(run.pk, owner, ok=ok, message=message, lines=ctx.lines, chain=chain)
+    return message, (done[1] if done else None)
 
 
 def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str]) -> StepRun | None:
     """Record the outcome if ``owner`` still holds the lease; queue what comes next."""
+    done = _finish(run_id, owner, ok=ok, message=message, lines=lines, chain=False)
+    return done[0] if done else None
+
+
+def _finish(
+    run_id: int, owner: str, *, ok: bool, message: str, lines: list[str], chain: bool
+) -> tuple[StepRun, StepRun | None] | None:
+    """:func:`finish`; with ``chain``, the next step is claimed for ``owner`` in the same
+    transaction (its ``step.started`` recorded with this one's outcome) when it may start
+    at once, and returned."""
     now = clock.now()
+    chained = None
     with transaction.atomic():
         found = _locked_run(run_id)
         if found is None:
@@ -505,9 +541,8 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
         step = run.step
         elapsed = (now - run.started_at).total_seconds() if run.started_at else 0
         data = _step_data(step, run, message=message[:500], elapsed_s=round(elapsed, 1))
-        events.record(
-            release, "step.succeeded" if ok else "step.failed", actor_label=ENGINE, data=data
-        )
+        kind = "step.succeeded" if ok else "step.failed"
+        events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
         if release.is_closed:
             pass  # aborted or closed meanwhile: nothing more runs
         elif not ok and run.attempt < step.max_attempts:
@@ -523,16 +558,18 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
                     data=_step_data(step, nxt, delay_s=delay.total_seconds(), after=message[:200]),
                 )
         elif ok:
-            _advance(step, run)
-    return run
+            chained = _advance(step, run, claim_for=owner if chain else None)
+    return run, chained
 
 
-def _advance(step: Step, run: StepRun) -> None:
+def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepRun | None:
     """After ``step`` succeeded or was skipped: queue the next step of its chain (the
-    caller holds the release's lock and has its row fresh in ``step.phase.release``)."""
+    caller holds the release's lock and has its row fresh in ``step.phase.release``).
+    With ``claim_for`` the next step, when it may start at once, is claimed for that
+    worker instead of being queued; it is returned then."""
     release = step.phase.release
     if release.is_closed:
-        return
+        return None
     if step.is_rollback:
         plan = rollback_plan(release)
         later = [s for s in plan[[s.pk for s in plan].index(step.pk) + 1 :]]
@@ -540,18 +577,46 @@ def _advance(step: Step, run: StepRun) -> None:
             _queue(later[0], dry_run=run.dry_run, by=ENGINE)
         elif not run.dry_run:
             _rollback_completed(release)
-        return
+        return None
     if release.rollback_started_at and not run.dry_run:
-        return
+        return None
+    # The next step and its latest attempt, in one query.
     nxt = (
         forward_steps(step.phase)
         .filter(Q(order__gt=step.order) | Q(order=step.order, pk__gt=step.pk))
+        .annotate(last_attempt=Max("runs__attempt"))
         .first()
     )
-    if nxt is not None:
-        _queue(nxt, dry_run=run.dry_run, by=ENGINE)
-    else:
+    if nxt is None:
         _phase_finished(step.phase, dry_run=run.dry_run)
+        return None
+    nxt.phase = step.phase
+    last = nxt.last_attempt or 0
+    at_once = (
+        claim_for is not None
+        and release.paused_at is None
+        and nxt.kind not in REPORTED
+        and not (nxt.requires_confirmation and last == 0)
+    )
+    if not at_once:
+        _queue(nxt, dry_run=run.dry_run, by=ENGINE, last_attempt=last)
+        return None
+    assert claim_for is not None
+    now = clock.now()
+    claimed = StepRun.objects.create(
+        step=nxt,
+        attempt=last + 1,
+        dry_run=run.dry_run,
+        requested_by=ENGINE,
+        status=StepRun.Status.RUNNING,
+        lease_owner=claim_for,
+        lease_expires_at=now + lease(),
+        heartbeat_at=now,
+        started_at=now,
+    )
+    data = _step_data(nxt, claimed, worker=claim_for)
+    events.record(release, "step.started", actor_label=ENGINE, data=data, locked=True)
+    return claimed
 
 
 def _phase_finished(phase: Phase, *, dry_run: bool) -> None:

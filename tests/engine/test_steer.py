@@ -28,7 +28,13 @@ def three_flag_steps(team) -> redis.Redis:
     return r
 
 
-def test_a_pause_holds_the_next_step_and_a_resume_sends_it_on(team, queue):
+@pytest.fixture
+def one_step_per_task(settings):
+    """Each step through the queue (no chaining), so a test can act between two steps."""
+    settings.ENGINE_CHAIN_SECONDS = 0
+
+
+def test_a_pause_holds_the_next_step_and_a_resume_sends_it_on(team, queue, one_step_per_task):
     r = three_flag_steps(team)
     phase = team.release.phases.get(name="Deployment Execution")
     engine.phase_run(phase=phase, user=team["rm"])
@@ -64,7 +70,9 @@ def test_a_pause_holds_the_next_step_and_a_resume_sends_it_on(team, queue):
     assert line.actor == team["vp"] and line.data["note"] == "latency looks odd"
 
 
-def test_an_abort_needs_a_note_runs_nothing_more_and_closes_the_release(team, queue):
+def test_an_abort_needs_a_note_runs_nothing_more_and_closes_the_release(
+    team, queue, one_step_per_task
+):
     r = three_flag_steps(team)
     phase = team.release.phases.get(name="Deployment Execution")
     engine.phase_run(phase=phase, user=team["rm"])
@@ -129,3 +137,27 @@ def test_pause_resume_and_abort_through_the_api_follow_the_policy_table(team, ap
         ("pause", "Rita Manager", "hold"),
         ("abort", "Victor President", "called off"),
     ]
+
+
+def test_a_worker_runs_the_steps_that_follow_at_once_itself_until_a_person_must_confirm(
+    team, queue
+):
+    """Chaining: the worker that finishes a step claims the next in the same transaction
+    (no trip through the broker); a step that waits for a person ends the chain."""
+    r = three_flag_steps(team)
+    attach(team, kind="manual", title="Look at the dashboards", config={})
+    attach(
+        team, kind="flags", title="Flag off again", config={"set": {"feature:pay:percentage": 0}}
+    )
+    engine.phase_run(phase=team.release.phases.get(name="Deployment Execution"), user=team["rm"])
+    assert len(queue.sent) == 1
+    queue.work(limit=1)  # one task: three steps, up to the person's step
+    assert r.get("feature:pay:percentage") == b"100" and queue.sent == []
+    runs = dict(StepRun.objects.values_list("step__title", "status"))
+    assert runs["Look at the dashboards"] == "awaiting"
+    assert kinds(team.release, ("step.",))[:7] == [
+        "step.attached", "step.attached", "step.attached", "step.attached", "step.attached",
+        "step.started", "step.succeeded",
+    ]  # fmt: skip
+    started = AuditEvent.objects.filter(release=team.release, kind="step.started")
+    assert started.count() == 3 and len({e.data["worker"] for e in started}) == 1
