@@ -21,12 +21,12 @@ $(STAMP): pyproject.toml
 run: install
 	@$(PY) manage.py migrate --verbosity 0
 	@$(PY) manage.py collectstatic --noinput --verbosity 0
-	@$(PY) manage.py load_demo
+	@$(PY) manage.py load_demo --app-url http://127.0.0.1:$(PORT)
 	@PORT=$(PORT) $(PY) -m warroom.run
 
 demo: install
 	@$(PY) manage.py migrate --verbosity 0
-	@$(PY) manage.py load_demo
+	@$(PY) manage.py load_demo --app-url http://127.0.0.1:$(PORT)
 
 ## browser: Debian's Chromium for the browser tests (never a downloaded browser)
 browser:

@@ -6,7 +6,9 @@ from django.contrib import admin
 from deployments import services
 from deployments.models import (
     ClockMark,
+    EngineRequest,
     Phase,
+    PipelineToken,
     Release,
     ReleaseContact,
     RollbackCriterion,
@@ -36,6 +38,7 @@ class ReleaseAdmin(AuditedModelAdmin):
         "board_token",
         "started_at",
         "finished_at",
+        "paused_at",
         "last_seq",
         "last_hash",
         "created_at",
@@ -80,6 +83,23 @@ class StepAdmin(AuditedModelAdmin):
 class StepRunAdmin(AuditedModelAdmin):
     list_display = ("step", "attempt", "status", "lease_owner", "started_at", "finished_at")
     release_path = "step.phase.release"
+
+
+@admin.register(EngineRequest)
+class EngineRequestAdmin(ReadOnlyAdmin):
+    """Pause, resume and abort requests: the record of who asked the engine what."""
+
+    list_display = ("release", "action", "requested_by", "requested_at", "acted_at", "outcome")
+    list_filter = ("action",)
+
+
+@admin.register(PipelineToken)
+class PipelineTokenAdmin(ReadOnlyAdmin):
+    """CI/CD tokens: made and revoked by the release manager in the war room (audited);
+    only the SHA-256 of each secret is stored."""
+
+    list_display = ("name", "release", "prefix", "created_by", "revoked_at", "last_used_at")
+    exclude = ("digest",)
 
 
 @admin.register(RollbackCriterion)

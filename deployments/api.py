@@ -12,6 +12,7 @@ from deployments import selectors, services
 from deployments.engine_api import router as engine_router
 from deployments.issue_api import router as issue_router
 from deployments.models import Phase, Step
+from deployments.pipeline_api import router as pipeline_router
 from warroom import clock, policies
 from warroom.access import object_in, release_for
 from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
@@ -249,5 +250,6 @@ def verify_audit(request, release_id: int):
 
 # The execution engine's endpoints (steps, runs, closing) live in their own module.
 router.add_router("", engine_router)
+router.add_router("", pipeline_router)
 # War-room issues have a router of their own (deployments.issue_api).
 router.add_router("", issue_router)

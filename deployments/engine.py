@@ -23,14 +23,15 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max, Q
 
-from deployments.executors import RunContext, StepFailed, executor_for
-from deployments.models import Phase, Release, Step, StepRun
+from deployments.executors import REPORTED, RunContext, StepFailed, executor_for
+from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import clock, events, policies
 from warroom.errors import Conflict, FieldError
 
@@ -51,16 +52,28 @@ def lease() -> timedelta:
 
 
 def send(run_id: int, delay: float = 0.0) -> None:
-    """Put a run on the Celery queue (the one place the engine talks to the broker)."""
+    """Put a run on the Celery queue (the one place the engine talks to the broker).
+
+    The run is already stored as pending: when the broker cannot be reached the next tick
+    (:func:`resume_due`) sends it, so a failure here is logged, not raised."""
     from warroom.celery import app
 
-    app.send_task(
-        RUN_TASK, args=[run_id], countdown=delay or None, queue=settings.CELERY_TASK_DEFAULT_QUEUE
-    )
+    try:
+        app.send_task(
+            RUN_TASK,
+            args=[run_id],
+            countdown=delay or None,
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        )
+    except Exception as exc:  # kombu's and redis's errors alike: the tick resends
+        logger.warning("run %s: not sent (%s); the next tick sends it", run_id, exc)
 
 
 def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
-    """Send the run to a worker once the transaction that queued it commits."""
+    """Send the run to a worker once the transaction that queued it commits (a step a
+    pipeline reports waits for its report instead)."""
+    if run.step.kind in REPORTED:
+        return
     pk = run.pk
     delay = max(0.0, (at - clock.now()).total_seconds()) if at else 0.0
     transaction.on_commit(lambda: send(pk, delay))
@@ -69,7 +82,7 @@ def _dispatch(run: StepRun, *, at: datetime | None = None) -> None:
 def _step_data(step: Step, run: StepRun | None = None, **extra) -> dict:
     data = {"step": step.pk, "title": step.title, "kind": step.kind, "phase": step.phase_id}
     if run is not None:
-        data |= {"run": run.pk, "attempt": run.attempt, "dry_run": run.dry_run}
+        data |= {"run": run.pk, "attempt": run.attempt, "dry_run": run.dry_run or step.dry_run}
     return data | extra
 
 
@@ -115,6 +128,7 @@ def build_step(
     retry_delay_s: float | None = None,
     is_rollback: bool = False,
     owner_role=None,
+    dry_run: bool = False,
 ) -> Step:
     """A validated, unsaved step (the importer saves many at once)."""
     executor = executor_for(kind)
@@ -144,6 +158,7 @@ def build_step(
         max_attempts=max_attempts,
         retry_delay=timedelta(seconds=float(retry_delay_s)) if retry_delay_s else None,
         is_rollback=is_rollback,
+        dry_run=bool(dry_run),
     )
 
 
@@ -184,9 +199,19 @@ def rollback_plan(release: Release) -> list[Step]:
     return sorted(steps, key=Step.plan_position, reverse=True)
 
 
-def _queue(step: Step, *, dry_run: bool, by: str, not_before: datetime | None = None) -> StepRun:
-    """A new attempt of ``step`` (inside the caller's transaction, under the head lock)."""
-    attempt = (step.runs.aggregate(m=Max("attempt"))["m"] or 0) + 1
+def _queue(
+    step: Step,
+    *,
+    dry_run: bool,
+    by: str,
+    not_before: datetime | None = None,
+    last_attempt: int | None = None,
+) -> StepRun:
+    """A new attempt of ``step`` (inside the caller's transaction, under the head lock);
+    ``last_attempt`` when the caller read it already (annotated on the step)."""
+    if last_attempt is None:
+        last_attempt = step.runs.aggregate(m=Max("attempt"))["m"]
+    attempt = (last_attempt or 0) + 1
     awaiting = step.requires_confirmation and attempt == 1
     run = StepRun.objects.create(
         step=step,
@@ -219,6 +244,8 @@ def phase_run(*, phase: Phase, user, dry_run: bool = False, standing=None) -> St
             raise Conflict("phase", f"the release is {release.get_status_display().lower()}")
         if release.rollback_started_at and not dry_run:
             raise Conflict("phase", "the rollback plan is running")
+        if release.paused_at:
+            raise Conflict("phase", "the steps are paused: resume them first")
         busy = StepRun.objects.filter(step__phase=phase, step__is_rollback=False, status__in=OPEN)
         if busy.exists():
             raise Conflict("phase", f"{phase.name} is already running")
@@ -329,17 +356,20 @@ def step_skip(*, run: StepRun, user, reason: str, standing=None) -> StepRun:
 
 # --- the worker's side: claim, heartbeat, finish ---------------------------------------
 def _locked_run(run_id: int) -> tuple[StepRun, Release] | None:
-    """The run with its step and phase, read under its release's row lock (the head of
-    the audit chain: every writer of this release's runs takes it first)."""
-    release_id = (
-        StepRun.objects.filter(pk=run_id).values_list("step__phase__release_id", flat=True).first()
+    """The run with its step, phase and release, read in one query that takes the
+    release's row lock (the head of the audit chain: every writer of this release's runs
+    takes it first). The run's own columns may be older than the lock (PostgreSQL
+    re-reads only the locked row after a wait): every change to the run is a
+    compare-and-swap UPDATE, which sees the latest row."""
+    run = (
+        StepRun.objects.select_related("step__phase__release")
+        .select_for_update(of=("step__phase__release",))
+        .filter(pk=run_id)
+        .first()
     )
-    if release_id is None:
+    if run is None:
         return None
-    release = Release.objects.select_for_update().get(pk=release_id)
-    run = StepRun.objects.select_related("step__phase", "step__owner_role").get(pk=run_id)
-    run.step.phase.release = release
-    return run, release
+    return run, run.step.phase.release
 
 
 def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
@@ -359,8 +389,10 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
             and run.lease_expires_at is not None
             and run.lease_expires_at < now
         )
-        if not (due or abandoned):
+        if not (due or abandoned) or run.step.kind in REPORTED:
             return None
+        if due and release.paused_at is not None:
+            return None  # paused: it stays queued; resuming sends it again
         if (
             (release.rollback_started_at or release.is_closed)
             and not run.step.is_rollback
@@ -394,9 +426,8 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
         run.takeovers += 1 if abandoned else 0
         kind = "step.taken_over" if abandoned else "step.started"
         extra = {"from": previous} if abandoned else {}
-        events.record(
-            release, kind, actor_label=ENGINE, data=_step_data(run.step, run, worker=owner, **extra)
-        )
+        data = _step_data(run.step, run, worker=owner, **extra)
+        events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
     return run, abandoned
 
 
@@ -430,24 +461,42 @@ class _Beat:
 
 
 def execute(run_id: int, owner: str | None = None) -> str:
-    """The task's body: claim the run, run its executor, record the outcome."""
+    """The task's body: claim the run, run its executor, record the outcome; then run
+    the steps that follow it, claimed as each one finishes, for up to
+    ``ENGINE_CHAIN_SECONDS`` (the rest go through the queue)."""
     owner = owner or worker_name()
     claimed = claim(run_id, owner)
     if claimed is None:
         return "not due or not ours"
-    run, _ = claimed
+    run: StepRun | None = claimed[0]
+    began = time.monotonic()
+    message = ""
+    while run is not None:
+        chain = time.monotonic() - began < settings.ENGINE_CHAIN_SECONDS
+        message, run = _run_one(run, owner, chain=chain)
+    return message
+
+
+def _run_one(run: StepRun, owner: str, *, chain: bool) -> tuple[str, StepRun | None]:
+    """Run one claimed run's executor and record the outcome; returns the log line and
+    the next run when this worker claimed it in the same transaction."""
     step = run.step
     beat = _Beat(run, owner)
     ctx = RunContext(
         config=step.config,
-        dry_run=run.dry_run,
+        dry_run=run.dry_run or step.dry_run,
         idempotency_key=f"warroom-step-{step.pk}-attempt-{run.attempt}",
         heartbeat=beat,
         elapsed=max(0.0, (clock.now() - beat.started).total_seconds()),
     )
     try:
         executor = executor_for(step.kind)
-        message, ok = executor.run(ctx), True
+        if step.dry_run:
+            # Always a dry run: the system is not contacted (this environment has none).
+            message = f"would {executor.describe(step.config)} (always a dry run: not contacted)"
+            ok = True
+        else:
+            message, ok = executor.run(ctx), True
         if beat.timeout and clock.now() - beat.started > beat.timeout:
             message, ok = f"timed out after {beat.timeout.total_seconds():g} s", False
     except StepFailed as exc:
@@ -455,13 +504,24 @@ def execute(run_id: int, owner: str | None = None) -> str:
     except Exception as exc:  # an executor bug must fail the step, not hang the phase
         logger.exception("step %s (%s) raised", step.pk, step.kind)
         message, ok = f"{exc.__class__.__name__}: {exc}", False
-    finish(run.pk, owner, ok=ok, message=message, lines=ctx.lines)
-    return message
+    done = _finish(run.pk, owner, ok=ok, message=message, lines=ctx.lines, chain=chain)
+    return message, (done[1] if done else None)
 
 
 def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str]) -> StepRun | None:
     """Record the outcome if ``owner`` still holds the lease; queue what comes next."""
+    done = _finish(run_id, owner, ok=ok, message=message, lines=lines, chain=False)
+    return done[0] if done else None
+
+
+def _finish(
+    run_id: int, owner: str, *, ok: bool, message: str, lines: list[str], chain: bool
+) -> tuple[StepRun, StepRun | None] | None:
+    """:func:`finish`; with ``chain``, the next step is claimed for ``owner`` in the same
+    transaction (its ``step.started`` recorded with this one's outcome) when it may start
+    at once, and returned."""
     now = clock.now()
+    chained = None
     with transaction.atomic():
         found = _locked_run(run_id)
         if found is None:
@@ -481,10 +541,11 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
         step = run.step
         elapsed = (now - run.started_at).total_seconds() if run.started_at else 0
         data = _step_data(step, run, message=message[:500], elapsed_s=round(elapsed, 1))
-        events.record(
-            release, "step.succeeded" if ok else "step.failed", actor_label=ENGINE, data=data
-        )
-        if not ok and run.attempt < step.max_attempts:
+        kind = "step.succeeded" if ok else "step.failed"
+        events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
+        if release.is_closed:
+            pass  # aborted or closed meanwhile: nothing more runs
+        elif not ok and run.attempt < step.max_attempts:
             if step.is_rollback or not release.rollback_started_at:
                 delay = step.retry_delay or timedelta(0)
                 nxt = _queue(
@@ -497,14 +558,18 @@ def finish(run_id: int, owner: str, *, ok: bool, message: str, lines: list[str])
                     data=_step_data(step, nxt, delay_s=delay.total_seconds(), after=message[:200]),
                 )
         elif ok:
-            _advance(step, run)
-    return run
+            chained = _advance(step, run, claim_for=owner if chain else None)
+    return run, chained
 
 
-def _advance(step: Step, run: StepRun) -> None:
+def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepRun | None:
     """After ``step`` succeeded or was skipped: queue the next step of its chain (the
-    caller holds the release's lock and has its row fresh in ``step.phase.release``)."""
+    caller holds the release's lock and has its row fresh in ``step.phase.release``).
+    With ``claim_for`` the next step, when it may start at once, is claimed for that
+    worker instead of being queued; it is returned then."""
     release = step.phase.release
+    if release.is_closed:
+        return None
     if step.is_rollback:
         plan = rollback_plan(release)
         later = [s for s in plan[[s.pk for s in plan].index(step.pk) + 1 :]]
@@ -512,18 +577,46 @@ def _advance(step: Step, run: StepRun) -> None:
             _queue(later[0], dry_run=run.dry_run, by=ENGINE)
         elif not run.dry_run:
             _rollback_completed(release)
-        return
+        return None
     if release.rollback_started_at and not run.dry_run:
-        return
+        return None
+    # The next step and its latest attempt, in one query.
     nxt = (
         forward_steps(step.phase)
         .filter(Q(order__gt=step.order) | Q(order=step.order, pk__gt=step.pk))
+        .annotate(last_attempt=Max("runs__attempt"))
         .first()
     )
-    if nxt is not None:
-        _queue(nxt, dry_run=run.dry_run, by=ENGINE)
-    else:
+    if nxt is None:
         _phase_finished(step.phase, dry_run=run.dry_run)
+        return None
+    nxt.phase = step.phase
+    last = nxt.last_attempt or 0
+    at_once = (
+        claim_for is not None
+        and release.paused_at is None
+        and nxt.kind not in REPORTED
+        and not (nxt.requires_confirmation and last == 0)
+    )
+    if not at_once:
+        _queue(nxt, dry_run=run.dry_run, by=ENGINE, last_attempt=last)
+        return None
+    assert claim_for is not None
+    now = clock.now()
+    claimed = StepRun.objects.create(
+        step=nxt,
+        attempt=last + 1,
+        dry_run=run.dry_run,
+        requested_by=ENGINE,
+        status=StepRun.Status.RUNNING,
+        lease_owner=claim_for,
+        lease_expires_at=now + lease(),
+        heartbeat_at=now,
+        started_at=now,
+    )
+    data = _step_data(nxt, claimed, worker=claim_for)
+    events.record(release, "step.started", actor_label=ENGINE, data=data, locked=True)
+    return claimed
 
 
 def _phase_finished(phase: Phase, *, dry_run: bool) -> None:
@@ -538,6 +631,81 @@ def _phase_finished(phase: Phase, *, dry_run: bool) -> None:
     )
 
 
+# --- a CI/CD pipeline reports a step it runs itself ----------------------------------------
+REPORTS = {"start": StepRun.Status.RUNNING, "finish": StepRun.Status.SUCCEEDED,
+           "fail": StepRun.Status.FAILED}  # fmt: skip
+
+
+def step_report(*, step: Step, state: str, log: str, by: str) -> StepRun:
+    """A pipeline reports that it started, finished or failed ``step`` (a ``pipeline``
+    step), with an excerpt of its log. A report repeated (a pipeline's own retry) changes
+    nothing the second time. Finishing moves the phase on, as any step's success does."""
+    if state not in REPORTS:
+        raise FieldError("state", f"must be one of {', '.join(REPORTS)}")
+    if step.kind not in REPORTED:
+        raise FieldError(
+            "step", f"“{step.title}” is a {step.kind} step: the engine runs it, not a pipeline"
+        )
+    log = (log or "").strip()
+    now = clock.now()
+    with transaction.atomic():
+        events.lock_head(step.phase.release)
+        release = Release.objects.get(pk=step.phase.release_id)
+        step.phase.release = release
+        if release.is_closed:
+            raise Conflict("step", f"the release is {release.get_status_display().lower()}")
+        run = _reported_run(step, release, state, by)
+        target = REPORTS[state]
+        if run.status == target:
+            return run  # the same report again
+        started = run.started_at or now
+        run.log = "\n".join(x for x in (run.log, log) if x)[-20000:]
+        run.status, run.started_at, run.lease_owner = target, started, by[:100]
+        if state == "start":
+            run.save(update_fields=["status", "started_at", "lease_owner", "log"])
+            events.record(
+                release, "step.started", actor_label=by, data=_step_data(step, run, worker=by)
+            )
+            return run
+        run.finished_at = now
+        run.error = "" if state == "finish" else (log.splitlines() or ["failed"])[-1][:2000]
+        run.save(update_fields=["status", "started_at", "lease_owner", "log", "finished_at",
+                                "error"])  # fmt: skip
+        elapsed = round((now - started).total_seconds(), 1)
+        data = _step_data(step, run, message=(log.splitlines() or [""])[-1][:500],
+                          elapsed_s=elapsed)  # fmt: skip
+        events.record(
+            release, "step.succeeded" if state == "finish" else "step.failed",
+            actor_label=by, data=data,
+        )  # fmt: skip
+        if state == "finish":
+            _advance(step, run)
+    return run
+
+
+def _reported_run(step: Step, release: Release, state: str, by: str) -> StepRun:
+    """The run a pipeline's report is about: the step's open run, a new attempt when it
+    starts the step again, or its latest run when the report repeats one."""
+    run = step.runs.order_by("-attempt").first()
+    if run is not None and run.status == REPORTS[state]:
+        return run
+    if run is not None and run.status == StepRun.Status.AWAITING:
+        raise Conflict("step", f"“{step.title}” waits for a person to confirm it first")
+    if run is not None and run.status == StepRun.Status.RUNNING:
+        return run
+    # Opening the step (a new attempt, or its queued run): only while the engine runs.
+    if release.paused_at:
+        raise Conflict("step", "the steps are paused: nothing new starts")
+    if release.rollback_started_at and not step.is_rollback:
+        raise Conflict("step", "the rollback plan is running")
+    if run is not None and run.status == StepRun.Status.PENDING:
+        return run
+    if state != "start":
+        raise Conflict("step", f"“{step.title}” is not running: report start first")
+    attempt = (run.attempt if run else 0) + 1
+    return StepRun.objects.create(step=step, attempt=attempt, requested_by=by)
+
+
 # --- rollback and closing ----------------------------------------------------------------
 def rollback_start(release: Release, *, reason: str, user=None, actor_label: str = ENGINE) -> bool:
     """Run the rollback plan (once per release). Queued forward steps are skipped; a
@@ -549,8 +717,10 @@ def rollback_start(release: Release, *, reason: str, user=None, actor_label: str
         release.refresh_from_db()
         if release.rollback_started_at or release.is_closed:
             return False
-        Release.objects.filter(pk=release.pk).update(rollback_started_at=now)
-        release.rollback_started_at = now
+        # A rollback overrides a pause: the plan runs now (pausing again holds it).
+        was_paused = release.paused_at is not None
+        Release.objects.filter(pk=release.pk).update(rollback_started_at=now, paused_at=None)
+        release.rollback_started_at, release.paused_at = now, None
         StepRun.objects.filter(
             step__phase__release=release,
             step__is_rollback=False,
@@ -565,7 +735,7 @@ def rollback_start(release: Release, *, reason: str, user=None, actor_label: str
             "rollback.started",
             actor=user,
             actor_label=None if user else actor_label,
-            data={"reason": reason, "steps": [s.title for s in plan]},
+            data={"reason": reason, "steps": [s.title for s in plan], "was_paused": was_paused},
         )
         if plan:
             _queue(plan[0], dry_run=False, by=events.actor_label_for(user) if user else actor_label)
@@ -620,6 +790,131 @@ def _close(release: Release, status: str, *, note: str, user) -> None:
     )
 
 
+# --- pause, resume, abort: a person's request, acted on by the engine -------------------
+def steps_pause(*, release: Release, user, note: str = "", standing=None) -> EngineRequest:
+    """Pause the release's steps: nothing further starts (a running step finishes and
+    its outcome is recorded; the next one waits, queued, until resumed)."""
+    return _steer(release, EngineRequest.Action.PAUSE, user, note, standing)
+
+
+def steps_resume(*, release: Release, user, note: str = "", standing=None) -> EngineRequest:
+    """Resume paused steps: what waited is sent to the workers again."""
+    return _steer(release, EngineRequest.Action.RESUME, user, note, standing)
+
+
+def steps_abort(*, release: Release, user, note: str, standing=None) -> EngineRequest:
+    """Abort the release's run: every queued or waiting step is skipped, nothing more
+    starts (a running step finishes; its outcome is recorded and nothing follows it),
+    the active phases end and the release is closed as cancelled, with the note."""
+    return _steer(release, EngineRequest.Action.ABORT, user, note, standing)
+
+
+def _steer(release: Release, action: str, user, note: str, standing) -> EngineRequest:
+    note = (note or "").strip()
+    if action == EngineRequest.Action.ABORT and not note:
+        raise FieldError("note", "say why the steps are aborted")
+    st = standing or policies.standing(user, release)
+    policies.require(st, policies.Action.STEER_STEPS, release, target={"request": str(action)})
+    now = clock.now()
+    with transaction.atomic():
+        events.lock_head(release)
+        release.refresh_from_db()
+        if release.is_closed:
+            raise Conflict("release", f"the release is {release.get_status_display().lower()}")
+        if action == EngineRequest.Action.PAUSE and release.paused_at:
+            raise Conflict("release", "the steps are already paused")
+        if action == EngineRequest.Action.RESUME and not release.paused_at:
+            raise Conflict("release", "the steps are not paused")
+        request = EngineRequest.objects.create(
+            release=release,
+            action=action,
+            requested_by=events.actor_label_for(user),
+            user=user if getattr(user, "is_authenticated", False) else None,
+            requested_at=now,
+            note=note,
+        )
+        _ACTS[action](release, request, now)
+        request.acted_at = now
+        request.save(update_fields=["acted_at", "outcome"])
+    return request
+
+
+def _running(release: Release):
+    return StepRun.objects.filter(step__phase__release=release, status=StepRun.Status.RUNNING)
+
+
+def _act_pause(release: Release, request: EngineRequest, now: datetime) -> None:
+    Release.objects.filter(pk=release.pk).update(paused_at=now)
+    release.paused_at = now
+    running = list(_running(release).values_list("step__title", flat=True))
+    request.outcome = "paused" + (f"; {', '.join(running)} finishes first" if running else "")
+    events.record(
+        release,
+        "steps.paused",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={"request": request.pk, "note": request.note, "running": running},
+    )
+
+
+def _act_resume(release: Release, request: EngineRequest, now: datetime) -> None:
+    paused_for = (now - release.paused_at).total_seconds() if release.paused_at else 0
+    Release.objects.filter(pk=release.pk).update(paused_at=None)
+    release.paused_at = None
+    waiting = list(
+        StepRun.objects.filter(
+            step__phase__release=release, status=StepRun.Status.PENDING
+        ).select_related("step")
+    )
+    for run in waiting:
+        _dispatch(run, at=run.not_before)
+    request.outcome = f"resumed; {len(waiting)} queued step{'s' if len(waiting) != 1 else ''} sent"
+    events.record(
+        release,
+        "steps.resumed",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={
+            "request": request.pk,
+            "note": request.note,
+            "paused_s": round(paused_for),
+            "sent": len(waiting),
+        },
+    )
+
+
+def _act_abort(release: Release, request: EngineRequest, now: datetime) -> None:
+    why = f"aborted by {request.requested_by}: {request.note}"
+    skipped = StepRun.objects.filter(
+        step__phase__release=release,
+        status__in=[StepRun.Status.AWAITING, StepRun.Status.PENDING],
+    ).update(status=StepRun.Status.SKIPPED, note=why[:2000], finished_at=now)
+    running = list(_running(release).values_list("step__title", flat=True))
+    Phase.objects.filter(release=release, status=Phase.Status.ACTIVE).update(
+        status=Phase.Status.SKIPPED, finished_at=now
+    )
+    Release.objects.filter(pk=release.pk).update(paused_at=None)
+    release.paused_at = None
+    request.outcome = f"{skipped} queued step{'s' if skipped != 1 else ''} skipped" + (
+        f"; {', '.join(running)} was running and finishes, nothing follows it" if running else ""
+    )
+    events.record(
+        release,
+        "steps.aborted",
+        actor=request.user,
+        actor_label=request.requested_by,
+        data={"request": request.pk, "note": request.note, "skipped": skipped, "running": running},
+    )
+    _close(release, Release.Status.CANCELLED, note=f"aborted: {request.note}", user=request.user)
+
+
+_ACTS: dict[str, Callable[[Release, EngineRequest, datetime], None]] = {
+    EngineRequest.Action.PAUSE: _act_pause,
+    EngineRequest.Action.RESUME: _act_resume,
+    EngineRequest.Action.ABORT: _act_abort,
+}
+
+
 # --- the tick: resume what was dropped -------------------------------------------------------
 def resume_due(now: datetime) -> int:
     """Dispatch runs that are due but may have no task (a lost message, a retry's delay
@@ -633,7 +928,9 @@ def resume_due(now: datetime) -> int:
         step__phase__release__status__in=[
             Release.Status.DONE, Release.Status.ROLLED_BACK, Release.Status.CANCELLED
         ]
-    )  # fmt: skip
+    ).exclude(
+        status=StepRun.Status.PENDING, step__phase__release__paused_at__isnull=False
+    ).exclude(step__kind__in=REPORTED)  # fmt: skip
     count = 0
     for pk in runs.values_list("pk", flat=True)[:500]:
         send(pk)

@@ -9,8 +9,8 @@ from typing import Any
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
-from deployments import engine
-from deployments.models import Phase, Release, Step, StepRun
+from deployments import engine, shapes
+from deployments.models import EngineRequest, Phase, Release, Step, StepRun
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
@@ -44,6 +44,7 @@ class StepOut(Schema):
     timeout_s: float | None
     max_attempts: int
     is_rollback: bool
+    dry_run: bool
     latest_run: RunOut | None
 
     @staticmethod
@@ -65,6 +66,7 @@ class StepIn(BodyIn):
     max_attempts: int = Field(1, ge=1, le=engine.MAX_ATTEMPTS)
     retry_delay_s: float | None = Field(None, gt=0, le=86400)
     is_rollback: bool = False
+    dry_run: bool = Field(False, description="Always a dry run: contacts nothing.")
     owner_role: str = Field("", max_length=200)
 
 
@@ -87,6 +89,20 @@ class ReasonIn(BodyIn):
 class CloseIn(BodyIn):
     outcome: str = Field(pattern="^(done|rolled_back|cancelled)$")
     note: str = Field("", max_length=2000)
+
+
+class AbortIn(BodyIn):
+    note: str = Field(pattern=FILLED, max_length=2000)
+
+
+class EngineRequestOut(Schema):
+    id: int
+    action: str
+    requested_by: str
+    requested_at: datetime
+    note: str
+    acted_at: datetime | None
+    outcome: str
 
 
 class ClosedOut(Schema):
@@ -204,3 +220,86 @@ def close_release(request, release_id: int, payload: CloseIn):
     return engine.release_close(
         release=release, outcome=payload.outcome, note=payload.note, user=request.user, standing=st
     )
+
+
+# --- pause, resume, abort: stored requests the engine acts on ----------------------------
+STEER = {
+    "pause": engine.steps_pause,
+    "resume": engine.steps_resume,
+    "abort": engine.steps_abort,
+}
+
+
+def _steer(request, release_id: int, action: str, note: str):
+    release, st = release_for(
+        request.user, release_id, policies.Action.STEER_STEPS, target={"request": action}
+    )
+    return STEER[action](release=release, user=request.user, note=note, standing=st)
+
+
+@router.post(
+    "/releases/{release_id}/steps/pause",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def pause_steps(request, release_id: int, payload: NoteIn):
+    """Pause the release's steps: nothing further starts; a running step finishes."""
+    return _steer(request, release_id, "pause", payload.note)
+
+
+@router.post(
+    "/releases/{release_id}/steps/resume",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def resume_steps(request, release_id: int, payload: NoteIn):
+    """Resume paused steps: what waited is sent to the workers again."""
+    return _steer(request, release_id, "resume", payload.note)
+
+
+@router.post(
+    "/releases/{release_id}/steps/abort",
+    response=responses({200: EngineRequestOut}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def abort_steps(request, release_id: int, payload: AbortIn):
+    """Abort the run (a note is required): queued steps are skipped, nothing more starts,
+    and the release is closed as cancelled."""
+    return _steer(request, release_id, "abort", payload.note)
+
+
+@router.get(
+    "/releases/{release_id}/steps/requests",
+    response=responses({200: list[EngineRequestOut]}),
+    tags=["steps"],
+)
+def list_requests(request, release_id: int):
+    """Every pause, resume and abort asked of the engine for this release, oldest first."""
+    release, _ = release_for(request.user, release_id, target={"api": request.path})
+    return list(EngineRequest.objects.filter(release=release))
+
+
+class ShapeIn(BodyIn):
+    shape: str = Field(pattern="^(canary|blue_green)$")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post(
+    "/releases/{release_id}/phases/{phase_id}/shapes",
+    response=responses({201: list[StepOut]}, WRITE_ERRORS),
+    tags=["steps"],
+)
+def insert_shape(request, release_id: int, phase_id: int, payload: ShapeIn):
+    """Append a ready-made canary (10 % → watch → 50 % → watch → 100 %) or blue-green
+    (deploy green, health check, shift ALB weights, watch) sequence to the phase."""
+    release, st = release_for(
+        request.user, release_id, policies.Action.EDIT_PLAN, target={"shape": payload.shape}
+    )
+    steps = shapes.shape_insert(
+        phase=_phase(release, phase_id),
+        shape=payload.shape,
+        params=payload.params,
+        user=request.user,
+        standing=st,
+    )
+    return Status(201, steps)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from deployments import engine
-from deployments.models import Phase, Step, StepRun
+from deployments import engine, pipelines, shapes
+from deployments.models import Phase, PipelineToken, Step, StepRun
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
@@ -40,6 +41,17 @@ def _number(request: HttpRequest, name: str, kind=int):
         raise FieldError(name, "must be a number") from None
 
 
+def _json_object(request: HttpRequest, name: str) -> dict:
+    raw = request.POST.get(name, "").strip() or "{}"
+    try:
+        found = json.loads(raw)
+    except ValueError as exc:
+        raise FieldError(name, f"is not JSON: {exc}") from None
+    if not isinstance(found, dict):
+        raise FieldError(name, "must be a JSON object")
+    return found
+
+
 @login_required
 @require_POST
 def attach(request: HttpRequest, release_id: int) -> HttpResponse:
@@ -48,13 +60,7 @@ def attach(request: HttpRequest, release_id: int) -> HttpResponse:
         phase = object_in(
             Phase.objects.select_related("release"), _number(request, "phase") or 0, release=release
         )
-        raw = request.POST.get("config", "").strip() or "{}"
-        try:
-            config = json.loads(raw)
-        except ValueError as exc:
-            raise FieldError("config", f"is not JSON: {exc}") from None
-        if not isinstance(config, dict):
-            raise FieldError("config", "must be a JSON object")
+        config = _json_object(request, "config")
         step = engine.step_attach(
             phase=phase,
             user=request.user,
@@ -66,6 +72,7 @@ def attach(request: HttpRequest, release_id: int) -> HttpResponse:
             timeout_s=_number(request, "timeout_s", float),
             requires_confirmation=bool(request.POST.get("requires_confirmation")),
             is_rollback=bool(request.POST.get("is_rollback")),
+            dry_run=bool(request.POST.get("dry_run")),
         )
     except FieldError as exc:
         return _bad(exc)
@@ -163,3 +170,77 @@ def close(request: HttpRequest, release_id: int) -> HttpResponse:
     except FieldError as exc:
         return _bad(exc)
     return _done(f"Closed as {release.get_status_display().lower()}")
+
+
+STEER = {"pause": engine.steps_pause, "resume": engine.steps_resume, "abort": engine.steps_abort}
+STEERED = {"pause": "Paused the steps", "resume": "Resumed the steps", "abort": "Aborted the steps"}
+
+
+@login_required
+@require_POST
+def steer(request: HttpRequest, release_id: int, action: str) -> HttpResponse:
+    """Pause, resume or abort the release's steps (abort needs a note)."""
+    if action not in STEER:
+        raise Http404("no such request")
+    release, st = release_for(
+        request.user, release_id, policies.Action.STEER_STEPS, target={"request": action}
+    )
+    try:
+        STEER[action](
+            release=release, user=request.user, note=request.POST.get("note", ""), standing=st
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    return _done(STEERED[action])
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Make a pipeline token; the answer shows its secret this once."""
+    release, st = release_for(request.user, release_id, policies.Action.EDIT_PLAN)
+    try:
+        token, secret = pipelines.token_issue(
+            release=release, name=request.POST.get("name", ""), user=request.user, standing=st
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    html = render_to_string(
+        "deployments/partials/pipeline_secret.html",
+        {"token": token, "secret": secret, "release": release},
+        request=request,
+    )
+    response = HttpResponse(html)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, release_id: int, token_id: int) -> HttpResponse:
+    release, st = release_for(request.user, release_id, policies.Action.EDIT_PLAN)
+    token = object_in(PipelineToken.objects.select_related("release"), token_id, release=release)
+    try:
+        pipelines.token_revoke(token=token, user=request.user, standing=st)
+    except FieldError as exc:
+        return _bad(exc)
+    return _done(f"Revoked the {token.name} pipeline's token")
+
+
+@login_required
+@require_POST
+def insert_shape(request: HttpRequest, release_id: int) -> HttpResponse:
+    """Append a canary or blue-green sequence to a phase (parameters as JSON)."""
+    release, st = release_for(request.user, release_id, policies.Action.EDIT_PLAN)
+    try:
+        phase = object_in(
+            Phase.objects.select_related("release"), _number(request, "phase") or 0, release=release
+        )
+        params = _json_object(request, "params")
+        shape = request.POST.get("shape", "")
+        steps = shapes.shape_insert(
+            phase=phase, shape=shape, params=params, user=request.user, standing=st
+        )
+    except FieldError as exc:
+        return _bad(exc)
+    return _done(f"Added {len(steps)} steps to {phase.name}")

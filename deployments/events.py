@@ -235,6 +235,71 @@ PHASE_RUN_FINISHED = declare(
     milestone=True,
     owner=OWNER,
 )
+
+
+def _note(d: Mapping) -> str:
+    return f": {d['note']}" if d.get("note") else ""
+
+
+STEPS_PAUSED = declare(
+    "steps.paused",
+    describe=lambda d, who: (
+        f"{who} paused the steps{_note(d)}"
+        + (f" ({', '.join(d['running'])} finishes first)" if d.get("running") else "")
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+STEPS_RESUMED = declare(
+    "steps.resumed",
+    describe=lambda d, who: (
+        f"{who} resumed the steps after {int(d.get('paused_s') or 0) // 60} min{_note(d)}"
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+STEPS_ABORTED = declare(
+    "steps.aborted",
+    describe=lambda d, who: (
+        f"{who} aborted the steps{_note(d)} ({d.get('skipped', 0)} queued skipped"
+        + (f"; {', '.join(d['running'])} finishes, nothing follows" if d.get("running") else "")
+        + ")"
+    ),
+    regions={"summary", "steps"},
+    milestone=True,
+    owner=OWNER,
+)
+SHAPE_NAMES = {"canary": "a canary", "blue_green": "a blue-green rollout"}
+STEPS_SHAPE_INSERTED = declare(
+    "steps.shape_inserted",
+    describe=lambda d, who: (
+        f"{who} added {SHAPE_NAMES.get(d.get('shape', ''), 'a rollout shape')} to"
+        f" {d.get('name', 'a phase')}: {' → '.join(d.get('steps') or [])}"
+        + (f" (rollback: {', '.join(d['rollback'])})" if d.get("rollback") else "")
+    ),
+    regions=ENGINE_REGIONS,
+    owner=OWNER,
+)
+PIPELINE_TOKEN_CREATED = declare(
+    "pipeline_token.created",
+    describe=lambda d, who: (
+        f"{who} made a CI/CD token for the {d.get('name', '')} pipeline ({d.get('prefix', '')}…)"
+    ),
+    regions={"steps"},
+    on_board=False,
+    owner=OWNER,
+)
+PIPELINE_TOKEN_REVOKED = declare(
+    "pipeline_token.revoked",
+    describe=lambda d, who: (
+        f"{who} revoked the {d.get('name', '')} pipeline's token ({d.get('prefix', '')}…)"
+    ),
+    regions={"steps"},
+    on_board=False,
+    owner=OWNER,
+)
 METRIC_BREACHED = declare(
     "metric.breached",
     describe=lambda d, who: (

@@ -7,6 +7,7 @@ T0 moves every phase, checklist due time and gate with it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -75,6 +76,9 @@ class Release(TextChecked):
     # closing action's note (who closed it is on the audit timeline).
     rollback_started_at = models.DateTimeField(null=True, blank=True)
     close_note = models.TextField(blank=True)
+    # While set, no further step starts (a running one finishes); the request that
+    # paused it is an EngineRequest.
+    paused_at = models.DateTimeField(null=True, blank=True)
     # Response-time targets per issue severity, in seconds, where they differ from
     # RESPONSE_TARGETS (P1 15 min, P2 30 min, P3 2 h, P4 24 h).
     response_targets = models.JSONField(default=dict, blank=True)
@@ -184,6 +188,9 @@ class Step(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=1)
     retry_delay = models.DurationField(null=True, blank=True)
     is_rollback = models.BooleanField(default=False)
+    # Always a dry run: it says what it would do without contacting the system (a step
+    # against a system this environment cannot reach, e.g. the demo's Kubernetes).
+    dry_run = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["phase", "order", "id"]
@@ -236,6 +243,68 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} attempt {self.attempt}: {self.status}"
+
+
+class EngineRequest(models.Model):
+    """A person's pause, resume or abort of the engine's run of a release: who asked,
+    when and why, and when the engine acted on it (``acted_at``)."""
+
+    class Action(models.TextChoices):
+        PAUSE = "pause", "Pause"
+        RESUME = "resume", "Resume"
+        ABORT = "abort", "Abort"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="engine_requests")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    requested_by = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    acted_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True, help_text="What the engine did about it.")
+
+    class Meta:
+        ordering = ["release", "requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.requested_by}"
+
+
+class PipelineToken(models.Model):
+    """A CI/CD pipeline's bearer token, good for one release only: it may report the
+    release's pipeline steps and nothing else. Only its SHA-256 is stored; the secret is
+    shown once, to the release manager who made it."""
+
+    PREFIX = "wrp_"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="pipeline_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12, help_text="First characters, to tell tokens apart.")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True)
+    # Uses after revocation: the first is audited, the rest counted here.
+    refused_uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["release", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        """How the pipeline appears on the timeline."""
+        return f"pipeline {self.name} ({self.prefix}…)"
 
 
 class RollbackCriterion(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import Min, Q
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
 from deployments.issues import issue_rows
-from deployments.models import Phase, Release, Step, StepRun
+from deployments.models import EngineRequest, Phase, PipelineToken, Release, Step, StepRun
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
@@ -101,6 +101,7 @@ class Summary:
     alerts: list[Alert] = field(default_factory=list)
     milestones: list[AuditEvent] = field(default_factory=list)
     issues: list = field(default_factory=list)  # open issues (deployments.issues.IssueRow)
+    steps: StepsTile | None = None  # the engine's running (or last run) phase
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -321,6 +322,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         rejected_signoffs=rejected,
     )
     open_issues = issue_rows(release, now, open_only=True)
+    steps = steps_tile(release, phases, now)
     log = AuditEvent.objects.filter(release=release)
     if for_board:
         log = log.exclude(kind__in=hidden_on_board())
@@ -345,6 +347,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         alerts=alerts_of(now, open_call, gate_summaries, release),
         milestones=milestones,
         issues=open_issues,
+        steps=steps,
         recent=recent,
         open_call=open_call,
         state=release_state(
@@ -520,6 +523,10 @@ class EngineView:
     phases: list[PhaseSteps]
     rollback: list[StepView]
     all_phases: list[Phase]
+    # The request that paused the steps, while they are paused.
+    paused_by: EngineRequest | None = None
+    # CI/CD pipeline tokens (names and prefixes; never the secrets).
+    tokens: list[PipelineToken] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -555,4 +562,97 @@ def engine_view(release: Release, now: datetime | None = None) -> EngineView:
     # The rollback plan runs last step first (as deployments.engine.rollback_plan).
     undo = sorted((s for s in steps if s.is_rollback), key=Step.plan_position, reverse=True)
     rollback = [view(s) for s in undo]
-    return EngineView([p for p in by_phase if p.steps], rollback, phases)
+    paused_by = None
+    if release.paused_at is not None:
+        paused_by = (
+            EngineRequest.objects.filter(release=release, action=EngineRequest.Action.PAUSE)
+            .order_by("-requested_at", "-id")
+            .first()
+        )
+    tokens = list(PipelineToken.objects.filter(release=release))
+    return EngineView([p for p in by_phase if p.steps], rollback, phases, paused_by, tokens)
+
+
+@dataclass
+class StepsTile:
+    """The board's steps tile: the phase the engine runs now (or ran last), how many of
+    its steps are done, the one under way, and the phase's elapsed time against its plan."""
+
+    title: str  # the phase's name, or "Rollback plan"
+    done: int
+    total: int
+    current: StepView | None  # running, queued or waiting for a person
+    failed: StepView | None
+    elapsed: timedelta | None
+    planned: timedelta | None
+    paused: bool
+    dry_run: bool
+
+    @property
+    def state(self) -> str:
+        if self.failed is not None:
+            return "failed"
+        if self.paused:
+            return "paused"
+        if self.current is not None:
+            return self.current.state
+        return "done" if self.done == self.total else "idle"
+
+    @property
+    def over_plan(self) -> bool:
+        return bool(self.elapsed and self.planned and self.elapsed > self.planned)
+
+
+def steps_tile(release: Release, phases: list[Phase], now: datetime) -> StepsTile | None:
+    """The steps tile for the board (two queries), or None before any step has run."""
+    from deployments.executors import EXECUTORS
+
+    latest = (
+        StepRun.objects.filter(step__phase__release=release)
+        .select_related("step")
+        .order_by("-pk")
+        .first()
+    )
+    if latest is None:
+        return None
+    rollback = latest.step.is_rollback
+    scope = Step.objects.filter(phase__release=release, is_rollback=rollback)
+    if not rollback:
+        scope = scope.filter(phase_id=latest.step.phase_id)
+    steps = list(scope.select_related("phase").order_by("order", "id"))
+    runs: dict[int, StepRun] = {}
+    for run in StepRun.objects.filter(step__in=steps).order_by("attempt"):
+        runs[run.step_id] = run
+
+    def view(step: Step) -> StepView:
+        run = runs.get(step.pk)
+        elapsed = None
+        if run is not None and run.started_at is not None:
+            elapsed = (run.finished_at or now) - run.started_at
+        executor = EXECUTORS.get(step.kind)
+        return StepView(step, run, executor.describe(step.config) if executor else "", elapsed)
+
+    views = [view(s) for s in steps]
+    done = sum(1 for v in views if v.state in ("succeeded", "skipped"))
+    current = next((v for v in views if v.state in ("running", "pending", "awaiting")), None)
+    failed = next((v for v in views if v.state == "failed"), None)
+    if rollback:
+        title, started, finished, planned = "Rollback plan", release.rollback_started_at, None, None
+    else:
+        phase = next((p for p in phases if p.pk == latest.step.phase_id), latest.step.phase)
+        title, started, finished = phase.name, phase.started_at, phase.finished_at
+        planned = phase.duration
+    if latest.dry_run:
+        started = min((v.run.started_at for v in views if v.run and v.run.started_at), default=None)
+        finished = (
+            None
+            if current
+            else max(
+                (v.run.finished_at for v in views if v.run and v.run.finished_at), default=None
+            )
+        )
+    elapsed = ((finished or now) - started) if started else None
+    return StepsTile(
+        title, done, len(views), current, failed, elapsed, planned,
+        paused=release.paused_at is not None, dry_run=latest.dry_run,
+    )  # fmt: skip

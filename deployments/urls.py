@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("import/", runbook_views.import_runbook, name="runbook-import"),
     path("releases/<int:release_id>/steps/attach", engine_views.attach, name="step-attach"),
+    path("releases/<int:release_id>/steps/shape", engine_views.insert_shape, name="step-shape"),
     path(
         "releases/<int:release_id>/steps/<int:step_id>/up", engine_views.move_up, name="step-move"
     ),
@@ -44,6 +45,21 @@ urlpatterns = [
     ),
     path("releases/<int:release_id>/runs/<int:run_id>/skip", engine_views.skip, name="run-skip"),
     path("releases/<int:release_id>/close", engine_views.close, name="release-close"),
+    path(
+        "releases/<int:release_id>/pipeline-tokens",
+        engine_views.token_create,
+        name="pipeline-token-create",
+    ),
+    path(
+        "releases/<int:release_id>/pipeline-tokens/<int:token_id>/revoke",
+        engine_views.token_revoke,
+        name="pipeline-token-revoke",
+    ),
+    path(
+        "releases/<int:release_id>/steps/<str:action>",
+        engine_views.steer,
+        name="steps-steer",
+    ),
     path("board/<str:token>/", views.board_link, name="board-link"),
     path("board/<str:token>/sync", views.board_link_sync, name="board-link-sync"),
 ]

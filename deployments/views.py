@@ -248,6 +248,8 @@ def controls_css(st: policies.Standing, release: Release) -> str:
         rules.append(".raise-rollback")
     if policies.check(st, policies.Action.EDIT_PLAN):
         rules += [".share-board", ".edit-plan"]
+    if policies.check(st, policies.Action.STEER_STEPS):
+        rules.append(".steer-steps")
     # The engine's controls: the release manager's on every step, a role holder's on theirs.
     rules += (
         [".step .step-controls"]

@@ -132,11 +132,15 @@ def record(
     actor=None,
     actor_label: str | None = None,
     data: dict | None = None,
+    locked: bool = False,
 ) -> AuditEvent:
     """Append an event to ``release``'s audit chain; publish it after commit.
 
     Opens (or joins) a transaction. ``actor`` is a user or None for the system;
     ``actor_label`` overrides the name shown (e.g. "worker", "board link").
+    ``locked``: the caller's transaction already holds the release row's lock and read
+    ``release.last_seq``/``last_hash`` under it (a hot path saves the re-read and the
+    savepoint; a stale head still fails loudly on the unique (release, seq)).
     Raises ImproperlyConfigured for a kind no app declared.
     """
     kind = kind.name if isinstance(kind, EventKind) else kind
@@ -149,12 +153,17 @@ def record(
         actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
     )
     Release = release_model()
-    with transaction.atomic():
-        last_seq, last_hash = (
-            Release.objects.select_for_update()
-            .values_list("last_seq", "last_hash")
-            .get(pk=release.pk)
-        )
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record(locked=True) needs the caller's transaction")
+    with transaction.atomic(savepoint=not locked):
+        if locked:
+            last_seq, last_hash = release.last_seq, release.last_hash
+        else:
+            last_seq, last_hash = (
+                Release.objects.select_for_update()
+                .values_list("last_seq", "last_hash")
+                .get(pk=release.pk)
+            )
         event = AuditEvent(
             release_id=release.pk,
             seq=last_seq + 1,

@@ -42,6 +42,7 @@ class Action(StrEnum):
     SIGN_OFF = "sign_off"
     DECIDE = "decide"
     EXECUTE_STEP = "execute_step"
+    STEER_STEPS = "steer_steps"
     RAISE_ROLLBACK = "raise_rollback"
     ROLL_BACK = "roll_back"
     EDIT_PLAN = "edit_plan"
@@ -74,6 +75,9 @@ TABLE: dict[Action, frozenset[Relation]] = {
     Action.SIGN_OFF: frozenset({R.ROLE_HOLDER, R.BACKUP}),
     Action.DECIDE: frozenset({R.DECISION_AUTHORITY}),
     Action.EXECUTE_STEP: frozenset({R.RELEASE_MANAGER, R.ROLE_HOLDER, R.BACKUP}),
+    # Pausing, resuming and aborting the engine's run of a release: whoever may call a
+    # rollback may also stop the steps.
+    Action.STEER_STEPS: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
     Action.RAISE_ROLLBACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY, R.TEAM_MEMBER}),
     Action.ROLL_BACK: frozenset({R.RELEASE_MANAGER, R.DECISION_AUTHORITY}),
     Action.EDIT_PLAN: frozenset({R.RELEASE_MANAGER}),
@@ -262,6 +266,8 @@ REFUSALS = {
     Action.SIGN_OFF: "only a holder of this role (or its backup) may sign off for it",
     Action.DECIDE: "only the gate's decision authority may decide",
     Action.EXECUTE_STEP: "only the release manager and role holders may run steps",
+    Action.STEER_STEPS: "only the release manager or decision authority may pause, resume"
+    " or abort the steps",
     Action.RAISE_ROLLBACK: "only team members may raise a rollback trigger",
     Action.ROLL_BACK: "only the release manager or decision authority may decide a rollback",
     Action.EDIT_PLAN: "only the release manager may edit the plan",

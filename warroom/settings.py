@@ -438,6 +438,10 @@ ANONYMOUS_REFUSAL_WINDOW_SECONDS = env_int("ANONYMOUS_REFUSAL_WINDOW_SECONDS", 6
 # A running step's lease: a worker renews it while the step runs; a step whose lease ran
 # out (its worker died) is taken over by the next tick.
 ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 30)
+# A worker that finishes a step takes the next one of the phase itself (claimed in the
+# same transaction, no trip through the broker) for up to this many seconds per task;
+# after that it hands the next step to the queue, so one phase never holds a worker long.
+ENGINE_CHAIN_SECONDS = env_int("ENGINE_CHAIN_SECONDS", 30)
 # Where metric gates and rollback criteria query (Prometheus's HTTP API).
 PROMETHEUS_URL = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
 # The Redis holding the feature flags that ``flags`` steps set (the application's own).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deployments.executors.aws import AwsExecutor
 from deployments.executors.base import Executor, RunContext, StepFailed
-from deployments.executors.basic import ManualExecutor, WaitExecutor
+from deployments.executors.basic import ManualExecutor, PipelineExecutor, WaitExecutor
 from deployments.executors.flags import FlagsExecutor
 from deployments.executors.http import HttpExecutor
 from deployments.executors.kubernetes import KubernetesExecutor
@@ -21,10 +21,14 @@ EXECUTORS: dict[str, Executor] = {
         FlagsExecutor(),
         KubernetesExecutor(),
         AwsExecutor(),
+        PipelineExecutor(),
     )
 }
 
-__all__ = ["EXECUTORS", "Executor", "RunContext", "StepFailed", "executor_for"]
+# Kinds a CI/CD pipeline reports: never sent to a worker.
+REPORTED = frozenset(k for k, e in EXECUTORS.items() if e.reported)
+
+__all__ = ["EXECUTORS", "REPORTED", "Executor", "RunContext", "StepFailed", "executor_for"]
 
 
 def executor_for(kind: str) -> Executor:

@@ -50,6 +50,9 @@ class RunContext:
 class Executor:
     kind: ClassVar[str]
     label: ClassVar[str]
+    # Steps of a reported kind are done elsewhere (a CI/CD pipeline) and reported through
+    # the API; the engine never sends them to a worker.
+    reported: ClassVar[bool] = False
 
     def validate(self, config: Mapping[str, Any]) -> dict:
         return {}

@@ -14,7 +14,8 @@ JSON object::
 
 Keys: ``phase`` (a phase of the runbook, by name), ``kind``, ``title``, ``config``
 (the kind's settings), and optionally ``confirm`` (a person confirms before it
-starts), ``attempts``, ``retry_delay_s``, ``timeout_s``, ``rollback``, ``owner_role``.
+starts), ``attempts``, ``retry_delay_s``, ``timeout_s``, ``rollback``, ``owner_role``,
+``dry_run`` (always a dry run: it says what it would do and contacts nothing).
 Steps run in the order written. The parser keeps the section as a note; the import
 service reads the blocks out of the plan's notes (:func:`read`, errors name the source
 line), removes them (:func:`strip`) and attaches the steps after the release is made
@@ -36,7 +37,7 @@ SECTION = "Automated steps"
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*" + re.escape(INFO) + r"\s*$")
 KEYS = {
     "phase", "kind", "title", "config", "confirm", "attempts", "retry_delay_s", "timeout_s",
-    "rollback", "owner_role",
+    "rollback", "owner_role", "dry_run",
 }  # fmt: skip
 
 
@@ -127,6 +128,7 @@ def build(release, specs: list[StepSpec]) -> list:
                 retry_delay_s=f.get("retry_delay_s"),
                 is_rollback=bool(f.get("rollback")),
                 owner_role=role,
+                dry_run=bool(f.get("dry_run")),
             )
         except FieldError as exc:
             raise RunbookError(f"{INFO}: {exc}", spec.line) from None
@@ -156,6 +158,8 @@ def specs_of(release) -> list[StepSpec]:
             fields["rollback"] = True
         if s.owner_role:
             fields["owner_role"] = s.owner_role.name
+        if s.dry_run:
+            fields["dry_run"] = True
         specs.append(StepSpec(0, fields))
     return specs
 

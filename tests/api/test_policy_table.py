@@ -78,6 +78,12 @@ CELLS = [
     (Action.RAISE_ROLLBACK, Relation.TEAM_MEMBER, "devops", None, True),
     (Action.RAISE_ROLLBACK, Relation.STAKEHOLDER, "pm", None, False),
     (Action.RAISE_ROLLBACK, None, "outsider", None, False),
+    # pause, resume, abort the steps: the manager or a decision authority
+    (Action.STEER_STEPS, Relation.RELEASE_MANAGER, "rm", None, True),
+    (Action.STEER_STEPS, Relation.DECISION_AUTHORITY, "vp", None, True),
+    (Action.STEER_STEPS, Relation.ROLE_HOLDER, "devops", None, False),
+    (Action.STEER_STEPS, Relation.STAKEHOLDER, "pm", None, False),
+    (Action.STEER_STEPS, None, "outsider", None, False),
     # decide a rollback: the manager or a decision authority
     (Action.ROLL_BACK, Relation.RELEASE_MANAGER, "rm", None, True),
     (Action.ROLL_BACK, Relation.DECISION_AUTHORITY, "vp", None, True),
@@ -174,6 +180,8 @@ def perform(team, api, action, username, target, ctx):  # noqa: C901 - one case 
                 f"/api/releases/{r.pk}/rollback-calls/{call.pk}/decision",
                 {"choice": "fix_forward", "rationale": "hotfix ready"},
             )
+        case Action.STEER_STEPS:
+            return client.post(f"/api/releases/{r.pk}/steps/pause", {"note": "hold on"})
         case Action.EDIT_PLAN:
             return client.patch(f"/api/releases/{r.pk}", {"name": "Orbit Payments (moved)"})
         case Action.MANAGE_PEOPLE:
@@ -190,6 +198,7 @@ def perform(team, api, action, username, target, ctx):  # noqa: C901 - one case 
 def footprint(release) -> dict:
     """What an action can write, to prove a refusal wrote nothing else."""
     from checklists.models import ChecklistItem, Decision, RollbackCall
+    from deployments.models import EngineRequest
     from warroom.people.models import Assignment
 
     release.refresh_from_db()
@@ -203,6 +212,8 @@ def footprint(release) -> dict:
         .count(),
         "calls": RollbackCall.objects.filter(release=release).count(),
         "name": release.name,
+        "paused": release.paused_at,
+        "engine_requests": EngineRequest.objects.filter(release=release).count(),
         "assignments": Assignment.objects.filter(role__release=release).count(),
         "events": AuditEvent.objects.filter(release=release).exclude(kind="access.denied").count(),
     }

@@ -84,3 +84,62 @@ def test_the_rm_attaches_runs_and_promotes_steps_and_the_dba_watches_them_live(
     )
     expect(dba.locator("#event-list")).to_contain_text("confirmed “Promote to 100 %”: canary clean")
     assert rm.watch.errors == [] and dba.watch.errors == []
+
+
+def test_the_rm_pauses_and_resumes_the_vp_aborts_and_every_war_room_follows(
+    browser, server_factory, celery_factory, contexts, tmp_path
+):
+    from deployments import engine
+
+    def setup():
+        team = team_release()
+        for user in team.users.values():
+            user.set_password(PASSWORD)
+            user.save(update_fields=["password"])
+        phase = team.release.phases.get(name="Deployment Execution")
+        for title in ("Canary 10 %", "Canary 50 %"):
+            engine.step_attach(phase=phase, user=team["rm"], kind="wait", title=title,
+                               config={"seconds": 0}, requires_confirmation=True)  # fmt: skip
+        engine.phase_run(phase=phase, user=team["rm"])
+        return team
+
+    team = in_thread(setup)
+    queue = f"warroom-test-{os.getpid()}"
+    server = server_factory(
+        "web", extra_env={"DJANGO_ALLOW_ASYNC_UNSAFE": "", "CELERY_QUEUE": queue}
+    )
+    warroom = f"/releases/{team.release.pk}/"
+    rm = login(contexts(), server, "rm", warroom)
+    vp = login(contexts(), server, "vp", warroom)
+    dba = login(contexts(), server, "dba", warroom)
+    for page in (rm, vp, dba):
+        wait_live(page)
+    # The DBA (a role holder, no decision authority) has no pause or abort controls.
+    expect(dba.locator("#steps .steer-steps")).to_be_hidden()
+
+    steer = rm.locator("#steps .steer-steps")
+    steer.locator("input[aria-label='Why pause']").fill("checkout latency is odd")
+    steer.get_by_role("button", name="Pause steps").click()
+    paused = dba.locator("#steps .steps-paused")
+    expect(paused).to_contain_text("Paused by Rita Manager")
+    expect(paused).to_contain_text("checkout latency is odd")
+    expect(paused).to_contain_text("T-")
+    rm.locator("#steps").screenshot(path=str(tmp_path / "paused.png"))
+
+    resume = rm.locator("#steps form.steer-resume")
+    expect(resume.locator("input[name=note]")).to_have_value("")  # the pause's note stays its own
+    resume.get_by_role("button", name="Resume steps").click()
+    expect(dba.locator("#steps .steps-paused")).to_have_count(0)
+
+    # Abort needs a note: the browser asks for one first, the server would refuse too.
+    abort = vp.locator("#steps form.steer-abort")
+    abort.locator("input[name=note]").fill("payments vendor outage")
+    abort.get_by_role("button", name="Abort").click()
+    expect(dba.locator("#steps .release-closed")).to_contain_text(
+        "Closed as cancelled: aborted: payments vendor outage"
+    )
+    expect(dba.locator("#steps .step", has_text="Canary 10 %")).to_have_attribute(
+        "data-state", "skipped"
+    )
+    expect(dba.locator("#event-list")).to_contain_text("aborted the steps: payments vendor outage")
+    assert rm.watch.errors == [] and vp.watch.errors == [] and dba.watch.errors == []

@@ -39,6 +39,7 @@ RUNBOOK = """# Checkout v3 go-live
 {"phase": "Deployment Execution", "kind": "flags", "title": "Full rollout", "confirm": true, "config": {"set": {"feature:checkout:percentage": 100}}}
 {"phase": "Validation", "kind": "http", "title": "Smoke", "owner_role": "QA Lead", "timeout_s": 120, "config": {"url": "https://checkout.example/health", "expect_json": {"status": "ok"}}}
 {"phase": "Deployment Execution", "kind": "flags", "title": "Flag off", "rollback": true, "config": {"set": {"feature:checkout:percentage": 0}}}
+{"phase": "Deployment Execution", "kind": "kubernetes", "title": "Undo", "rollback": true, "dry_run": true, "config": {"action": "undo", "deployment": "checkout"}}
 ```
 """  # noqa: E501
 
@@ -46,7 +47,7 @@ RUNBOOK = """# Checkout v3 go-live
 def rows(release) -> list[tuple]:
     return [
         (s.phase.name, s.kind, s.title, s.config, s.requires_confirmation, s.max_attempts,
-         s.timeout, s.is_rollback, s.owner_role.name if s.owner_role else "")
+         s.timeout, s.is_rollback, s.owner_role.name if s.owner_role else "", s.dry_run)
         for s in sorted(Step.objects.filter(phase__release=release)
                         .select_related("phase", "owner_role"), key=Step.plan_position)
     ]  # fmt: skip
@@ -57,8 +58,9 @@ def test_the_runbooks_steps_are_imported_exported_and_imported_again_the_same():
     release = services.release_import(plan=plan, go_live_at=clock.now() + timedelta(days=1))
     first = rows(release)
     assert [r[2] for r in first] == [
-        "Canary 10 %", "Watch the canary", "Full rollout", "Flag off", "Smoke",
+        "Canary 10 %", "Watch the canary", "Full rollout", "Flag off", "Undo", "Smoke",
     ]  # fmt: skip
+    assert [r[9] for r in first] == [False, False, False, False, True, False]
     smoke = first[-1]
     assert smoke[6] == timedelta(seconds=120) and smoke[8] == "QA Lead"
     assert first[1][5] == 2 and first[2][4] is True and first[3][7] is True

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from deployments.runbooks import steps_block
 from deployments.runbooks.export import render_plan
 from deployments.runbooks.parse import parse_runbook
 
@@ -17,6 +18,12 @@ DEMO = (
 
 def test_the_demo_runbook_has_the_expected_shape():
     plan = parse_runbook(DEMO.read_bytes())
+    # The automated steps are read out of their section, as the import does.
+    steps = steps_block.read(plan)
+    assert len(steps) == 17 and {s.fields["kind"] for s in steps} == {
+        "http", "flags", "kubernetes", "aws", "wait",
+    }  # fmt: skip
+    steps_block.strip(plan)
     summary = plan.summary()
     assert summary == {
         "phases": 17,

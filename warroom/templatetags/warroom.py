@@ -57,6 +57,17 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def elapsed(value: timedelta | None) -> str:
+    """A running time to the second: ``0:32``, ``12:05``, ``1:02:03``."""
+    if value is None:
+        return ""
+    seconds = max(0, int(value.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.filter
 def is_in(value, container) -> bool:
     return value in container
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from checklists import selectors as checklist_selectors
 from checklists import services as checklist_services
-from deployments import services
+from deployments import engine, services
 from deployments.models import Release
 from warroom import clock
 from warroom.people.models import Assignment, Person
@@ -22,6 +22,8 @@ from warroom.people.models import Assignment, Person
 EXAMPLE = Path(__file__).resolve().parents[2] / "runbooks" / "examples" / "demo-go-live.md"
 DEMO_SOURCE = "demo-go-live.md"
 PASSWORD = "golive-demo"
+# The demo runbook's HTTP checks name this address; --app-url puts the running one there.
+RUNBOOK_APP_URL = "http://127.0.0.1:8000"
 
 
 def _username(name: str, taken: set[str]) -> str:
@@ -41,15 +43,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--minutes-to-go-live", type=int, default=90)
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--app-url",
+            default=RUNBOOK_APP_URL,
+            help="Where this Warroom answers: the demo's HTTP checks go there.",
+        )
 
     @transaction.atomic
-    def handle(self, *args, minutes_to_go_live: int, quiet: bool, **options):
+    def handle(self, *args, minutes_to_go_live: int, quiet: bool, app_url: str, **options):
         User = get_user_model()
         Release.objects.filter(source_name=DEMO_SOURCE).delete()
         now = clock.now()
         t0 = (now + timedelta(minutes=minutes_to_go_live)).replace(second=0, microsecond=0)
         t0 -= timedelta(minutes=t0.minute % 5)
-        plan, _ = services.runbook_preview(EXAMPLE.read_bytes(), source_name=DEMO_SOURCE)
+        runbook = EXAMPLE.read_text().replace(RUNBOOK_APP_URL, app_url.rstrip("/"))
+        plan, _ = services.runbook_preview(runbook.encode(), source_name=DEMO_SOURCE)
         admin, _ = User.objects.get_or_create(
             username="admin",
             defaults={"is_staff": True, "is_superuser": True, "email": "admin@orbit.example"},
@@ -85,6 +93,7 @@ class Command(BaseCommand):
             )
             logins.append((user.username, person.name, roles))
         self._rehearse(release)
+        started = self._start_steps(release)
         if quiet:
             return
         self.stdout.write(f"Demo release {release.pk}: {release} — T0 {t0:%Y-%m-%d %H:%M} UTC")
@@ -92,6 +101,35 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'admin':<10} administrator")
         for username, name, roles in sorted(logins, key=lambda x: x[2]):
             self.stdout.write(f"  {username:<10} {name} — {roles}")
+        if started:
+            self.stdout.write(
+                f"The {started} steps start as soon as the worker is up; the canary and full"
+                " rollout steps wait for “Run steps” at T0."
+            )
+
+    def _start_steps(self, release: Release) -> str:
+        """Start the steps of the phases running now, as their release manager would: the
+        runs wait, queued, for the worker (the tick sends them once it is up)."""
+        now_offset = clock.now() - release.go_live_at
+        manager = (
+            Assignment.objects.filter(
+                role__release=release, role__is_release_manager=True, kind="primary"
+            )
+            .exclude(person__user=None)
+            .select_related("person__user")
+            .first()
+        )
+        if manager is None:
+            return ""
+        started = []
+        for phase in release.phases.filter(steps__isnull=False).distinct():
+            end = phase.end_offset
+            if phase.start_offset is None or end is None:
+                continue
+            if phase.start_offset <= now_offset < end:
+                engine.phase_run(phase=phase, user=manager.person.user)
+                started.append(phase.name)
+        return ", ".join(started)
 
     def _rehearse(self, release: Release) -> None:
         """Tick what a team would have done by now: pre-deployment lists already due (T-7d,
