@@ -134,11 +134,16 @@ class SlackServer(FaultyServer):
         self.token = token
         self.messages: list[dict] = []
         self.updates: list[dict] = []
+        self.responses: list[dict] = []  # answers posted to a command's response_url
         self._ts = itertools.count(1)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A ``response_url`` as Slack gives one with a command, answered here."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
 
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -158,6 +163,11 @@ class SlackHandler(Handler):
     server: SlackServer
 
     def do_POST(self) -> None:
+        if self.path.startswith("/response/"):
+            with self.server.lock:
+                self.server.responses.append({"url": self.path, **self.body()})
+            self.answer(200, {"ok": True})
+            return
         method = urlsplit(self.path).path.rsplit("/", 1)[-1]
         args = {**dict(parse_qsl(urlsplit(self.path).query)), **self.body()}
         fault = self.server.next_fault(method)

@@ -7,6 +7,8 @@ from notifications.models import (
     EscalationRole,
     Message,
     MessageTemplate,
+    SlackRefusal,
+    SlackRequest,
     SlackThread,
     StatusIncident,
     Subscriber,
@@ -67,3 +69,13 @@ class SlackThreadAdmin(AuditedModelAdmin):
 @admin.register(StatusIncident)
 class StatusIncidentAdmin(AuditedModelAdmin):
     list_display = ("release", "incident_id")
+
+
+@admin.register(SlackRequest)
+class SlackRequestAdmin(AuditedModelAdmin):
+    list_display = ("received_at", "kind", "slack_name", "text", "state", "answered")
+
+
+@admin.register(SlackRefusal)
+class SlackRefusalAdmin(AuditedModelAdmin):
+    list_display = ("at", "reason", "path", "source", "body_length")
