@@ -137,6 +137,9 @@ class Message(models.Model):
     due_at = models.DateTimeField()
     created_at = models.DateTimeField()
     sent_by = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its first delivery reached anyone."
+    )
 
     class Meta:
         ordering = ["release", "due_at", "id"]
