@@ -324,3 +324,52 @@ class StatusPageHandler(Handler):
 
     def do_PATCH(self) -> None:
         self.route("PATCH")
+
+
+# --- a signed-webhook receiver ---------------------------------------------------------
+class WebhookServer(FaultyServer):
+    """Receives Warroom's signed webhooks at ``url``: checks each signature with
+    ``secret`` (401 when it does not verify) and keeps what it accepted, in order."""
+
+    faulted = ("POST",)
+
+    def __init__(self, secret: str = "whsec-test") -> None:
+        super().__init__(WebhookHandler)
+        self.secret = secret
+        self.received: list[dict] = []  # every accepted request, repeats included
+        self.refused = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/warroom"
+
+    def per_id(self) -> Counter:
+        """How many times each delivery id was accepted."""
+        return Counter(r["id"] for r in self.received)
+
+
+class WebhookHandler(Handler):
+    server: WebhookServer
+
+    def do_POST(self) -> None:
+        import hashlib
+        import hmac
+
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fault = self.server.next_fault("POST")
+        if self.refuse(fault):
+            return
+        ts = self.headers.get("X-Warroom-Timestamp", "")
+        mac = hmac.new(self.server.secret.encode(), ts.encode() + b"." + raw, hashlib.sha256)
+        if not hmac.compare_digest(
+            "v1=" + mac.hexdigest(), self.headers.get("X-Warroom-Signature", "")
+        ):
+            with self.server.lock:
+                self.server.refused += 1
+            self.answer(401, {"error": "bad signature"})
+            return
+        with self.server.lock:
+            self.server.received.append(
+                {"id": self.headers.get("X-Warroom-Delivery"), "ts": ts, **json.loads(raw)}
+            )
+        self.after_accepting(fault, 200, {"ok": True})

@@ -41,6 +41,8 @@ def targets(release, channel: str, audience: str) -> list[Target]:
         return [Target(e) for e in emails(release, audience)]
     if channel == "slack":
         return [Target(settings.SLACK_CHANNEL)]
+    if channel == "webhook":
+        return [Target(settings.WEBHOOK_URL or "webhook")]
     if channel == "status_page":
         return [Target(settings.STATUSPAGE_PAGE_ID or "status page")]
     return [Target(channel, f"no transport delivers to “{channel}”")]

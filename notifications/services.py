@@ -19,7 +19,7 @@ from notifications.transports.email import read_unsubscribe_token
 from warroom import clock, events
 from warroom.errors import FieldError
 
-CHANNELS = ("slack", "email", "status_page", "in_app")
+CHANNELS = ("slack", "email", "status_page", "webhook", "in_app")
 TEXT_MAX = 20000
 
 
