@@ -284,3 +284,4 @@ class SlackRefusal(models.Model):
 
 
 from notifications.escalation_models import *  # noqa: E402, F403  (escalation, issue 21)
+from notifications.status_models import *  # noqa: E402, F403  (the public status page)

@@ -47,9 +47,13 @@ def write(
     due_at: datetime,
     sent_by: str = "",
     text: str = "",
+    title: str = "",
+    audience: str = "",
+    channels: list[str] | None = None,
 ) -> Message | None:
     """Write the message ``key`` and its deliveries, once: None if it exists already.
 
+    Without a rule, ``title``, ``audience`` and ``channels`` say what and to whom.
     Runs in (or opens) the caller's transaction; a concurrent writer of the same key
     loses on the unique constraint inside a savepoint and leaves the rest untouched.
     """
@@ -71,8 +75,8 @@ def write(
                 rule=rule,
                 key=key,
                 cause=cause,
-                audience=rule.audience if rule else "",
-                subject=subject or (rule.name if rule else "Update"),
+                audience=rule.audience if rule else audience,
+                subject=subject or title or (rule.name if rule else "Update"),
                 body=body,
                 status_update=status_update,
                 composed=not status_update,
@@ -80,7 +84,7 @@ def write(
                 created_at=now,
                 sent_by=sent_by,
             )
-            deliveries = fan_out(release, message, (rule.channels if rule else None), now)
+            deliveries = fan_out(release, message, (rule.channels if rule else channels), now)
     except IntegrityError:
         return None  # the same key written by a concurrent writer: it exists once
     ids = [d.pk for d in deliveries if d.state == Delivery.State.QUEUED]

@@ -99,3 +99,31 @@ def test_last_update_sent_shows_live_on_the_war_room_and_the_board(comms_team, c
     rm.screenshot(path=str(SCREENSHOTS / "last-update-warroom.png"))
     board.screenshot(path=str(SCREENSHOTS / "last-update-board.png"))
     assert rm.watch.errors == [] and board.watch.errors == []
+
+
+def test_the_public_status_page_needs_no_login_and_takes_subscribers(comms_team, contexts):
+    from notifications.models import StatusSubscriber
+    from tests.e2e.conftest import anonymous
+
+    def degrade() -> None:
+        from deployments import issues
+        from warroom import events
+
+        release = comms_team.release
+        events.record(release, "release.window_opened", actor_label="clock")
+        issues.issue_report(release=release, user=comms_team["dba"], title="Slow", severity="high")
+
+    in_thread(degrade)
+    page = anonymous(with_axe(contexts()), f"{comms_team.server.url}/status/orbit-payments/")
+    assert page.locator(".status-overall").inner_text() == "Degraded"
+    assert "Degraded" in page.locator(".components").inner_text()
+    assert "Maintenance in Progress" in page.locator(".maintenance h2").inner_text()
+    assert blocking(audit(page)) == []
+    page.get_by_label("Email").fill("ops@customer.example")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Subscribe").click()
+    assert "ops@customer.example will get an email" in page.locator("#sub-h ~ p").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "status-page.png"), full_page=True)
+    emails = in_thread(lambda: list(StatusSubscriber.objects.values_list("email", flat=True)))
+    assert emails == ["ops@customer.example"]
+    assert page.watch.errors == []
