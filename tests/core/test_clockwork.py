@@ -149,3 +149,31 @@ def test_the_tick_job_covers_watched_releases_only(night):
         clockwork.record_all_due(at(hours=-2, seconds=1))
     assert "phase.started" in clock_events(night.release)
     assert clock_events(far.release) == []
+
+
+def test_the_tick_looks_again_at_a_release_only_when_its_next_moment_comes_or_it_changes(
+    night, django_assert_num_queries
+):
+    release = night.release
+    tick = clockwork.record_all_due
+    with clock.frozen_at(at(hours=-3)):
+        tick(at(hours=-3))  # what is due (the day-before checklist) is recorded
+        tick(at(hours=-3))  # looked at again: nothing due, the next moment is at T-2h
+        with django_assert_num_queries(1):  # the watched releases, and nothing else
+            tick(at(hours=-2, seconds=-1))
+    with clock.frozen_at(at(hours=-2, seconds=1)):
+        tick(at(hours=-2, seconds=1))
+    assert clock_events(release).count("phase.started") == 1
+    # T0 moves (an event): the release is looked at again at once, not at its old moments.
+    with clock.frozen_at(at(hours=-1)):
+        release_services.release_edit(
+            release=release, user=night["rm"], go_live_at=T0 + timedelta(hours=3)
+        )
+        tick(at(hours=-1))  # the new day-before checklist is overdue at once
+        tick(at(hours=-1))
+    with clock.frozen_at(at(minutes=-1)), django_assert_num_queries(1):
+        tick(at(minutes=-1))  # the old T0 is not a moment any more
+    assert "release.t0_reached" not in clock_events(release)
+    with clock.frozen_at(at(hours=3, seconds=1)):
+        tick(at(hours=3, seconds=1))
+    assert "release.t0_reached" in clock_events(release)
