@@ -28,6 +28,7 @@ from checklists import selectors as checklist_selectors
 from checklists.selectors import checklist_due_offset
 from deployments.models import ClockMark, Release
 from warroom import events
+from warroom.audit import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +185,26 @@ def _state(release: Release) -> tuple:
     return (release.created_at, release.go_live_at, release.last_seq)
 
 
+#: Apps above this one in the layers: they change a release's plan only through this
+#: app's and checklists' services, which record their own kinds, so their own events
+#: (messages sent, pages) never move a moment.
+ABOVE = frozenset({"notifications"})
+
+
+def _moments_unmoved(release: Release, known: tuple) -> bool:
+    """Whether every event since ``known`` was one that cannot move a moment."""
+    if known[:2] != _state(release)[:2]:
+        return False
+    kinds = set(
+        AuditEvent.objects.filter(release=release, seq__gt=known[2])
+        .order_by()
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    declared = events.declared()
+    return all(k in declared and declared[k].owner in ABOVE for k in kinds)
+
+
 def record_all_due(now: datetime) -> int:
     """The tick's job: every watched release whose next moment may have come, each in
     its own transaction."""
@@ -193,11 +214,14 @@ def record_all_due(now: datetime) -> int:
         known = _next_moment.get(release.pk)
         if (
             known is not None
-            and known[0] == _state(release)
             and (known[1] is None or known[1] > now)
             and time.monotonic() - known[2] < RECHECK_SECONDS
         ):
-            continue
+            if known[0] == _state(release):
+                continue
+            if _moments_unmoved(release, known[0]):
+                _next_moment[release.pk] = (_state(release), known[1], known[2])
+                continue
         try:
             found = check(release, now)
         except Exception:

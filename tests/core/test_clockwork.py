@@ -11,7 +11,7 @@ from deployments import clockwork
 from deployments import services as release_services
 from deployments.models import ClockMark
 from tests.factories import team_release
-from warroom import clock
+from warroom import clock, events
 from warroom.audit import AuditEvent, verify_chain
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +171,11 @@ def test_the_tick_looks_again_at_a_release_only_when_its_next_moment_comes_or_it
         )
         tick(at(hours=-1))  # the new day-before checklist is overdue at once
         tick(at(hours=-1))
+    # A message sent (the comms app's event) moves no moment: one look at what happened.
+    with clock.frozen_at(at(minutes=-2)):
+        events.record(release, "comms.next_edited", actor_label="rm", data={"rule": "Update"})
+        with django_assert_num_queries(2):
+            tick(at(minutes=-2))
     with clock.frozen_at(at(minutes=-1)), django_assert_num_queries(1):
         tick(at(minutes=-1))  # the old T0 is not a moment any more
     assert "release.t0_reached" not in clock_events(release)
