@@ -134,11 +134,16 @@ class SlackServer(FaultyServer):
         self.token = token
         self.messages: list[dict] = []
         self.updates: list[dict] = []
+        self.responses: list[dict] = []  # answers posted to a command's response_url
         self._ts = itertools.count(1)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A ``response_url`` as Slack gives one with a command, answered here."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
 
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -158,6 +163,11 @@ class SlackHandler(Handler):
     server: SlackServer
 
     def do_POST(self) -> None:
+        if self.path.startswith("/response/"):
+            with self.server.lock:
+                self.server.responses.append({"url": self.path, **self.body()})
+            self.answer(200, {"ok": True})
+            return
         method = urlsplit(self.path).path.rsplit("/", 1)[-1]
         args = {**dict(parse_qsl(urlsplit(self.path).query)), **self.body()}
         fault = self.server.next_fault(method)
@@ -314,3 +324,52 @@ class StatusPageHandler(Handler):
 
     def do_PATCH(self) -> None:
         self.route("PATCH")
+
+
+# --- a signed-webhook receiver ---------------------------------------------------------
+class WebhookServer(FaultyServer):
+    """Receives Warroom's signed webhooks at ``url``: checks each signature with
+    ``secret`` (401 when it does not verify) and keeps what it accepted, in order."""
+
+    faulted = ("POST",)
+
+    def __init__(self, secret: str = "whsec-test") -> None:
+        super().__init__(WebhookHandler)
+        self.secret = secret
+        self.received: list[dict] = []  # every accepted request, repeats included
+        self.refused = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/warroom"
+
+    def per_id(self) -> Counter:
+        """How many times each delivery id was accepted."""
+        return Counter(r["id"] for r in self.received)
+
+
+class WebhookHandler(Handler):
+    server: WebhookServer
+
+    def do_POST(self) -> None:
+        import hashlib
+        import hmac
+
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fault = self.server.next_fault("POST")
+        if self.refuse(fault):
+            return
+        ts = self.headers.get("X-Warroom-Timestamp", "")
+        mac = hmac.new(self.server.secret.encode(), ts.encode() + b"." + raw, hashlib.sha256)
+        if not hmac.compare_digest(
+            "v1=" + mac.hexdigest(), self.headers.get("X-Warroom-Signature", "")
+        ):
+            with self.server.lock:
+                self.server.refused += 1
+            self.answer(401, {"error": "bad signature"})
+            return
+        with self.server.lock:
+            self.server.received.append(
+                {"id": self.headers.get("X-Warroom-Delivery"), "ts": ts, **json.loads(raw)}
+            )
+        self.after_accepting(fault, 200, {"ok": True})

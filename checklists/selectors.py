@@ -187,6 +187,14 @@ def item_row(release, item_id) -> ChecklistItem | None:
     ).first()
 
 
+def items_matching(release, text: str, *, limit: int = 5) -> list[ChecklistItem]:
+    """The release's items whose text contains ``text`` (case-insensitive), open first."""
+    found = ChecklistItem.objects.filter(checklist__release=release, text__icontains=text)
+    return list(
+        found.select_related("checklist").order_by("checklist__order", "order", "id")[: limit + 1]
+    )
+
+
 def open_items_of(release, *, role_ids: set[int], person_id: int | None) -> list[ChecklistItem]:
     """The release's open items owned by one of ``role_ids`` or assigned to the person,
     with their checklist, its phase and its gate (for when each is due): one query."""

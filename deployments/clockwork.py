@@ -18,6 +18,7 @@ runbook does not replay last week).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ from checklists import selectors as checklist_selectors
 from checklists.selectors import checklist_due_offset
 from deployments.models import ClockMark, Release
 from warroom import events
+from warroom.audit import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,11 @@ def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def moments(release: Release) -> list[Moment]:
-    """Every moment on the release's plan, in time order (one query per table)."""
+def moments(release: Release, *, detail: bool = True) -> list[Moment]:
+    """Every moment on the release's plan, in time order (one query per table).
+
+    Without ``detail`` only the keys and times are right (no progress or gate states are
+    read): enough to tell whether anything is due, for a fraction of the queries."""
     t0 = release.go_live_at
     found: list[Moment] = [Moment(f"release.t0:{_ts(t0)}", t0, "release.t0_reached")]
     for name, offset in (("opened", release.window_start), ("closed", release.window_end)):
@@ -69,8 +74,8 @@ def moments(release: Release) -> list[Moment]:
         if p.end_offset is not None:
             at = t0 + p.end_offset
             found.append(Moment(f"phase.ended:{p.pk}:{_ts(at)}", at, "phase.ended", data))
-    found += _checklist_moments(release, {p.pk: p for p in phases})
-    found += _gate_moments(release)
+    found += _checklist_moments(release, {p.pk: p for p in phases}, detail=detail)
+    found += _gate_moments(release, detail=detail)
     call = checklist_selectors.open_rollback_call(release)
     if call is not None:
         data = {"call": call.pk, "reason": call.reason}
@@ -80,8 +85,8 @@ def moments(release: Release) -> list[Moment]:
     return sorted(found, key=lambda m: m.at)
 
 
-def _checklist_moments(release: Release, phases: dict) -> list[Moment]:
-    per = checklist_selectors.checklist_progress(release)
+def _checklist_moments(release: Release, phases: dict, *, detail: bool = True) -> list[Moment]:
+    per = checklist_selectors.checklist_progress(release) if detail else {}
     found = []
     for c in release.checklists.all():
         c.phase = phases.get(c.phase_id) if c.phase_id else None
@@ -97,8 +102,14 @@ def _checklist_moments(release: Release, phases: dict) -> list[Moment]:
     return found
 
 
-def _gate_moments(release: Release) -> list[Moment]:
+def _gate_moments(release: Release, *, detail: bool = True) -> list[Moment]:
     found = []
+    if not detail:
+        for gate in checklist_selectors.gates(release):
+            if gate.at_offset is not None:
+                at = release.go_live_at + gate.at_offset
+                found.append(Moment(f"gate.late:{gate.pk}:{_ts(at)}", at, "gate.late"))
+        return found
     for g in checklist_selectors.gate_states(release):
         if g.gate.at_offset is None:
             continue
@@ -107,6 +118,31 @@ def _gate_moments(release: Release) -> list[Moment]:
         key = f"gate.late:{g.gate.pk}:{_ts(at)}"
         found.append(Moment(key, at, "gate.late", data, matters=g.decision is None))
     return found
+
+
+@dataclass
+class Checked:
+    """What one look at a release found: events recorded, and when its next moment is."""
+
+    recorded: int
+    next_at: datetime | None
+
+
+def _unseen(release: Release) -> list[Moment]:
+    seen = set(ClockMark.objects.filter(release=release).values_list("key", flat=True))
+    return [m for m in moments(release, detail=False) if m.key not in seen]
+
+
+def check(release: Release, now: datetime) -> Checked:
+    """Record what has come by ``now`` (see :func:`record_due`); first without the
+    release's lock, so a release with nothing due takes no write lock at all."""
+    unseen = _unseen(release)
+    if any(m.at <= now for m in unseen):
+        recorded = record_due(release, now)
+        unseen = _unseen(release)
+    else:
+        recorded = 0
+    return Checked(recorded, min((m.at for m in unseen if m.at > now), default=None))
 
 
 def record_due(release: Release, now: datetime) -> int:
@@ -138,12 +174,67 @@ def watched_releases(now: datetime):
     )
 
 
+# Per process: release -> (its state, its next moment, when we looked). A release whose
+# state has not moved (every change to it records an event, moving last_seq) and whose
+# next moment has not come is not looked at again; at least every RECHECK anyway.
+_next_moment: dict[int, tuple[tuple, datetime | None, float]] = {}
+RECHECK_SECONDS = 300.0
+
+
+def _state(release: Release) -> tuple:
+    return (release.created_at, release.go_live_at, release.last_seq)
+
+
+#: Apps above this one in the layers: they change a release's plan only through this
+#: app's and checklists' services, which record their own kinds, so their own events
+#: (messages sent, pages) never move a moment.
+ABOVE = frozenset({"notifications"})
+
+
+def _moments_unmoved(release: Release, known: tuple) -> bool:
+    """Whether every event since ``known`` was one that cannot move a moment."""
+    if known[:2] != _state(release)[:2]:
+        return False
+    kinds = set(
+        AuditEvent.objects.filter(release=release, seq__gt=known[2])
+        .order_by()
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    declared = events.declared()
+    return all(k in declared and declared[k].owner in ABOVE for k in kinds)
+
+
 def record_all_due(now: datetime) -> int:
-    """The tick's job: every watched release, each in its own transaction."""
+    """The tick's job: every watched release whose next moment may have come, each in
+    its own transaction."""
     total = 0
-    for release in watched_releases(now).order_by("pk"):
+    watched = list(watched_releases(now).order_by("pk"))
+    for release in watched:
+        known = _next_moment.get(release.pk)
+        if (
+            known is not None
+            and (known[1] is None or known[1] > now)
+            and time.monotonic() - known[2] < RECHECK_SECONDS
+        ):
+            if known[0] == _state(release):
+                continue
+            if _moments_unmoved(release, known[0]):
+                _next_moment[release.pk] = (_state(release), known[1], known[2])
+                continue
         try:
-            total += record_due(release, now)
+            found = check(release, now)
         except Exception:
+            _next_moment.pop(release.pk, None)
             logger.exception("clock events of release %s failed; next tick retries", release.pk)
+            continue
+        total += found.recorded
+        if found.recorded:
+            _next_moment.pop(release.pk, None)  # its sequence moved: look again next tick
+        else:
+            _next_moment[release.pk] = (_state(release), found.next_at, time.monotonic())
+    if len(_next_moment) > 4 * len(watched) + 100:
+        keep = {r.pk for r in watched}
+        for pk in [pk for pk in _next_moment if pk not in keep]:
+            del _next_moment[pk]
     return total

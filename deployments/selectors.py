@@ -19,6 +19,8 @@ from warroom import clock, events
 from warroom.audit import AuditEvent
 
 RECENT_EVENTS = 12
+#: The comms app's kind for "a message reached its audience" (the latest is shown).
+UPDATE_SENT_KIND = "comms.update_sent"
 MILESTONES_SHOWN = 8
 
 
@@ -102,6 +104,7 @@ class Summary:
     milestones: list[AuditEvent] = field(default_factory=list)
     issues: list = field(default_factory=list)  # open issues (deployments.issues.IssueRow)
     steps: StepsTile | None = None  # the engine's running (or last run) phase
+    last_update: AuditEvent | None = None  # the latest message that reached its audience
 
     @property
     def overdue_checklist_ids(self) -> set[int]:
@@ -332,9 +335,13 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
             :MILESTONES_SHOWN
         ]
     )
+    last_update = (
+        AuditEvent.objects.filter(release=release, kind=UPDATE_SENT_KIND).order_by("-seq").first()
+    )
     return Summary(
         release=release,
         now=now,
+        last_update=last_update,
         phases=phases,
         current=current,
         progress=progress,

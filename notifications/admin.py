@@ -5,10 +5,17 @@ from notifications.models import (
     Delivery,
     EscalationLevel,
     EscalationRole,
+    Maintenance,
+    MaintenanceUpdate,
     Message,
     MessageTemplate,
+    SlackRefusal,
+    SlackRequest,
     SlackThread,
+    StatusComponent,
     StatusIncident,
+    StatusPage,
+    StatusSubscriber,
     Subscriber,
 )
 from warroom.admin import AuditedModelAdmin
@@ -67,3 +74,44 @@ class SlackThreadAdmin(AuditedModelAdmin):
 @admin.register(StatusIncident)
 class StatusIncidentAdmin(AuditedModelAdmin):
     list_display = ("release", "incident_id")
+
+
+@admin.register(SlackRequest)
+class SlackRequestAdmin(AuditedModelAdmin):
+    list_display = ("received_at", "kind", "slack_name", "text", "state", "answered")
+
+
+@admin.register(SlackRefusal)
+class SlackRefusalAdmin(AuditedModelAdmin):
+    list_display = ("at", "reason", "path", "source", "body_length")
+
+
+class StatusComponentInline(admin.TabularInline):
+    model = StatusComponent
+    extra = 0
+
+
+@admin.register(StatusPage)
+class StatusPageAdmin(AuditedModelAdmin):
+    list_display = ("name", "slug")
+    inlines = [StatusComponentInline]
+
+
+@admin.register(StatusComponent)
+class StatusComponentAdmin(AuditedModelAdmin):
+    list_display = ("name", "page", "state", "changed_at")
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(AuditedModelAdmin):
+    list_display = ("title", "page", "state", "starts_at", "ends_at")
+
+
+@admin.register(MaintenanceUpdate)
+class MaintenanceUpdateAdmin(AuditedModelAdmin):
+    list_display = ("maintenance", "kind", "at")
+
+
+@admin.register(StatusSubscriber)
+class StatusSubscriberAdmin(AuditedModelAdmin):
+    list_display = ("email", "page", "active", "created_at")

@@ -7,4 +7,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Escalation's event kinds, subscribers and tick job (issue 21).
-        from notifications import escalation_admin, escalation_events, escalation_ticks  # noqa: F401
+        # The built-in public status page follows the releases' events.
+        from notifications import (  # noqa: F401
+            escalation_admin,
+            escalation_events,
+            escalation_ticks,
+            public_status,
+        )

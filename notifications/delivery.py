@@ -89,11 +89,32 @@ def attempt(pk: int) -> str:
     except Exception as e:  # a bug or the unexpected: retried, and visible
         logger.exception("delivery %s failed unexpectedly", pk)
         return _retry(delivery, f"{type(e).__name__}: {e}", None)
+    sent_at = clock.now()
     Delivery.objects.filter(pk=pk, state=State.SENDING).update(
-        state=State.SENT, remote_id=remote[:300], sent_at=clock.now(), lease_until=None,
+        state=State.SENT, remote_id=remote[:300], sent_at=sent_at, lease_until=None,
         last_error="",
     )  # fmt: skip
+    _first_sent(delivery, release, sent_at)
     return "sent"
+
+
+def _first_sent(delivery: Delivery, release, sent_at: datetime) -> None:
+    """The message's first delivery that arrived records it (once: a conditional
+    UPDATE), so the board and the war room show "last update sent" live."""
+    message = delivery.message
+    with transaction.atomic():
+        if Message.objects.filter(pk=message.pk, sent_at=None).update(sent_at=sent_at):
+            events.record(
+                release,
+                "comms.update_sent",
+                actor_label="comms",
+                data={
+                    "message": message.pk,
+                    "subject": message.subject[:200],
+                    "channel": delivery.channel,
+                    "at": sent_at.isoformat(),
+                },
+            )
 
 
 def _retry(delivery: Delivery, error: str, after: float | None) -> str:

@@ -47,3 +47,11 @@ def _subscribed(d: Mapping, who: str) -> str:
 
 RULE_EDITED = declare("comms.rule_edited", describe=_rule_edited, on_board=False, owner=OWNER)
 SUBSCRIPTION = declare("comms.subscription", describe=_subscribed, on_board=False, owner=OWNER)
+
+
+def _update_sent(d: Mapping, who: str) -> str:
+    return f"“{d.get('subject', '')}” sent ({d.get('channel', '')} first)"
+
+
+# The board and the war room show "last update sent" from this kind's latest event.
+UPDATE_SENT = declare("comms.update_sent", describe=_update_sent, regions={"summary"}, owner=OWNER)

@@ -137,6 +137,9 @@ class Message(models.Model):
     due_at = models.DateTimeField()
     created_at = models.DateTimeField()
     sent_by = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its first delivery reached anyone."
+    )
 
     class Meta:
         ordering = ["release", "due_at", "id"]
@@ -227,4 +230,58 @@ class Subscriber(models.Model):
         return self.email
 
 
+class SlackRequest(models.Model):
+    """A verified slash command or button press from Slack, and what became of it.
+
+    ``trigger_id`` is unique per invocation and the same when Slack re-sends it, so the
+    row is written once and the work is done once; the answer goes to ``response_url``
+    after the request was acknowledged.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    trigger_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20)  # "command" or "action"
+    slack_user = models.CharField(max_length=100)
+    slack_name = models.CharField(max_length=100, blank=True)
+    text = models.CharField(max_length=500, blank=True, help_text="The command or action.")
+    response_url = models.URLField(max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    answer = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    answered = models.BooleanField(default=False, help_text="The answer reached Slack.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "received_at"], name="slack_request_state")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.text[:40]} ({self.state})"
+
+
+class SlackRefusal(models.Model):
+    """A request to the Slack endpoints that was refused: forged, stale or replayed.
+
+    What was sent is not stored, only its length and SHA-256 (to match it against
+    Slack's or a proxy's logs)."""
+
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    path = models.CharField(max_length=100)
+    source = models.CharField(max_length=64, blank=True)
+    body_length = models.PositiveIntegerField(default=0)
+    body_sha256 = models.CharField(max_length=64, blank=True)
+    request_ts = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.reason}"
+
+
 from notifications.escalation_models import *  # noqa: E402, F403  (escalation, issue 21)
+from notifications.status_models import *  # noqa: E402, F403  (the public status page)

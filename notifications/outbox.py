@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from notifications import audiences, plan
@@ -47,9 +47,13 @@ def write(
     due_at: datetime,
     sent_by: str = "",
     text: str = "",
+    title: str = "",
+    audience: str = "",
+    channels: list[str] | None = None,
 ) -> Message | None:
     """Write the message ``key`` and its deliveries, once: None if it exists already.
 
+    Without a rule, ``title``, ``audience`` and ``channels`` say what and to whom.
     Runs in (or opens) the caller's transaction; a concurrent writer of the same key
     loses on the unique constraint inside a savepoint and leaves the rest untouched.
     """
@@ -71,8 +75,8 @@ def write(
                 rule=rule,
                 key=key,
                 cause=cause,
-                audience=rule.audience if rule else "",
-                subject=subject or (rule.name if rule else "Update"),
+                audience=rule.audience if rule else audience,
+                subject=subject or title or (rule.name if rule else "Update"),
                 body=body,
                 status_update=status_update,
                 composed=not status_update,
@@ -80,7 +84,7 @@ def write(
                 created_at=now,
                 sent_by=sent_by,
             )
-            deliveries = fan_out(release, message, (rule.channels if rule else None), now)
+            deliveries = fan_out(release, message, (rule.channels if rule else channels), now)
     except IntegrityError:
         return None  # the same key written by a concurrent writer: it exists once
     ids = [d.pk for d in deliveries if d.state == Delivery.State.QUEUED]
@@ -158,22 +162,44 @@ def schedule(release_id: int) -> None:
 
 
 # --- time triggers ------------------------------------------------------------------------
+#: Rules claimed and written per transaction by the tick (one commit for many releases).
+CLAIM_CHUNK = 50
+
+
 def write_due(now: datetime) -> int:
-    """The tick's job: every timed rule whose time has come writes its message once."""
+    """The tick's job: every timed rule whose time has come writes its message once.
+
+    Rules are claimed in chunks, across releases, one transaction per chunk: on
+    PostgreSQL the chunk's rows are locked with SKIP LOCKED, so a second tick running at
+    once takes other rules instead of waiting; each rule's claim is still its own
+    compare-and-set (in a savepoint), so a rule is sent once whatever runs beside it.
+    """
     written = 0
-    due = CommsRule.objects.filter(enabled=True, next_due_at__lte=now).order_by("next_due_at")
-    for rule in due.select_related("template")[: settings.COMMS_TICK_BATCH]:
+    due = CommsRule.objects.filter(enabled=True, next_due_at__lte=now)
+    ids = list(
+        due.order_by("next_due_at").values_list("pk", flat=True)[: settings.COMMS_TICK_BATCH]
+    )
+    for start in range(0, len(ids), CLAIM_CHUNK):
         try:
-            written += fire(rule, now)
+            with transaction.atomic():
+                rules = due.filter(pk__in=ids[start : start + CLAIM_CHUNK]).order_by("pk")
+                if connection.features.has_select_for_update_skip_locked:
+                    rules = rules.select_for_update(skip_locked=True, of=("self",))
+                for rule in rules.select_related("template", "release"):
+                    try:
+                        with transaction.atomic():  # a savepoint: one rule's failure is its own
+                            written += fire(rule, now, release=rule.release)
+                    except Exception:
+                        logger.exception("comms rule %s failed; the next tick retries", rule.pk)
         except Exception:
-            logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+            logger.exception("comms rules %s… failed; the next tick retries", ids[start])
     return written
 
 
-def fire(rule: CommsRule, now: datetime, *, skip: bool = False, actor=None) -> int:
+def fire(rule: CommsRule, now: datetime, *, skip: bool = False, actor=None, release=None) -> int:
     """Claim ``rule``'s due occurrence (compare-and-set: one caller wins) and write its
     message in the same transaction; with ``skip`` write nothing (recorded)."""
-    release = release_model().objects.get(pk=rule.release_id)
+    release = release or release_model().objects.get(pk=rule.release_id)
     due_at = rule.next_due_at
     if due_at is None:
         return 0

@@ -61,10 +61,17 @@ def last_sent(release):
 def integrations() -> list[tuple[str, str]]:
     """Each channel and whether it is on (or why it is off)."""
     out = []
-    for channel in ("slack", "email", "status_page"):
+    for channel in ("slack", "email", "status_page", "webhook"):
         cls = transport_class(channel)
         off = cls.disabled() if cls else "no transport"
         out.append((channel, off or "on"))
     if getattr(settings, "EMAIL_BACKEND", "").endswith("console.EmailBackend"):
         out[1] = ("email", "on (written to the console: EMAIL_BACKEND)")
+    if not settings.SLACK_COMMANDS_ENABLED:
+        commands = "turned off (SLACK_COMMANDS_ENABLED)"
+    elif not settings.SLACK_SIGNING_SECRET:
+        commands = "no signing secret: every request is refused (SLACK_SIGNING_SECRET)"
+    else:
+        commands = "on"
+    out.append(("slack commands", commands))
     return out

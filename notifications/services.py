@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from notifications import delivery, outbox, render
+from notifications import delivery, outbox, public_status, render
 from notifications.models import CommsRule, Delivery, Message, Subscriber
 from notifications.transports.email import read_unsubscribe_token
 from warroom import clock, events
 from warroom.errors import FieldError
 
-CHANNELS = ("slack", "email", "status_page", "in_app")
+CHANNELS = ("slack", "email", "status_page", "webhook", "in_app")
 TEXT_MAX = 20000
 
 
@@ -111,9 +111,11 @@ def unsubscribe(token: str) -> tuple[object, str]:
     from warroom.audit import release_model
 
     try:
-        release_id, email = read_unsubscribe_token(token)
+        release_id, email, page_id = read_unsubscribe_token(token)
     except signing.BadSignature:
         raise FieldError("link", "is not a valid unsubscribe link") from None
+    if page_id is not None:
+        return public_status.unsubscribe(page_id, email), email
     release = release_model().objects.filter(pk=release_id).first()
     if release is None:
         raise FieldError("link", "names a release that no longer exists")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications import delivery
+from notifications import delivery, slack_inbound
 
 
 @shared_task(name="notifications.tasks.deliver", ignore_result=True)
 def deliver(delivery_id: int) -> str:
     return delivery.attempt(delivery_id)
+
+
+@shared_task(name="notifications.tasks.slack_request", ignore_result=True)
+def slack_request(request_id: int) -> str:
+    return slack_inbound.perform(request_id)

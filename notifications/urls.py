@@ -3,7 +3,7 @@ live in ``escalation_urls``."""
 
 from django.urls import include, path
 
-from notifications import views
+from notifications import slack_views, status_views, views
 
 urlpatterns = [
     path("releases/<int:release_id>/comms/", views.comms, name="comms"),
@@ -20,6 +20,10 @@ urlpatterns = [
     ),
     path("releases/<int:release_id>/comms/subscribe", views.subscribe, name="comms-subscribe"),
     path("comms/unsubscribe/<str:token>/", views.unsubscribe, name="comms-unsubscribe"),
+    path("status/<slug:slug>/", status_views.status_page, name="status-page"),
+    path("status/<slug:slug>/subscribe", status_views.status_subscribe, name="status-subscribe"),
+    path("slack/commands", slack_views.command, name="slack-command"),
+    path("slack/actions", slack_views.action, name="slack-action"),
     # Escalation's pages (contacts, on-call feeds) live in their own module.
     path("", include("notifications.escalation_urls")),
 ]

@@ -33,6 +33,30 @@ def beat_seen(moment: datetime) -> None:
     _redis().set(BEAT_KEY, moment.isoformat(), ex=3600)
 
 
+TICK_LOCK_KEY = "warroom:tick:running"
+
+
+@contextlib.contextmanager
+def tick_lock():
+    """Yield True when this tick may run (no other is running). Held in Redis with an
+    expiry, so a worker killed mid-tick holds nobody up for long; with Redis away the
+    tick runs anyway (its jobs are safe to run twice)."""
+    every = float(str(settings.CELERY_BEAT_SCHEDULE["tick"]["schedule"]))
+    token = f"{socket.gethostname()}:{os.getpid()}:{time.monotonic()}"
+    try:
+        client = _redis()
+        mine = bool(client.set(TICK_LOCK_KEY, token, nx=True, ex=max(60, int(every * 8))))
+    except redis.RedisError:
+        client, mine = None, True
+    try:
+        yield mine
+    finally:
+        if client is not None and mine:
+            with contextlib.suppress(redis.RedisError):
+                if client.get(TICK_LOCK_KEY) == token.encode():
+                    client.delete(TICK_LOCK_KEY)
+
+
 def last_tick() -> str | None:
     """When a worker last ran the tick, or None (never, or Redis unreachable)."""
     try:

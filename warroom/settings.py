@@ -295,7 +295,13 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "warroom")
 CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     # One periodic task scans the database for what is due; schedules live in rows.
-    "tick": {"task": "warroom.tasks.tick", "schedule": float(os.environ.get("TICK_SECONDS", 15))},
+    # A tick not started within its period is dropped (the next one does its work), so a
+    # slow tick never leaves a queue of ticks ahead of the deliveries.
+    "tick": {
+        "task": "warroom.tasks.tick",
+        "schedule": float(os.environ.get("TICK_SECONDS", 15)),
+        "options": {"expires": max(1.0, float(os.environ.get("TICK_SECONDS", 15)))},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -308,6 +314,11 @@ SLACK_BASE_URL = os.environ.get("SLACK_BASE_URL", "https://slack.com/api/")
 SLACK_TOKEN = os.environ.get("SLACK_TOKEN", "")
 SLACK_CHANNEL = os.environ.get("SLACK_CHANNEL", "#go-live")
 SLACK_TIMEOUT = float(os.environ.get("SLACK_TIMEOUT", 10))
+# Slack in: the /warroom slash command and buttons, verified with the app's signing secret
+# (requests older than SLACK_REQUEST_MAX_AGE seconds are refused as replays).
+SLACK_COMMANDS_ENABLED = env_bool("SLACK_COMMANDS_ENABLED", False)
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_REQUEST_MAX_AGE = env_int("SLACK_REQUEST_MAX_AGE", 300)
 EMAIL_ENABLED = env_bool("EMAIL_ENABLED", True)
 # The demo and development write email to the console; production sets EMAIL_BACKEND to
 # django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST / EMAIL_PORT.
@@ -324,6 +335,12 @@ STATUSPAGE_BASE_URL = os.environ.get("STATUSPAGE_BASE_URL", "https://api.statusp
 STATUSPAGE_PAGE_ID = os.environ.get("STATUSPAGE_PAGE_ID", "")
 STATUSPAGE_API_KEY = os.environ.get("STATUSPAGE_API_KEY", "")
 STATUSPAGE_TIMEOUT = float(os.environ.get("STATUSPAGE_TIMEOUT", 10))
+# Signed webhooks: each message POSTed as JSON with X-Warroom-Timestamp and an
+# X-Warroom-Signature of HMAC-SHA256(WEBHOOK_SECRET, "{timestamp}.{body}").
+WEBHOOK_ENABLED = env_bool("WEBHOOK_ENABLED", False)
+WEBHOOK_URL = os.environ.get("WEBHOOK_URL", "")
+WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "")
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 COMMS_MAX_ATTEMPTS = env_int("COMMS_MAX_ATTEMPTS", 12)
 COMMS_RETRY_BASE_SECONDS = float(os.environ.get("COMMS_RETRY_BASE_SECONDS", 2))
 COMMS_RETRY_MAX_SECONDS = float(os.environ.get("COMMS_RETRY_MAX_SECONDS", 300))

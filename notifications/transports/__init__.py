@@ -14,11 +14,13 @@ def transport_class(channel: str) -> type[Transport] | None:
     from notifications.transports.email import EmailTransport
     from notifications.transports.slack import SlackTransport
     from notifications.transports.statuspage import StatusPageTransport
+    from notifications.transports.webhook import WebhookTransport
 
     found: dict[str, type[Transport]] = {
         "slack": SlackTransport,
         "email": EmailTransport,
         "status_page": StatusPageTransport,
+        "webhook": WebhookTransport,
     }
     return found.get(channel)
 

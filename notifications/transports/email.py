@@ -15,24 +15,32 @@ from typing import ClassVar
 from django.conf import settings
 from django.core import mail, signing
 
+from notifications import audiences
+from notifications.audiences import STATUS_AUDIENCE
 from notifications.render import Content
 from notifications.transports.base import Refused, Retry, Transport
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 
-def unsubscribe_token(release_id: int, email: str) -> str:
-    return signing.dumps({"r": release_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT)
+def unsubscribe_token(release_id: int, email: str, page_id: int | None = None) -> str:
+    data: dict = {"r": release_id, "e": email.lower()}
+    if page_id is not None:
+        data["p"] = page_id  # a status page's notices, not the release's emails
+    return signing.dumps(data, salt=UNSUBSCRIBE_SALT)
 
 
-def read_unsubscribe_token(token: str) -> tuple[int, str]:
-    """``(release id, email)``; raises ``signing.BadSignature`` for a forged link."""
+def read_unsubscribe_token(token: str) -> tuple[int, str, int | None]:
+    """``(release id, email, status page id or None)``; raises ``signing.BadSignature``
+    for a forged link."""
     data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    return int(data["r"]), str(data["e"])
+    page = data.get("p")
+    return int(data["r"]), str(data["e"]), int(page) if page is not None else None
 
 
-def unsubscribe_url(release_id: int, email: str) -> str:
-    return f"{settings.WARROOM_BASE_URL}/comms/unsubscribe/{unsubscribe_token(release_id, email)}/"
+def unsubscribe_url(release_id: int, email: str, page_id: int | None = None) -> str:
+    token = unsubscribe_token(release_id, email, page_id)
+    return f"{settings.WARROOM_BASE_URL}/comms/unsubscribe/{token}/"
 
 
 def message_id(key: str) -> str:
@@ -45,7 +53,9 @@ class EmailTransport(Transport):
     setting: ClassVar[str] = "EMAIL_ENABLED"
 
     def send(self, delivery, content: Content) -> str:
-        link = unsubscribe_url(delivery.message.release_id, delivery.target)
+        m = delivery.message
+        page = audiences.status_page_of(m.release_id) if m.audience == STATUS_AUDIENCE else None
+        link = unsubscribe_url(m.release_id, delivery.target, page)
         mid = message_id(delivery.key)
         text = f"{content.text}\n\n--\nStop these emails: {link}\n"
         html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'

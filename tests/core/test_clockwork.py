@@ -11,7 +11,7 @@ from deployments import clockwork
 from deployments import services as release_services
 from deployments.models import ClockMark
 from tests.factories import team_release
-from warroom import clock
+from warroom import clock, events
 from warroom.audit import AuditEvent, verify_chain
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +149,36 @@ def test_the_tick_job_covers_watched_releases_only(night):
         clockwork.record_all_due(at(hours=-2, seconds=1))
     assert "phase.started" in clock_events(night.release)
     assert clock_events(far.release) == []
+
+
+def test_the_tick_looks_again_at_a_release_only_when_its_next_moment_comes_or_it_changes(
+    night, django_assert_num_queries
+):
+    release = night.release
+    tick = clockwork.record_all_due
+    with clock.frozen_at(at(hours=-3)):
+        tick(at(hours=-3))  # what is due (the day-before checklist) is recorded
+        tick(at(hours=-3))  # looked at again: nothing due, the next moment is at T-2h
+        with django_assert_num_queries(1):  # the watched releases, and nothing else
+            tick(at(hours=-2, seconds=-1))
+    with clock.frozen_at(at(hours=-2, seconds=1)):
+        tick(at(hours=-2, seconds=1))
+    assert clock_events(release).count("phase.started") == 1
+    # T0 moves (an event): the release is looked at again at once, not at its old moments.
+    with clock.frozen_at(at(hours=-1)):
+        release_services.release_edit(
+            release=release, user=night["rm"], go_live_at=T0 + timedelta(hours=3)
+        )
+        tick(at(hours=-1))  # the new day-before checklist is overdue at once
+        tick(at(hours=-1))
+    # A message sent (the comms app's event) moves no moment: one look at what happened.
+    with clock.frozen_at(at(minutes=-2)):
+        events.record(release, "comms.next_edited", actor_label="rm", data={"rule": "Update"})
+        with django_assert_num_queries(2):
+            tick(at(minutes=-2))
+    with clock.frozen_at(at(minutes=-1)), django_assert_num_queries(1):
+        tick(at(minutes=-1))  # the old T0 is not a moment any more
+    assert "release.t0_reached" not in clock_events(release)
+    with clock.frozen_at(at(hours=3, seconds=1)):
+        tick(at(hours=3, seconds=1))
+    assert "release.t0_reached" in clock_events(release)

@@ -218,3 +218,15 @@ def test_the_example_env_file_ships_no_usable_secret():
         "POSTGRES_PASSWORD",
         "WARROOM_PORT",
     }
+
+
+def test_every_integration_has_its_on_off_and_base_url_in_compose_and_the_example_env():
+    env = SERVICES["web"]["environment"]
+    example = (ROOT / ".env.example").read_text()
+    for name in ("SLACK", "STATUSPAGE", "WEBHOOK", "EMAIL", "SLACK_COMMANDS"):
+        assert f"{name}_ENABLED" in env and f"{name}_ENABLED=" in example, name
+    for url in ("SLACK_BASE_URL", "STATUSPAGE_BASE_URL", "WEBHOOK_URL", "EMAIL_HOST"):
+        assert url in env and f"{url}=" in example, url
+    assert "SLACK_SIGNING_SECRET" in env and "SLACK_SIGNING_SECRET=\n" in example
+    # The worker sends, so it carries the same settings as web.
+    assert set(env) == set(SERVICES["worker"]["environment"])

@@ -1,0 +1,259 @@
+"""The built-in public status page: what the release's events mean for its product's page.
+
+Each release is a scheduled maintenance on the page of its product (its name): written
+when the release is made, moved when T0 moves, in progress when the window opens (or T0
+comes, whichever is first), degraded by a critical or high issue while in progress, and
+completed when the release closes. The page's components follow: Operational →
+Scheduled Maintenance → Maintenance in Progress → Degraded → Operational.
+
+Each step is an update on the page, and — when maintenance is scheduled, starts, changes
+date or completes — an email to the page's subscribers through the outbox, written in
+the transaction of the event that caused it, with a key that makes it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from notifications import outbox, plan
+from notifications.audiences import STATUS_AUDIENCE
+from notifications.models import (
+    Maintenance,
+    MaintenanceUpdate,
+    StatusComponent,
+    StatusPage,
+    StatusSubscriber,
+)
+from warroom import clock, events
+from warroom.audit import AuditEvent, release_model
+from warroom.errors import FieldError
+
+State = StatusComponent.State
+Kind = MaintenanceUpdate.Kind
+#: Issues that make a component Degraded while its maintenance is in progress.
+DEGRADING = {"critical", "high"}
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%a %d %b %Y %H:%M} UTC"
+
+
+def page_for(release) -> StatusPage:
+    """The product's page (made with one component, the product, the first time)."""
+    slug = slugify(release.name)[:100] or f"release-{release.pk}"
+    try:
+        with transaction.atomic():
+            page, _ = StatusPage.objects.get_or_create(
+                slug=slug, defaults={"name": release.name[:200], "created_at": clock.now()}
+            )
+    except IntegrityError:
+        page = StatusPage.objects.get(slug=slug)
+    if not page.components.exists():
+        StatusComponent.objects.get_or_create(page=page, name=page.name)
+    return page
+
+
+def _set(m: Maintenance, state: str, now: datetime) -> None:
+    m.components.update(state=state, changed_at=now)
+
+
+def _tell(m: Maintenance, kind: str, body: str, now: datetime, *, key: str, notify: bool) -> None:
+    """An update on the page; an email to the subscribers when ``notify``."""
+    MaintenanceUpdate.objects.create(maintenance=m, kind=kind, at=now, body=body)
+    if not notify or not StatusSubscriber.objects.filter(page=m.page_id, active=True).exists():
+        return
+    label = Kind(kind).label.lower()
+    outbox.write(
+        m.release,
+        rule=None,
+        key=f"status:{m.pk}:{key}",
+        cause=f"status page: {label}",
+        due_at=now,
+        title=f"{m.page.name}: maintenance {label}",
+        text=f"{m.title}\n\n{body}\n\nStatus: {outbox_status_url(m.page)}",
+        audience=STATUS_AUDIENCE,
+        channels=["email"],
+    )
+
+
+def outbox_status_url(page: StatusPage) -> str:
+    from django.conf import settings
+
+    return f"{settings.WARROOM_BASE_URL}/status/{page.slug}/"
+
+
+def _maintenance(release_id: int) -> Maintenance | None:
+    return (
+        Maintenance.objects.select_related("page", "release").filter(release_id=release_id).first()
+    )
+
+
+# --- what the release's events do --------------------------------------------------
+@events.subscribe("release.created")
+def _scheduled(event: AuditEvent) -> None:
+    release = release_model().objects.get(pk=event.release_id)
+    page = page_for(release)
+    start, end = plan.window(release)
+    m, made = Maintenance.objects.get_or_create(
+        release=release,
+        defaults={
+            "page": page,
+            "title": f"{release.name} {release.version}".strip()[:300],
+            "starts_at": start,
+            "ends_at": end,
+        },
+    )
+    if not made:
+        return
+    m.components.set(page.components.all())
+    now = event.at
+    m.components.filter(state=State.OPERATIONAL).update(state=State.SCHEDULED, changed_at=now)
+    _tell(
+        m,
+        Kind.SCHEDULED,
+        f"Maintenance is scheduled from {_when(start)} to {_when(end)}.",
+        now,
+        key="scheduled",
+        notify=True,
+    )
+
+
+@events.subscribe("release.edited")
+def _moved(event: AuditEvent) -> None:
+    if "go_live_at" not in (event.data or {}):
+        return
+    m = _maintenance(event.release_id)
+    if m is None or m.state == Maintenance.State.COMPLETED:
+        return
+    start, end = plan.window(m.release)
+    if (start, end) == (m.starts_at, m.ends_at):
+        return
+    was = m.starts_at
+    Maintenance.objects.filter(pk=m.pk).update(starts_at=start, ends_at=end)
+    _tell(
+        m,
+        Kind.RESCHEDULED,
+        f"The maintenance moved from {_when(was)} to {_when(start)} until {_when(end)}.",
+        event.at,
+        key=f"rescheduled:{int(start.timestamp())}:{event.seq}",
+        notify=True,
+    )
+
+
+@events.subscribe("release.window_opened", "release.t0_reached")
+def _started(event: AuditEvent) -> None:
+    m = _maintenance(event.release_id)
+    if m is None:
+        return
+    if not Maintenance.objects.filter(pk=m.pk, state=Maintenance.State.SCHEDULED).update(
+        state=Maintenance.State.IN_PROGRESS
+    ):
+        return  # started already (the window opened before T0)
+    _set(m, State.IN_PROGRESS, event.at)
+    _tell(
+        m,
+        Kind.STARTED,
+        f"The maintenance has started; it is planned to end by {_when(m.ends_at)}.",
+        event.at,
+        key="started",
+        notify=True,
+    )
+
+
+@events.subscribe("issue.reported")
+def _degraded(event: AuditEvent) -> None:
+    if (event.data or {}).get("severity") not in DEGRADING:
+        return
+    m = _maintenance(event.release_id)
+    if m is None or m.state != Maintenance.State.IN_PROGRESS:
+        return
+    Maintenance.objects.filter(pk=m.pk).update(degraded=True)
+    _set(m, State.DEGRADED, event.at)
+    _tell(
+        m,
+        Kind.DEGRADED,
+        "We are seeing problems during the maintenance and are working on them.",
+        event.at,
+        key=f"degraded:{event.seq}",
+        notify=False,
+    )
+
+
+@events.subscribe("release.closed")
+def _completed(event: AuditEvent) -> None:
+    m = _maintenance(event.release_id)
+    if m is None:
+        return
+    if (
+        not Maintenance.objects.filter(pk=m.pk)
+        .exclude(state=Maintenance.State.COMPLETED)
+        .update(state=Maintenance.State.COMPLETED)
+    ):
+        return
+    _set(m, State.OPERATIONAL, event.at)
+    outcome = (event.data or {}).get("status_label", "done").lower()
+    _tell(
+        m,
+        Kind.COMPLETED,
+        f"The maintenance is complete ({outcome}); everything is operational.",
+        event.at,
+        key="completed",
+        notify=True,
+    )
+
+
+# --- the public page ----------------------------------------------------------------
+def page_view(slug: str) -> dict | None:
+    """What the public page shows, or None for an unknown page."""
+    page = StatusPage.objects.filter(slug=slug).first()
+    if page is None:
+        return None
+    maintenances = list(page.maintenances.prefetch_related("updates", "components")[:20])
+    components = list(page.components.all())
+    worst = max((_rank(c.state) for c in components), default=0)
+    return {
+        "page": page,
+        "components": components,
+        "overall": RANKED[worst],
+        "active": [m for m in maintenances if m.state != Maintenance.State.COMPLETED],
+        "past": [m for m in maintenances if m.state == Maintenance.State.COMPLETED][:10],
+    }
+
+
+RANKED = [State.OPERATIONAL, State.SCHEDULED, State.IN_PROGRESS, State.DEGRADED]
+
+
+def _rank(state: str) -> int:
+    return RANKED.index(State(state))
+
+
+def subscribe(slug: str, email: str) -> StatusPage:
+    """Tell ``email`` about this page's maintenance from now on; FieldError names the field."""
+    page = StatusPage.objects.filter(slug=slug).first()
+    if page is None:
+        raise FieldError("page", "no such status page")
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise FieldError("email", "is not an email address") from None
+    with transaction.atomic():
+        row, made = StatusSubscriber.objects.get_or_create(
+            page=page, email=email, defaults={"created_at": clock.now()}
+        )
+        if not made and not row.active:
+            StatusSubscriber.objects.filter(pk=row.pk).update(active=True)
+    return page
+
+
+def unsubscribe(page_id: int, email: str) -> StatusPage:
+    page = StatusPage.objects.filter(pk=page_id).first()
+    if page is None:
+        raise FieldError("link", "names a status page that no longer exists")
+    StatusSubscriber.objects.filter(page=page, email=email.lower()).update(active=False)
+    return page
