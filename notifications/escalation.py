@@ -30,7 +30,7 @@ from django.db import transaction
 
 from checklists import selectors as checklist_selectors
 from deployments.clockwork import watched_releases
-from notifications import oncall
+from notifications import oncall, outbox
 from notifications.escalation_models import (
     Escalation,
     EscalationStep,
@@ -257,11 +257,13 @@ class PageRequest:
     step: EscalationStep | None = None
     name: str = ""
     due_at: datetime | None = None
+    subject: str = ""
 
 
 def page_all(requests: list[PageRequest]) -> int:
-    """Page each person — the seam the communications outbox delivers through (Slack DM,
-    email). Recorded once per ``dedup_key``: a key already paged is left as it was.
+    """Page each person: a :class:`Page` row and, through the communications outbox, a
+    Slack DM and an email (:func:`notifications.outbox.write_pages`), in the caller's
+    transaction. Once per ``dedup_key``: a key already paged is left as it was.
     Returns how many pages are new."""
     if not requests:
         return 0
@@ -269,9 +271,11 @@ def page_all(requests: list[PageRequest]) -> int:
     seen = set(Page.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
     now = clock.now()
     fresh = {}
+    subjects = {}
     for r, key in zip(requests, keys, strict=True):
         if key in seen or key in fresh:
             continue
+        subjects[key] = r.subject or r.text.split(" — ", 1)[0]
         fresh[key] = Page(
             release_id=r.release_id,
             step=r.step,
@@ -284,6 +288,24 @@ def page_all(requests: list[PageRequest]) -> int:
             created_at=now,
         )
     Page.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+    # Each page goes out through the comms outbox (Slack DM and email), in this same
+    # transaction: a page exists exactly when its deliveries do.
+    outbox.write_pages(
+        [
+            outbox.PageOut(
+                key=key,
+                release_id=row.release_id,
+                name=row.person_name,
+                subject=subjects[key],
+                text=row.text,
+                due_at=row.due_at or now,
+                slack=row.person.slack_handle if row.person else "",
+                email=row.person.email if row.person else "",
+            )
+            for key, row in fresh.items()
+        ],
+        now,
+    )
     return len(fresh)
 
 
@@ -353,6 +375,7 @@ def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) ->
                 f"[{release}] {esc.title} — unanswered for {minutes} min: "
                 f"escalated to level {due.level} ({due.name})"
             )
+            subject = f"Level {due.level} page: {esc.title}"
             paged = [{"person": p.name, "channels": channels_of(p)} for p in people[who]]
             step = EscalationStep.objects.create(
                 escalation=esc,
@@ -364,7 +387,9 @@ def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) ->
             )
             key = dedup_key(esc, due.level)
             pages += [
-                PageRequest(p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at)
+                PageRequest(
+                    p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at, subject=subject
+                )
                 for p in people[who]
             ]
             if route is not None:

@@ -19,6 +19,7 @@ from notifications.render import Content
 from notifications.transports.base import Refused, Retry, Transport
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+PAGE = "page"  # a message's cause when it is an escalation page
 
 
 def unsubscribe_token(release_id: int, email: str) -> str:
@@ -45,10 +46,18 @@ class EmailTransport(Transport):
     setting: ClassVar[str] = "EMAIL_ENABLED"
 
     def send(self, delivery, content: Content) -> str:
-        link = unsubscribe_url(delivery.message.release_id, delivery.target)
         mid = message_id(delivery.key)
-        text = f"{content.text}\n\n--\nStop these emails: {link}\n"
-        html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'
+        if delivery.message.cause == PAGE:
+            # A page is for one person on duty: no list to leave.
+            text, html, listing = content.text + "\n", content.html, {}
+        else:
+            link = unsubscribe_url(delivery.message.release_id, delivery.target)
+            text = f"{content.text}\n\n--\nStop these emails: {link}\n"
+            html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'
+            listing = {
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         email = mail.EmailMultiAlternatives(
             subject=content.subject,
             body=text,
@@ -56,8 +65,7 @@ class EmailTransport(Transport):
             to=[delivery.target],
             headers={
                 "Message-ID": mid,
-                "List-Unsubscribe": f"<{link}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                **listing,
                 "X-Warroom-Key": delivery.key[:200],
             },
         )
