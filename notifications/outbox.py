@@ -123,30 +123,43 @@ def is_status_update(rule: CommsRule) -> bool:
 
 
 # --- event triggers ------------------------------------------------------------------
-@events.subscribe(events.ALL)
+@events.subscribe_batch(events.ALL)
+def on_events(batch: list[AuditEvent]) -> None:
+    """In the writer's transaction: each enabled rule triggered by an event's kind writes
+    its message (keyed by the event, so a replay writes nothing). The release's rules
+    are read once per batch (a tick that records many events at once)."""
+    by_release: dict[int, list[AuditEvent]] = {}
+    for event in batch:
+        if event.kind in ("release.created", "release.edited"):
+            schedule(event.release_id)
+        by_release.setdefault(event.release_id, []).append(event)
+    for release_id, its_events in by_release.items():
+        rules = [
+            (r, plan.triggers(r))
+            for r in CommsRule.objects.filter(release_id=release_id, enabled=True).select_related(
+                "template"
+            )
+        ]
+        if not any(kinds for _, kinds in rules):
+            continue
+        release = None
+        for event in its_events:
+            for rule, kinds in rules:
+                if event.kind not in kinds:
+                    continue
+                release = release or release_model().objects.get(pk=release_id)
+                write(
+                    release,
+                    rule=rule,
+                    key=f"rule:{rule.pk}:event:{event.release_id}:{event.seq}",
+                    cause=event.kind,
+                    due_at=event.at,
+                )
+
+
 def on_event(event: AuditEvent) -> None:
-    """In the writer's transaction: each enabled rule triggered by this kind writes its
-    message (keyed by the event, so a replay writes nothing)."""
-    if event.kind in ("release.created", "release.edited"):
-        schedule(event.release_id)
-    rules = [
-        r
-        for r in CommsRule.objects.filter(release_id=event.release_id, enabled=True).select_related(
-            "template"
-        )
-        if event.kind in plan.triggers(r)
-    ]
-    if not rules:
-        return
-    release = release_model().objects.get(pk=event.release_id)
-    for rule in rules:
-        write(
-            release,
-            rule=rule,
-            key=f"rule:{rule.pk}:event:{event.release_id}:{event.seq}",
-            cause=event.kind,
-            due_at=event.at,
-        )
+    """One event's messages (see :func:`on_events`)."""
+    on_events([event])
 
 
 def schedule(release_id: int) -> None:
@@ -260,11 +273,12 @@ def slack_dm_target(slack_handle: str, email: str) -> audiences.Target:
     )
 
 
-def write_pages(pages: list[PageOut], now: datetime) -> int:
+def write_pages(pages: list[PageOut], now: datetime, handed: list[int] | None = None) -> int:
     """Write each page's message with a Slack DM and an email delivery, in the caller's
     transaction; a page whose message exists already is left as it was. The deliveries
-    are handed to the workers after commit (the tick's sweep, if that hand-over is lost).
-    Returns how many messages were written."""
+    are handed to the workers after commit — or, given ``handed``, their ids are added
+    to it for the caller to hand over once it has committed (the tick's sweep, if that
+    hand-over is lost). Returns how many messages were written."""
     if not pages:
         return 0
     keys = [f"page:{p.key}"[:200] for p in pages]
@@ -291,9 +305,21 @@ def write_pages(pages: list[PageOut], now: datetime) -> int:
             for key, p in fresh.items()
         ]
     )
+    made = Delivery.objects.bulk_create(_page_deliveries(messages, list(fresh.values()), now))
+    ids = [d.pk for d in made if d.state == Delivery.State.QUEUED]
+    if handed is not None:
+        handed.extend(ids)
+    elif ids:
+        transaction.on_commit(lambda: hand_over(ids))
+    return len(messages)
+
+
+def _page_deliveries(messages: list[Message], pages: list[PageOut], now) -> list[Delivery]:
+    """A Slack DM and an email per page, where the person has them; a channel turned
+    off or a person Slack cannot find is written as failed, saying why."""
     off = {c: (cls.disabled() if (cls := transport_class(c)) else "") for c in (SLACK_DM, "email")}
     rows = []
-    for message, p in zip(messages, fresh.values(), strict=True):
+    for message, p in zip(messages, pages, strict=True):
         targets = []
         if p.slack:
             targets.append((SLACK_DM, slack_dm_target(p.slack, p.email)))
@@ -312,8 +338,4 @@ def write_pages(pages: list[PageOut], now: datetime) -> int:
                     last_error=problem,
                 )
             )
-    made = Delivery.objects.bulk_create(rows)
-    ids = [d.pk for d in made if d.state == Delivery.State.QUEUED]
-    if ids:
-        transaction.on_commit(lambda: hand_over(ids))
-    return len(messages)
+    return rows
