@@ -9,10 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from notifications import oncall
-from notifications.escalation_api import schedule_in
-from notifications.escalation_models import OnCallOverride, OnCallShift
+from notifications.escalation_api import override_in, schedule_in, shift_in
 from warroom import clock, policies
-from warroom.access import object_in, release_for
+from warroom.access import release_for
 from warroom.errors import FieldError
 from warroom.forms import parse_local_datetime
 from warroom.people.models import Person, Role
@@ -92,11 +91,7 @@ def shift_edit(request: HttpRequest, release_id: int, shift_id: int) -> HttpResp
     """Save the shift's new times and people, or delete it (the button pressed says)."""
 
     def change(release):
-        shift = object_in(
-            OnCallShift.objects.select_related("schedule__release", "primary"),
-            shift_id,
-            schedule__release=release,
-        )
+        shift = shift_in(release, shift_id)
         if request.POST.get("do") == "delete":
             oncall.shift_delete(shift=shift, user=request.user)
         else:
@@ -129,12 +124,7 @@ def override_add(request: HttpRequest, release_id: int) -> HttpResponse:
 @require_POST
 def override_delete(request: HttpRequest, release_id: int, override_id: int) -> HttpResponse:
     def change(release):
-        found = object_in(
-            OnCallOverride.objects.select_related("schedule__release", "person"),
-            override_id,
-            schedule__release=release,
-        )
-        oncall.override_delete(override=found, user=request.user)
+        oncall.override_delete(override=override_in(release, override_id), user=request.user)
 
     return _on_call_change(request, release_id, f"override-{override_id}", change)
 

@@ -139,3 +139,31 @@ def test_only_the_release_manager_may_change_the_rotation(client, team):  # noqa
     client.force_login(team["rm"])
     other = client.post(f"/releases/{team.release.pk + 999}/oncall/shifts/{shift.pk}/", {})
     assert other.status_code == 404
+
+
+def test_the_api_changes_and_deletes_shifts_and_swaps_with_the_same_checks(api, team):  # noqa: F811
+    start = clock.now().replace(minute=0, second=0, microsecond=0)
+    rm = api(team["rm"])
+    base = f"/api/releases/{team.release.pk}/oncall"
+    first = rm.post(f"{base}/On-Call Engineer/shifts", fields(start, 8, "Oscar Oncall")).json()
+    second = rm.post(
+        f"{base}/On-Call Engineer/shifts", fields(start + timedelta(hours=8), 8, "Olga Oncall")
+    ).json()
+    # Stretching the first into the second: refused naming ends_at, unwritten.
+    r = rm.put(f"{base}/shifts/{first['id']}", fields(start, 9, "Oscar Oncall"))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "ends_at"
+    assert OnCallShift.objects.get(pk=first["id"]).ends_at == start + timedelta(hours=8)
+    r = rm.put(f"{base}/shifts/{first['id']}", fields(start, 7, "Oscar Oncall", "Olga Oncall"))
+    assert r.status_code == 200 and r.json()["ends_at"].startswith(
+        (start + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M")
+    )
+    assert api(team["qa"]).delete(f"{base}/shifts/{second['id']}").status_code == 403
+    assert rm.delete(f"{base}/shifts/{second['id']}").status_code == 204
+    assert rm.delete(f"{base}/shifts/{second['id']}").status_code == 404
+    swap = rm.post(
+        f"{base}/On-Call Engineer/overrides",
+        {**fields(start, 1, ""), "person": "Omar Swap"},
+    ).json()
+    assert rm.delete(f"{base}/overrides/{swap['id']}").status_code == 204
+    assert list(OnCallShift.objects.values_list("pk", flat=True)) == [first["id"]]
+    assert not OnCallOverride.objects.exists()
