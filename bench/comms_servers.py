@@ -124,8 +124,10 @@ class Handler(BaseHTTPRequestHandler):
 
 # --- Slack ---------------------------------------------------------------------------
 class SlackServer(FaultyServer):
-    """``chat.postMessage``, ``chat.update``, ``conversations.history`` and
-    ``conversations.replies`` of Slack's Web API, at ``base_url``."""
+    """``chat.postMessage``, ``chat.update``, ``conversations.history``,
+    ``conversations.replies``, ``conversations.open`` (a direct message's conversation,
+    ``D`` + the user's ID) and ``users.lookupByEmail`` (from :attr:`users`, email -> user
+    ID) of Slack's Web API, at ``base_url``."""
 
     faulted = ("chat.postMessage",)
 
@@ -135,7 +137,18 @@ class SlackServer(FaultyServer):
         self.messages: list[dict] = []
         self.updates: list[dict] = []
         self.responses: list[dict] = []  # answers posted to a command's response_url
+        self.users: dict[str, str] = {}
         self._ts = itertools.count(1)
+
+    def direct_messages(self) -> dict[str, Counter]:
+        """Per user, how many times each delivery key arrived by direct message."""
+        found: dict[str, Counter] = {}
+        with self.lock:
+            for m in self.messages:
+                if m["channel"].startswith("D"):
+                    key = ((m.get("metadata") or {}).get("event_payload") or {}).get("key")
+                    found.setdefault(m["channel"][1:], Counter())[key] += 1
+        return found
 
     @property
     def base_url(self) -> str:
@@ -181,6 +194,8 @@ class SlackHandler(Handler):
             "chat.update": self.update,
             "conversations.history": self.history,
             "conversations.replies": self.replies,
+            "conversations.open": self.open_conversation,
+            "users.lookupByEmail": self.lookup_by_email,
         }.get(method)
         if handler is None:
             self.answer(200, {"ok": False, "error": "unknown_method"})
@@ -207,6 +222,20 @@ class SlackHandler(Handler):
             self.server.messages.append(message)
         self.after_accepting(fault, 200, {"ok": True, "channel": args["channel"],
                                           "ts": message["ts"], "message": message})  # fmt: skip
+
+    def open_conversation(self, args: dict, fault: str) -> None:
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if len(users) != 1 or not users[0].startswith(("U", "W")):
+            self.answer(200, {"ok": False, "error": "user_not_found"})
+            return
+        self.answer(200, {"ok": True, "channel": {"id": f"D{users[0]}", "is_im": True}})
+
+    def lookup_by_email(self, args: dict, fault: str) -> None:
+        user = self.server.users.get(str(args.get("email") or "").lower())
+        if user is None:
+            self.answer(200, {"ok": False, "error": "users_not_found"})
+            return
+        self.answer(200, {"ok": True, "user": {"id": user, "profile": {"email": args["email"]}}})
 
     def update(self, args: dict, fault: str) -> None:
         with self.server.lock:

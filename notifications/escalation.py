@@ -30,7 +30,7 @@ from django.db import transaction
 
 from checklists import selectors as checklist_selectors
 from deployments.clockwork import watched_releases
-from notifications import oncall
+from notifications import oncall, outbox
 from notifications.escalation_models import (
     Escalation,
     EscalationStep,
@@ -39,6 +39,7 @@ from notifications.escalation_models import (
     PagerDutyRoute,
 )
 from notifications.models import EscalationLevel, EscalationRole
+from notifications.queue import hand_over
 from notifications.transports.pagerduty import ROUTING_KEY_LENGTH
 from warroom import clock, events, policies
 from warroom.audit import AuditEvent
@@ -257,21 +258,26 @@ class PageRequest:
     step: EscalationStep | None = None
     name: str = ""
     due_at: datetime | None = None
+    subject: str = ""
 
 
-def page_all(requests: list[PageRequest]) -> int:
-    """Page each person — the seam the communications outbox delivers through (Slack DM,
-    email). Recorded once per ``dedup_key``: a key already paged is left as it was.
-    Returns how many pages are new."""
+def page_all(requests: list[PageRequest], handed: list[int] | None = None) -> int:
+    """Page each person: a :class:`Page` row and, through the communications outbox, a
+    Slack DM and an email (:func:`notifications.outbox.write_pages`), in the caller's
+    transaction. Once per ``dedup_key``: a key already paged is left as it was.
+    ``handed``: see :func:`notifications.outbox.write_pages`. Returns how many pages
+    are new."""
     if not requests:
         return 0
     keys = [r.dedup_key[:200] for r in requests]
     seen = set(Page.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
     now = clock.now()
     fresh = {}
+    subjects = {}
     for r, key in zip(requests, keys, strict=True):
         if key in seen or key in fresh:
             continue
+        subjects[key] = r.subject or r.text.split(" — ", 1)[0]
         fresh[key] = Page(
             release_id=r.release_id,
             step=r.step,
@@ -284,6 +290,25 @@ def page_all(requests: list[PageRequest]) -> int:
             created_at=now,
         )
     Page.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+    # Each page goes out through the comms outbox (Slack DM and email), in this same
+    # transaction: a page exists exactly when its deliveries do.
+    outbox.write_pages(
+        [
+            outbox.PageOut(
+                key=key,
+                release_id=row.release_id,
+                name=row.person_name,
+                subject=subjects[key],
+                text=row.text,
+                due_at=row.due_at or now,
+                slack=row.person.slack_handle if row.person else "",
+                email=row.person.email if row.person else "",
+            )
+            for key, row in fresh.items()
+        ],
+        now,
+        handed,
+    )
     return len(fresh)
 
 
@@ -292,38 +317,79 @@ def page(person: Person | None, text: str, dedup_key: str, *, release_id: int, *
     return page_all([PageRequest(person, text, dedup_key, release_id, **more)]) == 1
 
 
-def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
-    """Who a level pages: each role's holder now (the on-call schedule's, else the primary;
-    the backups at level 0 or where no primary is set), then the named contacts."""
-    found: dict[int, Person] = {}
-    holders: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
-    for a in Assignment.objects.filter(role_id__in=due.role_ids).select_related("person"):
-        holders[a.role_id][a.kind].append(a.person)
-    on_call = oncall.on_call_now(due.role_ids, now)
-    for role_id in due.role_ids:
-        if role_id in on_call:
-            primary, backup = on_call[role_id]
-            chosen = [backup or primary] if due.backups else [primary]
-        else:
-            kinds = holders[role_id]
-            chosen = (kinds["backup"] or kinds["primary"]) if due.backups else kinds["primary"]
-            chosen = chosen or kinds["backup"]
-        for person in chosen:
-            if not person.is_placeholder:
-                found.setdefault(person.pk, person)
-    names = [n.strip().lower() for n in due.contacts if n.strip()]
-    if names:
-        on_release = Person.objects.filter(assignments__role__release_id=release_id).distinct()
-        for person in on_release:
+@dataclass
+class Directory:
+    """Who holds which role, who is on call and the releases' named people, read once
+    for everything one tick fires (a fixed number of queries however many releases)."""
+
+    holders: dict[int, dict[str, list[Person]]]
+    on_call: dict[int, tuple[Person, Person | None]]
+    named: dict[int, list[Person]]
+
+    @classmethod
+    def load(cls, dues: list[tuple[int, Due]], now: datetime) -> Directory:
+        """For ``dues``, (release id, level due) pairs."""
+        role_ids = sorted({r for _, due in dues for r in due.role_ids})
+        holders: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
+        for a in Assignment.objects.filter(role_id__in=role_ids).select_related("person"):
+            holders[a.role_id][a.kind].append(a.person)
+        named: dict[int, list[Person]] = defaultdict(list)
+        naming = sorted({release_id for release_id, due in dues if due.contacts})
+        if naming:
+            seen: set[tuple[int, int]] = set()
+            for a in Assignment.objects.filter(role__release_id__in=naming).select_related(
+                "person", "role"
+            ):
+                if (a.role.release_id, a.person_id) not in seen:
+                    seen.add((a.role.release_id, a.person_id))
+                    named[a.role.release_id].append(a.person)
+        return cls(holders, oncall.on_call_now(role_ids, now), named)
+
+    def people(self, release_id: int, due: Due) -> list[Person]:
+        """Who a level pages: each role's holder now (the on-call schedule's, else the
+        primary; the backups at level 0 or where no primary is set), then the named
+        contacts."""
+        found: dict[int, Person] = {}
+        for role_id in due.role_ids:
+            if role_id in self.on_call:
+                primary, backup = self.on_call[role_id]
+                chosen = [backup or primary] if due.backups else [primary]
+            else:
+                kinds = self.holders.get(role_id) or {}
+                primaries, backups = kinds.get("primary", []), kinds.get("backup", [])
+                chosen = (backups or primaries) if due.backups else primaries
+                chosen = chosen or backups
+            for person in chosen:
+                if not person.is_placeholder:
+                    found.setdefault(person.pk, person)
+        names = {n.strip().lower() for n in due.contacts if n.strip()}
+        for person in self.named.get(release_id, ()):
             if person.name.strip().lower() in names and not person.is_placeholder:
                 found.setdefault(person.pk, person)
-    return list(found.values())
+        return list(found.values())
 
 
-def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) -> int:
+def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
+    """Who a level of ``release_id`` pages at ``now`` (see :meth:`Directory.people`)."""
+    return Directory.load([(release_id, due)], now).people(release_id, due)
+
+
+def fire_release(
+    release,
+    batch: list[tuple[Escalation, Due]],
+    now: datetime,
+    directory: Directory | None = None,
+    routes: dict[int, PagerDutyRoute] | None = None,
+    handed: list[int] | None = None,
+) -> int:
     """Fire the due levels of one release's escalations, each once: under the release's
     row lock, what already fired (another worker, a tick before a restart) is skipped.
-    Returns how many levels this call fired."""
+    The steps, their events, pages and PagerDuty triggers are written in bulk.
+    ``directory`` and ``routes`` (by release id) may come read already (the tick reads
+    them for every release at once); given ``handed``, the pages' deliveries are added to
+    it for the caller to hand over. Returns how many levels this call fired."""
+    if directory is None:
+        directory = Directory.load([(release.pk, due) for _, due in batch], now)
     with transaction.atomic():
         events.lock_head(release)
         ids = [esc.pk for esc, _ in batch]
@@ -335,37 +401,48 @@ def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) ->
                 "escalation_id", "level"
             )
         )
-        route = PagerDutyRoute.objects.filter(release=release, enabled=True).first()
-        people: dict[tuple, list[Person]] = {}
-        pages: list[PageRequest] = []
-        triggers: list[PagerDutyEvent] = []
-        count = 0
+        if routes is None:
+            route = PagerDutyRoute.objects.filter(release=release, enabled=True).first()
+        else:
+            route = routes.get(release.pk)
+        todo: list[tuple[Escalation, Due, list[Person], str]] = []
         for queued, due in batch:
             esc = running.get(queued.pk)
             if esc is None or (esc.pk, due.level) in fired:
                 continue
             fired.add((esc.pk, due.level))
-            who = (due.role_ids, due.contacts, due.backups)
-            if who not in people:
-                people[who] = people_for(release.pk, due, now)
             minutes = int((now - esc.started_at).total_seconds() // 60)
             text = (
                 f"[{release}] {esc.title} — unanswered for {minutes} min: "
                 f"escalated to level {due.level} ({due.name})"
             )
-            paged = [{"person": p.name, "channels": channels_of(p)} for p in people[who]]
-            step = EscalationStep.objects.create(
-                escalation=esc,
-                level=due.level,
-                name=due.name[:200],
-                due_at=due.at,
-                fired_at=now,
-                paged=paged,
-            )
+            todo.append((esc, due, directory.people(release.pk, due), text))
+        if not todo:
+            return 0
+        steps = EscalationStep.objects.bulk_create(
+            [
+                EscalationStep(
+                    escalation=esc,
+                    level=due.level,
+                    name=due.name[:200],
+                    due_at=due.at,
+                    fired_at=now,
+                    paged=[{"person": p.name, "channels": channels_of(p)} for p in people],
+                )
+                for esc, due, people, _ in todo
+            ]
+        )
+        pages: list[PageRequest] = []
+        triggers: list[PagerDutyEvent] = []
+        entries: list[tuple[str, dict]] = []
+        for step, (esc, due, people, text) in zip(steps, todo, strict=True):
             key = dedup_key(esc, due.level)
+            subject = f"Level {due.level} page: {esc.title}"
             pages += [
-                PageRequest(p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at)
-                for p in people[who]
+                PageRequest(
+                    p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at, subject=subject
+                )
+                for p in people
             ]
             if route is not None:
                 triggers.append(
@@ -380,29 +457,43 @@ def fire_release(release, batch: list[tuple[Escalation, Due]], now: datetime) ->
                     )
                 )
             kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
-            events.record(
-                release,
-                kind,
-                actor_label=CLOCK,
-                data={
-                    "escalation": esc.key,
-                    "title": esc.title,
-                    "level": due.level,
-                    "name": due.name,
-                    "paged": paged,
-                    "pagerduty": route is not None,
-                    "due_at": due.at.isoformat(),
-                    "late_by_s": int((now - due.at).total_seconds()),
-                },
+            entries.append(
+                (
+                    kind,
+                    {
+                        "escalation": esc.key,
+                        "title": esc.title,
+                        "level": due.level,
+                        "name": due.name,
+                        "paged": step.paged,
+                        "pagerduty": route is not None,
+                        "due_at": due.at.isoformat(),
+                        "late_by_s": int((now - due.at).total_seconds()),
+                    },
+                )
             )
-            count += 1
-        page_all(pages)
+        events.record_many(release, entries, actor_label=CLOCK)
+        page_all(pages, handed)
         PagerDutyEvent.objects.bulk_create(triggers, ignore_conflicts=True)
-    return count
+    return len(todo)
 
 
 def escalate_due(now: datetime) -> int:
-    """The tick's job: fire every level that has fallen due; send PagerDuty's outbox."""
+    """The tick's job: fire every level that has fallen due; send PagerDuty's outbox.
+
+    What every release needs is read once for all of them (levels, steps, who holds
+    which role, who is on call, PagerDuty routes); each release is then fired in its own
+    transaction, so one that fails is retried by the next tick without holding back
+    the others."""
+    fired = _fire_all(_due_now(now), now)
+    from notifications.pagerduty import deliver_pending
+
+    deliver_pending()
+    return fired
+
+
+def _due_now(now: datetime) -> dict[int, list[tuple[Escalation, Due]]]:
+    """The levels fallen due and not fired yet, by release."""
     running = list(
         Escalation.objects.filter(
             release__in=watched_releases(now), stopped_at=None, closed_at=None, started_at__lte=now
@@ -410,33 +501,48 @@ def escalate_due(now: datetime) -> int:
         .select_related("release")
         .order_by("started_at", "pk")
     )
-    fired = 0
-    if running:
-        release_ids = {e.release_id for e in running}
-        levels: dict[int, list[EscalationLevel]] = defaultdict(list)
-        for lv in EscalationLevel.objects.filter(release_id__in=release_ids).prefetch_related(
-            "roles"
-        ):
-            levels[lv.release_id].append(lv)
-        done = set(
-            EscalationStep.objects.filter(escalation__in=running).values_list(
-                "escalation_id", "level"
-            )
-        )
-        by_release: dict[int, list[tuple[Escalation, Due]]] = defaultdict(list)
-        for esc in running:
-            for due in schedule(esc, levels[esc.release_id]):
-                if due.at <= now and (esc.pk, due.level) not in done:
-                    by_release[esc.release_id].append((esc, due))
-        releases = {e.release_id: e.release for e in running}
-        for release_id, batch in by_release.items():
-            try:
-                fired += fire_release(releases[release_id], batch, now)
-            except Exception:
-                logger.exception("escalating release %s failed; the next tick retries", release_id)
-    from notifications.pagerduty import deliver_pending
+    by_release: dict[int, list[tuple[Escalation, Due]]] = defaultdict(list)
+    if not running:
+        return by_release
+    levels: dict[int, list[EscalationLevel]] = defaultdict(list)
+    for lv in EscalationLevel.objects.filter(
+        release_id__in={e.release_id for e in running}
+    ).prefetch_related("roles"):
+        levels[lv.release_id].append(lv)
+    done = set(
+        EscalationStep.objects.filter(escalation__in=running).values_list("escalation_id", "level")
+    )
+    for esc in running:
+        for due in schedule(esc, levels[esc.release_id]):
+            if due.at <= now and (esc.pk, due.level) not in done:
+                by_release[esc.release_id].append((esc, due))
+    return by_release
 
-    deliver_pending()
+
+def _fire_all(by_release: dict[int, list[tuple[Escalation, Due]]], now: datetime) -> int:
+    if not by_release:
+        return 0
+    directory = Directory.load(
+        [(rid, due) for rid, batch in by_release.items() for _, due in batch], now
+    )
+    routes = {
+        r.release_id: r
+        for r in PagerDutyRoute.objects.filter(release_id__in=by_release, enabled=True)
+    }
+    fired = 0
+    handed: list[int] = []
+    for release_id, batch in by_release.items():
+        mine: list[int] = []
+        try:
+            fired += fire_release(batch[0][0].release, batch, now, directory, routes, mine)
+        except Exception:
+            logger.exception("escalating release %s failed; the next tick retries", release_id)
+        else:
+            handed += mine
+    # Every release's pages are written before any is handed to the workers (one batch,
+    # after commit): the last release's pages do not wait for the first's hand-over.
+    if handed:
+        transaction.on_commit(lambda: hand_over(handed))
     return fired
 
 

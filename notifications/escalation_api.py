@@ -8,7 +8,7 @@ from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from notifications import escalation, oncall
-from notifications.escalation_models import OnCallSchedule
+from notifications.escalation_models import OnCallOverride, OnCallSchedule, OnCallShift
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.api import FILLED, WRITE_ERRORS, BodyIn, responses
@@ -148,6 +148,63 @@ def add_override(request, release_id: int, role: str, payload: OverrideIn):
     )
     schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
     return Status(201, oncall.override_add(schedule=schedule, user=request.user, **payload.dict()))
+
+
+def _manager(request, release_id: int):
+    release, _ = release_for(
+        request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"what": "on-call"}
+    )
+    return release
+
+
+def shift_in(release, shift_id: int) -> OnCallShift:
+    return object_in(
+        OnCallShift.objects.select_related("schedule__release", "primary"),
+        shift_id,
+        schedule__release=release,
+    )
+
+
+def override_in(release, override_id: int) -> OnCallOverride:
+    return object_in(
+        OnCallOverride.objects.select_related("schedule__release", "person"),
+        override_id,
+        schedule__release=release,
+    )
+
+
+@router.put(
+    "/releases/{release_id}/oncall/shifts/{shift_id}",
+    response=responses({200: SpanOut}, WRITE_ERRORS),
+    tags=["escalation"],
+)
+def change_shift(request, release_id: int, shift_id: int, payload: ShiftIn):
+    """Change a shift's times, primary and backup (the same checks as adding one)."""
+    shift = shift_in(_manager(request, release_id), shift_id)
+    return oncall.shift_change(shift=shift, user=request.user, **payload.dict())
+
+
+@router.delete(
+    "/releases/{release_id}/oncall/shifts/{shift_id}",
+    response=responses({204: None}, WRITE_ERRORS),
+    tags=["escalation"],
+)
+def delete_shift(request, release_id: int, shift_id: int):
+    """Take a shift off its schedule."""
+    oncall.shift_delete(shift=shift_in(_manager(request, release_id), shift_id), user=request.user)
+    return Status(204, None)
+
+
+@router.delete(
+    "/releases/{release_id}/oncall/overrides/{override_id}",
+    response=responses({204: None}, WRITE_ERRORS),
+    tags=["escalation"],
+)
+def delete_override(request, release_id: int, override_id: int):
+    """Undo a swap."""
+    found = override_in(_manager(request, release_id), override_id)
+    oncall.override_delete(override=found, user=request.user)
+    return Status(204, None)
 
 
 def schedule_in(release, schedule_id: int) -> OnCallSchedule:

@@ -81,8 +81,8 @@ class EscalationStep(models.Model):
 class Page(models.Model):
     """One person paged. ``dedup_key`` is unique: nobody is paged twice for one thing.
 
-    The communications outbox delivers pages by Slack DM and email; until then this row is
-    the record that the page was asked for (see :func:`notifications.escalation.page`)."""
+    Written with its comms-outbox message (``page:`` + ``dedup_key``), whose deliveries
+    reach the person by Slack DM and email (see :func:`notifications.escalation.page_all`)."""
 
     release = models.ForeignKey("deployments.Release", on_delete=models.CASCADE, related_name="+")
     step = models.ForeignKey(

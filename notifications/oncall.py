@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Prefetch
 
 from notifications.escalation_models import OnCallOverride, OnCallSchedule, OnCallShift
 from warroom import events, policies
@@ -58,12 +59,7 @@ def _span(starts_at: datetime | None, ends_at: datetime | None) -> tuple[datetim
 
 def schedule_for(*, release, user, role_name: str) -> OnCallSchedule:
     """The role's schedule, made on first use (the release manager)."""
-    policies.require(
-        policies.standing(user, release),
-        policies.Action.MANAGE_PEOPLE,
-        release,
-        target={"what": "on-call schedule"},
-    )
+    _allowed(user, release, "on-call schedule")
     role = Role.objects.filter(release=release, name__iexact=(role_name or "").strip()).first()
     if role is None:
         raise FieldError("role", f"the release has no role called {role_name!r}")
@@ -71,6 +67,62 @@ def schedule_for(*, release, user, role_name: str) -> OnCallSchedule:
         release=release, role=role, defaults={"name": f"{role.name} rotation"}
     )
     return found
+
+
+def _allowed(user, release, what: str) -> None:
+    policies.require(
+        policies.standing(user, release),
+        policies.Action.MANAGE_PEOPLE,
+        release,
+        target={"what": what},
+    )
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _checked_shift(schedule, starts_at, ends_at, primary: str, backup: str, *, keep=None):
+    """The shift's span and people, or a FieldError naming the field; ``keep`` is the shift
+    being edited (it does not clash with itself). Call under the release's lock."""
+    starts_at, ends_at = _span(starts_at, ends_at)
+    first = _person(schedule.release, primary, "primary")
+    second = _person(schedule.release, backup, "backup") if (backup or "").strip() else None
+    if second is not None and second.pk == first.pk:
+        raise FieldError("backup", "must be someone other than the primary")
+    others = schedule.shifts.exclude(pk=keep.pk) if keep is not None else schedule.shifts.all()
+    clash = (
+        others.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .select_related("primary")
+        .first()
+    )
+    if clash is not None:
+        # Name the end of the new shift that runs into the other one.
+        field = "starts_at" if clash.starts_at <= starts_at else "ends_at"
+        raise FieldError(
+            field,
+            f"overlaps the shift of {clash.primary.name} "
+            f"({_when(clash.starts_at)} to {_when(clash.ends_at)})",
+        )
+    return starts_at, ends_at, first, second
+
+
+def _shift_event(release, user, schedule, what: str, starts_at, ends_at) -> None:
+    events.record(
+        release,
+        "oncall.changed",
+        actor=user,
+        data={
+            "schedule": schedule.name,
+            "what": what,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+    )
+
+
+def _who(first: Person, second: Person | None) -> str:
+    return first.name + (f" with {second.name} as backup" if second else "")
 
 
 def shift_add(
@@ -84,42 +136,68 @@ def shift_add(
 ) -> OnCallShift:
     """Add a shift; one that overlaps another of the schedule is refused, naming it."""
     release = schedule.release
-    policies.require(
-        policies.standing(user, release),
-        policies.Action.MANAGE_PEOPLE,
-        release,
-        target={"what": "on-call shift"},
-    )
-    starts_at, ends_at = _span(starts_at, ends_at)
-    first = _person(release, primary, "primary")
-    second = _person(release, backup, "backup") if (backup or "").strip() else None
-    if second is not None and second.pk == first.pk:
-        raise FieldError("backup", "must be someone other than the primary")
+    _allowed(user, release, "on-call shift")
     with transaction.atomic():
         events.lock_head(release)
-        clash = schedule.shifts.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).first()
-        if clash is not None:
-            raise FieldError(
-                "starts_at",
-                f"overlaps the shift of {clash.primary.name} "
-                f"({clash.starts_at:%Y-%m-%d %H:%M} to {clash.ends_at:%Y-%m-%d %H:%M} UTC)",
-            )
+        starts_at, ends_at, first, second = _checked_shift(
+            schedule, starts_at, ends_at, primary, backup
+        )
         shift = OnCallShift.objects.create(
             schedule=schedule, starts_at=starts_at, ends_at=ends_at, primary=first, backup=second
         )
-        events.record(
-            release,
-            "oncall.changed",
-            actor=user,
-            data={
-                "schedule": schedule.name,
-                "what": f"put {first.name} on call"
-                + (f" with {second.name} as backup" if second else ""),
-                "starts_at": shift.starts_at.isoformat(),
-                "ends_at": shift.ends_at.isoformat(),
-            },
+        _shift_event(
+            release, user, schedule, f"put {_who(first, second)} on call", starts_at, ends_at
         )
     return shift
+
+
+def shift_change(
+    *,
+    shift: OnCallShift,
+    user,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    primary: str,
+    backup: str = "",
+) -> OnCallShift:
+    """Edit a shift (times, primary, backup); the same checks as adding one."""
+    schedule = shift.schedule
+    release = schedule.release
+    _allowed(user, release, "on-call shift")
+    with transaction.atomic():
+        events.lock_head(release)
+        starts_at, ends_at, first, second = _checked_shift(
+            schedule, starts_at, ends_at, primary, backup, keep=shift
+        )
+        shift.starts_at, shift.ends_at, shift.primary, shift.backup = (
+            starts_at, ends_at, first, second
+        )  # fmt: skip
+        shift.save(update_fields=["starts_at", "ends_at", "primary", "backup"])
+        _shift_event(
+            release, user, schedule, f"changed a shift: {_who(first, second)}", starts_at, ends_at
+        )
+    return shift
+
+
+def shift_delete(*, shift: OnCallShift, user) -> None:
+    """Take a shift off the schedule."""
+    _remove(shift, user, "on-call shift", f"removed the shift of {shift.primary.name}")
+
+
+def override_delete(*, override: OnCallOverride, user) -> None:
+    """Undo a swap."""
+    _remove(override, user, "on-call override", f"removed the swap for {override.person.name}")
+
+
+def _remove(entry: OnCallShift | OnCallOverride, user, what: str, said: str) -> None:
+    schedule = entry.schedule
+    release = schedule.release
+    _allowed(user, release, what)
+    with transaction.atomic():
+        events.lock_head(release)
+        deleted, _ = type(entry).objects.filter(pk=entry.pk).delete()
+        if deleted:  # (already gone: a second click changes nothing)
+            _shift_event(release, user, schedule, said, entry.starts_at, entry.ends_at)
 
 
 def override_add(
@@ -133,33 +211,23 @@ def override_add(
 ) -> OnCallOverride:
     """A swap: ``person`` is on call instead for a while (overrides may not overlap)."""
     release = schedule.release
-    policies.require(
-        policies.standing(user, release),
-        policies.Action.MANAGE_PEOPLE,
-        release,
-        target={"what": "on-call override"},
-    )
+    _allowed(user, release, "on-call override")
     starts_at, ends_at = _span(starts_at, ends_at)
     who = _person(release, person, "person")
     with transaction.atomic():
         events.lock_head(release)
         clash = schedule.overrides.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).first()
         if clash is not None:
-            raise FieldError("starts_at", f"overlaps the override for {clash.person.name}")
+            field = "starts_at" if clash.starts_at <= starts_at else "ends_at"
+            raise FieldError(
+                field,
+                f"overlaps the swap for {clash.person.name} "
+                f"({_when(clash.starts_at)} to {_when(clash.ends_at)})",
+            )
         found = OnCallOverride.objects.create(
             schedule=schedule, starts_at=starts_at, ends_at=ends_at, person=who, note=note[:300]
         )
-        events.record(
-            release,
-            "oncall.changed",
-            actor=user,
-            data={
-                "schedule": schedule.name,
-                "what": f"swapped in {who.name}",
-                "starts_at": found.starts_at.isoformat(),
-                "ends_at": found.ends_at.isoformat(),
-            },
-        )
+        _shift_event(release, user, schedule, f"swapped in {who.name}", starts_at, ends_at)
     return found
 
 
@@ -238,3 +306,21 @@ def contact_sheet(release, now: datetime) -> list[Seat]:
             )
         )
     return seats
+
+
+def schedules_of(release) -> list[OnCallSchedule]:
+    """The release's on-call schedules with their shifts and swaps, in time order."""
+    return list(
+        OnCallSchedule.objects.filter(release=release)
+        .select_related("role")
+        .prefetch_related(
+            Prefetch(
+                "shifts",
+                OnCallShift.objects.select_related("primary", "backup").order_by("starts_at"),
+            ),
+            Prefetch(
+                "overrides", OnCallOverride.objects.select_related("person").order_by("starts_at")
+            ),
+        )
+        .order_by("role__name")
+    )

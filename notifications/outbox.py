@@ -13,6 +13,8 @@ restart, a worker killed mid-send).
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,6 +26,8 @@ from notifications.models import CommsRule, Delivery, Message
 from notifications.queue import hand_over
 from notifications.render import render_template
 from notifications.transports import transport_class
+from notifications.transports.base import SLACK_DM
+from notifications.transports.email import PAGE
 from warroom import clock, events
 from warroom.audit import AuditEvent, release_model
 
@@ -123,30 +127,43 @@ def is_status_update(rule: CommsRule) -> bool:
 
 
 # --- event triggers ------------------------------------------------------------------
-@events.subscribe(events.ALL)
+@events.subscribe_batch(events.ALL)
+def on_events(batch: list[AuditEvent]) -> None:
+    """In the writer's transaction: each enabled rule triggered by an event's kind writes
+    its message (keyed by the event, so a replay writes nothing). The release's rules
+    are read once per batch (a tick that records many events at once)."""
+    by_release: dict[int, list[AuditEvent]] = {}
+    for event in batch:
+        if event.kind in ("release.created", "release.edited"):
+            schedule(event.release_id)
+        by_release.setdefault(event.release_id, []).append(event)
+    for release_id, its_events in by_release.items():
+        rules = [
+            (r, plan.triggers(r))
+            for r in CommsRule.objects.filter(release_id=release_id, enabled=True).select_related(
+                "template"
+            )
+        ]
+        if not any(kinds for _, kinds in rules):
+            continue
+        release = None
+        for event in its_events:
+            for rule, kinds in rules:
+                if event.kind not in kinds:
+                    continue
+                release = release or release_model().objects.get(pk=release_id)
+                write(
+                    release,
+                    rule=rule,
+                    key=f"rule:{rule.pk}:event:{event.release_id}:{event.seq}",
+                    cause=event.kind,
+                    due_at=event.at,
+                )
+
+
 def on_event(event: AuditEvent) -> None:
-    """In the writer's transaction: each enabled rule triggered by this kind writes its
-    message (keyed by the event, so a replay writes nothing)."""
-    if event.kind in ("release.created", "release.edited"):
-        schedule(event.release_id)
-    rules = [
-        r
-        for r in CommsRule.objects.filter(release_id=event.release_id, enabled=True).select_related(
-            "template"
-        )
-        if event.kind in plan.triggers(r)
-    ]
-    if not rules:
-        return
-    release = release_model().objects.get(pk=event.release_id)
-    for rule in rules:
-        write(
-            release,
-            rule=rule,
-            key=f"rule:{rule.pk}:event:{event.release_id}:{event.seq}",
-            cause=event.kind,
-            due_at=event.at,
-        )
+    """One event's messages (see :func:`on_events`)."""
+    on_events([event])
 
 
 def schedule(release_id: int) -> None:
@@ -248,3 +265,103 @@ def sweep(now: datetime) -> int:
         ).update(state=Delivery.State.RETRYING, next_attempt_at=now, lease_until=None)
         hand_over(ids)
     return len(ids)
+
+
+# --- pages (escalation) ------------------------------------------------------------------
+#: A Slack user ID (U…/W…): what ``conversations.open`` takes.
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class PageOut:
+    """One person paged: what to say and where they can be reached."""
+
+    key: str
+    release_id: int
+    name: str
+    subject: str
+    text: str
+    due_at: datetime
+    slack: str = ""
+    email: str = ""
+
+
+def slack_dm_target(slack_handle: str, email: str) -> audiences.Target:
+    """Where a Slack DM goes: the person's user ID, or (for a display handle such as
+    "@ana") their email, which the transport looks up with ``users.lookupByEmail``."""
+    handle = (slack_handle or "").strip()
+    if _SLACK_USER_ID.match(handle):
+        return audiences.Target(handle)
+    if "@" in (email or "")[1:]:
+        return audiences.Target(email.strip())
+    return audiences.Target(
+        handle or "(none)", "no Slack user ID, and no email to look the user up by"
+    )
+
+
+def write_pages(pages: list[PageOut], now: datetime, handed: list[int] | None = None) -> int:
+    """Write each page's message with a Slack DM and an email delivery, in the caller's
+    transaction; a page whose message exists already is left as it was. The deliveries
+    are handed to the workers after commit — or, given ``handed``, their ids are added
+    to it for the caller to hand over once it has committed (the tick's sweep, if that
+    hand-over is lost). Returns how many messages were written."""
+    if not pages:
+        return 0
+    keys = [f"page:{p.key}"[:200] for p in pages]
+    seen = set(Message.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh: dict[str, PageOut] = {}
+    for p, key in zip(pages, keys, strict=True):
+        if key not in seen:
+            fresh.setdefault(key, p)
+    if not fresh:
+        return 0
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                release_id=p.release_id,
+                key=key,
+                cause=PAGE,
+                audience=p.name[:300],
+                subject=p.subject[:300],
+                body=p.text,
+                composed=True,
+                due_at=p.due_at,
+                created_at=now,
+            )
+            for key, p in fresh.items()
+        ]
+    )
+    made = Delivery.objects.bulk_create(_page_deliveries(messages, list(fresh.values()), now))
+    ids = [d.pk for d in made if d.state == Delivery.State.QUEUED]
+    if handed is not None:
+        handed.extend(ids)
+    elif ids:
+        transaction.on_commit(lambda: hand_over(ids))
+    return len(messages)
+
+
+def _page_deliveries(messages: list[Message], pages: list[PageOut], now) -> list[Delivery]:
+    """A Slack DM and an email per page, where the person has them; a channel turned
+    off or a person Slack cannot find is written as failed, saying why."""
+    off = {c: (cls.disabled() if (cls := transport_class(c)) else "") for c in (SLACK_DM, "email")}
+    rows = []
+    for message, p in zip(messages, pages, strict=True):
+        targets = []
+        if p.slack:
+            targets.append((SLACK_DM, slack_dm_target(p.slack, p.email)))
+        if "@" in p.email[1:]:
+            targets.append(("email", audiences.Target(p.email.strip())))
+        for channel, target in targets:
+            problem = target.problem or off[channel]
+            rows.append(
+                Delivery(
+                    message=message,
+                    channel=channel,
+                    target=target.address[:300],
+                    key=f"{message.key}|{channel}|{target.address}"[:400],
+                    next_attempt_at=now,
+                    state=Delivery.State.FAILED if problem else Delivery.State.QUEUED,
+                    last_error=problem,
+                )
+            )
+    return rows

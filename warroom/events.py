@@ -19,6 +19,7 @@ constraint on (release, seq) makes any mistake fail loudly.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import defaultdict
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 Describe = Callable[[Mapping, str], str]
 Subscriber = Callable[[AuditEvent], None]
+BatchSubscriber = Callable[[list[AuditEvent]], None]
 ALL = "*"
 
 
@@ -61,6 +63,7 @@ class EventKind:
 _kinds: dict[str, EventKind] = {}
 _in_transaction: dict[str, list[Subscriber]] = defaultdict(list)
 _after_commit: dict[str, list[Subscriber]] = defaultdict(list)
+_in_transaction_batch: dict[str, list[BatchSubscriber]] = defaultdict(list)
 
 
 def declare(
@@ -94,6 +97,20 @@ def subscribe(*names: str, after_commit: bool = False) -> Callable[[Subscriber],
         for name in names:
             if fn not in table[name]:
                 table[name].append(fn)
+        return fn
+
+    return register
+
+
+def subscribe_batch(*names: str) -> Callable[[BatchSubscriber], BatchSubscriber]:
+    """Like an in-transaction :func:`subscribe`, but the function gets the events of one
+    :func:`record_many` call together (in order; a single :func:`record` gives it one),
+    so work it does per release — reading its rules, say — is done once per batch."""
+
+    def register(fn: BatchSubscriber) -> BatchSubscriber:
+        for name in names:
+            if fn not in _in_transaction_batch[name]:
+                _in_transaction_batch[name].append(fn)
         return fn
 
     return register
@@ -143,11 +160,30 @@ def record(
     savepoint; a stale head still fails loudly on the unique (release, seq)).
     Raises ImproperlyConfigured for a kind no app declared.
     """
-    kind = kind.name if isinstance(kind, EventKind) else kind
-    if kind not in _kinds:
-        raise ImproperlyConfigured(f"event kind {kind!r} is not declared by any app")
-    # Normalise data to what the JSON column gives back, so the hash is reproducible.
-    payload = json.loads(canonical_json(data or {}))
+    return record_many(
+        release, [(kind, data)], actor=actor, actor_label=actor_label, locked=locked
+    )[0]
+
+
+def record_many(
+    release,
+    entries: Iterable[tuple[str | EventKind, dict | None]],
+    *,
+    actor=None,
+    actor_label: str | None = None,
+    locked: bool = False,
+) -> list[AuditEvent]:
+    """Append several events (``(kind, data)`` each, in order) to ``release``'s chain in
+    one go: one lock of the release row, one insert, one update of its head — what a
+    worker that fires many things at once (escalation's tick) needs. Each event's
+    subscribers run as with :func:`record`, in order, once all are written. ``locked`` as
+    for :func:`record`."""
+    items = [(k.name if isinstance(k, EventKind) else k, d) for k, d in entries]
+    for kind, _ in items:
+        if kind not in _kinds:
+            raise ImproperlyConfigured(f"event kind {kind!r} is not declared by any app")
+    if not items:
+        return []
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = (
         actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
@@ -156,32 +192,61 @@ def record(
     if locked and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record(locked=True) needs the caller's transaction")
     with transaction.atomic(savepoint=not locked):
-        if locked:
-            last_seq, last_hash = release.last_seq, release.last_hash
-        else:
-            last_seq, last_hash = (
-                Release.objects.select_for_update()
-                .values_list("last_seq", "last_hash")
-                .get(pk=release.pk)
+        last_seq, last_hash = _head(release, locked)
+        at = clock.now().astimezone(UTC)
+        made = []
+        for kind, data in items:
+            # Normalise data to what the JSON column gives back: the hash is reproducible.
+            event = AuditEvent(
+                release_id=release.pk,
+                seq=last_seq + 1,
+                kind=kind,
+                at=at,
+                actor=user,
+                actor_label=label[: AuditEvent.ACTOR_LABEL_MAX],
+                data=json.loads(canonical_json(data or {})),
+                prev_hash=last_hash or GENESIS,
             )
-        event = AuditEvent(
-            release_id=release.pk,
-            seq=last_seq + 1,
-            kind=kind,
-            at=clock.now().astimezone(UTC),
-            actor=user,
-            actor_label=label[: AuditEvent.ACTOR_LABEL_MAX],
-            data=payload,
-            prev_hash=last_hash or GENESIS,
-        )
-        event.hash = event.compute_hash()
-        event.save(force_insert=True)
-        Release.objects.filter(pk=release.pk).update(last_seq=event.seq, last_hash=event.hash)
-        release.last_seq, release.last_hash = event.seq, event.hash
-        for subscriber in (*_in_transaction[kind], *_in_transaction[ALL]):
-            subscriber(event)
-        transaction.on_commit(lambda: _committed(event))
-    return event
+            event.hash = event.compute_hash()
+            last_seq, last_hash = event.seq, event.hash
+            made.append(event)
+        if len(made) == 1:
+            made[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(made)
+        Release.objects.filter(pk=release.pk).update(last_seq=last_seq, last_hash=last_hash)
+        release.last_seq, release.last_hash = last_seq, last_hash
+        for event in made:
+            for subscriber in (*_in_transaction[event.kind], *_in_transaction[ALL]):
+                subscriber(event)
+        _run_batch_subscribers(made)
+        for event in made:
+            transaction.on_commit(functools.partial(_committed, event))
+    return made
+
+
+def _head(release, locked: bool) -> tuple[int, str]:
+    """The release's chain head: as the caller read it under its lock, else read locked."""
+    if locked:
+        return release.last_seq, release.last_hash
+    return (
+        release_model()
+        .objects.select_for_update()
+        .values_list("last_seq", "last_hash")
+        .get(pk=release.pk)
+    )
+
+
+def _run_batch_subscribers(made: list[AuditEvent]) -> None:
+    batched: dict[BatchSubscriber, list[AuditEvent]] = {}
+    for event in made:
+        # A function subscribed to the kind and to every kind gets the event once.
+        for subscriber in dict.fromkeys(
+            (*_in_transaction_batch[event.kind], *_in_transaction_batch[ALL])
+        ):
+            batched.setdefault(subscriber, []).append(event)
+    for subscriber, its_events in batched.items():
+        subscriber(its_events)
 
 
 def lock_head(release) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notifications.transports.base import Refused, Retry, Transport
+from notifications.transports.base import SLACK_DM, Refused, Retry, Transport
 
 
 def for_channel(channel: str) -> Transport | None:
@@ -18,6 +18,7 @@ def transport_class(channel: str) -> type[Transport] | None:
 
     found: dict[str, type[Transport]] = {
         "slack": SlackTransport,
+        SLACK_DM: SlackTransport,  # a page: a direct message to one person
         "email": EmailTransport,
         "status_page": StatusPageTransport,
         "webhook": WebhookTransport,

@@ -14,6 +14,9 @@ from typing import ClassVar
 
 from notifications.render import Content
 
+#: The channel kind of a Slack direct message to one person (a page).
+SLACK_DM = "slack_dm"
+
 
 class Retry(Exception):
     """Try again later. ``counts`` False: nothing was tried (waiting for another delivery,

@@ -21,6 +21,7 @@ from notifications.render import Content
 from notifications.transports.base import Refused, Retry, Transport
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+PAGE = "page"  # a message's cause when it is an escalation page
 
 
 def unsubscribe_token(release_id: int, email: str, page_id: int | None = None) -> str:
@@ -54,11 +55,21 @@ class EmailTransport(Transport):
 
     def send(self, delivery, content: Content) -> str:
         m = delivery.message
-        page = audiences.status_page_of(m.release_id) if m.audience == STATUS_AUDIENCE else None
-        link = unsubscribe_url(m.release_id, delivery.target, page)
         mid = message_id(delivery.key)
-        text = f"{content.text}\n\n--\nStop these emails: {link}\n"
-        html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'
+        if m.cause == PAGE:
+            # A page is for one person on duty: no list to leave.
+            text, html, listing = content.text + "\n", content.html, {}
+        else:
+            status_page = (
+                audiences.status_page_of(m.release_id) if m.audience == STATUS_AUDIENCE else None
+            )
+            link = unsubscribe_url(m.release_id, delivery.target, status_page)
+            text = f"{content.text}\n\n--\nStop these emails: {link}\n"
+            html = f'{content.html}\n<hr><p><a href="{link}">Unsubscribe</a></p>'
+            listing = {
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         email = mail.EmailMultiAlternatives(
             subject=content.subject,
             body=text,
@@ -66,8 +77,7 @@ class EmailTransport(Transport):
             to=[delivery.target],
             headers={
                 "Message-ID": mid,
-                "List-Unsubscribe": f"<{link}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                **listing,
                 "X-Warroom-Key": delivery.key[:200],
             },
         )

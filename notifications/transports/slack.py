@@ -1,6 +1,8 @@
 """Slack through slack-sdk: Block Kit messages, a release's messages threaded under its
 first one, the running status kept current with ``chat.update``.
 
+A page is a direct message to one person (:meth:`SlackTransport.direct`).
+
 Exactly once at the far end: ``chat.postMessage`` has no idempotency key, and a post
 whose answer was lost (a read timeout, a 5xx after acceptance, a worker killed) may
 have gone through. Every post carries the delivery's key in its message metadata;
@@ -26,6 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from notifications.models import Delivery, SlackThread
 from notifications.render import Content
+from notifications.transports.base import SLACK_DM as DM
 from notifications.transports.base import Refused, Retry, Transport
 
 METADATA_TYPE = "warroom_delivery"
@@ -59,6 +62,8 @@ class SlackTransport(Transport):
         )
 
     def send(self, delivery, content: Content) -> str:
+        if delivery.channel == DM:
+            return self.direct(delivery, content)
         release_id = delivery.message.release_id
         thread = self._thread(release_id, delivery)
         if not thread.ts and thread.owner_id != delivery.pk and self._owner_gone(thread):
@@ -84,6 +89,23 @@ class SlackTransport(Transport):
             raise Retry(f"Slack did not answer: {type(e).__name__}: {e}") from e
         return ts
 
+    def direct(self, delivery, content: Content) -> str:
+        """A direct message to one person (a page): ``conversations.open`` with their user
+        (the target is a user ID, or an email looked up with ``users.lookupByEmail``), then
+        ``chat.postMessage`` to that conversation. Exactly once like a channel post: an
+        attempt after the first looks for the delivery's key in the conversation first."""
+        try:
+            user = delivery.target
+            if "@" in user:
+                user = self.client.users_lookupByEmail(email=user)["user"]["id"]
+            channel = str(self.client.conversations_open(users=user)["channel"]["id"])
+            ts = self._find(delivery, None, channel) if delivery.attempts > 1 else None
+            return ts or self._post(delivery, content, None, channel)
+        except SlackApiError as e:
+            raise self._error(e) from e
+        except (URLError, OSError, http.client.HTTPException, SlackRequestError) as e:
+            raise Retry(f"Slack did not answer: {type(e).__name__}: {e}") from e
+
     def _thread(self, release_id: int, delivery) -> SlackThread:
         """The release's thread in this channel; the delivery that inserts it first owns
         posting its root (the insert is the compare-and-set)."""
@@ -102,9 +124,9 @@ class SlackTransport(Transport):
             return True
         return not Delivery.objects.filter(pk=thread.owner_id).exclude(state="failed").exists()
 
-    def _post(self, delivery, content: Content, thread_ts: str | None) -> str:
+    def _post(self, delivery, content: Content, thread_ts: str | None, channel: str = "") -> str:
         response = self.client.chat_postMessage(
-            channel=delivery.target,
+            channel=channel or delivery.target,
             text=f"{content.subject}\n\n{content.text}"[:39000],
             blocks=blocks(content),
             thread_ts=thread_ts,
@@ -112,15 +134,16 @@ class SlackTransport(Transport):
         )
         return str(response["ts"])
 
-    def _find(self, delivery, thread_ts: str | None) -> str | None:
+    def _find(self, delivery, thread_ts: str | None, channel: str = "") -> str | None:
         """The ``ts`` of an earlier attempt's post that Slack did accept, if any."""
+        channel = channel or delivery.target
         if thread_ts:
             response = self.client.conversations_replies(
-                channel=delivery.target, ts=thread_ts, include_all_metadata=True, limit=1000
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=1000
             )
         else:
             response = self.client.conversations_history(
-                channel=delivery.target, include_all_metadata=True, limit=200
+                channel=channel, include_all_metadata=True, limit=200
             )
         for m in response.get("messages") or []:
             meta = m.get("metadata") or {}

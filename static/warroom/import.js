@@ -1,6 +1,6 @@
-// The import page: a go-live time already chosen (typed before "Preview", or stated in the
-// runbook) comes back from the server in UTC; show it again in the user's own zone so the
-// preview keeps every field and "Create release" is not refused for an empty T0.
+// Forms whose times come back from the server in UTC — the import page's go-live time
+// (typed before "Preview", or stated in the runbook), the contacts page's on-call shifts —
+// show them in the user's own zone, so a form sent back keeps every field.
 (function () {
   "use strict";
   function pad(n) { return String(n).padStart(2, "0"); }

@@ -30,3 +30,24 @@ def escalation_release(go_live_at: datetime | None = None) -> Team:
     plan = team_plan()
     plan.escalation = matrix()
     return team_release(go_live_at=go_live_at, plan=plan)
+
+
+#: Slack as the people gave it: a user ID, or a display handle found by their email.
+SLACK_HANDLES = {
+    "Devi Ops": "UDEVI0001",
+    "Dana Admin": "@dana",
+    "Rita Manager": "URITA0001",
+    "Victor President": "@victor",
+}
+#: The Slack workspace's directory (``users.lookupByEmail``) for the display handles.
+SLACK_DIRECTORY = {"dba@orbit.example": "UDANA0001", "vp@orbit.example": "UVICT0001"}
+
+
+def on_slack(release) -> None:
+    """Give the release's people their Slack handles (:data:`SLACK_HANDLES`)."""
+    from warroom.people.models import Person
+
+    for name, handle in SLACK_HANDLES.items():
+        Person.objects.filter(name=name, assignments__role__release=release).update(
+            slack_handle=handle
+        )
