@@ -45,7 +45,7 @@ from .recognise import front_matter, has_task_marks, marks_mean_done
 from .roles import RolesMixin
 from .rollback import RollbackMixin
 from .text import heading_prefix, plain
-from .times import Times, TimesMixin, clean_name, read_times
+from .times import Times, TimesMixin, clean_name, day_span, read_times
 
 
 class _Builder(
@@ -85,6 +85,7 @@ class _Builder(
         self.marks_mean_done = False
         self.has_boxes = False
         self.go_live_line = 0
+        self.day_phases: set[int] = set()  # ids of phases that are a day or week of the go-live
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))
@@ -188,7 +189,15 @@ class _Builder(
         """A heading with a window is a phase; one with a single offset makes its items due
         then; a role heading in a roles section is a role."""
         title = sec.title
-        if self.is_phase_heading(title, t, ctx, own):
+        day = self.day_section(sec, ctx, parent, own, t)
+        if day is not None:
+            start, length = day
+            ctx.phase = self.add_phase(plain(title), start, length, sec.line)
+            self.day_phases.add(id(ctx.phase))
+            ctx.phase_times = t
+            self.heading_phase_spans.setdefault((start, length), ctx.phase)
+            ctx.cls = SectionKind.TIMELINE
+        elif self.is_phase_heading(title, t, ctx, own):
             self.heading_phase(sec, ctx, t)
         elif t.offset is not None and not t.ranged:
             ctx.due = t.offset.value
@@ -201,6 +210,18 @@ class _Builder(
             ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
         elif own == "checklist" and (parent.cls != "timeline" or ctx.due):
             ctx.phase = None
+
+    @staticmethod
+    def day_section(
+        sec: Section, ctx: Ctx, parent: Ctx, own: SectionKind | str | None, t: Times
+    ) -> tuple[timedelta, timedelta] | None:
+        """(start, length) when the section is a day or week of the go-live ("Week -2",
+        "T-7 days", "Day 0 / Go-live night", "Vorwoche", "Día -1"): a phase on the T-minus
+        clock. A day heading inside a checklist ("Pre-Deployment Checklist > T-7 Days") or
+        one that names a checklist itself stays a checklist due then."""
+        if own not in (None, SectionKind.TIMELINE) or parent.cls not in (None, "timeline"):
+            return None
+        return day_span(sec.title, t)
 
     def heading_phase(self, sec: Section, ctx: Ctx, t: Times) -> None:
         start, duration = self.span(t, sec.line, ctx.day, ctx.phase)

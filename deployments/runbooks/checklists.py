@@ -130,7 +130,9 @@ class ChecklistsMixin:
         if cl is not None:
             return cl
         if phase is not None:
-            cl = PlanChecklist(name=name, kind="phase", line=line)
+            # a day or week of the go-live: its tasks are due when the day starts
+            due = phase.start if id(phase) in self.day_phases else None
+            cl = PlanChecklist(name=name, kind="phase", due=due, line=line)
             phase.checklists.append(cl)
         else:
             due, kind = _due_and_kind(ctx, label, label_times)
@@ -184,6 +186,8 @@ class ChecklistsMixin:
         if st.ctx.explicit:
             return False
         s = plain(text)
+        if self.rollback_arrow(s, line, st):
+            return True  # "[ ] Error rate > 1% → rollback": a criterion, not work to tick
         if self.in_gate(st) and self.gate_line(s, line, st):
             return True
         if st.ctx.triggers and st.ctx.cls == "rollback":

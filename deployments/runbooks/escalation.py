@@ -95,10 +95,12 @@ class EscalationMixin:
             name = cell_text(get(row, c_name))
             if name or col("phone", "email", "slack") is not None:
                 p = self.add_person(
-                    name or "[TBD]",
+                    name,
                     ln,
                     email=cell_text(get(row, col("email"))),
                     phone=cell_text(get(row, col("phone"))),
                     slack=cell_text(get(row, col("slack"))),
+                    role=role,
                 )
-                level.contacts.append(p.name)
+                if p is not None and p.name not in level.contacts:
+                    level.contacts.append(p.name)

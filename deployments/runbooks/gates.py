@@ -31,7 +31,13 @@ class GatesMixin:
         return ""
 
     def gate(self, ctx: Ctx, name: str, kind: str, line: int, at: timedelta | None) -> PlanGate:
-        key = (ctx.title, kind, line if kind == "final_approval" and name != ctx.title else 0)
+        # same-named gates under different phases or sections stay apart
+        key = (
+            ctx.path,
+            ctx.title,
+            kind,
+            line if kind == "final_approval" and name != ctx.title else 0,
+        )
         g = self.gates.get(key)
         if g is None:
             g = PlanGate(name=name, kind=kind, at=at, line=line)
@@ -40,8 +46,8 @@ class GatesMixin:
         return g
 
     def last_gate_in(self, ctx: Ctx) -> PlanGate | None:
-        for (title, _kind, _x), g in reversed(self.gates.items()):
-            if title == ctx.title:
+        for key, g in reversed(self.gates.items()):
+            if key[:2] == (ctx.path, ctx.title):
                 return g
         return None
 

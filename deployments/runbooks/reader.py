@@ -26,8 +26,8 @@ from .blocks import Block, ListItem, Section, split_cells
 from .comms import _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
 from .plan import PlanCommsRule, PlanNote, PlanSignOff
-from .recognise import is_placeholder, owner_line
-from .rollback import _severity, read_criterion
+from .recognise import is_placeholder, owner_line, says_rollback, threshold_action
+from .rollback import _AUTOMATIC, _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
 from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
 
@@ -78,7 +78,7 @@ def _is_escalation(t: _Table, st: _State) -> bool:
 
 
 def _is_threshold(t: _Table, st: _State) -> bool:
-    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison")
+    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison", "alert")
 
 
 def _is_signoff(t: _Table, st: _State) -> bool:
@@ -421,21 +421,47 @@ class ReaderMixin:
     # -- bullet recognisers, in order (each returns True when it took the bullet) ----------
 
     def bullet_criterion(self, bl: _Bullet, st: _State) -> bool:
-        low = bl.text.lower()
-        arrow = "→ rollback" in low or "-> rollback" in low
-        if not (arrow or st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
+        """``Error rate > 1% for 5 min → rollback`` anywhere, or a threshold line in a rollback
+        section, is a rollback criterion; ``Disk > 80% → notify the DBA`` is an alert (not
+        taken here: kept as a note)."""
+        if self.rollback_arrow(bl.text, bl.item.line, st, severity_of=bl.label):
+            return True
+        split = threshold_action(bl.text)
+        if split is not None:
+            if read_criterion(split[0]) is not None:
+                self.warn(
+                    bl.item.line,
+                    f"alert threshold '{split[0]}' does not say to roll back ('{split[1]}'): "
+                    "kept as a note, not a rollback criterion",
+                )
+            return False  # a threshold whose action is not a rollback: an alert
+        if not (st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
             return False
-        crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", bl.text, flags=re.I))
+        crit = read_criterion(bl.text)
         if crit:
             crit.severity = st.severity or _severity(bl.label or st.ctx.title)
             crit.text = bl.text
             crit.line = bl.item.line
             self.plan.rollback_criteria.append(crit)
             return True
-        if st.ctx.cls == "rollback" or "→ rollback" in low:
-            st.unparsed_criteria.append((bl.item.line, bl.text))
-            return True
-        return False
+        st.unparsed_criteria.append((bl.item.line, bl.text))
+        return True
+
+    def rollback_arrow(self, text: str, line: int, st: _State, severity_of: str = "") -> bool:
+        """A threshold with an arrow to a rollback (``→ rollback``, ``→ 回滚``): a criterion,
+        automatic when the action says so. False for anything else."""
+        split = threshold_action(plain(text))
+        if split is None or not says_rollback(split[1]):
+            return False
+        crit = read_criterion(split[0])
+        if crit is None:
+            return False
+        crit.severity = st.severity or _severity(severity_of or st.ctx.title)
+        crit.text = plain(text)
+        crit.automatic = crit.automatic or bool(_AUTOMATIC.search(split[1]))
+        crit.line = line
+        self.plan.rollback_criteria.append(crit)
+        return True
 
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
         if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
@@ -530,7 +556,7 @@ class ReaderMixin:
     def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
         for ln, row in b.rows:
             self.add_person(
-                cell_text(t.get(row, t.col("name"))) or "[TBD]",
+                cell_text(t.get(row, t.col("name"))),
                 ln,
                 email=cell_text(t.get(row, t.col("email"))),
                 phone=cell_text(t.get(row, t.col("phone"))),
@@ -587,7 +613,7 @@ _BULLET_RECOGNISERS = (
 )
 _TABLE_READERS = (
     (_is_escalation, lambda self, b, t, st: self.escalation_table(b, t.col, t.get)),
-    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.col, t.get, st)),
+    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.head, t.col, t.get, st)),
     (_is_signoff, lambda self, b, t, st: self.signoff_table(b, t.col, t.get, st)),
     (_is_roles, lambda self, b, t, st: self.roles_table(b, t.col, t.get, st.ctx)),
     (_is_contacts, ReaderMixin.contacts_table),

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from . import vocab
 from .plan import PlanPhase
-from .recognise import relative_offset, stated_go_live, unit_delta, unknown_unit
+from .recognise import named_day, relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
 
 
@@ -86,6 +86,7 @@ class TOffset:
     unit: str  # "d" | "h" | "m" | "" (explicit H:MM / zero)
     start: int
     end: int
+    counted: str = ""  # the unit as written: "w" | "d" | "h" | "m" | "" (H:MM, none)
 
 
 def t_offsets(text: str) -> list[TOffset]:
@@ -101,16 +102,17 @@ def t_offsets(text: str) -> list[TOffset]:
         if unit is None and mins is None and unknown_unit(text[m.start() :]):
             continue  # "T-7 jours": a unit nobody taught us; warned about, never guessed
         value = timedelta(days=int(days or 0))
+        counted = ""
         if mins is not None:
             value += timedelta(hours=int(num or 0), minutes=int(mins))
             u = ""
         elif num is not None:
             value += _unit_delta(float(num), unit) if unit or not days else timedelta()
-            u = (vocab.unit_of(unit) or "") if unit else ""
+            u = counted = (vocab.unit_of(unit) or "") if unit else ""
             u = "d" if u == "w" else u
         else:
-            u = "d"
-        out.append(TOffset(sign * value, u, m.start(), m.end()))
+            u = counted = "d"
+        out.append(TOffset(sign * value, u, m.start(), m.end(), counted))
     # "(T+5 to T+25 min)": a bare number takes the unit of its partner
     for a, b in itertools.pairwise(out):
         if (
@@ -219,9 +221,23 @@ def read_times(text: str) -> Times:
     if rel is not None:
         t.before_after = rel.value
         if t.offset is None:
-            t.offset = TOffset(rel.value, "d", rel.start, rel.end)
+            t.offset = TOffset(rel.value, "d", rel.start, rel.end, rel.unit)
             t.spans.append((rel.start, rel.end))
     return t
+
+
+def day_span(title: str, t: Times) -> tuple[timedelta, timedelta] | None:
+    """A section named after a day or week on the T-minus clock ("Week -2", "T-7 days",
+    "Day 0 / Go-live night", "Vorwoche", "Día -1", "1週間前") -> (start, length); None for
+    a heading with a clock time, a range, or an offset in hours or minutes."""
+    if t.clock is not None or t.ranged:
+        return None
+    if t.offset is not None:
+        off = t.offset
+        if off.counted not in ("d", "w") or off.value % DAY:
+            return None
+        return off.value, (7 * DAY if off.counted == "w" else DAY)
+    return named_day(plain(title))
 
 
 _NAME_TRIM = re.compile(r"^[\s:|\-–—,.]+|[\s:|\-–—,]+$")
