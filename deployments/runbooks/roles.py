@@ -11,12 +11,13 @@ import re
 
 from .blocks import Block, Section
 from .context import _NUMBERING, _PAREN_TAIL, _STAKEHOLDER, Ctx, _State
+from .owners import OwnersMixin
 from .plan import PlanPerson, PlanRole
 from .recognise import contact_value, is_placeholder
 from .text import cell_text, plain, split_list
 
 
-class RolesMixin:
+class RolesMixin(OwnersMixin):
     """Builder part: roles and people."""
 
     def looks_like_role(self, sec: Section) -> bool:
@@ -42,7 +43,7 @@ class RolesMixin:
 
     def find_role(self, name: str) -> PlanRole | None:
         key = name.lower()
-        for r in self.plan.roles:
+        for r in self.index.plan.roles:
             if r.name.lower() == key:
                 return r
         return None
@@ -56,7 +57,7 @@ class RolesMixin:
             role = PlanRole(
                 name=name, duty=qual, kind="stakeholder" if stakeholder else "team", line=line
             )
-            self.plan.roles.append(role)
+            self.index.plan.roles.append(role)
         return role
 
     def add_person(
@@ -69,15 +70,15 @@ class RolesMixin:
         if is_placeholder(name):
             self.unfilled_seat(name, line, role)
             return None
-        p = self.people_index.get(name.lower())
+        p = self.index.people_index.get(name.lower())
         if p is not None:
             p.email = p.email or email
             p.phone = p.phone or phone
             p.slack = p.slack or slack
             return p
         p = PlanPerson(name=name, email=email, phone=phone, slack=slack, line=line)
-        self.plan.people.append(p)
-        self.people_index[name.lower()] = p
+        self.index.plan.people.append(p)
+        self.index.people_index[name.lower()] = p
         return p
 
     def unfilled_seat(self, name: str, line: int, role: str = "") -> None:
@@ -113,7 +114,7 @@ class RolesMixin:
             if not contact_value(v):
                 return
             st.person = PlanPerson(name="", line=line)
-            self.plan.people.append(st.person)
+            self.index.plan.people.append(st.person)
             st.person_role = role
         setattr(st.person, k, contact_value(v))
 
@@ -142,7 +143,7 @@ class RolesMixin:
                 role.duty = cell_text(get(row, c_duty))
                 role.primary = [n for n in split_list(get(row, c_name)) if not is_placeholder(n)]
                 role.backup = [n for n in split_list(get(row, c_backup)) if not is_placeholder(n)]
-                self.plan.roles.append(role)
+                self.index.plan.roles.append(role)
                 continue
             role = self.add_role(raw_role, ln, stakeholder=stakeholder)
             duty = cell_text(get(row, c_duty))

@@ -11,8 +11,9 @@ import re
 
 from .blocks import Block
 from .context import _State
+from .gates import GatesMixin
 from .plan import COMPARISONS, PlanRollbackCriterion
-from .recognise import says_rollback
+from .recognise import says_rollback, threshold_action
 from .text import cell_text, plain
 from .times import _UNIT, _unit_delta, parse_duration
 
@@ -93,7 +94,7 @@ def _severity(text: str, default: str = "immediate") -> str:
     return default
 
 
-class RollbackMixin:
+class RollbackMixin(GatesMixin):
     """Builder part: rollback threshold tables."""
 
     def threshold_table(self, b: Block, head: list[str], col, get, st: _State) -> None:
@@ -108,7 +109,7 @@ class RollbackMixin:
                 except ValueError:
                     self.warn(ln, "rollback criterion without a numeric threshold; row skipped")
                     continue
-                self.plan.rollback_criteria.append(
+                self.index.plan.rollback_criteria.append(
                     PlanRollbackCriterion(
                         metric=cell_text(get(row, c_metric)),
                         comparison=cell_text(get(row, col("comparison"))),
@@ -138,7 +139,7 @@ class RollbackMixin:
                     f"alert threshold '{what}' does not say to roll back ('{action}'): "
                     "kept as a note, not a rollback criterion",
                 )
-                st.loose.append(Block("para", ln, ln, self.lines[ln - 1]))
+                st.loose.append(Block("para", ln, ln, self.index.lines[ln - 1]))
                 continue
             for i, h in cols:
                 value = cell_text(get(row, i))
@@ -156,4 +157,20 @@ class RollbackMixin:
                     crit.severity = "immediate"
                     crit.automatic = bool(_AUTOMATIC.search(action))
                 crit.line = ln
-                self.plan.rollback_criteria.append(crit)
+                self.index.plan.rollback_criteria.append(crit)
+
+    def rollback_arrow(self, text: str, line: int, st: _State, severity_of: str = "") -> bool:
+        """A threshold with an arrow to a rollback (``→ rollback``, ``→ 回滚``): a criterion,
+        automatic when the action says so. False for anything else."""
+        split = threshold_action(plain(text))
+        if split is None or not says_rollback(split[1]):
+            return False
+        crit = read_criterion(split[0])
+        if crit is None:
+            return False
+        crit.severity = st.severity or _severity(severity_of or st.ctx.title)
+        crit.text = plain(text)
+        crit.automatic = crit.automatic or bool(_AUTOMATIC.search(split[1]))
+        crit.line = line
+        self.index.plan.rollback_criteria.append(crit)
+        return True

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import vocab
+from .index import BuilderCore
 from .plan import PlanPhase
 from .recognise import named_day, relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
@@ -121,10 +122,10 @@ def t_offsets(text: str) -> list[TOffset]:
             and b.unit
             and re.fullmatch(r"\s*(?:to|-|–|—)\s*", text[a.end : b.start])
         ):
-            m = _TOFF.match(text, a.start)
-            if m and m.group(3) and m.group(4) is None:
-                sign = -1 if m.group(1) != "+" else 1
-                a.value = sign * _unit_delta(float(m.group(3)), b.unit)
+            bare = _TOFF.match(text, a.start)
+            if bare and bare.group(3) and bare.group(4) is None:
+                sign = -1 if bare.group(1) != "+" else 1
+                a.value = sign * _unit_delta(float(bare.group(3)), b.unit)
     return out
 
 
@@ -274,20 +275,20 @@ def parse_offset_or_duration(text: str) -> timedelta | None:
     return parse_offset(text) if text.startswith("T") else parse_duration(text)
 
 
-class TimesMixin:
+class TimesMixin(BuilderCore):
     """Builder part: the T0 anchor and clock/date -> offset resolution."""
 
     # -- anchors ----------------------------------------------------------------
 
     def find_anchor(self) -> None:
         candidates: list[tuple[int, int, str | None]] = []  # (priority, minutes, tz)
-        for ln in self.lines:
+        for ln in self.index.lines:
             low = ln.lower()
             if not re.search(r"\d:\d\d", ln):
-                if self.golive_date is None and "go-live" in low:
+                if self.index.golive_date is None and "go-live" in low:
                     dm = _DATE.search(ln, low.index("go-live"))
                     if dm:
-                        self.golive_date = (
+                        self.index.golive_date = (
                             _MONTHS.index(dm.group(2).lower()[:3]) + 1,
                             int(dm.group(3)),
                         )
@@ -316,34 +317,34 @@ class TimesMixin:
             ):
                 candidates.append((3, first, tzv))
             gl = re.search(r"go-?live", low)
-            if self.golive_date is None and gl:
+            if self.index.golive_date is None and gl:
                 dm = _DATE.search(ln, gl.start())
                 if dm:
-                    self.golive_date = (
+                    self.index.golive_date = (
                         _MONTHS.index(dm.group(2).lower()[:3]) + 1,
                         int(dm.group(3)),
                     )
         if candidates:
             candidates.sort(key=lambda c: c[0])
-            self.anchor = candidates[0][1]
-            tz = next((c[2] for c in candidates if c[2]), None)
-            if tz:
-                self.plan.timezone = tz
-                self.tz_found = True
-        if not self.tz_found:
-            for ln in self.lines:
+            self.index.anchor = candidates[0][1]
+            zone = next((c[2] for c in candidates if c[2]), None)
+            if zone:
+                self.index.plan.timezone = zone
+                self.index.tz_found = True
+        if not self.index.tz_found:
+            for ln in self.index.lines:
                 if re.search(r"\d:\d\d", ln):
                     tz = _TZ.search(ln)
                     if tz:
-                        self.plan.timezone = tz.group(1)
+                        self.index.plan.timezone = tz.group(1)
                         break
 
     def clock_offset(
         self, minutes: int, near: timedelta | None = None, day: timedelta | None = None
     ) -> timedelta:
-        if self.anchor is None:
-            self.anchor = minutes
-        base = timedelta(minutes=minutes - self.anchor)
+        if self.index.anchor is None:
+            self.index.anchor = minutes
+        base = timedelta(minutes=minutes - self.index.anchor)
         if day is not None:
             return day + timedelta(minutes=minutes)
         if near is None:
@@ -356,12 +357,12 @@ class TimesMixin:
         return best
 
     def day_offset(self, md: tuple[int, int]) -> timedelta | None:
-        if not self.golive_date or self.anchor is None:
+        if not self.index.golive_date or self.index.anchor is None:
             return None
         year = 2001
         try:
             d = date(year, *md)
-            g = date(year, *self.golive_date)
+            g = date(year, *self.index.golive_date)
         except ValueError:
             return None
         diff = (d - g).days
@@ -369,7 +370,7 @@ class TimesMixin:
             diff -= 365
         elif diff < -180:
             diff += 365
-        return diff * DAY - timedelta(minutes=self.anchor)
+        return diff * DAY - timedelta(minutes=self.index.anchor)
 
     # -- resolving times ----------------------------------------------------------
 
@@ -385,7 +386,7 @@ class TimesMixin:
 
     def stated_go_live(self) -> None:
         """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
-        found = stated_go_live(self.lines)
+        found = stated_go_live(self.index.lines)
         if found is None:
             return
         stamp = f"{found.date}T{found.time}" if found.date else found.time
@@ -393,8 +394,8 @@ class TimesMixin:
             sign = "-" if found.utc_offset_min < 0 else "+"
             hours, minutes = divmod(abs(found.utc_offset_min), 60)
             stamp += f"{sign}{hours:02d}:{minutes:02d}"
-        self.plan.go_live_at = stamp
-        self.go_live_line = found.line
+        self.index.plan.go_live_at = stamp
+        self.index.go_live_line = found.line
 
     def span(
         self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None
@@ -451,7 +452,7 @@ class TimesMixin:
         w = _WINDOW.search(v)
         offs = t_offsets(v)
         if len(offs) >= 2:
-            self.plan.window_start, self.plan.window_end = offs[0].value, offs[1].value
+            self.index.plan.window_start, self.index.plan.window_end = offs[0].value, offs[1].value
         elif w:
             a = _clock_minutes(w.group(1), w.group(2), w.group(3) or w.group(6))
             b = _clock_minutes(w.group(4), w.group(5), w.group(6))
@@ -461,9 +462,9 @@ class TimesMixin:
             end = self.clock_offset(b, start)
             while end <= start:
                 end += DAY
-            if self.plan.window_start is None:
-                self.plan.window_start, self.plan.window_end = start, end
+            if self.index.plan.window_start is None:
+                self.index.plan.window_start, self.index.plan.window_end = start, end
             tz = _TZ.search(v)
-            if tz and not self.tz_found:
-                self.plan.timezone = tz.group(1)
-                self.tz_found = True
+            if tz and not self.index.tz_found:
+                self.index.plan.timezone = tz.group(1)
+                self.index.tz_found = True
