@@ -9,6 +9,7 @@ of forms each function reads are in ``tests/runbooks/test_recognise.py``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ class Task:
     boxed: bool = True  # "[ ]" rather than an emoji or ballot-box mark
 
 
+@functools.lru_cache(maxsize=4096)
 def task_marker(text: str, *, marks_mean_done: bool = False) -> Task | None:
     """``[ ] x``, ``[x] x``, ``☐ x``, ``✅ x``, ``1. [ ] x`` -> a task.
 
@@ -95,13 +97,15 @@ _PLACEHOLDER = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_placeholder(text: str) -> bool:
     """``___``, ``[Name]``, ``TBD``, ``TBC``, ``XXX``, ``<name>``, ``John Doe``, ``@handle``,
     ``(to be assigned)``, ``noch offen``, ``por asignar``, ``未定``: a seat to fill, no one."""
-    s = re.sub(r"[\s:*]+$", "", text.strip()).strip().strip("*`").strip()
+    s = _TRAILING_MARKS.sub("", text.strip()).strip().strip("*`").strip()
     return not s or bool(_PLACEHOLDER.match(s))
 
 
+_TRAILING_MARKS = re.compile(r"[\s:*]+$")
 _CONTACT_PLACEHOLDER = re.compile(r"x{3}|_{3}|^\[[^\]]*\]$|^<[^>]*>$|^@$", re.I)
 
 
@@ -516,6 +520,8 @@ _GO_LIVE = re.compile(
 )
 
 
+_CLOCK_TIME = re.compile(r"\d:\d\d")
+
 #: what ``export.render_plan`` writes when the plan states no go-live time
 _GO_LIVE_UNSET = re.compile(r"^\*\*Go-live:\*\*\s*-\s*$")
 
@@ -529,31 +535,34 @@ class GoLive:
     line: int
 
 
+def _zone_offset(zone: str, lines: list[str]) -> tuple[int | None, str]:
+    """(minutes east of UTC, the zone as kept) of a zone written after a go-live time."""
+    if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
+        return 8 * 60, zone  # China Standard Time in a Chinese document, not US Central
+    if zone in TZ_OFFSETS:
+        return int(TZ_OFFSETS[zone] * 60), zone
+    if re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        return sign * (int(digits[:2]) * 60 + int(digits[2:])), zone
+    return None, ""
+
+
 def stated_go_live(lines: list[str]) -> GoLive | None:
     """The first ``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` line."""
     for n, ln in enumerate(lines, 1):
         if ln.startswith("#"):
             continue
-        if _GO_LIVE_UNSET.match(ln):
+        if ln.startswith("**Go-live:**") and _GO_LIVE_UNSET.match(ln):
             return None
-        m = _GO_LIVE.search(ln)
+        # no "22:00" on the line: no go-live time (a cheap test before the big one)
+        m = _GO_LIVE.search(ln) if _CLOCK_TIME.search(ln) else None
         if not m:
             continue
         hour, minute = int(m.group("h")), int(m.group("m"))
         if hour > 23 or minute > 59:
             continue
-        zone = (m.group("tz") or "").upper()
-        offset = None
-        if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
-            offset = 8 * 60  # China Standard Time in a Chinese document, not US Central
-        elif zone in TZ_OFFSETS:
-            offset = int(TZ_OFFSETS[zone] * 60)
-        elif re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
-            sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-        elif zone:
-            zone = ""
+        offset, zone = _zone_offset((m.group("tz") or "").upper(), lines)
         return GoLive(m.group("date") or "", f"{hour:02d}:{minute:02d}", offset, zone, n)
     return None
 

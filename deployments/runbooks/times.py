@@ -16,6 +16,7 @@ and spans against it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ _DATE = re.compile(
 )
 
 DAY = timedelta(days=1)
+_HAS_CLOCK = re.compile(r"\d:\d\d")
+_GO_LIVE_DASH = re.compile(r"go-live", re.I)
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
@@ -191,7 +194,13 @@ class Times:
         return bool(self.offset_end or self.clock_end is not None or self.duration or self.date)
 
 
+@functools.lru_cache(maxsize=4096)
 def read_times(text: str) -> Times:
+    """What ``text`` says about time (cached: headings and labels repeat; never mutated)."""
+    return _read_times(text)
+
+
+def _read_times(text: str) -> Times:
     t = Times()
     offs = t_offsets(text)
     if offs:
@@ -283,16 +292,17 @@ class TimesMixin(BuilderCore):
     def find_anchor(self) -> None:
         candidates: list[tuple[int, int, str | None]] = []  # (priority, minutes, tz)
         for ln in self.index.lines:
-            low = ln.lower()
-            if not re.search(r"\d:\d\d", ln):
-                if self.index.golive_date is None and "go-live" in low:
-                    dm = _DATE.search(ln, low.index("go-live"))
+            if not _HAS_CLOCK.search(ln):
+                gl = _GO_LIVE_DASH.search(ln) if self.index.golive_date is None else None
+                if gl:
+                    dm = _DATE.search(ln, gl.start())
                     if dm:
                         self.index.golive_date = (
                             _MONTHS.index(dm.group(2).lower()[:3]) + 1,
                             int(dm.group(3)),
                         )
                 continue
+            low = ln.lower()
             tz = _TZ.search(ln)
             tzv = tz.group(1) if tz else None
             c = _CLOCK_RE.search(ln)
