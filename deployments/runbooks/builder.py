@@ -7,9 +7,11 @@ heading carries a time window, a due offset when it carries a single T-offset
 approval section. Headings in canonical form are read by ``canonical.py``.
 The section's blocks are then read by ``reader.py``.
 
-:class:`_Builder` is composed of one mixin per concern; they share the
-builder's state (``plan``, ``warnings``, the T0 anchor and the lookup tables
-set up in ``__init__``).
+Everything the passes share is one typed :class:`~.index.PlanIndex` (the plan
+being built, the warnings, the T0 anchor, the lookup tables); each part of the
+builder (times, owners, roles, escalation, gates, rollback, comms, phases,
+checklists, canonical, reader) is one class in a chain that reads and fills
+that index and calls only the parts before it, so mypy checks every call.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ import re
 from datetime import timedelta
 
 from .blocks import _MD, Section, _blocks, _sections
-from .canonical import CanonicalMixin
-from .checklists import ChecklistsMixin
-from .comms import CommsMixin
 from .context import (
     _LEVEL,
     _NUMBERING,
@@ -35,81 +34,43 @@ from .context import (
     trigger_heading,
 )
 from .errors import RunbookError
-from .escalation import EscalationMixin
-from .gates import GatesMixin
-from .owners import OwnersMixin
-from .phases import PhasesMixin
-from .plan import ParseWarning, Plan, PlanChecklist, PlanCommsRule, PlanGate, PlanPerson, PlanPhase
+from .index import PlanIndex
+from .plan import Plan
 from .reader import ReaderMixin
 from .recognise import front_matter, has_task_marks, marks_mean_done
-from .roles import RolesMixin
-from .rollback import RollbackMixin
 from .text import heading_prefix, plain
-from .times import Times, TimesMixin, clean_name, read_times
+from .times import Times, clean_name, day_span, read_times
 
 
-class _Builder(
-    ReaderMixin,
-    CanonicalMixin,
-    PhasesMixin,
-    ChecklistsMixin,
-    GatesMixin,
-    RolesMixin,
-    EscalationMixin,
-    RollbackMixin,
-    CommsMixin,
-    OwnersMixin,
-    TimesMixin,
-):
+class _Builder(ReaderMixin):
     """Builds one :class:`Plan` from one runbook text."""
 
     def __init__(self, text: str, source_name: str):
-        self.text = text
-        self.lines = text.split("\n")
-        self.source_name = source_name
-        self.plan = Plan(title="")
-        self.warnings: list[ParseWarning] = []
-        self.anchor: int | None = None  # T0 as minutes of day
-        self.golive_date: tuple[int, int] | None = None
-        self.tz_found = False
-        self.phase_lines: dict[int, int] = {}
-        self.row_phases: list[tuple[PlanPhase, str]] = []  # (phase, merge key)
-        self.heading_phase_spans: dict[tuple, PlanPhase] = {}
-        self.date_phases: dict[tuple[int, int], PlanPhase] = {}
-        self.checklists: dict[tuple, PlanChecklist] = {}
-        self.gates: dict[tuple, PlanGate] = {}
-        self.people_index: dict[str, PlanPerson] = {}
-        self.interval_sentences: list[PlanCommsRule] = []
-        self.meta_seen: set[str] = set()
-        self.heading_count = 0
-        self.marks_mean_done = False
-        self.has_boxes = False
-        self.go_live_line = 0
-
-    def warn(self, line: int, message: str) -> None:
-        self.warnings.append(ParseWarning(line, message))
+        self.index = PlanIndex(text, source_name)
 
     # -- entry -------------------------------------------------------------------
 
     def build(self) -> Plan:
-        meta, self.text = front_matter(self.text)
-        self.has_boxes = has_task_marks(self.text)
-        self.marks_mean_done = marks_mean_done(self.text)
-        tokens = _MD.parse(self.text)
+        meta, self.index.text = front_matter(self.index.text)
+        self.index.has_boxes = has_task_marks(self.index.text)
+        self.index.marks_mean_done = marks_mean_done(self.index.text)
+        tokens = _MD.parse(self.index.text)
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
         self.find_anchor()
         self.stated_go_live()
-        self.plan.title = plain(meta.get("title") or meta.get("name") or "")
+        self.index.plan.title = plain(meta.get("title") or meta.get("name") or "")
         for sec in root.children:
-            if sec.level == 1 and not self.plan.title:
-                self.plan.title = plain(sec.title)
+            if sec.level == 1 and not self.index.plan.title:
+                self.index.plan.title = plain(sec.title)
                 break
-        self.plan.title = self.plan.title or self.source_name or "Untitled runbook"
-        self.heading_count = sum(1 for b in blocks if b.kind == "heading" and b.level > 1)
+        self.index.plan.title = (
+            self.index.plan.title or self.index.source_name or "Untitled runbook"
+        )
+        self.index.heading_count = sum(1 for b in blocks if b.kind == "heading" and b.level > 1)
         self.walk(root, Ctx())
         self.finish()
-        return self.plan
+        return self.index.plan
 
     def walk(self, sec: Section, parent: Ctx) -> None:
         ctx = self.section_ctx(sec, parent)
@@ -188,7 +149,15 @@ class _Builder(
         """A heading with a window is a phase; one with a single offset makes its items due
         then; a role heading in a roles section is a role."""
         title = sec.title
-        if self.is_phase_heading(title, t, ctx, own):
+        day = self.day_section(sec, ctx, parent, own, t)
+        if day is not None:
+            start, length = day
+            ctx.phase = self.add_phase(plain(title), start, length, sec.line)
+            self.index.day_phases.add(id(ctx.phase))
+            ctx.phase_times = t
+            self.index.heading_phase_spans.setdefault((start, length), ctx.phase)
+            ctx.cls = SectionKind.TIMELINE
+        elif self.is_phase_heading(title, t, ctx, own):
             self.heading_phase(sec, ctx, t)
         elif t.offset is not None and not t.ranged:
             ctx.due = t.offset.value
@@ -202,22 +171,34 @@ class _Builder(
         elif own == "checklist" and (parent.cls != "timeline" or ctx.due):
             ctx.phase = None
 
+    @staticmethod
+    def day_section(
+        sec: Section, ctx: Ctx, parent: Ctx, own: SectionKind | str | None, t: Times
+    ) -> tuple[timedelta, timedelta] | None:
+        """(start, length) when the section is a day or week of the go-live ("Week -2",
+        "T-7 days", "Day 0 / Go-live night", "Vorwoche", "Día -1"): a phase on the T-minus
+        clock. A day heading inside a checklist ("Pre-Deployment Checklist > T-7 Days") or
+        one that names a checklist itself stays a checklist due then."""
+        if own not in (None, SectionKind.TIMELINE) or parent.cls not in (None, "timeline"):
+            return None
+        return day_span(sec.title, t)
+
     def heading_phase(self, sec: Section, ctx: Ctx, t: Times) -> None:
         start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
         ctx.phase = self.add_phase(clean_name(sec.title, t), start, duration, sec.line)
         ctx.phase_times = t
         if t.date is not None:
-            self.date_phases[t.date] = ctx.phase
-        self.heading_phase_spans.setdefault((start, duration), ctx.phase)
+            self.index.date_phases[t.date] = ctx.phase
+        self.index.heading_phase_spans.setdefault((start, duration), ctx.phase)
         if ctx.cls != "gate":
             ctx.cls = SectionKind.TIMELINE
 
     # -- finish -------------------------------------------------------------------------
 
     def finish(self) -> None:
-        plan = self.plan
+        plan = self.index.plan
         self.merge_row_phases()
-        for rule in self.interval_sentences:
+        for rule in self.index.interval_sentences:
             if not any(r.interval == rule.interval for r in plan.comms_rules):
                 rule.name = (
                     re.sub(r"\s*every\s+\d+\s*\w+.*$", "", rule.name, flags=re.I).strip()
@@ -227,12 +208,12 @@ class _Builder(
         plan.escalation.sort(key=lambda lv: lv.level)
         self.check_owners()
         self.empty_check()
-        plan.warnings = sorted(self.warnings, key=lambda w: w.line)
+        plan.warnings = sorted(self.index.warnings, key=lambda w: w.line)
 
     def empty_check(self) -> None:
         """No tasks: a warning when the document has headings (its text is kept as notes);
         refused only when nothing at all was recognised."""
-        p = self.plan
+        p = self.index.plan
         if p.all_checklists() or p.gates or p.rollback_plan:
             return
         if (
@@ -244,7 +225,7 @@ class _Builder(
             or p.templates
         ):
             return
-        if self.heading_count and p.notes:
+        if self.index.heading_count and p.notes:
             self.warn(
                 1,
                 "no tasks found: headings and text are kept as notes; the importer looks for "

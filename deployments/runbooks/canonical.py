@@ -9,7 +9,7 @@ undone), so ``parse(render(plan)) == plan``.
 from __future__ import annotations
 
 from .blocks import Section
-from .checklists import canonical_task
+from .checklists import ChecklistsMixin, canonical_task
 from .comms import _slug, placeholders
 from .context import Ctx, _State
 from .plan import PlanChecklist, PlanGate, PlanItem, PlanNote, PlanSignOff, PlanTemplate
@@ -17,7 +17,7 @@ from .text import cell_text, label_line, meta_value, split_list, unescape
 from .times import parse_duration, parse_offset
 
 
-class CanonicalMixin:
+class CanonicalMixin(ChecklistsMixin):
     """Builder part: sections under a canonical "Kind: name" heading."""
 
     def canonical_ctx(self, sec: Section, ctx: Ctx, pref: tuple[str, str]) -> Ctx:
@@ -47,8 +47,8 @@ class CanonicalMixin:
                 ctx.phase.checklists.append(cl)
             else:
                 ctx.phase = None
-                self.plan.checklists.append(cl)
-            self.checklists[("explicit", sec.line)] = cl
+                self.index.plan.checklists.append(cl)
+            self.index.checklists[("explicit", sec.line)] = cl
             ctx.cls = "checklist"
         elif kind == "Gate":
             gate = PlanGate(
@@ -58,8 +58,8 @@ class CanonicalMixin:
                 consensus=meta_value(meta.get("consensus", "all")) or "all",
                 line=sec.line,
             )
-            self.plan.gates.append(gate)
-            self.gates[("explicit", sec.line)] = gate
+            self.index.plan.gates.append(gate)
+            self.index.gates[("explicit", sec.line)] = gate
             ctx.cls = "gate"
             ctx.phase = None
         elif kind == "Rollback":
@@ -89,7 +89,7 @@ class CanonicalMixin:
         elif ctx.explicit == "Note":
             fence = next((b for b in sec.blocks if b.kind == "fence"), None)
             body = fence.text.removesuffix("\n") if fence else ""
-            self.plan.notes.append(PlanNote(title=ctx.title, body=body, line=sec.line))
+            self.index.plan.notes.append(PlanNote(title=ctx.title, body=body, line=sec.line))
         else:
             self.explicit_items(sec, ctx)
 
@@ -109,17 +109,17 @@ class CanonicalMixin:
             if "placeholders" in meta
             else placeholders(tpl.subject + "\n" + tpl.body)
         )
-        self.plan.templates.append(tpl)
+        self.index.plan.templates.append(tpl)
         self.check_placeholders(tpl)
 
     def explicit_items(self, sec: Section, ctx: Ctx) -> None:
         """Items, participants, decision roles and sign-offs under Checklist/Gate/Phase/
         Rollback headings."""
-        gate = self.gates.get(("explicit", sec.line)) if ctx.explicit == "Gate" else None
+        gate = self.index.gates.get(("explicit", sec.line)) if ctx.explicit == "Gate" else None
         target: list[PlanItem] | None = {
-            "Checklist": lambda: self.checklists[("explicit", sec.line)].items,
+            "Checklist": lambda: self.index.checklists[("explicit", sec.line)].items,
             "Gate": lambda: gate.checklist if gate else None,
-            "Rollback": lambda: self.plan.rollback_plan,
+            "Rollback": lambda: self.index.plan.rollback_plan,
         }.get(ctx.explicit, lambda: None)()
         label = ""
         for b in sec.blocks:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from . import vocab
 from .blocks import Block, ListItem
 from .context import _GENERIC_LABEL, _POST, _PRE, Ctx, _State
+from .phases import PhasesMixin
 from .plan import PlanChecklist, PlanItem, PlanPhase, PlanSignOff
 from .recognise import (
     Task,
@@ -110,8 +111,12 @@ def _due_and_kind(ctx: Ctx, label: str, times: Times | None) -> tuple[timedelta 
 _NOT_TASKS = ("notes", "roles", "escalation", "comms")
 
 
-class ChecklistsMixin:
+class ChecklistsMixin(PhasesMixin):
     """Builder part: checklists, items, group headers and verifications."""
+
+    def plain_bullet(self, text: str, it: ListItem, b: Block, st: _State) -> None:
+        """A bullet without a checkbox: read by the reader part (``ReaderMixin``)."""
+        raise NotImplementedError
 
     def checklist(
         self,
@@ -126,17 +131,19 @@ class ChecklistsMixin:
         phase = sub or ctx.phase
         name = self.checklist_name(ctx, label, sub, phase)
         key = (id(phase) if phase else None, ctx.path, ctx.title, name)
-        cl = self.checklists.get(key)
+        cl = self.index.checklists.get(key)
         if cl is not None:
             return cl
         if phase is not None:
-            cl = PlanChecklist(name=name, kind="phase", line=line)
+            # a day or week of the go-live: its tasks are due when the day starts
+            due = phase.start if id(phase) in self.index.day_phases else None
+            cl = PlanChecklist(name=name, kind="phase", due=due, line=line)
             phase.checklists.append(cl)
         else:
             due, kind = _due_and_kind(ctx, label, label_times)
             cl = PlanChecklist(name=name, due=due, kind=kind, line=line)
-            self.plan.checklists.append(cl)
-        self.checklists[key] = cl
+            self.index.plan.checklists.append(cl)
+        self.index.checklists[key] = cl
         return cl
 
     @staticmethod
@@ -154,7 +161,7 @@ class ChecklistsMixin:
     def target_items(self, st: _State, line: int) -> list[PlanItem]:
         ctx = st.ctx
         if ctx.cls == "rollback_plan":
-            return self.plan.rollback_plan
+            return self.index.plan.rollback_plan
         if st.label_gate is not None or (ctx.cls == "gate" and ctx.gate_kind):
             if st.label_gate is not None:
                 name, kind, at = st.label_gate
@@ -170,7 +177,7 @@ class ChecklistsMixin:
     def task_of(self, text: str, st: _State) -> Task | None:
         if st.ctx.explicit:
             return canonical_task(text)
-        task = task_marker(text, marks_mean_done=self.marks_mean_done)
+        task = task_marker(text, marks_mean_done=self.index.marks_mean_done)
         if task is not None and not task.boxed and st.ctx.cls in _NOT_TASKS:
             return None  # "✅ Error rate < 1%" under Success Criteria is a criterion
         return task
@@ -184,6 +191,8 @@ class ChecklistsMixin:
         if st.ctx.explicit:
             return False
         s = plain(text)
+        if self.rollback_arrow(s, line, st):
+            return True  # "[ ] Error rate > 1% → rollback": a criterion, not work to tick
         if self.in_gate(st) and self.gate_line(s, line, st):
             return True
         if st.ctx.triggers and st.ctx.cls == "rollback":
@@ -219,7 +228,7 @@ class ChecklistsMixin:
         crit = read_criterion(s)
         if crit is not None:
             crit.line = line
-            self.plan.rollback_criteria.append(crit)
+            self.index.plan.rollback_criteria.append(crit)
             return
         st.unparsed_criteria.append((line, text))
         self.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
@@ -294,7 +303,7 @@ class ChecklistsMixin:
         found = False
         for n, raw in enumerate(b.text.split("\n")):
             ln = re.sub(r"^[\s│|┃║>*+-]+", "", raw).rstrip(" │|┃║")
-            task = task_marker(ln, marks_mean_done=self.marks_mean_done)
+            task = task_marker(ln, marks_mean_done=self.index.marks_mean_done)
             if task is None or not re.match(r"(?:\d+[.)]\s*)?[\[☐□⬜◻▢❏❑]", ln):
                 continue  # "✓ Error rate stable" in a fence is output, not a task
             found = True
@@ -307,7 +316,7 @@ class ChecklistsMixin:
     def step_item(self, it: ListItem, b: Block, st: _State) -> bool:
         """A plain or numbered bullet under a heading that names tasks or steps is an item."""
         ctx = st.ctx
-        if ctx.explicit or self.has_boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
+        if ctx.explicit or self.index.has_boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
             return False
         if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):
             return False

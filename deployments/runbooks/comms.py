@@ -13,6 +13,7 @@ from datetime import timedelta
 from .blocks import Block
 from .context import _State
 from .plan import PlanCommsRule, PlanTemplate
+from .rollback import RollbackMixin
 from .text import cell_text, plain, split_list
 from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
 
@@ -116,7 +117,7 @@ def placeholder_field(ph: str) -> str | None:
     return PLACEHOLDER_FIELDS.get(key)
 
 
-class CommsMixin:
+class CommsMixin(RollbackMixin):
     """Builder part: comms rules and message templates."""
 
     def comms_heading(self, title: str, t: Times, line: int) -> PlanCommsRule | None:
@@ -156,7 +157,7 @@ class CommsMixin:
         return None
 
     def add_rule(self, rule: PlanCommsRule) -> PlanCommsRule:
-        self.plan.comms_rules.append(rule)
+        self.index.plan.comms_rules.append(rule)
         return rule
 
     def comms_field(self, k: str, v: str, raw: str, line: int, st: _State) -> None:
@@ -193,7 +194,7 @@ class CommsMixin:
         name = f"{ctx.title}: {lab}" if lab and ctx.title else (lab or ctx.title or "Template")
         key = _slug(name)
         n, base = 2, key
-        while any(t.key == key for t in self.plan.templates):
+        while any(t.key == key for t in self.index.plan.templates):
             key, n = f"{base}-{n}", n + 1
         rule = st.comms or ctx.comms
         channel = (
@@ -212,7 +213,7 @@ class CommsMixin:
             placeholders=placeholders(subject + "\n" + body),
             line=line,
         )
-        self.plan.templates.append(tpl)
+        self.index.plan.templates.append(tpl)
         if rule is not None and not rule.template:
             rule.template = key
         self.check_placeholders(tpl)
@@ -253,4 +254,4 @@ class CommsMixin:
                 rule.channels = _channels(cell_text(get(row, col("channel", "method"))))
             rule.audience = cell_text(get(row, col("audience", "recipient")))
             rule.template = cell_text(get(row, col("template")))
-            self.plan.comms_rules.append(rule)
+            self.index.plan.comms_rules.append(rule)

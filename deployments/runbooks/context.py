@@ -10,6 +10,7 @@ is the reading state inside one section.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -96,6 +97,7 @@ _PAREN_TAIL = re.compile(r"\s*\(([^()]*)\)\s*$")
 _NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
 
 
+@functools.lru_cache(maxsize=2048)
 def classify(title: str) -> SectionKind | None:
     for name, rx in _CLASSES:
         if rx.search(title):

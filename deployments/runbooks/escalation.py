@@ -9,11 +9,12 @@ from .blocks import Block
 from .context import _PAREN_TAIL, _ROLE_SPLIT
 from .plan import PlanEscalationLevel
 from .recognise import chain
+from .roles import RolesMixin
 from .text import cell_text, plain, split_list
 from .times import _UNIT, _unit_delta, parse_offset_or_duration
 
 
-class EscalationMixin:
+class EscalationMixin(RolesMixin):
     """Builder part: escalation levels."""
 
     def chain_line(self, text: str, line: int, st) -> bool:
@@ -25,7 +26,7 @@ class EscalationMixin:
         steps = chain(body)
         if not steps:
             return False
-        start = max((lv.level for lv in self.plan.escalation), default=0)
+        start = max((lv.level for lv in self.index.plan.escalation), default=0)
         for n, step in enumerate(steps, start + 1):
             name, qual = self.role_name(step)
             level = PlanEscalationLevel(level=n, name=name, line=line)
@@ -33,7 +34,7 @@ class EscalationMixin:
             after = re.search(r"(\d+)\s*" + _UNIT, qual)
             if after:
                 level.after = _unit_delta(float(after.group(1)), after.group(2))
-            self.plan.escalation.append(level)
+            self.index.plan.escalation.append(level)
         return True
 
     def add_level(self, m: re.Match, line: int, rest: str | None = None) -> PlanEscalationLevel:
@@ -52,10 +53,10 @@ class EscalationMixin:
             elif plus:
                 after = _unit_delta(float(plus.group(1)), plus.group(2))
                 text = text[: pm.start()].strip()
-        level = next((lv for lv in self.plan.escalation if lv.level == num), None)
+        level = next((lv for lv in self.index.plan.escalation if lv.level == num), None)
         if level is None:
             level = PlanEscalationLevel(level=num, name=text, line=line)
-            self.plan.escalation.append(level)
+            self.index.plan.escalation.append(level)
         level.name = level.name or text
         level.after = level.after if level.after is not None else after
         level.until = level.until if level.until is not None else until
@@ -78,10 +79,10 @@ class EscalationMixin:
             if not m:
                 continue
             num = int(m.group(0))
-            level = next((lv for lv in self.plan.escalation if lv.level == num), None)
+            level = next((lv for lv in self.index.plan.escalation if lv.level == num), None)
             if level is None:
                 level = PlanEscalationLevel(level=num, name=cell_text(get(row, c_title)), line=ln)
-                self.plan.escalation.append(level)
+                self.index.plan.escalation.append(level)
             if c_title is not None:
                 level.after = parse_offset_or_duration(get(row, col("after")))
                 level.until = parse_offset_or_duration(get(row, col("until")))
@@ -95,10 +96,12 @@ class EscalationMixin:
             name = cell_text(get(row, c_name))
             if name or col("phone", "email", "slack") is not None:
                 p = self.add_person(
-                    name or "[TBD]",
+                    name,
                     ln,
                     email=cell_text(get(row, col("email"))),
                     phone=cell_text(get(row, col("phone"))),
                     slack=cell_text(get(row, col("slack"))),
+                    role=role,
                 )
-                level.contacts.append(p.name)
+                if p is not None and p.name not in level.contacts:
+                    level.contacts.append(p.name)

@@ -12,11 +12,12 @@ from datetime import timedelta
 
 from .blocks import Block
 from .context import _APPROVAL, _GATE_WORDS, _GO_NO_GO, _PRE, Ctx, _State
+from .escalation import EscalationMixin
 from .plan import PlanGate, PlanSignOff
 from .text import cell_text
 
 
-class GatesMixin:
+class GatesMixin(EscalationMixin):
     """Builder part: gates and sign-offs."""
 
     def gate_kind(self, title: str) -> str:
@@ -31,17 +32,23 @@ class GatesMixin:
         return ""
 
     def gate(self, ctx: Ctx, name: str, kind: str, line: int, at: timedelta | None) -> PlanGate:
-        key = (ctx.title, kind, line if kind == "final_approval" and name != ctx.title else 0)
-        g = self.gates.get(key)
+        # same-named gates under different phases or sections stay apart
+        key = (
+            ctx.path,
+            ctx.title,
+            kind,
+            line if kind == "final_approval" and name != ctx.title else 0,
+        )
+        g = self.index.gates.get(key)
         if g is None:
             g = PlanGate(name=name, kind=kind, at=at, line=line)
-            self.plan.gates.append(g)
-            self.gates[key] = g
+            self.index.plan.gates.append(g)
+            self.index.gates[key] = g
         return g
 
     def last_gate_in(self, ctx: Ctx) -> PlanGate | None:
-        for (title, _kind, _x), g in reversed(self.gates.items()):
-            if title == ctx.title:
+        for key, g in reversed(self.index.gates.items()):
+            if key[:2] == (ctx.path, ctx.title):
                 return g
         return None
 
@@ -49,10 +56,8 @@ class GatesMixin:
         ctx = st.ctx
         kind = ctx.gate_kind or self.gate_kind(st.label or ctx.title) or "final_approval"
         name = ctx.title if ctx.cls == "gate" else (st.label or ctx.title)
-        g = (
-            st.current_gate
-            if ctx.explicit == "Gate"
-            else self.gate(ctx, name, kind, b.line, ctx.due)
+        g = (st.current_gate if ctx.explicit == "Gate" else None) or self.gate(
+            ctx, name, kind, b.line, ctx.due
         )
         for ln, row in b.rows:
             role = cell_text(get(row, col("role")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -113,7 +114,8 @@ def _person(p: PlanPerson) -> Person:
     blanks = [attr for label, attr in _FIELDS if getattr(p, label) and not getattr(found, attr)]
     for label, attr in _FIELDS:
         if attr in blanks:
-            setattr(found, attr, getattr(p, label)[: Person._meta.get_field(attr).max_length])
+            limit = getattr(Person._meta.get_field(attr), "max_length", None)
+            setattr(found, attr, getattr(p, label)[:limit])
     if blanks:
         found.save(update_fields=blanks)
     return found
@@ -121,7 +123,7 @@ def _person(p: PlanPerson) -> Person:
 
 def _ordered_roles(through, owner_field: str, owner, roles: _Roles, names: list[str]) -> None:
     seen: set[int] = set()
-    rows = []
+    rows: list[Any] = []
     for name in names:
         role = roles.get(name)
         if role is not None and role.pk not in seen:
@@ -242,6 +244,8 @@ def _people(release: Release, plan: Plan, roles: _Roles) -> None:
     manager_seen = False
     for n, pr in enumerate(plan.roles):
         role = roles.get(pr.name)
+        if role is None:
+            continue  # a role without a name has no seat to fill
         role.duty, role.kind, role.order, role.is_declared = pr.duty, pr.kind, n, True
         if not manager_seen and MANAGER_ROLE.search(pr.name):
             role.is_release_manager = manager_seen = True
@@ -251,11 +255,11 @@ def _people(release: Release, plan: Plan, roles: _Roles) -> None:
             (Assignment.Kind.BACKUP, pr.backup),
         ):
             for order, person_name in enumerate(names):
-                person = people.get(person_name)
-                if person is None:
-                    person = people[person_name] = _person(PlanPerson(name=person_name))
+                seated = people.get(person_name)
+                if seated is None:
+                    seated = people[person_name] = _person(PlanPerson(name=person_name))
                 Assignment.objects.get_or_create(
-                    role=role, person=person, defaults={"kind": kind, "order": order}
+                    role=role, person=seated, defaults={"kind": kind, "order": order}
                 )
 
 

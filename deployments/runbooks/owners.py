@@ -15,9 +15,10 @@ import difflib
 
 from .plan import PlanItem
 from .recognise import is_placeholder
+from .times import TimesMixin
 
 
-class OwnersMixin:
+class OwnersMixin(TimesMixin):
     """Builder part: owners of items and the undeclared-owner warning."""
 
     def owner_for(self, written: str, default: str, line: int) -> str:
@@ -29,9 +30,9 @@ class OwnersMixin:
 
     def handle_roles(self) -> dict[str, str]:
         """``@priya`` -> the role whose seat Priya (Slack ``@priya``) fills."""
-        by_person = {p.name: p.slack.casefold() for p in self.plan.people if p.slack}
+        by_person = {p.name: p.slack.casefold() for p in self.index.plan.people if p.slack}
         out: dict[str, str] = {}
-        for role in self.plan.roles:
+        for role in self.index.plan.roles:
             for name in role.primary:
                 handle = by_person.get(name, "")
                 if handle.startswith("@"):
@@ -39,7 +40,7 @@ class OwnersMixin:
         return out
 
     def check_owners(self) -> None:
-        declared = {r.name.casefold(): r.name for r in self.plan.roles}
+        declared = {r.name.casefold(): r.name for r in self.index.plan.roles}
         if not declared:
             return
         handles = self.handle_roles()
@@ -64,8 +65,8 @@ class OwnersMixin:
                     yield i
                 yield from walk(i.children)
 
-        for cl in self.plan.all_checklists():
+        for cl in self.index.plan.all_checklists():
             yield from walk(cl.items)
-        for g in self.plan.gates:
+        for g in self.index.plan.gates:
             yield from walk(g.checklist)
-        yield from walk(self.plan.rollback_plan)
+        yield from walk(self.index.plan.rollback_plan)

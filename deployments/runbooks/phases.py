@@ -17,13 +17,14 @@ import re
 from datetime import timedelta
 
 from .blocks import Block
+from .comms import CommsMixin
 from .context import _ROLE_SPLIT, Ctx, _State
 from .plan import PlanPhase
 from .text import cell_text, plain
 from .times import _DATE, _MONTHS, DAY, Times, parse_duration, read_times, t_offsets
 
 
-class PhasesMixin:
+class PhasesMixin(CommsMixin):
     """Builder part: phases."""
 
     def is_phase_heading(self, title: str, t: Times, ctx: Ctx, own: str | None) -> bool:
@@ -33,7 +34,7 @@ class PhasesMixin:
             return False
         if t.clock is not None or t.offset_end is not None or t.duration is not None:
             return True
-        if t.date is not None and (ctx.cls == "timeline" or self.golive_date):
+        if t.date is not None and (ctx.cls == "timeline" or self.index.golive_date):
             return self.day_offset(t.date) is not None
         if t.offset is not None and t.offset.unit != "d":
             return ctx.cls in ("timeline",) or bool(re.search(r"phase", title, re.I))
@@ -41,7 +42,7 @@ class PhasesMixin:
 
     def add_phase(self, name: str, start, duration, line: int) -> PlanPhase:
         phase = PlanPhase(name=name, start=start, duration=duration, line=line)
-        self.plan.phases.append(phase)
+        self.index.plan.phases.append(phase)
         return phase
 
     def timeline_table(self, b: Block, col, get, st: _State) -> None:
@@ -80,9 +81,9 @@ class PhasesMixin:
             owner = cell_text(get(row, c_owner))
             if owner:
                 phase.participants = [o for o in _ROLE_SPLIT.split(owner) if o]
-            self.plan.phases.append(phase)
+            self.index.plan.phases.append(phase)
             if day is None and st.ctx.phase is None:
-                self.row_phases.append((phase, "span"))
+                self.index.row_phases.append((phase, "span"))
 
     def day_table(self, b: Block, col, get, st: _State) -> None:
         c_day, c_date = col("day"), col("date")
@@ -101,8 +102,8 @@ class PhasesMixin:
                 description=cell_text(get(row, c_desc)),
                 line=ln,
             )
-            self.plan.phases.append(phase)
-            self.row_phases.append((phase, f"date:{md}"))
+            self.index.plan.phases.append(phase)
+            self.index.row_phases.append((phase, f"date:{md}"))
 
     def code_timeline(self, text: str, line: int, parent: PlanPhase) -> None:
         entries: list[tuple[timedelta, str, int]] = []
@@ -126,23 +127,27 @@ class PhasesMixin:
             if parent.start is not None and parent.duration
             else None
         )
-        for i, (start, name, ln) in enumerate(entries):
-            nxt = entries[i + 1][0] if i + 1 < len(entries) else end
+        for n, (start, title, at) in enumerate(entries):
+            nxt = entries[n + 1][0] if n + 1 < len(entries) else end
             duration = nxt - start if nxt is not None and nxt > start else None
-            self.plan.phases.append(PlanPhase(name=name, start=start, duration=duration, line=ln))
+            self.index.plan.phases.append(
+                PlanPhase(name=title, start=start, duration=duration, line=at)
+            )
 
     def merge_row_phases(self) -> None:
-        plan = self.plan
-        heading_phases = [p for p in plan.phases if all(p is not rp for rp, _ in self.row_phases)]
+        plan = self.index.plan
+        heading_phases = [
+            p for p in plan.phases if all(p is not rp for rp, _ in self.index.row_phases)
+        ]
         if not heading_phases:
             return
-        for phase, key in self.row_phases:
+        for phase, key in self.index.row_phases:
             target = None
             if key.startswith("date:"):
                 md = eval(key[5:])
-                target = self.date_phases.get(md)
+                target = self.index.date_phases.get(md)
             else:
-                target = self.heading_phase_spans.get((phase.start, phase.duration))
+                target = self.index.heading_phase_spans.get((phase.start, phase.duration))
                 if target is phase:
                     target = None
             if target is None:
@@ -151,7 +156,7 @@ class PhasesMixin:
                 target.description = phase.description
             plan.phases = [p for p in plan.phases if p is not phase]
         # unmatched timeline rows: after the last phase that starts before them
-        for phase, key in self.row_phases:
+        for phase, key in self.index.row_phases:
             if key != "span" or not any(p is phase for p in plan.phases) or phase.start is None:
                 continue
             plan.phases = [p for p in plan.phases if p is not phase]

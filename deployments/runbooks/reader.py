@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 from . import vocab
 from .blocks import Block, ListItem, Section, split_cells
+from .canonical import CanonicalMixin
 from .comms import _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
 from .plan import PlanCommsRule, PlanNote, PlanSignOff
-from .recognise import is_placeholder, owner_line
+from .recognise import is_placeholder, owner_line, threshold_action
 from .rollback import _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
 from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
@@ -69,7 +70,15 @@ class _Table:
         return row[i] if i is not None and i < len(row) else ""
 
 
-_ROLE_COLUMNS = ("name", "primary", "person", "duty", "responsib", "backup", "contact")
+_ROLE_COLUMNS: tuple[str, ...] = (
+    "name",
+    "primary",
+    "person",
+    "duty",
+    "responsib",
+    "backup",
+    "contact",
+)
 _ROLE_COLUMNS += ("involvement", "kind")
 
 
@@ -78,7 +87,7 @@ def _is_escalation(t: _Table, st: _State) -> bool:
 
 
 def _is_threshold(t: _Table, st: _State) -> bool:
-    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison")
+    return t.has("metric") and t.has("warning", "critical", "threshold", "comparison", "alert")
 
 
 def _is_signoff(t: _Table, st: _State) -> bool:
@@ -121,7 +130,7 @@ _NOT_A_ROLE = re.compile(
 _ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
-class ReaderMixin:
+class ReaderMixin(CanonicalMixin):
     """Builder part: paragraphs, labels, key/value lines, bullets, tables and fences."""
 
     def process_blocks(self, sec: Section, ctx: Ctx) -> None:
@@ -153,13 +162,13 @@ class ReaderMixin:
         return True
 
     def note(self, sec: Section, ctx: Ctx, blocks: list[Block]) -> None:
-        body = "\n".join("\n".join(self.lines[b.line - 1 : b.end]).rstrip() for b in blocks).strip(
-            "\n"
-        )
+        body = "\n".join(
+            "\n".join(self.index.lines[b.line - 1 : b.end]).rstrip() for b in blocks
+        ).strip("\n")
         if not body.strip():
             return
-        title = ctx.title or self.plan.title
-        self.plan.notes.append(PlanNote(title=title, body=body, line=blocks[0].line))
+        title = ctx.title or self.index.plan.title
+        self.index.plan.notes.append(PlanNote(title=title, body=body, line=blocks[0].line))
         what = ", ".join(
             sorted({{"fence": "code block", "table": "table"}.get(b.kind, "text") for b in blocks})
         )
@@ -216,7 +225,7 @@ class ReaderMixin:
 
     def prose(self, ln: str, line: int, st: _State) -> None:
         s = plain(ln)
-        if line == self.go_live_line:
+        if line == self.index.go_live_line:
             return  # "Go-live: ..." was read with the document: it prefills T0
         if self.special_line(s, line, st) or self.chain_line(s, line, st):
             return
@@ -309,21 +318,21 @@ class ReaderMixin:
 
     def kv_release_meta(self, kv: _KeyValue, st: _State) -> bool:
         k, v = kv.k, kv.v
-        if k == "release version" or (k in ("version", "release") and not self.meta_seen):
-            if k == "release version" or not self.plan.version:
-                self.plan.version = v
-            self.meta_seen.add(k)
+        if k == "release version" or (k in ("version", "release") and not self.index.meta_seen):
+            if k == "release version" or not self.index.plan.version:
+                self.index.plan.version = v
+            self.index.meta_seen.add(k)
             return True
         if k in ("go-live", "go live", "go-live time", "launch time"):
             return True  # read with the document (stated_go_live): prefills T0
         if k in ("time zone", "timezone"):
-            self.plan.timezone = v
+            self.index.plan.timezone = v
             return True
         if k in ("deployment window", "primary window", "maintenance window", "window"):
             self.window(v, kv.line)
             return True
         if k in ("window start", "window end"):
-            setattr(self.plan, k.replace(" ", "_"), parse_offset(v))
+            setattr(self.index.plan, k.replace(" ", "_"), parse_offset(v))
             return True
         return False
 
@@ -402,7 +411,7 @@ class ReaderMixin:
             return False
         crit.severity = st.severity or _severity(st.ctx.title)
         crit.line = kv.line
-        self.plan.rollback_criteria.append(crit)
+        self.index.plan.rollback_criteria.append(crit)
         return True
 
     def plain_bullet(self, text: str, it: ListItem, b: Block, st: _State) -> None:
@@ -421,21 +430,31 @@ class ReaderMixin:
     # -- bullet recognisers, in order (each returns True when it took the bullet) ----------
 
     def bullet_criterion(self, bl: _Bullet, st: _State) -> bool:
-        low = bl.text.lower()
-        arrow = "→ rollback" in low or "-> rollback" in low
-        if not (arrow or st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
+        """``Error rate > 1% for 5 min → rollback`` anywhere, or a threshold line in a rollback
+        section, is a rollback criterion; ``Disk > 80% → notify the DBA`` is an alert (not
+        taken here: kept as a note)."""
+        if self.rollback_arrow(bl.text, bl.item.line, st, severity_of=bl.label):
+            return True
+        split = threshold_action(bl.text)
+        if split is not None:
+            if read_criterion(split[0]) is not None:
+                self.warn(
+                    bl.item.line,
+                    f"alert threshold '{split[0]}' does not say to roll back ('{split[1]}'): "
+                    "kept as a note, not a rollback criterion",
+                )
+            return False  # a threshold whose action is not a rollback: an alert
+        if not (st.ctx.cls == "rollback" or "rollback trigger" in bl.label):
             return False
-        crit = read_criterion(re.sub(r"\s*(→|->)\s*rollback.*$", "", bl.text, flags=re.I))
+        crit = read_criterion(bl.text)
         if crit:
             crit.severity = st.severity or _severity(bl.label or st.ctx.title)
             crit.text = bl.text
             crit.line = bl.item.line
-            self.plan.rollback_criteria.append(crit)
+            self.index.plan.rollback_criteria.append(crit)
             return True
-        if st.ctx.cls == "rollback" or "→ rollback" in low:
-            st.unparsed_criteria.append((bl.item.line, bl.text))
-            return True
-        return False
+        st.unparsed_criteria.append((bl.item.line, bl.text))
+        return True
 
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
         if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
@@ -491,7 +510,7 @@ class ReaderMixin:
         if not ev:
             return False
         every = _unit_delta(float(ev.group(1)), ev.group(2))
-        self.interval_sentences.append(
+        self.index.interval_sentences.append(
             PlanCommsRule(name=bl.text, interval=every, line=bl.item.line)
         )
         return True
@@ -518,7 +537,7 @@ class ReaderMixin:
 
     def check_cells(self, b: Block) -> None:
         for ln, _row in b.rows:
-            raw = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
+            raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
             cells = len(split_cells(raw))
             if cells < len(b.header):
                 self.warn(
@@ -530,7 +549,7 @@ class ReaderMixin:
     def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
         for ln, row in b.rows:
             self.add_person(
-                cell_text(t.get(row, t.col("name"))) or "[TBD]",
+                cell_text(t.get(row, t.col("name"))),
                 ln,
                 email=cell_text(t.get(row, t.col("email"))),
                 phone=cell_text(t.get(row, t.col("phone"))),
@@ -587,7 +606,7 @@ _BULLET_RECOGNISERS = (
 )
 _TABLE_READERS = (
     (_is_escalation, lambda self, b, t, st: self.escalation_table(b, t.col, t.get)),
-    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.col, t.get, st)),
+    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.head, t.col, t.get, st)),
     (_is_signoff, lambda self, b, t, st: self.signoff_table(b, t.col, t.get, st)),
     (_is_roles, lambda self, b, t, st: self.roles_table(b, t.col, t.get, st.ctx)),
     (_is_contacts, ReaderMixin.contacts_table),

@@ -9,6 +9,7 @@ of forms each function reads are in ``tests/runbooks/test_recognise.py``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ class Task:
     boxed: bool = True  # "[ ]" rather than an emoji or ballot-box mark
 
 
+@functools.lru_cache(maxsize=4096)
 def task_marker(text: str, *, marks_mean_done: bool = False) -> Task | None:
     """``[ ] x``, ``[x] x``, ``☐ x``, ``✅ x``, ``1. [ ] x`` -> a task.
 
@@ -82,16 +84,36 @@ def numbered_step(text: str) -> str | None:
 # -- owners -------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(
-    r"^(?:_{2,}|-{2,}|\.{3,}|\?+|tbd|tba|tbc|n/?a|name|\[[^\]]*\]|<[^>]*>|\{[^}]*\}|"
-    r"待定|未定|未定義|chưa xác định|offen|pendiente|a definir|уточнить)$",
+    r"^(?:_{2,}|-{2,}|\.{3,}|\?+|[xX]{2,}|[〇○◯＿]{2,}|tbd|tba|tbc|tbd/tbc|n/?a|n\.\s?n\.?|"
+    r"name|@|@handle|@username|@name|"
+    r"\[[^\]]*\]|<[^>]*>|\{[^}]*\}|\((?:to be|tbd|tbc|noch|por|a |à |chưa|待|未|не )[^)]*\)|"
+    r"to be (?:assigned|confirmed|determined|named|decided)|not (?:yet )?assigned|unassigned|"
+    r"john doe|jane doe|max mustermann|erika mustermann|fulano(?: de tal)?|"
+    r"nguyễn văn a|张三|李四|王五|山田\s?太郎|фио|"
+    r"待定|待分配|未定|未定義|未指定|要確認|chưa xác định|chưa phân công|chưa có|"
+    r"offen|noch offen|noch zu benennen|wird benannt|pendiente|por asignar|por definir|"
+    r"a definir|a designar|a confirmar|уточнить|не назначен[ао]?|назначить)$",
     re.I,
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_placeholder(text: str) -> bool:
-    """``___``, ``[Name]``, ``TBD``, ``<name>``, ``[FROM COMMAND 1]``: a seat to fill."""
-    s = re.sub(r"[\s:*]+$", "", text.strip()).strip()
+    """``___``, ``[Name]``, ``TBD``, ``TBC``, ``XXX``, ``<name>``, ``John Doe``, ``@handle``,
+    ``(to be assigned)``, ``noch offen``, ``por asignar``, ``未定``: a seat to fill, no one."""
+    s = _TRAILING_MARKS.sub("", text.strip()).strip().strip("*`").strip()
     return not s or bool(_PLACEHOLDER.match(s))
+
+
+_TRAILING_MARKS = re.compile(r"[\s:*]+$")
+_CONTACT_PLACEHOLDER = re.compile(r"x{3}|_{3}|^\[[^\]]*\]$|^<[^>]*>$|^@$", re.I)
+
+
+def contact_value(text: str) -> str:
+    """A phone, email or Slack cell as written; "" for a template value (``+1-XXX-XXX-XXXX``,
+    ``[Phone]``, ``<email>``, ``___``, ``@handle``)."""
+    s = text.strip()
+    return "" if is_placeholder(s) or _CONTACT_PLACEHOLDER.search(s) else s
 
 
 _OWNER_TAIL = re.compile(
@@ -227,6 +249,24 @@ def chain(text: str) -> list[str]:
     return parts if len(parts) >= 2 and all(len(p) <= 80 for p in parts) else []
 
 
+# -- rollback thresholds ------------------------------------------------------------
+
+_ARROW_ACTION = re.compile(r"\s*(?:→|->|=>|⇒|➜|➡\ufe0f?)\s*(?P<action>\S.*?)\s*$")
+
+
+def threshold_action(text: str) -> tuple[str, str] | None:
+    """``Error rate > 1% for 5 minutes → rollback`` -> (the condition, the action)."""
+    m = _ARROW_ACTION.search(text)
+    if not m or m.start() == 0:
+        return None
+    return text[: m.start()].strip(), m.group("action")
+
+
+def says_rollback(text: str) -> bool:
+    """Does an action cell or arrow tail say to roll back (in any vocabulary language)?"""
+    return bool(_ROLLBACK_ACTION.search(text))
+
+
 # -- markup --------------------------------------------------------------------------
 
 _TAGS = re.compile(
@@ -332,6 +372,36 @@ class Relative:
     value: timedelta
     start: int
     end: int
+    unit: str = "d"  # "w" | "d" | "h" | "m": the unit the text counts in
+
+
+_WEEK_N = re.compile(
+    r"(?<![^\W\d_])(?:"
+    + "|".join(re.escape(w) for w in vocab.WEEK_WORDS)
+    + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
+    re.I,
+)
+
+
+def _named_day_rx() -> re.Pattern[str]:
+    latin = [w for w in vocab.NAMED_DAYS if not re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w)]
+    cjk = [w for w in vocab.NAMED_DAYS if w not in latin]
+    alts = "|".join(re.escape(w) for w in sorted(latin, key=len, reverse=True))
+    cjk_alts = "|".join(re.escape(w) for w in sorted(cjk, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alts})(?![\w-])|(?:{cjk_alts})", re.I)
+
+
+_NAMED_DAY = _named_day_rx()
+
+
+def named_day(text: str) -> tuple[timedelta, timedelta] | None:
+    """``Vorwoche``, ``Go-live night``, ``Día del lanzamiento``, ``前日``: a section named after
+    a day or week of the go-live -> (its start from T0, its length)."""
+    m = _NAMED_DAY.search(text)
+    if not m:
+        return None
+    days, length = vocab.NAMED_DAYS[m.group(0).lower()]
+    return timedelta(days=days), timedelta(days=length)
 
 
 def relative_offset(text: str) -> Relative | None:
@@ -341,22 +411,23 @@ def relative_offset(text: str) -> Relative | None:
     if m:
         sign = -1 if m.group(3).lower() in vocab.BEFORE else 1
         unit = vocab.unit_of(m.group(2)) or "d"
-        return Relative(sign * unit_delta(_number(m.group(1)), unit), m.start(), m.end())
+        return Relative(sign * unit_delta(_number(m.group(1)), unit), m.start(), m.end(), unit)
     m = _LEAD_RELATIVE.search(text)
     if m:
         unit = vocab.unit_of(m.group(3)) or "d"
-        return Relative(-unit_delta(_number(m.group(2)), unit), m.start(), m.end())
+        return Relative(-unit_delta(_number(m.group(2)), unit), m.start(), m.end(), unit)
     m = _MINUS_PLUS.search(text)
     if m:
         sign = -1 if m.group(1).lower() in vocab.MINUS else 1
         unit = vocab.unit_of(m.group(3)) or "d"
-        return Relative(sign * unit_delta(_number(m.group(2)), unit), m.start(), m.end())
-    m = _DAY_N.search(text)
-    if m:
-        if m.group(3) is not None:
-            return Relative(timedelta(), m.start(), m.end())
-        sign = 1 if m.group(1) == "+" else -1
-        return Relative(sign * timedelta(days=int(m.group(2))), m.start(), m.end())
+        return Relative(sign * unit_delta(_number(m.group(2)), unit), m.start(), m.end(), unit)
+    for rx, unit in ((_DAY_N, "d"), (_WEEK_N, "w")):
+        m = rx.search(text)
+        if m:
+            if m.group(3) is not None:
+                return Relative(timedelta(), m.start(), m.end(), unit)
+            sign = 1 if m.group(1) == "+" else -1
+            return Relative(sign * unit_delta(int(m.group(2)), unit), m.start(), m.end(), unit)
     return None
 
 
@@ -449,6 +520,8 @@ _GO_LIVE = re.compile(
 )
 
 
+_CLOCK_TIME = re.compile(r"\d:\d\d")
+
 #: what ``export.render_plan`` writes when the plan states no go-live time
 _GO_LIVE_UNSET = re.compile(r"^\*\*Go-live:\*\*\s*-\s*$")
 
@@ -462,30 +535,42 @@ class GoLive:
     line: int
 
 
+def _zone_offset(zone: str, lines: list[str]) -> tuple[int | None, str]:
+    """(minutes east of UTC, the zone as kept) of a zone written after a go-live time."""
+    if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
+        return 8 * 60, zone  # China Standard Time in a Chinese document, not US Central
+    if zone in TZ_OFFSETS:
+        return int(TZ_OFFSETS[zone] * 60), zone
+    if re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        return sign * (int(digits[:2]) * 60 + int(digits[2:])), zone
+    return None, ""
+
+
 def stated_go_live(lines: list[str]) -> GoLive | None:
     """The first ``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` line."""
     for n, ln in enumerate(lines, 1):
         if ln.startswith("#"):
             continue
-        if _GO_LIVE_UNSET.match(ln):
+        if ln.startswith("**Go-live:**") and _GO_LIVE_UNSET.match(ln):
             return None
-        m = _GO_LIVE.search(ln)
+        # no "22:00" on the line: no go-live time (a cheap test before the big one)
+        m = _GO_LIVE.search(ln) if _CLOCK_TIME.search(ln) else None
         if not m:
             continue
         hour, minute = int(m.group("h")), int(m.group("m"))
         if hour > 23 or minute > 59:
             continue
-        zone = (m.group("tz") or "").upper()
-        offset = None
-        if zone == "CST" and any(re.search(r"[\u4e00-\u9fff]", x) for x in lines):
-            offset = 8 * 60  # China Standard Time in a Chinese document, not US Central
-        elif zone in TZ_OFFSETS:
-            offset = int(TZ_OFFSETS[zone] * 60)
-        elif re.fullmatch(r"[+-]\d{2}:?\d{2}", zone):
-            sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-        elif zone:
-            zone = ""
+        offset, zone = _zone_offset((m.group("tz") or "").upper(), lines)
         return GoLive(m.group("date") or "", f"{hour:02d}:{minute:02d}", offset, zone, n)
     return None
+
+
+_ROLLBACK_ACTION = re.compile(
+    "|".join(
+        w if re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w) else rf"(?<![^\W\d_]){w}(?![^\W\d_])"
+        for w in map(re.escape, vocab.ROLLBACK_ACTIONS)
+    ),
+    re.I,
+)

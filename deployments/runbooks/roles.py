@@ -11,11 +11,13 @@ import re
 
 from .blocks import Block, Section
 from .context import _NUMBERING, _PAREN_TAIL, _STAKEHOLDER, Ctx, _State
+from .owners import OwnersMixin
 from .plan import PlanPerson, PlanRole
+from .recognise import contact_value, is_placeholder
 from .text import cell_text, plain, split_list
 
 
-class RolesMixin:
+class RolesMixin(OwnersMixin):
     """Builder part: roles and people."""
 
     def looks_like_role(self, sec: Section) -> bool:
@@ -41,7 +43,7 @@ class RolesMixin:
 
     def find_role(self, name: str) -> PlanRole | None:
         key = name.lower()
-        for r in self.plan.roles:
+        for r in self.index.plan.roles:
             if r.name.lower() == key:
                 return r
         return None
@@ -55,22 +57,42 @@ class RolesMixin:
             role = PlanRole(
                 name=name, duty=qual, kind="stakeholder" if stakeholder else "team", line=line
             )
-            self.plan.roles.append(role)
+            self.index.plan.roles.append(role)
         return role
 
-    def add_person(self, name: str, line: int, email="", phone="", slack="") -> PlanPerson:
-        placeholder = bool(re.fullmatch(r"\[.*\]|_+|tbd|-+|\?+|n/?a", name.strip(), re.I))
-        if not placeholder:
-            p = self.people_index.get(name.lower())
-            if p is not None:
-                p.email = p.email or email
-                p.phone = p.phone or phone
-                p.slack = p.slack or slack
-                return p
+    def add_person(
+        self, name: str, line: int, email="", phone="", slack="", role: str = ""
+    ) -> PlanPerson | None:
+        """The contact a runbook names, merged by name; None for a placeholder ("[Name]",
+        "TBD", "John Doe", "(to be assigned)"): no one is invented, the seat stays unfilled
+        and a warning names the line."""
+        email, phone, slack = contact_value(email), contact_value(phone), contact_value(slack)
+        if is_placeholder(name):
+            self.unfilled_seat(name, line, role)
+            return None
+        p = self.index.people_index.get(name.lower())
+        if p is not None:
+            p.email = p.email or email
+            p.phone = p.phone or phone
+            p.slack = p.slack or slack
+            return p
         p = PlanPerson(name=name, email=email, phone=phone, slack=slack, line=line)
-        self.plan.people.append(p)
-        if not placeholder:
-            self.people_index[name.lower()] = p
+        self.index.plan.people.append(p)
+        self.index.people_index[name.lower()] = p
+        return p
+
+    def unfilled_seat(self, name: str, line: int, role: str = "") -> None:
+        written = f"'{name}'" if name.strip() else "no name"
+        if role:
+            self.warn(line, f"seat '{role}' is unfilled: {written} is a placeholder, not a person")
+        else:
+            self.warn(line, f"contact {written} is a placeholder, not a person: left out")
+
+    def seat(self, role: PlanRole, name: str, line: int, **contact: str) -> PlanPerson | None:
+        """``name`` fills ``role``'s seat (a placeholder leaves it unfilled)."""
+        p = self.add_person(name, line, role=role.name, **contact)
+        if p is not None and p.name not in role.primary:
+            role.primary.append(p.name)
         return p
 
     def role_field(self, role: PlanRole, k: str, v: str, line: int, st: _State) -> None:
@@ -78,19 +100,23 @@ class RolesMixin:
             role.duty = v
             return
         if k in ("name", "primary"):
-            if st.person is None or st.person_role is not role:
-                st.person = self.add_person(v or "[TBD]", line)
+            if st.person_role is not role:
+                st.person = self.seat(role, v, line)
                 st.person_role = role
-                if st.person.name not in role.primary:
-                    role.primary.append(st.person.name)
             return
         if k == "backup":
-            role.backup.append(v)
+            if not is_placeholder(v):
+                role.backup.append(v)
             return
+        if st.person_role is role and st.person is None:
+            return  # a field of a seat whose name is a placeholder ("Phone: ____")
         if st.person is None or st.person_role is not role:
-            st.person = self.add_person("", line)
+            if not contact_value(v):
+                return
+            st.person = PlanPerson(name="", line=line)
+            self.index.plan.people.append(st.person)
             st.person_role = role
-        setattr(st.person, k, v)
+        setattr(st.person, k, contact_value(v))
 
     def role_people(self, role: PlanRole, value: str, line: int) -> None:
         parts = [p.strip() for p in re.split(r"\s+-\s+", plain(value)) if p.strip()]
@@ -98,9 +124,7 @@ class RolesMixin:
             return
         name = parts[0]
         phone = next((p for p in parts[1:] if re.search(r"phone|\d{3}|\[.*\]", p, re.I)), "")
-        p = self.add_person(name, line, phone=phone)
-        if p.name not in role.primary:
-            role.primary.append(p.name)
+        self.seat(role, name, line, phone=phone)
 
     def roles_table(self, b: Block, col, get, ctx: Ctx) -> None:
         stakeholder = bool(_STAKEHOLDER.search(ctx.title))
@@ -117,9 +141,9 @@ class RolesMixin:
                 role = PlanRole(name=cell_text(raw_role), line=ln)
                 role.kind = cell_text(get(row, c_kind)) or "team"
                 role.duty = cell_text(get(row, c_duty))
-                role.primary = split_list(get(row, c_name))
-                role.backup = split_list(get(row, c_backup))
-                self.plan.roles.append(role)
+                role.primary = [n for n in split_list(get(row, c_name)) if not is_placeholder(n)]
+                role.backup = [n for n in split_list(get(row, c_backup)) if not is_placeholder(n)]
+                self.index.plan.roles.append(role)
                 continue
             role = self.add_role(raw_role, ln, stakeholder=stakeholder)
             duty = cell_text(get(row, c_duty))
@@ -130,12 +154,13 @@ class RolesMixin:
             c_contact = col("contact", exclude=("support",))
             if c_contact is not None and "@" in get(row, c_contact):
                 contact["email"] = cell_text(get(row, c_contact))
+            contact = {k: contact_value(v) for k, v in contact.items()}
             if not names and any(contact.values()):
                 names = [contact["email"] or contact["phone"] or contact["slack"]]
+            if not names:
+                self.unfilled_seat(cell_text(get(row, c_name)), ln, role.name)
             for n in names:
-                p = self.add_person(n, ln, **contact)
-                if p.name not in role.primary:
-                    role.primary.append(p.name)
+                self.seat(role, n, ln, **contact)
             for bk in split_list(get(row, c_backup), ";,") if c_backup is not None else []:
-                if bk not in role.backup:
+                if bk not in role.backup and not is_placeholder(bk):
                     role.backup.append(bk)

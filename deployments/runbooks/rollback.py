@@ -11,7 +11,9 @@ import re
 
 from .blocks import Block
 from .context import _State
+from .gates import GatesMixin
 from .plan import COMPARISONS, PlanRollbackCriterion
+from .recognise import says_rollback, threshold_action
 from .text import cell_text, plain
 from .times import _UNIT, _unit_delta, parse_duration
 
@@ -28,6 +30,11 @@ _CRITERION = re.compile(
 _FOR = re.compile(
     r"(?:for|für|durante|por|trong|持续|持續|в течение|継続)\s*(?:more\s+than\s+|over\s+|>\s*)?"
     r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT,
+    re.I,
+)
+#: "5分間継続", "5分钟持续", "5 phút liên tục": the duration before the word that says it lasts
+_LASTING = re.compile(
+    r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT + r"\s*(?:間|以上)?\s*(?:継続|持续|持續|以上|liên tục|подряд)",
     re.I,
 )
 _AUTOMATIC = re.compile(
@@ -59,7 +66,7 @@ def read_criterion(text: str) -> PlanRollbackCriterion | None:
         threshold, unit = threshold * _TIME_UNITS[code], "s"
     tail = s2[m.end() :]
     duration = None
-    fm = _FOR.search(tail)
+    fm = _FOR.search(tail) or _LASTING.search(tail)
     if fm:
         duration = _unit_delta(float(fm.group(1)), fm.group(2))
     metric = re.sub(
@@ -87,10 +94,13 @@ def _severity(text: str, default: str = "immediate") -> str:
     return default
 
 
-class RollbackMixin:
+class RollbackMixin(GatesMixin):
     """Builder part: rollback threshold tables."""
 
-    def threshold_table(self, b: Block, col, get, st: _State) -> None:
+    def threshold_table(self, b: Block, head: list[str], col, get, st: _State) -> None:
+        """Metric/Warning/Critical tables, and Metric/Threshold/Action tables: a row whose
+        action says to roll back is a criterion (automatic when it says so); a row with
+        another action is an alert, kept as a note with a warning naming its line."""
         c_metric = col("metric")
         if col("comparison") is not None:  # canonical
             for ln, row in b.rows:
@@ -99,7 +109,7 @@ class RollbackMixin:
                 except ValueError:
                     self.warn(ln, "rollback criterion without a numeric threshold; row skipped")
                     continue
-                self.plan.rollback_criteria.append(
+                self.index.plan.rollback_criteria.append(
                     PlanRollbackCriterion(
                         metric=cell_text(get(row, c_metric)),
                         comparison=cell_text(get(row, col("comparison"))),
@@ -116,12 +126,21 @@ class RollbackMixin:
                 )
             return
         cols = [
-            (i, h)
-            for i, h in enumerate(plain(x).lower() for x in b.header)
-            if re.search(r"warning|critical|threshold|alert", h)
+            (i, h) for i, h in enumerate(head) if re.search(r"warning|critical|threshold|alert", h)
         ]
+        c_action = col("action", "response")
         for ln, row in b.rows:
             metric = cell_text(get(row, c_metric))
+            action = cell_text(get(row, c_action))
+            if c_action is not None and not says_rollback(action):
+                what = f"{metric} {' '.join(cell_text(get(row, i)) for i, _ in cols)}".strip()
+                self.warn(
+                    ln,
+                    f"alert threshold '{what}' does not say to roll back ('{action}'): "
+                    "kept as a note, not a rollback criterion",
+                )
+                st.loose.append(Block("para", ln, ln, self.index.lines[ln - 1]))
+                continue
             for i, h in cols:
                 value = cell_text(get(row, i))
                 crit = read_criterion(f"{metric} {value}") if value else None
@@ -133,5 +152,25 @@ class RollbackMixin:
                     else ("review" if "warning" in h else "investigate")
                 )
                 crit.text = f"{metric} {value} ({b.header[i].strip()})"
+                if c_action is not None:
+                    crit.text = f"{metric} {value} → {action}"
+                    crit.severity = "immediate"
+                    crit.automatic = bool(_AUTOMATIC.search(action))
                 crit.line = ln
-                self.plan.rollback_criteria.append(crit)
+                self.index.plan.rollback_criteria.append(crit)
+
+    def rollback_arrow(self, text: str, line: int, st: _State, severity_of: str = "") -> bool:
+        """A threshold with an arrow to a rollback (``→ rollback``, ``→ 回滚``): a criterion,
+        automatic when the action says so. False for anything else."""
+        split = threshold_action(plain(text))
+        if split is None or not says_rollback(split[1]):
+            return False
+        crit = read_criterion(split[0])
+        if crit is None:
+            return False
+        crit.severity = st.severity or _severity(severity_of or st.ctx.title)
+        crit.text = plain(text)
+        crit.automatic = crit.automatic or bool(_AUTOMATIC.search(split[1]))
+        crit.line = line
+        self.index.plan.rollback_criteria.append(crit)
+        return True

@@ -78,7 +78,7 @@ def read(plan) -> list[StepSpec]:
             line = note.line + offset  # a note's line is its body's first line
             try:
                 fields = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise RunbookError(f"{INFO}: not a JSON object ({exc.msg})", line) from None
             if not isinstance(fields, dict):
                 raise RunbookError(f"{INFO}: each line is one step as a JSON object", line)

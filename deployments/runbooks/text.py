@@ -12,6 +12,7 @@ produce what these read back.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import ftfy
@@ -98,6 +99,7 @@ def escape(text: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def plain(text: str) -> str:
     """Display text: comments and bold markers removed, escapes undone, whitespace trimmed."""
     if "<!--" in text:

@@ -16,14 +16,16 @@ and spans against it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import vocab
+from .index import BuilderCore
 from .plan import PlanPhase
-from .recognise import relative_offset, stated_go_live, unit_delta, unknown_unit
+from .recognise import named_day, relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
 
 
@@ -59,6 +61,8 @@ _DATE = re.compile(
 )
 
 DAY = timedelta(days=1)
+_HAS_CLOCK = re.compile(r"\d:\d\d")
+_GO_LIVE_DASH = re.compile(r"go-live", re.I)
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
@@ -86,6 +90,7 @@ class TOffset:
     unit: str  # "d" | "h" | "m" | "" (explicit H:MM / zero)
     start: int
     end: int
+    counted: str = ""  # the unit as written: "w" | "d" | "h" | "m" | "" (H:MM, none)
 
 
 def t_offsets(text: str) -> list[TOffset]:
@@ -101,16 +106,17 @@ def t_offsets(text: str) -> list[TOffset]:
         if unit is None and mins is None and unknown_unit(text[m.start() :]):
             continue  # "T-7 jours": a unit nobody taught us; warned about, never guessed
         value = timedelta(days=int(days or 0))
+        counted = ""
         if mins is not None:
             value += timedelta(hours=int(num or 0), minutes=int(mins))
             u = ""
         elif num is not None:
             value += _unit_delta(float(num), unit) if unit or not days else timedelta()
-            u = (vocab.unit_of(unit) or "") if unit else ""
+            u = counted = (vocab.unit_of(unit) or "") if unit else ""
             u = "d" if u == "w" else u
         else:
-            u = "d"
-        out.append(TOffset(sign * value, u, m.start(), m.end()))
+            u = counted = "d"
+        out.append(TOffset(sign * value, u, m.start(), m.end(), counted))
     # "(T+5 to T+25 min)": a bare number takes the unit of its partner
     for a, b in itertools.pairwise(out):
         if (
@@ -119,10 +125,10 @@ def t_offsets(text: str) -> list[TOffset]:
             and b.unit
             and re.fullmatch(r"\s*(?:to|-|–|—)\s*", text[a.end : b.start])
         ):
-            m = _TOFF.match(text, a.start)
-            if m and m.group(3) and m.group(4) is None:
-                sign = -1 if m.group(1) != "+" else 1
-                a.value = sign * _unit_delta(float(m.group(3)), b.unit)
+            bare = _TOFF.match(text, a.start)
+            if bare and bare.group(3) and bare.group(4) is None:
+                sign = -1 if bare.group(1) != "+" else 1
+                a.value = sign * _unit_delta(float(bare.group(3)), b.unit)
     return out
 
 
@@ -188,7 +194,13 @@ class Times:
         return bool(self.offset_end or self.clock_end is not None or self.duration or self.date)
 
 
+@functools.lru_cache(maxsize=4096)
 def read_times(text: str) -> Times:
+    """What ``text`` says about time (cached: headings and labels repeat; never mutated)."""
+    return _read_times(text)
+
+
+def _read_times(text: str) -> Times:
     t = Times()
     offs = t_offsets(text)
     if offs:
@@ -219,9 +231,23 @@ def read_times(text: str) -> Times:
     if rel is not None:
         t.before_after = rel.value
         if t.offset is None:
-            t.offset = TOffset(rel.value, "d", rel.start, rel.end)
+            t.offset = TOffset(rel.value, "d", rel.start, rel.end, rel.unit)
             t.spans.append((rel.start, rel.end))
     return t
+
+
+def day_span(title: str, t: Times) -> tuple[timedelta, timedelta] | None:
+    """A section named after a day or week on the T-minus clock ("Week -2", "T-7 days",
+    "Day 0 / Go-live night", "Vorwoche", "Día -1", "1週間前") -> (start, length); None for
+    a heading with a clock time, a range, or an offset in hours or minutes."""
+    if t.clock is not None or t.ranged:
+        return None
+    if t.offset is not None:
+        off = t.offset
+        if off.counted not in ("d", "w") or off.value % DAY:
+            return None
+        return off.value, (7 * DAY if off.counted == "w" else DAY)
+    return named_day(plain(title))
 
 
 _NAME_TRIM = re.compile(r"^[\s:|\-–—,.]+|[\s:|\-–—,]+$")
@@ -258,24 +284,25 @@ def parse_offset_or_duration(text: str) -> timedelta | None:
     return parse_offset(text) if text.startswith("T") else parse_duration(text)
 
 
-class TimesMixin:
+class TimesMixin(BuilderCore):
     """Builder part: the T0 anchor and clock/date -> offset resolution."""
 
     # -- anchors ----------------------------------------------------------------
 
     def find_anchor(self) -> None:
         candidates: list[tuple[int, int, str | None]] = []  # (priority, minutes, tz)
-        for ln in self.lines:
-            low = ln.lower()
-            if not re.search(r"\d:\d\d", ln):
-                if self.golive_date is None and "go-live" in low:
-                    dm = _DATE.search(ln, low.index("go-live"))
+        for ln in self.index.lines:
+            if not _HAS_CLOCK.search(ln):
+                gl = _GO_LIVE_DASH.search(ln) if self.index.golive_date is None else None
+                if gl:
+                    dm = _DATE.search(ln, gl.start())
                     if dm:
-                        self.golive_date = (
+                        self.index.golive_date = (
                             _MONTHS.index(dm.group(2).lower()[:3]) + 1,
                             int(dm.group(3)),
                         )
                 continue
+            low = ln.lower()
             tz = _TZ.search(ln)
             tzv = tz.group(1) if tz else None
             c = _CLOCK_RE.search(ln)
@@ -300,34 +327,34 @@ class TimesMixin:
             ):
                 candidates.append((3, first, tzv))
             gl = re.search(r"go-?live", low)
-            if self.golive_date is None and gl:
+            if self.index.golive_date is None and gl:
                 dm = _DATE.search(ln, gl.start())
                 if dm:
-                    self.golive_date = (
+                    self.index.golive_date = (
                         _MONTHS.index(dm.group(2).lower()[:3]) + 1,
                         int(dm.group(3)),
                     )
         if candidates:
             candidates.sort(key=lambda c: c[0])
-            self.anchor = candidates[0][1]
-            tz = next((c[2] for c in candidates if c[2]), None)
-            if tz:
-                self.plan.timezone = tz
-                self.tz_found = True
-        if not self.tz_found:
-            for ln in self.lines:
+            self.index.anchor = candidates[0][1]
+            zone = next((c[2] for c in candidates if c[2]), None)
+            if zone:
+                self.index.plan.timezone = zone
+                self.index.tz_found = True
+        if not self.index.tz_found:
+            for ln in self.index.lines:
                 if re.search(r"\d:\d\d", ln):
                     tz = _TZ.search(ln)
                     if tz:
-                        self.plan.timezone = tz.group(1)
+                        self.index.plan.timezone = tz.group(1)
                         break
 
     def clock_offset(
         self, minutes: int, near: timedelta | None = None, day: timedelta | None = None
     ) -> timedelta:
-        if self.anchor is None:
-            self.anchor = minutes
-        base = timedelta(minutes=minutes - self.anchor)
+        if self.index.anchor is None:
+            self.index.anchor = minutes
+        base = timedelta(minutes=minutes - self.index.anchor)
         if day is not None:
             return day + timedelta(minutes=minutes)
         if near is None:
@@ -340,12 +367,12 @@ class TimesMixin:
         return best
 
     def day_offset(self, md: tuple[int, int]) -> timedelta | None:
-        if not self.golive_date or self.anchor is None:
+        if not self.index.golive_date or self.index.anchor is None:
             return None
         year = 2001
         try:
             d = date(year, *md)
-            g = date(year, *self.golive_date)
+            g = date(year, *self.index.golive_date)
         except ValueError:
             return None
         diff = (d - g).days
@@ -353,7 +380,7 @@ class TimesMixin:
             diff -= 365
         elif diff < -180:
             diff += 365
-        return diff * DAY - timedelta(minutes=self.anchor)
+        return diff * DAY - timedelta(minutes=self.index.anchor)
 
     # -- resolving times ----------------------------------------------------------
 
@@ -369,7 +396,7 @@ class TimesMixin:
 
     def stated_go_live(self) -> None:
         """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
-        found = stated_go_live(self.lines)
+        found = stated_go_live(self.index.lines)
         if found is None:
             return
         stamp = f"{found.date}T{found.time}" if found.date else found.time
@@ -377,8 +404,8 @@ class TimesMixin:
             sign = "-" if found.utc_offset_min < 0 else "+"
             hours, minutes = divmod(abs(found.utc_offset_min), 60)
             stamp += f"{sign}{hours:02d}:{minutes:02d}"
-        self.plan.go_live_at = stamp
-        self.go_live_line = found.line
+        self.index.plan.go_live_at = stamp
+        self.index.go_live_line = found.line
 
     def span(
         self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None
@@ -435,7 +462,7 @@ class TimesMixin:
         w = _WINDOW.search(v)
         offs = t_offsets(v)
         if len(offs) >= 2:
-            self.plan.window_start, self.plan.window_end = offs[0].value, offs[1].value
+            self.index.plan.window_start, self.index.plan.window_end = offs[0].value, offs[1].value
         elif w:
             a = _clock_minutes(w.group(1), w.group(2), w.group(3) or w.group(6))
             b = _clock_minutes(w.group(4), w.group(5), w.group(6))
@@ -445,9 +472,9 @@ class TimesMixin:
             end = self.clock_offset(b, start)
             while end <= start:
                 end += DAY
-            if self.plan.window_start is None:
-                self.plan.window_start, self.plan.window_end = start, end
+            if self.index.plan.window_start is None:
+                self.index.plan.window_start, self.index.plan.window_end = start, end
             tz = _TZ.search(v)
-            if tz and not self.tz_found:
-                self.plan.timezone = tz.group(1)
-                self.tz_found = True
+            if tz and not self.index.tz_found:
+                self.index.plan.timezone = tz.group(1)
+                self.index.tz_found = True

@@ -1,4 +1,4 @@
-"""Thirty-two runbooks written the ways people write them, in eight languages; each has its
+"""Forty runbooks written the ways people write them, in eight languages; each has its
 expected plan beside it (``NAME.json``), checked by reading the runbook.
 
 The test compares the parts that matter to the people running the release: item texts,

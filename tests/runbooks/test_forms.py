@@ -325,3 +325,221 @@ def test_labels_that_are_not_roles_do_not_become_roles():
         "- Name: Ana\n## Checklist\n- [ ] A\n"
     )
     assert [r.name for r in plan.roles] == ["DBA"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "start", "length"),
+    [
+        ("Week -2", -2 * W, W),
+        ("T-7 days", -7 * D, D),
+        ("T-7d", -7 * D, D),
+        ("Day 0 / Go-live night", timedelta(), D),
+        ("Vorwoche", -W, W),
+        ("T-2 Wochen", -2 * W, W),
+        ("Día -1", -D, D),
+        ("1 semana antes", -W, W),
+        ("Véspera", -D, D),
+        ("T-7 ngày", -7 * D, D),
+        ("提前1天", -D, D),
+        ("1週間前", -W, W),
+        ("前日", -D, D),
+        ("за 1 день", -D, D),
+        ("Накануне", -D, D),
+    ],
+)
+def test_week_and_day_sections_are_phases_on_the_t_minus_clock(heading, start, length):
+    plan = parse_runbook(f"# R\n## {heading}\n- [ ] Task\n")
+    (phase,) = plan.phases
+    assert (phase.name, phase.start, phase.duration, phase.line) == (heading, start, length, 2)
+    assert [(c.due, [i.text for i in c.items]) for c in phase.checklists] == [(start, ["Task"])]
+    assert plan.checklists == []
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "T-24 hours",
+        "T-2 Hours: Pre-Deployment",
+        "Pre-Launch Checklist (T-7 Days)",
+        "24 horas antes",
+    ],
+)
+def test_hour_offsets_and_checklist_headings_stay_checklists_due_then(heading):
+    plan = parse_runbook(f"# R\n## {heading}\n- [ ] Task\n")
+    assert plan.phases == [] and [len(c.items) for c in plan.checklists] == [1]
+
+
+def test_a_day_heading_inside_a_checklist_section_is_a_checklist_due_that_day():
+    plan = parse_runbook("# R\n## Pre-Deployment Checklist\n### T-7 Days\n- [ ] Task\n")
+    assert plan.phases == []
+    assert [(c.name, c.due) for c in plan.checklists] == [("T-7 Days", -7 * D)]
+
+
+def test_same_named_sections_under_different_days_stay_apart():
+    plan = parse_runbook(
+        "# R\n## Week -2\n### Checks\n- [ ] Restore backup\n### Go/No-Go\n- [ ] Staging ok\n"
+        "## Day 0 / Go-live night\n### Checks\n- [ ] Stop writers\n"
+        "### Go/No-Go\n- [ ] Counts match\n"
+    )
+    week, night = plan.phases
+    assert [(c.name, c.due, [i.text for i in c.items]) for c in week.checklists] == [
+        ("Checks", -2 * W, ["Restore backup"])
+    ]
+    assert [(c.name, c.due, [i.text for i in c.items]) for c in night.checklists] == [
+        ("Checks", timedelta(), ["Stop writers"])
+    ]
+    assert [(g.name, g.at, [i.text for i in g.checklist]) for g in plan.gates] == [
+        ("Go/No-Go", -2 * W, ["Staging ok"]),
+        ("Go/No-Go", timedelta(), ["Counts match"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "cell"),
+    [
+        ("| DBA | [Name] |", "[Name]"),
+        ("| DBA | <name> |", "<name>"),
+        ("| DBA | TBD |", "TBD"),
+        ("| DBA | TBC |", "TBC"),
+        ("| DBA | XXX |", "XXX"),
+        ("| DBA | John Doe |", "John Doe"),
+        ("| DBA | (to be assigned) |", "(to be assigned)"),
+        ("| DBA | noch offen |", "noch offen"),
+        ("| DBA | por asignar |", "por asignar"),
+        ("| DBA | a definir |", "a definir"),
+        ("| DBA | chưa phân công |", "chưa phân công"),
+        ("| DBA | 待定 |", "待定"),
+        ("| DBA | 未定 |", "未定"),
+        ("| DBA | уточнить |", "уточнить"),
+    ],
+)
+def test_a_placeholder_in_a_contact_table_is_an_unfilled_seat_never_a_person(row, cell):
+    plan = parse_runbook(f"# R\n## Team\n| Role | Name |\n|---|---|\n{row}\n| SRE | Ana |\n")
+    assert [(r.name, r.primary, r.unfilled) for r in plan.roles] == [
+        ("DBA", [], True),
+        ("SRE", ["Ana"], False),
+    ]
+    assert [p.name for p in plan.people] == ["Ana"]
+    assert [(w.line, w.message) for w in plan.warnings] == [
+        (5, f"seat 'DBA' is unfilled: '{cell}' is a placeholder, not a person")
+    ]
+
+
+def test_template_contact_values_are_dropped_and_a_placeholder_slack_handle_fills_no_seat():
+    plan = parse_runbook(
+        "# R\n## Contacts\n| Role | Name | Phone | Slack |\n|---|---|---|---|\n"
+        "| DBA | Ana | +1-XXX-XXX-XXXX | @handle |\n| SRE | | | @handle |\n"
+    )
+    assert [(p.name, p.phone, p.slack) for p in plan.people] == [("Ana", "", "")]
+    assert [(r.name, r.primary) for r in plan.roles] == [("DBA", ["Ana"]), ("SRE", [])]
+    assert [w.line for w in plan.warnings] == [6]
+
+
+@pytest.mark.parametrize(
+    ("line", "criterion"),
+    [
+        ("- Error rate > 1% for 5 minutes → rollback", ("Error rate", ">", 1.0, "%", 300, False)),
+        (
+            "- [ ] p95 latency > 2 s for 10 min -> roll back automatically",
+            ("p95 latency", ">", 2.0, "s", 600, True),
+        ),
+        (
+            "1. Fehlerrate > 5 % für 10 Minuten → Rollback",
+            ("Fehlerrate", ">", 5.0, "%", 600, False),
+        ),
+        (
+            "- Tasa de errores > 5% durante 10 minutos → rollback automático",
+            ("Tasa de errores", ">", 5.0, "%", 600, True),
+        ),
+        (
+            "- [ ] Taxa de erros > 5% por 10 minutos → reverter",
+            ("Taxa de erros", ">", 5.0, "%", 600, False),
+        ),
+        ("- Tỷ lệ lỗi > 2% trong 10 phút → hoàn tác", ("Tỷ lệ lỗi", ">", 2.0, "%", 600, False)),
+        ("- 错误率 > 1% 持续5分钟 → 自动回滚", ("错误率", ">", 1.0, "%", 300, True)),
+        ("- エラー率 > 2% 5分間継続 → ロールバック", ("エラー率", ">", 2.0, "%", 300, False)),
+        (
+            "- [ ] Доля ошибок > 3% в течение 5 минут → откат",
+            ("Доля ошибок", ">", 3.0, "%", 300, False),
+        ),
+    ],
+)
+def test_an_alert_threshold_that_says_roll_back_is_a_criterion_not_a_task(line, criterion):
+    plan = parse_runbook(f"# R\n## Monitoring\n{line}\n\n## Checklist\n- [ ] Deploy\n")
+    assert [
+        (
+            c.metric,
+            c.comparison,
+            c.threshold,
+            c.unit,
+            c.duration.total_seconds(),
+            c.automatic,
+            c.line,
+        )
+        for c in plan.rollback_criteria
+    ] == [(*criterion, 3)]
+    assert plan.item_count() == 1
+
+
+def test_an_alert_that_does_not_say_roll_back_is_kept_as_a_note_with_its_line():
+    plan = parse_runbook("# R\n## Alert thresholds\n- Disk usage > 80% → notify the DBA\n")
+    assert plan.rollback_criteria == []
+    assert [n.body for n in plan.notes] == ["- Disk usage > 80% → notify the DBA"]
+    assert any(w.line == 3 and "does not say to roll back" in w.message for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "expected"),
+    [
+        (
+            "| Metric | Threshold | Action |",
+            ["| Error rate | > 2% for 5 minutes | Roll back |", "| CPU | > 90% | Page on-call |"],
+            [("Error rate", 2.0, 300, False, 5)],
+        ),
+        (
+            "| Metrik | Schwellwert | Maßnahme |",
+            ["| Fehlerrate | > 3 % für 10 Minuten | Automatischer Rollback |"],
+            [("Fehlerrate", 3.0, 600, True, 5)],
+        ),
+        (
+            "| Métrica | Umbral | Acción |",
+            ["| Latencia p95 | > 3 s durante 5 minutos | Rollback |"],
+            [("Latencia p95", 3.0, 300, False, 5)],
+        ),
+        (
+            "| Métrica | Limite | Ação |",
+            ["| Taxa de erros | > 5% por 10 minutos | Reverter |"],
+            [("Taxa de erros", 5.0, 600, False, 5)],
+        ),
+        (
+            "| Chỉ số | Ngưỡng | Hành động |",
+            ["| Tỷ lệ lỗi | > 2% trong 10 phút | Rollback |"],
+            [("Tỷ lệ lỗi", 2.0, 600, False, 5)],
+        ),
+        (
+            "| 指标 | 阈值 | 处理 |",
+            ["| 错误率 | > 1% 持续5分钟 | 自动回滚 |", "| CPU | > 90% | 通知运维 |"],
+            [("错误率", 1.0, 300, True, 5)],
+        ),
+        (
+            "| メトリクス | 閾値 | 対応 |",
+            ["| エラー率 | > 2% 5分間継続 | ロールバック |"],
+            [("エラー率", 2.0, 300, False, 5)],
+        ),
+        (
+            "| Метрика | Порог | Действие |",
+            ["| Доля ошибок | > 3% в течение 5 минут | Откат |"],
+            [("Доля ошибок", 3.0, 300, False, 5)],
+        ),
+    ],
+)
+def test_metric_threshold_action_tables_give_criteria_for_rollback_rows(header, rows, expected):
+    sep = "|" + "---|" * 3
+    plan = parse_runbook("# R\n## Thresholds\n" + "\n".join([header, sep, *rows]) + "\n")
+    assert [
+        (c.metric, c.threshold, c.duration.total_seconds(), c.automatic, c.line)
+        for c in plan.rollback_criteria
+    ] == expected
+    alerts = len(rows) - len(expected)
+    assert sum("does not say to roll back" in w.message for w in plan.warnings) == alerts
+    assert plan.item_count() == 0

@@ -120,27 +120,52 @@ def test_nested_checkbox_lists_are_children_and_counted_once():
     assert [c.text for c in plan.checklists[0].items[0].children] == ["QA", "Security"]
 
 
-def test_team_tables_keep_placeholders_as_written():
+def test_team_table_placeholders_leave_the_seat_unfilled_and_name_the_line():
     plan = parse(
         "# R\n## Team\n| Role | Name | Primary Duty | Backup |\n|---|---|---|---|\n"
         "| DevOps Lead | [TBD] | Deploys | ____ |\n| DBA | Ana | Migrations | Bo |\n"
     )
-    assert [(r.name, r.primary, r.duty, r.backup) for r in plan.roles] == [
-        ("DevOps Lead", ["[TBD]"], "Deploys", ["____"]),
-        ("DBA", ["Ana"], "Migrations", ["Bo"]),
+    assert [(r.name, r.primary, r.duty, r.backup, r.unfilled) for r in plan.roles] == [
+        ("DevOps Lead", [], "Deploys", [], True),
+        ("DBA", ["Ana"], "Migrations", ["Bo"], False),
     ]
-    assert [p.name for p in plan.people] == ["[TBD]", "Ana"]
+    assert [p.name for p in plan.people] == ["Ana"]
+    assert [(w.line, w.message) for w in plan.warnings] == [
+        (5, "seat 'DevOps Lead' is unfilled: '[TBD]' is a placeholder, not a person")
+    ]
 
 
-def test_role_sections_give_people_with_slack_phone_and_email():
+def test_a_role_section_with_a_placeholder_name_is_an_unfilled_seat():
     plan = parse(
         "# R\n## Team Assignments\n#### Release Manager (Lead)\n**Name:** [TBD]\n**Role:** Coordination\n\n"
         "**Contact:**\n- Phone: [Number]\n- Slack: @rm\n- Email: rm@x.example\n"
     )
     (role,) = plan.roles
-    assert (role.name, role.duty, role.primary) == ("Release Manager", "Coordination", ["[TBD]"])
+    assert (role.name, role.duty, role.primary, role.unfilled) == (
+        "Release Manager",
+        "Coordination",
+        [],
+        True,
+    )
+    assert plan.people == []
+    assert any(w.line == 4 and "'Release Manager' is unfilled" in w.message for w in plan.warnings)
+
+
+def test_a_role_section_with_a_name_gets_its_person_with_slack_phone_and_email():
+    plan = parse(
+        "# R\n## Team Assignments\n#### Release Manager (Lead)\n**Name:** Ana Silva\n"
+        "**Role:** Coordination\n\n"
+        "**Contact:**\n- Phone: +1 555 0100\n- Slack: @rm\n- Email: rm@x.example\n"
+    )
+    (role,) = plan.roles
+    assert role.primary == ["Ana Silva"]
     (p,) = plan.people
-    assert (p.name, p.phone, p.slack, p.email) == ("[TBD]", "[Number]", "@rm", "rm@x.example")
+    assert (p.name, p.phone, p.slack, p.email) == (
+        "Ana Silva",
+        "+1 555 0100",
+        "@rm",
+        "rm@x.example",
+    )
 
 
 def test_escalation_matrix_and_level_sections_merge_by_level():

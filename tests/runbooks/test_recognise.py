@@ -80,8 +80,35 @@ def test_owner_lines(text, expected):
         ("<name>", True),
         ("[FROM COMMAND 1]", True),
         ("待定", True),
+        ("TBC", True),
+        ("XXX", True),
+        ("John Doe", True),
+        ("@handle", True),
+        ("@", True),
+        ("(to be assigned)", True),
+        ("to be confirmed", True),
+        ("N.N.", True),
+        ("noch offen", True),
+        ("Max Mustermann", True),
+        ("por asignar", True),
+        ("(por definir)", True),
+        ("a definir", True),
+        ("Fulano de Tal", True),
+        ("chưa phân công", True),
+        ("Nguyễn Văn A", True),
+        ("待分配", True),
+        ("张三", True),
+        ("未定", True),
+        ("〇〇", True),
+        ("уточнить", True),
+        ("не назначен", True),
+        ("ФИО", True),
         ("Alice Chen", False),
         ("QA Lead", False),
+        ("On-Call Rotation", False),
+        ("Иванов И.И.", False),
+        ("John Smith", False),
+        ("Max", False),
     ],
 )
 def test_placeholders(text, expected):
@@ -110,6 +137,11 @@ def test_placeholders(text, expected):
         ("D-1", -D),
         ("D+1", D),
         ("Tag -2", -2 * D),
+        ("Week -2", -2 * W),
+        ("Woche -1", -W),
+        ("Semana -1", -W),
+        ("Неделя -1", -W),
+        ("Week 0", timedelta()),
         ("[release date minus 14 days]", -14 * D),
         ("nothing here", None),
     ],
@@ -212,3 +244,52 @@ def test_front_matter_keeps_line_numbers():
 def test_stated_go_live(line, expected):
     found = r.stated_go_live([line])
     assert (found and (found.date, found.time, found.utc_offset_min)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Week before", (-W, W)),
+        ("Launch day", (timedelta(), D)),
+        ("Day 0 / Go-live night", (timedelta(), D)),
+        ("Vorwoche", (-W, W)),
+        ("Vortag", (-D, D)),
+        ("Go-Live-Tag", (timedelta(), D)),
+        ("Día del lanzamiento", (timedelta(), D)),
+        ("Víspera", (-D, D)),
+        ("Semana anterior", (-W, W)),
+        ("Dia D", (timedelta(), D)),
+        ("Ngày go-live", (timedelta(), D)),
+        ("上线前一周", (-W, W)),
+        ("上线当天", (timedelta(), D)),
+        ("前日", (-D, D)),
+        ("リリース当日", (timedelta(), D)),
+        ("Накануне", (-D, D)),
+        ("День запуска", (timedelta(), D)),
+        ("Day-After Review", None),
+        ("Database", None),
+    ],
+)
+def test_named_days(text, expected):
+    assert r.named_day(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Error rate > 1% for 5 minutes → rollback", ("Error rate > 1% for 5 minutes", True)),
+        ("p95 > 2 s -> roll back automatically", ("p95 > 2 s", True)),
+        ("Fehlerrate > 5 % → Rollback", ("Fehlerrate > 5 %", True)),
+        ("Tasa de errores > 5% → revertir", ("Tasa de errores > 5%", True)),
+        ("Taxa de erros > 5% → reverter", ("Taxa de erros > 5%", True)),
+        ("Tỷ lệ lỗi > 2% → hoàn tác", ("Tỷ lệ lỗi > 2%", True)),
+        ("错误率 > 1% → 立即回滚", ("错误率 > 1%", True)),
+        ("エラー率 > 2% → 切り戻し", ("エラー率 > 2%", True)),
+        ("Доля ошибок > 3% → откат", ("Доля ошибок > 3%", True)),
+        ("Disk usage > 80% → notify the DBA", ("Disk usage > 80%", False)),
+        ("No arrow > 5%", None),
+    ],
+)
+def test_threshold_actions(text, expected):
+    split = r.threshold_action(text)
+    assert (split and (split[0], r.says_rollback(split[1]))) == expected

@@ -26,6 +26,7 @@ from deployments.runbooks.plan import (
     PlanSignOff,
     PlanTemplate,
 )
+from deployments.runbooks.recognise import contact_value, is_placeholder
 
 SEEDS = sorted((Path(__file__).parent / "seeds").glob("*.md"))
 
@@ -99,6 +100,12 @@ def unique_by(strategy, key):
     return st.lists(strategy, max_size=4, unique_by=key)
 
 
+# the importer never makes a person of a placeholder ("[TBD]", "____") nor keeps a template
+# contact value ("+1-XXX", "[Phone]"): plans it can produce have none
+person = text.filter(lambda s: not is_placeholder(s))
+contact = opt_text.filter(lambda s: contact_value(s) == s.strip())
+
+
 @st.composite
 def plans(draw):
     roles = draw(
@@ -107,8 +114,8 @@ def plans(draw):
                 PlanRole,
                 name=text,
                 duty=opt_text,
-                primary=st.lists(text, max_size=2),
-                backup=st.lists(text, max_size=2),
+                primary=st.lists(person, max_size=2),
+                backup=st.lists(person, max_size=2),
                 kind=st.sampled_from(["team", "stakeholder"]),
             ),
             lambda r: r.name.lower(),
@@ -116,7 +123,7 @@ def plans(draw):
     )
     people = draw(
         unique_by(
-            st.builds(PlanPerson, name=text, email=opt_text, phone=opt_text, slack=opt_text),
+            st.builds(PlanPerson, name=person, email=contact, phone=contact, slack=contact),
             lambda p: p.name.lower(),
         )
     )

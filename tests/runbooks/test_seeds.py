@@ -6,18 +6,21 @@ from pathlib import Path
 import pytest
 
 from deployments.runbooks.parse import parse_runbook
+from deployments.runbooks.recognise import is_placeholder
 
 SEEDS = Path(__file__).parent / "seeds"
 CHECKBOX_LINE = re.compile(r"^\s*[-*+] \[[ xX]\]")
 
 # Figures checked by reading each seed (phases include sub-blocks, table rows and
 # code-block timeline lines; "items" counts group headers and their children).
+# "contacts" counts people the seed names: its "[TBD]", "TBD", "[NAME]" and "_______" cells
+# are seats left to fill, not people (see test_placeholder_seats_are_unfilled_not_people).
 EXPECTED = {
     "go-live-day-schedule": dict(
         phases=30,
         items=180,
         roles=18,
-        contacts=26,
+        contacts=0,
         escalation_levels=4,
         rollback_criteria=2,
         comms_rules=18,
@@ -28,7 +31,7 @@ EXPECTED = {
         phases=7,
         items=195,
         roles=7,
-        contacts=10,
+        contacts=1,
         escalation_levels=4,
         rollback_criteria=2,
         comms_rules=0,
@@ -39,7 +42,7 @@ EXPECTED = {
         phases=4,
         items=92,
         roles=7,
-        contacts=7,
+        contacts=2,
         escalation_levels=3,
         rollback_criteria=12,
         comms_rules=3,
@@ -61,7 +64,7 @@ EXPECTED = {
         phases=51,
         items=602,
         roles=12,
-        contacts=14,
+        contacts=0,
         escalation_levels=3,
         rollback_criteria=11,
         comms_rules=3,
@@ -175,3 +178,23 @@ def test_mojibake_is_repaired_in_every_seed(name):
     for text in all_text(plan_of(name)):
         assert "ğŸ" not in text
         assert "âœ" not in text
+
+
+#: (seed, line of a placeholder name cell, the role whose seat it leaves unfilled)
+PLACEHOLDER_SEATS = [
+    ("deployment-runbook", 43, "Release Manager"),  # | **Release Manager** | ... | TBD |
+    ("deployment-runbook", 801, "VP Engineering"),
+    ("go-live-day-schedule", 337, "Release Manager"),  # **Name:** [TBD]
+    ("go-live-day-schedule", 425, "Product Manager"),  # | Product Manager | [TBD] | ...
+    ("production-cutover-plan", 456, "DevOps Lead"),  # **DevOps Lead**: [NAME] - [PHONE]
+    ("enterprise-deployment-runbook", 771, "DEPLOYMENT LEAD"),  # **Name:** _______
+]
+
+
+@pytest.mark.parametrize(("name", "line", "role"), PLACEHOLDER_SEATS)
+def test_placeholder_seats_are_unfilled_not_people(name, line, role):
+    plan = plan_of(name)
+    assert not [p.name for p in plan.people if is_placeholder(p.name)]
+    seat = next(r for r in plan.roles if r.name == role)
+    assert seat.primary == [] and seat.unfilled
+    assert any(w.line == line and f"seat '{role}' is unfilled" in w.message for w in plan.warnings)

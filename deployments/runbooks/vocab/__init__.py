@@ -53,6 +53,14 @@ SIGNATURE_COLUMNS = _words("SIGNATURE_COLUMNS")
 TEAMS = _words("TEAMS")
 CONTACTS = _words("CONTACTS")
 ESCALATION = _words("ESCALATION")
+WEEK_WORDS = _words("WEEK_WORDS")
+ROLLBACK_ACTIONS = _words("ROLLBACK_ACTIONS")
+
+#: "Vorwoche", "Día del lanzamiento", "前日" -> (offset in days, length in days)
+NAMED_DAYS: dict[str, tuple[int, int]] = {}
+for _lang in LANGUAGES:
+    for _word, _span in getattr(_lang, "NAMED_DAYS", {}).items():
+        NAMED_DAYS.setdefault(_word.lower(), _span)
 
 #: table column words of every language -> the English word the table readers look for
 COLUMNS: dict[str, str] = {}

@@ -44,6 +44,14 @@ SIGNATURE_COLUMNS = ("unterschrift", "freigegeben")
 TEAMS = ("betrieb", "entwicklung", "support", "qa", "sicherheit", "datenbank")
 CONTACTS = ("kontakte", "ansprechpartner", "eskalation", "bereitschaft")
 COLUMNS = {
+    "metrik": "metric",
+    "kennzahl": "metric",
+    "schwellwert": "threshold",
+    "schwelle": "threshold",
+    "grenzwert": "threshold",
+    "maßnahme": "action",
+    "aktion": "action",
+    "reaktion": "action",
     "rolle": "role",
     "name": "name",
     "telefon": "phone",
@@ -53,3 +61,19 @@ COLUMNS = {
     "vertretung": "backup",
 }
 ESCALATION = ("eskalation", "eskalationspfad")
+WEEK_WORDS = ("woche", "kw")
+NAMED_DAYS = {
+    "vorwoche": (-7, 7),
+    "woche davor": (-7, 7),
+    "vortag": (-1, 1),
+    "tag davor": (-1, 1),
+    "go-live-tag": (0, 1),
+    "go-live-nacht": (0, 1),
+    "stichtag": (0, 1),
+    "einführungstag": (0, 1),
+    "umstellungstag": (0, 1),
+    "umstellungsnacht": (0, 1),
+    "folgetag": (1, 1),
+    "tag danach": (1, 1),
+}
+ROLLBACK_ACTIONS = ("rollback", "zurückrollen", "zurücksetzen", "rückfall", "rückabwicklung")

@@ -105,3 +105,23 @@ TEAMS = (
 CONTACTS = ("contacts", "contact list", "on-call", "who to call", "key contacts")
 COLUMNS = {"e-mail": "email", "mail": "email", "telephone": "phone", "tel": "phone"}
 ESCALATION = ("escalation", "escalate")
+WEEK_WORDS = ("week", "wk")
+#: sections named after a day or week of the go-live: (offset in days, length in days)
+NAMED_DAYS = {
+    "week before": (-7, 7),
+    "the week before": (-7, 7),
+    "day before": (-1, 1),
+    "the day before": (-1, 1),
+    "go-live day": (0, 1),
+    "go live day": (0, 1),
+    "launch day": (0, 1),
+    "cutover day": (0, 1),
+    "release day": (0, 1),
+    "go-live night": (0, 1),
+    "cutover night": (0, 1),
+    "launch night": (0, 1),
+    "day after": (1, 1),
+    "the day after": (1, 1),
+    "week after": (1, 7),
+}
+ROLLBACK_ACTIONS = ("rollback", "roll back", "rolled back", "revert", "back out", "backout")

@@ -49,6 +49,11 @@ SIGNATURE_COLUMNS = ("firma", "aprobado")
 TEAMS = ("soporte", "operaciones", "seguridad", "desarrollo")
 CONTACTS = ("contactos", "escalamiento", "escalada")
 COLUMNS = {
+    "métrica": "metric",
+    "metrica": "metric",
+    "umbral": "threshold",
+    "acción": "action",
+    "accion": "action",
     "rol": "role",
     "nombre": "name",
     "teléfono": "phone",
@@ -59,3 +64,18 @@ COLUMNS = {
     "suplente": "backup",
 }
 ESCALATION = ("escalamiento", "escalado", "escalada")
+WEEK_WORDS = ("semana",)
+NAMED_DAYS = {
+    "semana anterior": (-7, 7),
+    "semana previa": (-7, 7),
+    "día anterior": (-1, 1),
+    "dia anterior": (-1, 1),
+    "víspera": (-1, 1),
+    "día del lanzamiento": (0, 1),
+    "día de lanzamiento": (0, 1),
+    "noche del lanzamiento": (0, 1),
+    "día d": (0, 1),
+    "día siguiente": (1, 1),
+    "dia siguiente": (1, 1),
+}
+ROLLBACK_ACTIONS = ("rollback", "revertir", "reversión", "marcha atrás", "volver atrás")

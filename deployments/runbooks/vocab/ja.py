@@ -18,6 +18,12 @@ SIGNATURE_COLUMNS = ("署名", "承認印")
 TEAMS = ("運用", "開発", "品質保証", "サポート")
 CONTACTS = ("連絡先", "エスカレーション")
 COLUMNS = {
+    "メトリクス": "metric",
+    "指標": "metric",
+    "閾値": "threshold",
+    "しきい値": "threshold",
+    "対応": "action",
+    "アクション": "action",
     "役割": "role",
     "氏名": "name",
     "名前": "name",
@@ -27,3 +33,13 @@ COLUMNS = {
     "日付": "date",
 }
 ESCALATION = ("エスカレーション",)
+WEEK_WORDS = ()
+NAMED_DAYS = {
+    "前週": (-7, 7),
+    "前日": (-1, 1),
+    "リリース当日": (0, 1),
+    "当日": (0, 1),
+    "当日夜": (0, 1),
+    "翌日": (1, 1),
+}
+ROLLBACK_ACTIONS = ("ロールバック", "切り戻し", "切戻し")

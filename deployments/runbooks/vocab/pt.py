@@ -37,6 +37,12 @@ SIGNATURE_COLUMNS = ("assinatura", "aprovado")
 TEAMS = ("suporte", "operações", "segurança", "desenvolvimento")
 CONTACTS = ("contatos", "escalonamento")
 COLUMNS = {
+    "métrica": "metric",
+    "metrica": "metric",
+    "limite": "threshold",
+    "limiar": "threshold",
+    "ação": "action",
+    "acao": "action",
     "papel": "role",
     "função": "role",
     "nome": "name",
@@ -46,3 +52,15 @@ COLUMNS = {
     "substituto": "backup",
 }
 ESCALATION = ("escalonamento", "escalação")
+WEEK_WORDS = ("semana",)
+NAMED_DAYS = {
+    "semana anterior": (-7, 7),
+    "véspera": (-1, 1),
+    "dia anterior": (-1, 1),
+    "dia do go-live": (0, 1),
+    "dia do lançamento": (0, 1),
+    "noite do go-live": (0, 1),
+    "dia d": (0, 1),
+    "dia seguinte": (1, 1),
+}
+ROLLBACK_ACTIONS = ("rollback", "reverter", "reversão", "reversao")

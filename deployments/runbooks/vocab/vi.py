@@ -28,6 +28,10 @@ SIGNATURE_COLUMNS = ("chữ ký",)
 TEAMS = ("vận hành", "hỗ trợ", "kiểm thử")
 CONTACTS = ("liên hệ", "leo thang")
 COLUMNS = {
+    "chỉ số": "metric",
+    "ngưỡng": "threshold",
+    "hành động": "action",
+    "xử lý": "action",
     "vai trò": "role",
     "tên": "name",
     "họ tên": "name",
@@ -36,3 +40,13 @@ COLUMNS = {
     "ngày": "date",
 }
 ESCALATION = ("leo thang",)
+WEEK_WORDS = ("tuần",)
+NAMED_DAYS = {
+    "tuần trước go-live": (-7, 7),
+    "ngày hôm trước": (-1, 1),
+    "ngày go-live": (0, 1),
+    "đêm go-live": (0, 1),
+    "ngày triển khai": (0, 1),
+    "ngày hôm sau": (1, 1),
+}
+ROLLBACK_ACTIONS = ("rollback", "hoàn tác", "quay lui")

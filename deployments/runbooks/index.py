@@ -1,0 +1,78 @@
+"""The plan index: everything the importer's passes fill and read while building one plan.
+
+One typed structure instead of attributes scattered over the builder's parts: the plan being
+built, the warnings, the T0 anchor and go-live date found in the document, and the lookup
+tables that let a later section find what an earlier one made (checklists and gates by the
+section path they stand in, phases by span and date, people by name). The builder owns one
+index per runbook; each pass (``reader``, ``phases``, ``checklists``, ``gates``, ``roles``,
+``escalation``, ``rollback``, ``comms``, ``owners``, ``times``) reads and writes it, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from .plan import (
+    ParseWarning,
+    Plan,
+    PlanChecklist,
+    PlanCommsRule,
+    PlanGate,
+    PlanPerson,
+    PlanPhase,
+)
+
+
+@dataclass
+class PlanIndex:
+    """The plan under construction and the lookups the passes share."""
+
+    text: str
+    source_name: str = ""
+    lines: list[str] = field(default_factory=list)
+    plan: Plan = field(default_factory=lambda: Plan(title=""))
+    warnings: list[ParseWarning] = field(default_factory=list)
+    # -- time: T0 as minutes of the day, the go-live date (month, day), the zone -------------
+    anchor: int | None = None
+    golive_date: tuple[int, int] | None = None
+    tz_found: bool = False
+    go_live_line: int = 0  # the "Go-live: ..." line read with the document
+    # -- the document's marks ----------------------------------------------------------------
+    marks_mean_done: bool = False  # open and ticked marks both used: a tick means done
+    has_boxes: bool = False  # tasks are drawn with boxes: plain bullets are not tasks
+    heading_count: int = 0
+    meta_seen: set[str] = field(default_factory=set)
+    # -- lookups -----------------------------------------------------------------------------
+    phase_lines: dict[int, int] = field(default_factory=dict)
+    row_phases: list[tuple[PlanPhase, str]] = field(default_factory=list)  # (phase, merge key)
+    heading_phase_spans: dict[tuple[timedelta | None, timedelta | None], PlanPhase] = field(
+        default_factory=dict
+    )
+    date_phases: dict[tuple[int, int], PlanPhase] = field(default_factory=dict)
+    day_phases: set[int] = field(default_factory=set)  # ids of day/week phases
+    checklists: dict[tuple[Any, ...], PlanChecklist] = field(default_factory=dict)
+    gates: dict[tuple[Any, ...], PlanGate] = field(default_factory=dict)
+    people_index: dict[str, PlanPerson] = field(default_factory=dict)
+    interval_sentences: list[PlanCommsRule] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.split("\n")
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(ParseWarning(line, message))
+
+
+class BuilderCore:
+    """The first of the builder's parts: the index they all fill and read, and warnings.
+
+    The parts form one chain (times, owners, roles, escalation, gates, rollback, comms,
+    phases, checklists, canonical, reader, builder): each part calls only itself and the
+    parts before it, so every call is typed; the one call back up (a plain bullet inside a
+    checklist is read by the reader) is declared where it is made."""
+
+    index: PlanIndex
+
+    def warn(self, line: int, message: str) -> None:
+        self.index.warn(line, message)
