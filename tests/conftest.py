@@ -20,7 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # Tests here start real processes that share this session's Redis (given REDIS_URL).
-NEEDS_REDIS = {"live", "integration", "faults", "e2e", "bench", "production"}
+NEEDS_REDIS = {
+    "live",
+    "integration",
+    "faults",
+    "e2e",
+    "bench",
+    "production",
+    "engine",
+    "notifications",
+}
 
 
 def pytest_collection_modifyitems(session, config, items):
