@@ -299,31 +299,11 @@ def rag_of(
 def summary(release: Release, *, now: datetime | None = None, for_board: bool = False) -> Summary:
     """Everything the board shows for ``release`` (a fixed number of queries)."""
     now = now or clock.now()
-    phases = list(release.phases.all())
-    phase_by_id = {p.pk: p for p in phases}
-    checklists = list(release.checklists.all())
-    for c in checklists:
-        c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
-    gate_summaries = checklist_selectors.gate_states(release)
+    f = status_facts(release, now=now)
+    phases, checklists, gate_summaries = f.phases, f.checklists, f.gate_summaries
     gates = [g.gate for g in gate_summaries]
-    per = checklist_selectors.checklist_progress(release)
-    progress = checklist_selectors.total_progress(per)
-    current = current_phase(release, phases, now)
-    open_call = checklist_selectors.open_rollback_call(release)
-    open_critical = release.issues.blocking_go().count()
-    latest_outcomes = checklist_selectors.standing_outcomes(gate_summaries)
-    rejected = sum(len(g.rejecting) for g in gate_summaries)
-    slip = eta_slip(per, checklists, now - release.go_live_at)
-    rag, reasons = rag_of(
-        progress_by_list=per,
-        checklists=checklists,
-        release=release,
-        now=now,
-        open_critical=open_critical,
-        open_call=open_call,
-        latest_outcomes=latest_outcomes,
-        rejected_signoffs=rejected,
-    )
+    current, open_call, per, slip = f.current, f.open_call, f.per_checklist, f.eta_slip
+    progress, rag, reasons = f.progress, f.rag, f.rag_reasons
     open_issues = issue_rows(release, now, open_only=True)
     steps = steps_tile(release, phases, now)
     log = AuditEvent.objects.filter(release=release)
@@ -349,7 +329,7 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
         rag=rag,
         rag_reasons=reasons,
         next_milestone=_next_milestone(release, phases, gates, checklists, now),
-        eta=_eta(release, phases, current, now, slip),
+        eta=f.eta,
         eta_slip=slip,
         alerts=alerts_of(now, open_call, gate_summaries, release),
         milestones=milestones,
@@ -373,6 +353,64 @@ def summary(release: Release, *, now: datetime | None = None, for_board: bool = 
                 if r.waiting and r.issue.respond_by and r.issue.respond_by > now
             ),
         ),
+    )
+
+
+@dataclass
+class StatusFacts:
+    """What a status update says about a release (phase, RAG with its reasons, progress,
+    ETA) and the rows they come from: the part of :class:`Summary` read with only the
+    queries it needs, since the comms workers compose one per message."""
+
+    phases: list[Phase]
+    checklists: list
+    gate_summaries: list
+    per_checklist: dict[int, Progress]
+    progress: Progress
+    current: Phase | None
+    open_call: object | None
+    eta_slip: timedelta
+    rag: str
+    rag_reasons: list[str]
+    eta: datetime | None
+
+
+def status_facts(release: Release, *, now: datetime | None = None) -> StatusFacts:
+    """The facts of a status update, as the board computes them (without its event lists,
+    issues, steps and alerts)."""
+    now = now or clock.now()
+    phases = list(release.phases.all())
+    phase_by_id = {p.pk: p for p in phases}
+    checklists = list(release.checklists.all())
+    for c in checklists:
+        c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
+    gate_summaries = checklist_selectors.gate_states(release)
+    per = checklist_selectors.checklist_progress(release)
+    current = current_phase(release, phases, now)
+    open_call = checklist_selectors.open_rollback_call(release)
+    slip = eta_slip(per, checklists, now - release.go_live_at)
+    rag, reasons = rag_of(
+        progress_by_list=per,
+        checklists=checklists,
+        release=release,
+        now=now,
+        open_critical=release.issues.blocking_go().count(),
+        open_call=open_call,
+        latest_outcomes=checklist_selectors.standing_outcomes(gate_summaries),
+        rejected_signoffs=sum(len(g.rejecting) for g in gate_summaries),
+    )
+    return StatusFacts(
+        rag=rag,
+        rag_reasons=reasons,
+        eta=_eta(release, phases, current, now, slip),
+        eta_slip=slip,
+        current=current,
+        progress=checklist_selectors.total_progress(per),
+        phases=phases,
+        checklists=checklists,
+        gate_summaries=gate_summaries,
+        per_checklist=per,
+        open_call=open_call,
     )
 
 

@@ -44,7 +44,7 @@ def _when(moment: datetime | None, release) -> str:
 
 def field_values(release, now: datetime | None = None) -> dict[str, str]:
     """What each placeholder field reads as now."""
-    s = release_selectors.summary(release, now=now)
+    s = release_selectors.status_facts(release, now=now)
     t0 = release.go_live_at
     return {
         "version": release.version or "",
@@ -89,7 +89,7 @@ def status_update(release, now: datetime | None = None) -> Content:
     """The status update from live state: phase, RAG with reasons, progress, completed /
     in progress / next, open issues, ETA."""
     now = now or clock.now()
-    s = release_selectors.summary(release, now=now)
+    s = release_selectors.status_facts(release, now=now)
     offset = now - release.go_live_at
     done, running, upcoming = [], [], []
     for p in s.phases:
