@@ -56,10 +56,12 @@ def compose(message: Message, release) -> render.Content:
     delivery and fixed, so every channel says the same."""
     if message.status_update and not message.composed:
         content = render.status_update(release)
-        Message.objects.filter(pk=message.pk, composed=False).update(
+        if Message.objects.filter(pk=message.pk, composed=False).update(
             subject=content.subject, body=content.text, composed=True
-        )
-        message.refresh_from_db(fields=["subject", "body", "composed"])
+        ):
+            message.subject, message.body, message.composed = content.subject, content.text, True
+        else:  # another channel's delivery composed it first: say what that one said
+            message.refresh_from_db(fields=["subject", "body", "composed"])
     return render.Content(message.subject, message.body, status_update=message.status_update)
 
 
