@@ -542,35 +542,56 @@ def _finish(
         elapsed = (now - run.started_at).total_seconds() if run.started_at else 0
         data = _step_data(step, run, message=message[:500], elapsed_s=round(elapsed, 1))
         kind = "step.succeeded" if ok else "step.failed"
+        if ok and not release.is_closed:
+            # Recorded by _advance, with the next step's start when it claims it (one
+            # insert and one head update for both).
+            chained = _advance(step, run, claim_for=owner if chain else None, outcome=(kind, data))
+            return run, chained
         events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
-        if release.is_closed:
-            pass  # aborted or closed meanwhile: nothing more runs
-        elif not ok and run.attempt < step.max_attempts:
-            if step.is_rollback or not release.rollback_started_at:
-                delay = step.retry_delay or timedelta(0)
-                nxt = _queue(
-                    step, dry_run=run.dry_run, by=ENGINE, not_before=now + delay if delay else None
-                )
-                events.record(
-                    release,
-                    "step.retried",
-                    actor_label=ENGINE,
-                    data=_step_data(step, nxt, delay_s=delay.total_seconds(), after=message[:200]),
-                )
-        elif ok:
-            chained = _advance(step, run, claim_for=owner if chain else None)
+        # Closed meanwhile (aborted): nothing more runs. Otherwise a failure is retried
+        # per the step's policy (a forward step not once the rollback has started).
+        if (
+            not release.is_closed
+            and run.attempt < step.max_attempts
+            and (step.is_rollback or not release.rollback_started_at)
+        ):
+            delay = step.retry_delay or timedelta(0)
+            nxt = _queue(
+                step, dry_run=run.dry_run, by=ENGINE, not_before=now + delay if delay else None
+            )
+            events.record(
+                release,
+                "step.retried",
+                actor_label=ENGINE,
+                data=_step_data(step, nxt, delay_s=delay.total_seconds(), after=message[:200]),
+            )
     return run, chained
 
 
-def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepRun | None:
+def _advance(
+    step: Step,
+    run: StepRun,
+    *,
+    claim_for: str | None = None,
+    outcome: tuple[str, dict] | None = None,
+) -> StepRun | None:
     """After ``step`` succeeded or was skipped: queue the next step of its chain (the
     caller holds the release's lock and has its row fresh in ``step.phase.release``).
     With ``claim_for`` the next step, when it may start at once, is claimed for that
-    worker instead of being queued; it is returned then."""
+    worker instead of being queued; it is returned then. ``outcome`` is ``step``'s own
+    event, not yet recorded: it is recorded first, together with the claimed step's
+    ``step.started`` when there is one."""
     release = step.phase.release
+
+    def record_outcome() -> None:
+        if outcome is not None:
+            events.record(release, outcome[0], actor_label=ENGINE, data=outcome[1], locked=True)
+
     if release.is_closed:
+        record_outcome()
         return None
     if step.is_rollback:
+        record_outcome()
         plan = rollback_plan(release)
         later = [s for s in plan[[s.pk for s in plan].index(step.pk) + 1 :]]
         if later:
@@ -579,6 +600,7 @@ def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepR
             _rollback_completed(release)
         return None
     if release.rollback_started_at and not run.dry_run:
+        record_outcome()
         return None
     # The next step and its latest attempt, in one query.
     nxt = (
@@ -588,6 +610,7 @@ def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepR
         .first()
     )
     if nxt is None:
+        record_outcome()
         _phase_finished(step.phase, dry_run=run.dry_run)
         return None
     nxt.phase = step.phase
@@ -599,6 +622,7 @@ def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepR
         and not (nxt.requires_confirmation and last == 0)
     )
     if not at_once:
+        record_outcome()
         _queue(nxt, dry_run=run.dry_run, by=ENGINE, last_attempt=last)
         return None
     assert claim_for is not None
@@ -614,8 +638,10 @@ def _advance(step: Step, run: StepRun, *, claim_for: str | None = None) -> StepR
         heartbeat_at=now,
         started_at=now,
     )
-    data = _step_data(nxt, claimed, worker=claim_for)
-    events.record(release, "step.started", actor_label=ENGINE, data=data, locked=True)
+    started = ("step.started", _step_data(nxt, claimed, worker=claim_for))
+    events.record_many(
+        release, [*([outcome] if outcome else []), started], actor_label=ENGINE, locked=True
+    )
     return claimed
 
 
