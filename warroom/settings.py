@@ -295,12 +295,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "warroom")
 CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     # One periodic task scans the database for what is due; schedules live in rows.
-    # A tick not started within its period is dropped (the next one does its work), so a
-    # slow tick never leaves a queue of ticks ahead of the deliveries.
+    # A tick not started within three periods (at least 10 s) is dropped (the next one does
+    # its work), so a slow tick never leaves a queue of ticks ahead of the deliveries; one
+    # period was too short when both worker processes were busy for a moment (a short
+    # TICK_SECONDS then dropped every tick). Ticks that overlap skip on the tick lock.
     "tick": {
         "task": "warroom.tasks.tick",
         "schedule": float(os.environ.get("TICK_SECONDS", 15)),
-        "options": {"expires": max(1.0, float(os.environ.get("TICK_SECONDS", 15)))},
+        "options": {"expires": max(10.0, 3 * float(os.environ.get("TICK_SECONDS", 15)))},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
