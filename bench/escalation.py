@@ -78,11 +78,25 @@ def wave(teams, per_release: int, pd, tick: float, drain: float) -> dict:
     ticks = 0
     deadline = time.monotonic() + drain
     next_tick = time.monotonic()
+    profile: list[dict] = []
     while time.monotonic() < deadline:
         time.sleep(max(0.0, next_tick - time.monotonic()))
         next_tick += tick
-        escalation.escalate_due(clock.now())
+        now = clock.now()
+        phases: dict[str, float] = {}
+        fired = escalation.escalate_due(now, phases)
         ticks += 1
+        if fired or not profile:
+            # Where the lateness goes: the tick's start after the due time (cadence),
+            # reading what is due, firing it (steps, pages, triggers written and
+            # committed) and sending PagerDuty's outbox.
+            profile.append(
+                {
+                    "tick_start_vs_due_ms": round((now - due).total_seconds() * 1000, 1),
+                    "levels_fired": fired,
+                    **{f"{k}_ms": round(v * 1000, 1) for k, v in phases.items()},
+                }
+            )
         done = EscalationStep.objects.filter(escalation__issue_id__in=ids, level=2).count()
         level_2 = [t for t in pd.triggers()[pd_before:] if t.dedup_key.endswith("-L2")]
         if done == len(ids) and len(level_2) >= len(ids):
@@ -110,6 +124,7 @@ def wave(teams, per_release: int, pd, tick: float, drain: float) -> dict:
         "lost_triggers": len(ids) - len(keys),
         "duplicate_pages": sum(n - 1 for n in per_issue.values()),
         "duplicate_triggers": sum(n - 1 for n in keys.values()),
+        "profile": profile,
     }
 
 
@@ -128,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--releases", type=int, default=50)
     parser.add_argument("--tick", type=float, default=1.0, help="beat's tick (TICK_SECONDS)")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait at most")
+    parser.add_argument(
+        "--pagerduty-latency",
+        type=float,
+        default=0.0,
+        help="seconds the local PagerDuty server waits before each answer (a network's RTT)",
+    )
     args = parser.parse_args(argv)
     before = warn_if_busy()
     os.environ["WARROOM_SHARED_CLOCK"] = "1"
@@ -137,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.setup_django()
         from django.conf import settings
 
-        pd = EventsServer().start()
+        pd = EventsServer(latency=args.pagerduty_latency).start()
         settings.PAGERDUTY_EVENTS_URL = pd.url
         try:
             t0 = time.perf_counter()
@@ -152,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "issues": measured["issues"],
             "releases": args.releases,
             "tick_s": args.tick,
+            "pagerduty_latency_s": args.pagerduty_latency,
             "database": stack.database_label,
             "redis": stack.redis_label,
             **{k: v for k, v in measured.items() if k != "issues"},

@@ -8,6 +8,10 @@ action, a trigger without summary/source/severity). It keeps incidents by dedup 
 PagerDuty does (a second trigger with the same key joins the open incident), and counts
 every request. ``fail_next(status, n, retry_after)`` makes the next ``n`` requests
 answer 429 or 5xx, to exercise retries.
+
+Connections are kept alive (HTTP/1.1, as PagerDuty's are), and each answer leaves in one
+segment. ``latency`` (seconds) delays every answer, standing in for the round trip to
+PagerDuty's servers (0 by default: a local server).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ def _problems(body: dict) -> list[str]:
 
 class Handler(BaseHTTPRequestHandler):
     server: EventsServer
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's pool reuses its connections
+    disable_nagle_algorithm = True
+    wbufsize = 65536  # headers and body in one write (no delayed-ACK stall)
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -81,6 +88,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         state = self.server.state
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.server.latency:
+            time.sleep(self.server.latency)
         if self.path != "/v2/enqueue":
             self._answer(404, {"status": "not found"})
             return
@@ -131,9 +140,10 @@ class Handler(BaseHTTPRequestHandler):
 class EventsServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, *, latency: float = 0.0):
         super().__init__(("127.0.0.1", port), Handler)
         self.state = State()
+        self.latency = latency
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

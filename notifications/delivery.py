@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 
 from notifications import render, transports
 from notifications.models import Delivery, Message
@@ -40,13 +40,21 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 
 
 def claim(pk: int, now: datetime) -> bool:
+    """Take delivery ``pk`` for one attempt, stamped ``sending_since`` (committed before
+    anything is sent); a stamp still there from the last attempt counts it interrupted
+    (the SET reads the row as it was)."""
     lease = now + timedelta(seconds=settings.COMMS_LEASE_SECONDS)
     due = Q(state__in=[State.QUEUED, State.RETRYING], next_attempt_at__lte=now) | Q(
         state=State.SENDING, lease_until__lt=now
     )
+    cut_off = Case(When(sending_since__isnull=False, then=Value(1)), default=Value(0))
     return bool(
         Delivery.objects.filter(due, pk=pk).update(
-            state=State.SENDING, lease_until=lease, attempts=F("attempts") + 1
+            state=State.SENDING,
+            lease_until=lease,
+            attempts=F("attempts") + 1,
+            sending_since=now,
+            interrupted=F("interrupted") + cut_off,
         )
     )
 
@@ -94,7 +102,7 @@ def attempt(pk: int) -> str:
     sent_at = clock.now()
     Delivery.objects.filter(pk=pk, state=State.SENDING).update(
         state=State.SENT, remote_id=remote[:300], sent_at=sent_at, lease_until=None,
-        last_error="",
+        last_error="", sending_since=None,
     )  # fmt: skip
     _first_sent(delivery, release, sent_at)
     return "sent"
@@ -127,6 +135,7 @@ def _retry(delivery: Delivery, error: str, after: float | None) -> str:
         state=State.RETRYING,
         next_attempt_at=clock.now() + timedelta(seconds=wait),
         lease_until=None,
+        sending_since=None,
         last_error=error[:2000],
     )
     hand_over([delivery.pk], countdown=wait)
@@ -140,6 +149,7 @@ def _wait(delivery: Delivery, reason: str, after: float) -> str:
         attempts=F("attempts") - 1,
         next_attempt_at=clock.now() + timedelta(seconds=after),
         lease_until=None,
+        sending_since=None,
         last_error=reason,
     )
     hand_over([delivery.pk], countdown=after)
@@ -150,7 +160,7 @@ def _fail(delivery: Delivery, error: str) -> str:
     release = release_model().objects.get(pk=delivery.message.release_id)
     with transaction.atomic():
         changed = Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
-            state=State.FAILED, lease_until=None, last_error=error[:2000]
+            state=State.FAILED, lease_until=None, sending_since=None, last_error=error[:2000]
         )
         if changed:
             events.record(

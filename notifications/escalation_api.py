@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
@@ -131,8 +132,9 @@ def add_shift(request, release_id: int, role: str, payload: ShiftIn):
     release, _ = release_for(
         request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"what": "on-call"}
     )
-    schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
-    shift = oncall.shift_add(schedule=schedule, user=request.user, **payload.dict())
+    with transaction.atomic():  # refused: the role's schedule is not made either
+        schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
+        shift = oncall.shift_add(schedule=schedule, user=request.user, **payload.dict())
     return Status(201, shift)
 
 
@@ -146,8 +148,10 @@ def add_override(request, release_id: int, role: str, payload: OverrideIn):
     release, _ = release_for(
         request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"what": "on-call"}
     )
-    schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
-    return Status(201, oncall.override_add(schedule=schedule, user=request.user, **payload.dict()))
+    with transaction.atomic():  # refused: the role's schedule is not made either
+        schedule = oncall.schedule_for(release=release, user=request.user, role_name=role)
+        found = oncall.override_add(schedule=schedule, user=request.user, **payload.dict())
+    return Status(201, found)
 
 
 def _manager(request, release_id: int):

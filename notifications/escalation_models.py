@@ -120,7 +120,10 @@ class PagerDutyRoute(models.Model):
 
 class PagerDutyEvent(models.Model):
     """An Events v2 message to send (the outbox): a trigger per (escalation, level), a
-    resolve when ours resolves. Sent once; PagerDuty dedups by ``dedup_key`` too."""
+    resolve when ours resolves. Sent at least once — a sender claims it (``claimed_by``,
+    ``lease_until``, committed before anything is sent), sends outside any transaction
+    and records the answer; a sender that died leaves a lease that runs out and the row
+    is sent again — and PagerDuty merges a repeat into the open alert by ``dedup_key``."""
 
     class Action(models.TextChoices):
         TRIGGER = "trigger", "Trigger"
@@ -142,6 +145,10 @@ class PagerDutyEvent(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True, help_text="The sending claim.")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="Being sent until then (a dead sender's runs out)."
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -4,6 +4,7 @@ feed of each on-call schedule."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -57,7 +58,8 @@ def _on_call_change(request, release_id: int, form: str, change) -> HttpResponse
         request.user, release_id, policies.Action.MANAGE_PEOPLE, target={"what": "on-call"}
     )
     try:
-        change(release)
+        with transaction.atomic():  # a role's first shift refused: no empty schedule either
+            change(release)
     except FieldError as exc:
         return _page(request, release, st, error=exc, form=form, status=400)
     return redirect(f"/releases/{release.pk}/contacts/#oncall")

@@ -169,6 +169,13 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     remote_id = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The attempt under way: stamped by the claim (committed before the far end is
+    # spoken to), cleared when its answer is recorded. A claim that finds it still set
+    # knows the last attempt was cut off mid-send (its worker died): ``interrupted``.
+    sending_since = models.DateTimeField(null=True, blank=True)
+    interrupted = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts cut off before their answer was recorded."
+    )
 
     class Meta:
         ordering = ["message", "channel", "target", "id"]

@@ -8,13 +8,16 @@ e.g. Fri 08:00-20:00) may not overlap; an override puts someone else on call for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.db.models import Prefetch
 
+from deployments.runbooks.recognise import TZ_OFFSETS
 from notifications.escalation_models import OnCallOverride, OnCallSchedule, OnCallShift
 from warroom import events, policies
+from warroom.clock import format_offset
 from warroom.errors import FieldError
 from warroom.people.models import Person, Role
 
@@ -78,8 +81,38 @@ def _allowed(user, release, what: str) -> None:
     )
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+def release_zone(release) -> tzinfo:
+    """The release's own time zone: an IANA name ("Europe/Berlin"), or an abbreviation a
+    runbook writes ("MSK", "CET") as its fixed offset; UTC when it is neither."""
+    name = (getattr(release, "timezone", "") or "UTC").strip()
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        hours = TZ_OFFSETS.get(name.upper())
+        return UTC if hours is None else timezone(timedelta(hours=hours), name.upper())
+
+
+def _when(release, moment: datetime) -> str:
+    """``Fri 20 Nov 2026 09:00 CET (T-2:00)``: in the release's time zone, with T-offset."""
+    local = moment.astimezone(release_zone(release))
+    offset = format_offset(moment - release.go_live_at)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()} ({offset})"
+
+
+class Overlap(FieldError):
+    """A shift or swap that runs into another one: the field at fault, whose it is and its
+    times (the contacts page shows them in the viewer's own time and as T-offset; the
+    message, for the API, in the release's time zone)."""
+
+    def __init__(self, field: str, release, whose: str, starts_at: datetime, ends_at: datetime):
+        super().__init__(
+            field,
+            f"overlaps {whose} ({_when(release, starts_at)} to {_when(release, ends_at)})",
+        )
+        self.whose = whose
+        self.starts_at, self.ends_at = starts_at, ends_at
+        self.starts_offset = starts_at - release.go_live_at
+        self.ends_offset = ends_at - release.go_live_at
 
 
 def _checked_shift(schedule, starts_at, ends_at, primary: str, backup: str, *, keep=None):
@@ -99,10 +132,12 @@ def _checked_shift(schedule, starts_at, ends_at, primary: str, backup: str, *, k
     if clash is not None:
         # Name the end of the new shift that runs into the other one.
         field = "starts_at" if clash.starts_at <= starts_at else "ends_at"
-        raise FieldError(
+        raise Overlap(
             field,
-            f"overlaps the shift of {clash.primary.name} "
-            f"({_when(clash.starts_at)} to {_when(clash.ends_at)})",
+            schedule.release,
+            f"the shift of {clash.primary.name}",
+            clash.starts_at,
+            clash.ends_at,
         )
     return starts_at, ends_at, first, second
 
@@ -219,10 +254,8 @@ def override_add(
         clash = schedule.overrides.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).first()
         if clash is not None:
             field = "starts_at" if clash.starts_at <= starts_at else "ends_at"
-            raise FieldError(
-                field,
-                f"overlaps the swap for {clash.person.name} "
-                f"({_when(clash.starts_at)} to {_when(clash.ends_at)})",
+            raise Overlap(
+                field, release, f"the swap for {clash.person.name}", clash.starts_at, clash.ends_at
             )
         found = OnCallOverride.objects.create(
             schedule=schedule, starts_at=starts_at, ends_at=ends_at, person=who, note=note[:300]

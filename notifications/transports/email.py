@@ -3,7 +3,11 @@ one recipient per delivery so each gets their own unsubscribe link.
 
 The Message-ID is derived from the delivery's idempotency key, so a retry after a lost
 answer carries the same ID and mail clients show it once; SMTP itself offers nothing
-stronger.
+stronger. Each attempt is stamped before the SMTP conversation starts
+(``Delivery.sending_since``, see :func:`notifications.delivery.claim`): a delivery taken
+up again after its worker died mid-send is known as such (``interrupted``) and its mail
+says so (``X-Warroom-Resent``) — the server may have taken the first copy; it cannot be
+asked.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ class EmailTransport(Transport):
                 "Message-ID": mid,
                 **listing,
                 "X-Warroom-Key": delivery.key[:200],
+                "X-Warroom-Attempt": str(delivery.attempts),
+                **(
+                    {"X-Warroom-Resent": "after an interrupted attempt; same Message-ID"}
+                    if getattr(delivery, "interrupted", 0)
+                    else {}
+                ),
             },
         )
         email.attach_alternative(html, "text/html")

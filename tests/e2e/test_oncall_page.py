@@ -67,6 +67,10 @@ def test_the_release_manager_keeps_the_rotation_on_the_contacts_page(live_team, 
     form = page.locator("#shift-new")
     error = form.get_by_role("alert")
     assert error.inner_text().startswith("starts_at: overlaps the shift of Oscar Oncall")
+    # The other shift's times as the rest of the page shows them: Berlin, with T-offsets.
+    said = error.inner_text()
+    assert start.astimezone(BERLIN).strftime("%H:%M") in said and "UTC" not in said
+    assert said.count(" · T") == 2
     assert form.get_by_label("Starts").get_attribute("aria-invalid") == "true"
     assert form.get_by_label("Starts").input_value() == local(start + timedelta(hours=11))
     assert form.get_by_label("Primary").input_value() == "Olga Oncall"

@@ -166,3 +166,105 @@ def test_the_outbox_keeps_what_pagerduty_could_not_take_and_sends_it_later(pd):
     assert deliver_pending() == 1
     assert len(pd.triggers()) == 1 and PagerDutyEvent.objects.get().state == "sent"
     assert deliver_pending() == 0 and len(pd.triggers()) == 1
+
+
+def test_the_outbox_sends_outside_transactions_and_a_dead_senders_rows_land_on_the_open_alert(
+    pd,
+):
+    """Rows are claimed (committed) before PagerDuty is asked and sent together; a sender
+    that died after PagerDuty took its events leaves a lease that runs out: they are sent
+    again and merge into the open alerts (one alert per issue and level). A resolve never
+    goes before its trigger, and a refusal is recorded on the timeline."""
+    from notifications import pagerduty
+
+    team = escalation_release()
+    escalation.pagerduty_connect(release=team.release, user=team["rm"], routing_key=ROUTING_KEY)
+    start = clock.now()
+    with clock.frozen_at(start):
+        reported = [
+            issues.issue_report(
+                release=team.release, user=team["qa"], title=f"i{n}", severity="critical"
+            )
+            for n in range(5)
+        ]
+    with clock.frozen_at(start + timedelta(seconds=1)):
+        escalation._fire_all(escalation._due_now(clock.now()), clock.now())  # written, unsent
+        # A sender claims them, PagerDuty takes them, and the sender dies before recording.
+        rows = pagerduty.claim(10)
+        assert len(rows) == 5 and PagerDutyEvent.objects.filter(attempts=1).count() == 5
+        PagerDuty(pd.url).send_many(
+            [pagerduty.Event(r.routing_key, r.action, r.dedup_key, r.summary) for r in rows]
+        )
+        assert pagerduty.claim(10) == []  # still leased: no second sender takes them
+        assert deliver_pending() == 0
+    # Resolved meanwhile: its resolve waits for the trigger still pending under the lease.
+    with clock.frozen_at(start + timedelta(seconds=2)):
+        issues.issue_resolve(issue=reported[0], user=team["devops"])
+    assert PagerDutyEvent.objects.filter(action="resolve", state="pending").count() == 1
+    with clock.frozen_at(start + pagerduty.LEASE + timedelta(seconds=5)):
+        assert deliver_pending() == 6  # 5 triggers again, then the resolve
+    assert len(pd.triggers()) == 10 and len(pd.alerts()) == 5  # repeats merged
+    assert [r.dedup_key for r in pd.resolves()] == [rows[0].dedup_key]
+    assert pd.state.accepted[-1].action == "resolve"  # after every trigger
+    assert set(PagerDutyEvent.objects.values_list("state", "attempts")) == {
+        ("sent", 2),
+        ("sent", 1),
+    }
+    # A key PagerDuty refuses for good: refused, on the timeline, not retried.
+    PagerDutyEvent.objects.create(
+        release=team.release,
+        routing_key="x" * 31,
+        dedup_key="bad",
+        action="trigger",
+        summary="s",
+        created_at=clock.now(),
+    )
+    assert deliver_pending() == 0 and deliver_pending() == 0
+    bad = PagerDutyEvent.objects.get(dedup_key="bad")
+    assert (bad.state, bad.attempts, bad.lease_until) == ("refused", 1, None)
+    assert "invalid event" in bad.last_error
+    refused = AuditEvent.objects.get(release=team.release, kind="pagerduty.refused")
+    assert refused.data["dedup_key"] == "bad" and pd.state.refused == 1
+
+
+def test_the_policy_refuses_a_role_named_twice_or_a_contact_nobody_is_naming_the_field(api):
+    team = escalation_release()
+    url = f"/api/releases/{team.release.pk}/escalation/levels"
+    before = api(team["rm"]).get(url).json()
+    twice = [{"level": 1, "name": "DBAs", "after_minutes": 0, "roles": ["DBA", "dba"]}]
+    r = api(team["rm"]).put(url, {"levels": twice})
+    assert r.status_code == 400 and r.json()["errors"][0] == {
+        "field": "levels.0.roles",
+        "message": "names the role 'dba' twice",
+    }
+    stranger = [{"level": 1, "name": "VP", "after_minutes": 0, "contacts": ["Vic Nobody"]}]
+    r = api(team["rm"]).put(url, {"levels": stranger})
+    assert r.status_code == 400 and r.json()["errors"][0] == {
+        "field": "levels.0.contacts",
+        "message": "nobody called 'Vic Nobody' is on this release",
+    }
+    assert api(team["rm"]).get(url).json() == before
+    assert not AuditEvent.objects.filter(kind="escalation.policy_changed").exists()
+
+
+def test_a_refused_first_shift_of_a_role_leaves_no_empty_schedule_behind(api, client):
+    from notifications.escalation_models import OnCallSchedule
+
+    team = escalation_release()
+    start = clock.now()
+    body = {
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=8)).isoformat(),
+        "primary": "Nobody Known",
+    }
+    r = api(team["rm"]).post(f"/api/releases/{team.release.pk}/oncall/DBA/shifts", body)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "primary"
+    r = api(team["rm"]).post(
+        f"/api/releases/{team.release.pk}/oncall/DBA/overrides",
+        {**body, "ends_at": body["starts_at"], "person": "Dana Admin"},
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "ends_at"
+    client.force_login(team["rm"])
+    r = client.post(f"/releases/{team.release.pk}/oncall/shifts/", {**body, "role": "DBA"})
+    assert r.status_code == 400 and "primary: nobody called" in r.content.decode()
+    assert not OnCallSchedule.objects.exists()

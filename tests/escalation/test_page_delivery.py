@@ -110,3 +110,40 @@ def test_pages_wait_for_slack_to_be_turned_on_as_failed_deliveries_not_silence(s
     dm = Delivery.objects.get(channel="slack_dm")
     assert (dm.state, dm.last_error) == ("failed", "slack is turned off (SLACK_ENABLED)")
     assert mails_to(smtp) == {"devops@orbit.example": 1}
+
+
+def test_an_email_page_cut_off_mid_send_is_known_when_taken_up_again(smtp, settings):  # noqa: F811
+    """A worker that dies during the SMTP conversation (or after the server's answer and
+    before our commit) leaves its attempt's stamp: the delivery taken up again after the
+    lease runs out is counted interrupted, and the mail sent again carries the same
+    Message-ID and says it is a resend."""
+    from notifications import delivery, outbox
+    from notifications.transports.email import message_id
+
+    team = escalation_release()
+    _, start = report(team)
+    escalation.escalate_due(start + timedelta(seconds=1))  # level 1: Devi Ops, by email
+    page = Delivery.objects.get(channel="email")
+    assert (page.attempts, page.sending_since, page.interrupted) == (0, None, 0)
+    # The worker claims it (committed before it speaks SMTP) and dies there.
+    with clock.frozen_at(start + timedelta(seconds=2)):
+        assert delivery.claim(page.pk, clock.now())
+    page.refresh_from_db()
+    assert page.state == "sending" and page.sending_since == start + timedelta(seconds=2)
+    # The lease runs out; the tick's sweep hands it over; a worker takes it up again.
+    later = start + timedelta(seconds=settings.COMMS_LEASE_SECONDS + 5)
+    assert outbox.sweep(later) == 1
+    drain(later)
+    page.refresh_from_db()
+    assert (page.state, page.attempts, page.interrupted, page.sending_since) == ("sent", 2, 1, None)
+    [(to, mail)] = smtp.mails
+    assert to == ["devops@orbit.example"] and mail["Message-ID"] == message_id(page.key)
+    assert mail["X-Warroom-Attempt"] == "2"
+    assert mail["X-Warroom-Resent"] == "after an interrupted attempt; same Message-ID"
+    # A page sent in one go is not marked.
+    smtp.mails.clear()
+    escalation.escalate_due(start + timedelta(minutes=15, seconds=1))
+    drain(start + timedelta(minutes=16))
+    level_2 = Delivery.objects.get(channel="email", message__key__contains="-L2-")
+    assert (level_2.state, level_2.attempts, level_2.interrupted) == ("sent", 1, 0)
+    assert "X-Warroom-Resent" not in smtp.mails[0][1]

@@ -167,3 +167,52 @@ def test_the_api_changes_and_deletes_shifts_and_swaps_with_the_same_checks(api, 
     assert rm.delete(f"{base}/overrides/{swap['id']}").status_code == 204
     assert list(OnCallShift.objects.values_list("pk", flat=True)) == [first["id"]]
     assert not OnCallOverride.objects.exists()
+
+
+def test_an_overlap_names_the_other_shift_in_local_time_and_t_offset(client, api, team):  # noqa: F811
+    """The other shift's times are not quoted in UTC: the form shows them as the rest of
+    the page does (a <time> the page turns into the viewer's own time) with T-offsets,
+    and the API's message gives them in the release's time zone with T-offsets."""
+    from datetime import UTC, datetime
+
+    release = team.release
+    release.go_live_at = datetime(2026, 12, 18, 20, 0, tzinfo=UTC)  # Fri 21:00 in Berlin
+    release.timezone = "Europe/Berlin"
+    release.save(update_fields=["go_live_at", "timezone"])
+    start = release.go_live_at - timedelta(hours=2)  # 19:00 Berlin, T-2:00
+    client.force_login(team["rm"])
+    assert client.post(url(team, "oncall/shifts/"), fields(start, 12, "Oscar Oncall")).status_code
+    clash = fields(start + timedelta(hours=11), 12, "Olga Oncall")
+    r = client.post(url(team, "oncall/shifts/"), clash)
+    body = text(r)
+    assert r.status_code == 400 and OnCallShift.objects.count() == 1
+    error = body.split('id="shift-new-error">', 1)[1].split("</p>", 1)[0]
+    assert error.startswith("starts_at: overlaps the shift of Oscar Oncall (")
+    assert f'<time datetime="{start.isoformat()}" data-local="full">' in error
+    end = start + timedelta(hours=12)
+    assert f'<time datetime="{end.isoformat()}" data-local="full">' in error
+    assert "· T-02:00 to" in error and "· T+10:00)" in error
+
+    r = api(team["rm"]).post(f"/api/releases/{release.pk}/oncall/On-Call Engineer/shifts", clash)
+    assert r.status_code == 400 and OnCallShift.objects.count() == 1
+    problem = r.json()["errors"][0]
+    assert problem["field"] == "starts_at"
+    assert problem["message"] == (
+        "overlaps the shift of Oscar Oncall "
+        "(Fri 18 Dec 2026 19:00 CET (T-02:00) to Sat 19 Dec 2026 07:00 CET (T+10:00))"
+    )
+    # A swap that runs into another swap: the same, naming ends_at.
+    swap = {**fields(start, 2, ""), "person": "Omar Swap"}
+    assert client.post(url(team, "oncall/overrides/"), swap).status_code == 302
+    early = {**fields(start - timedelta(hours=1), 2, ""), "person": "Olga Oncall"}
+    r = api(team["rm"]).post(f"/api/releases/{release.pk}/oncall/On-Call Engineer/overrides", early)
+    assert r.status_code == 400 and r.json()["errors"][0] == {
+        "field": "ends_at",
+        "message": "overlaps the swap for Omar Swap "
+        "(Fri 18 Dec 2026 19:00 CET (T-02:00) to Fri 18 Dec 2026 21:00 CET (T0))",
+    }
+    r = client.post(url(team, "oncall/overrides/"), early)
+    assert r.status_code == 400 and OnCallOverride.objects.count() == 1
+    error = text(r).split('id="override-new-error">', 1)[1].split("</p>", 1)[0]
+    assert error.startswith("ends_at: overlaps the swap for Omar Swap (<time ")
+    assert "· T-02:00 to" in error and "· T0)" in error
