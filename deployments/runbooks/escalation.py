@@ -95,13 +95,13 @@ class EscalationMixin(RolesMixin):
                 level.roles.append(role)
             name = cell_text(get(row, c_name))
             if name or col("phone", "email", "slack") is not None:
-                p = self.add_person(
-                    name,
-                    ln,
-                    email=cell_text(get(row, col("email"))),
-                    phone=cell_text(get(row, col("phone"))),
-                    slack=cell_text(get(row, col("slack"))),
-                    role=role,
-                )
+                contact = {
+                    "email": cell_text(get(row, col("email"))),
+                    "phone": cell_text(get(row, col("phone"))),
+                    "slack": cell_text(get(row, col("slack"))),
+                }
+                p = self.add_person(name, ln, role=role, **contact)
+                if p is None:  # "[TBD]" beside "dba-oncall@example.com": the seat is
+                    p = self.shared_contact(ln, **contact)  # unfilled, the address is kept
                 if p is not None and p.name not in level.contacts:
                     level.contacts.append(p.name)

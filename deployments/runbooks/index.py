@@ -10,6 +10,7 @@ index per runbook; each pass (``reader``, ``phases``, ``checklists``, ``gates``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,8 @@ from .plan import (
     PlanPerson,
     PlanPhase,
 )
+
+_CLOCK = re.compile(r"\d:\d\d")
 
 
 @dataclass
@@ -57,8 +60,30 @@ class PlanIndex:
     people_index: dict[str, PlanPerson] = field(default_factory=dict)
     interval_sentences: list[PlanCommsRule] = field(default_factory=list)
 
+    _clock_lines: list[int] | None = None
+
     def __post_init__(self) -> None:
         self.lines = self.text.split("\n")
+
+    def lines_with(self, rx: re.Pattern[str]) -> list[int]:
+        """Indexes (0-based) of the lines ``rx`` finds something on, in order: one scan of
+        the whole text instead of one search per line."""
+        src = "\n".join(self.lines)
+        out: list[int] = []
+        line, pos = 0, 0
+        for m in rx.finditer(src):
+            line += src.count("\n", pos, m.start())
+            pos = m.start()
+            if not out or out[-1] != line:
+                out.append(line)
+        return out
+
+    def clock_lines(self) -> list[int]:
+        """Indexes of the lines holding a clock time ("22:00"): the only lines an anchor,
+        a go-live time or a zone can be read from."""
+        if self._clock_lines is None:
+            self._clock_lines = self.lines_with(_CLOCK)
+        return self._clock_lines
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))

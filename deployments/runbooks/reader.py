@@ -127,6 +127,8 @@ _NOT_A_ROLE = re.compile(
     r"\brules?\b|example|^(?:name|phone|email|slack|role|notes?)$",
     re.I,
 )
+#: "Video Call", "Slack Channel", "Status Page": where people meet or look, never a role
+_CHANNEL_LABEL = re.compile(r"^(?:" + "|".join(map(re.escape, vocab.CHANNELS)) + r")$", re.I)
 _ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
@@ -250,7 +252,11 @@ class ReaderMixin(CanonicalMixin):
         if lm and st.ctx.cls in ("escalation", "roles", None):
             self.add_level(lm, line)
             return
-        if st.ctx.cls == "roles" and not _NOT_A_ROLE.search(st.label):
+        if (
+            st.ctx.cls == "roles"
+            and not _NOT_A_ROLE.search(st.label)
+            and not _CHANNEL_LABEL.match(st.label)
+        ):
             st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
         if st.ctx.cls == "comms" and re.search(r"every|t[+-]\d", key, re.I):
             self.label_comms(key, t, line, st)
@@ -482,6 +488,8 @@ class ReaderMixin(CanonicalMixin):
             return bl.label in ("contact", "contacts")
         if st.ctx.cls == "roles" and role is None:
             kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip())
+            if kv and _CHANNEL_LABEL.match(plain(kv.group(1).rstrip(":"))):
+                return False  # "**Video Call**: [INSERT LINK]": a place, kept as a note
             if kv and kv.group(2):
                 self.role_people(self.add_role(kv.group(1).rstrip(":"), line), kv.group(2), line)
                 return True

@@ -81,6 +81,19 @@ class RolesMixin(OwnersMixin):
         self.index.people_index[name.lower()] = p
         return p
 
+    def shared_contact(
+        self, line: int, email: str = "", phone: str = "", slack: str = ""
+    ) -> PlanPerson | None:
+        """A shared address written beside a placeholder name (a team mailbox, an on-call
+        number, a channel): a contact named by the address, so it is not lost; None when
+        every value is a placeholder too."""
+        email, phone, slack = contact_value(email), contact_value(phone), contact_value(slack)
+        address = next((v for v in (email, slack, phone) if v and not is_placeholder(v)), "")
+        if not address:
+            return None
+        self.warn(line, f"shared contact '{address}' kept for the unfilled seat")
+        return self.add_person(address, line, email=email, phone=phone, slack=slack)
+
     def unfilled_seat(self, name: str, line: int, role: str = "") -> None:
         written = f"'{name}'" if name.strip() else "no name"
         if role:

@@ -63,6 +63,8 @@ _DATE = re.compile(
 DAY = timedelta(days=1)
 _HAS_CLOCK = re.compile(r"\d:\d\d")
 _GO_LIVE_DASH = re.compile(r"go-live", re.I)
+_GO_LIVE_LABEL = re.compile(r"^\*\*Go-live:\*\*", re.M)
+_GO_LIVE_ANY = re.compile(r"go-?live", re.I)  # the lines find_anchor reads besides clock lines
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
@@ -291,8 +293,11 @@ class TimesMixin(BuilderCore):
 
     def find_anchor(self) -> None:
         candidates: list[tuple[int, int, str | None]] = []  # (priority, minutes, tz)
-        for ln in self.index.lines:
-            if not _HAS_CLOCK.search(ln):
+        clocks = set(self.index.clock_lines())
+        lines = self.index.lines
+        for n in sorted(clocks.union(self.index.lines_with(_GO_LIVE_ANY))):
+            ln = lines[n]
+            if n not in clocks:
                 gl = _GO_LIVE_DASH.search(ln) if self.index.golive_date is None else None
                 if gl:
                     dm = _DATE.search(ln, gl.start())
@@ -342,12 +347,11 @@ class TimesMixin(BuilderCore):
                 self.index.plan.timezone = zone
                 self.index.tz_found = True
         if not self.index.tz_found:
-            for ln in self.index.lines:
-                if re.search(r"\d:\d\d", ln):
-                    tz = _TZ.search(ln)
-                    if tz:
-                        self.index.plan.timezone = tz.group(1)
-                        break
+            for n in self.index.clock_lines():
+                tz = _TZ.search(lines[n])
+                if tz:
+                    self.index.plan.timezone = tz.group(1)
+                    break
 
     def clock_offset(
         self, minutes: int, near: timedelta | None = None, day: timedelta | None = None
@@ -396,7 +400,10 @@ class TimesMixin(BuilderCore):
 
     def stated_go_live(self) -> None:
         """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
-        found = stated_go_live(self.index.lines)
+        found = stated_go_live(
+            self.index.lines,
+            sorted({*self.index.clock_lines(), *self.index.lines_with(_GO_LIVE_LABEL)}),
+        )
         if found is None:
             return
         stamp = f"{found.date}T{found.time}" if found.date else found.time

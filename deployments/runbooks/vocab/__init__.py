@@ -55,6 +55,7 @@ CONTACTS = _words("CONTACTS")
 ESCALATION = _words("ESCALATION")
 WEEK_WORDS = _words("WEEK_WORDS")
 ROLLBACK_ACTIONS = _words("ROLLBACK_ACTIONS")
+CHANNELS = _words("CHANNELS")
 
 #: "Vorwoche", "Día del lanzamiento", "前日" -> (offset in days, length in days)
 NAMED_DAYS: dict[str, tuple[int, int]] = {}

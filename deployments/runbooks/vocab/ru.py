@@ -61,3 +61,5 @@ NAMED_DAYS = {
     "на следующий день": (1, 1),
 }
 ROLLBACK_ACTIONS = ("откат", "откатить", "откатываем", "откатывать")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = ("видеозвонок", "видеоконференция", "канал", "ссылка", "страница статуса")
