@@ -4,8 +4,9 @@ One typed structure instead of attributes scattered over the builder's parts: th
 built, the warnings, the T0 anchor and go-live date found in the document, and the lookup
 tables that let a later section find what an earlier one made (checklists and gates by the
 section path they stand in, phases by span and date, people by name). The builder owns one
-index per runbook; each pass (``reader``, ``phases``, ``checklists``, ``gates``, ``roles``,
-``escalation``, ``rollback``, ``comms``, ``owners``, ``times``) reads and writes it, nothing else.
+index per runbook and hands it to each of its parts (``reader``, ``phases``, ``checklists``,
+``gates``, ``roles``, ``escalation``, ``rollback``, ``comms``, ``owners``, ``times``): small
+classes that read and write it and hold the few other parts they call, nothing else.
 """
 
 from __future__ import annotations
@@ -87,17 +88,3 @@ class PlanIndex:
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))
-
-
-class BuilderCore:
-    """The first of the builder's parts: the index they all fill and read, and warnings.
-
-    The parts form one chain (times, owners, roles, escalation, gates, rollback, comms,
-    phases, checklists, canonical, reader, builder): each part calls only itself and the
-    parts before it, so every call is typed; the one call back up (a plain bullet inside a
-    checklist is read by the reader) is declared where it is made."""
-
-    index: PlanIndex
-
-    def warn(self, line: int, message: str) -> None:
-        self.index.warn(line, message)

@@ -8,10 +8,11 @@ optional duration ("Error rate > 1% for 5+ minutes", "If P95 latency > 2000ms
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .blocks import Block
 from .context import _State
-from .gates import GatesMixin
+from .index import PlanIndex
 from .plan import COMPARISONS, PlanRollbackCriterion
 from .recognise import says_rollback, threshold_action
 from .text import cell_text, plain
@@ -94,8 +95,11 @@ def _severity(text: str, default: str = "immediate") -> str:
     return default
 
 
-class RollbackMixin(GatesMixin):
+@dataclass(eq=False)
+class RollbackReader:
     """Builder part: rollback threshold tables."""
+
+    index: PlanIndex
 
     def threshold_table(self, b: Block, head: list[str], col, get, st: _State) -> None:
         """Metric/Warning/Critical tables, and Metric/Threshold/Action tables: a row whose
@@ -107,7 +111,9 @@ class RollbackMixin(GatesMixin):
                 try:
                     threshold = float(get(row, col("threshold")))
                 except ValueError:
-                    self.warn(ln, "rollback criterion without a numeric threshold; row skipped")
+                    self.index.warn(
+                        ln, "rollback criterion without a numeric threshold; row skipped"
+                    )
                     continue
                 self.index.plan.rollback_criteria.append(
                     PlanRollbackCriterion(
@@ -134,7 +140,7 @@ class RollbackMixin(GatesMixin):
             action = cell_text(get(row, c_action))
             if c_action is not None and not says_rollback(action):
                 what = f"{metric} {' '.join(cell_text(get(row, i)) for i, _ in cols)}".strip()
-                self.warn(
+                self.index.warn(
                     ln,
                     f"alert threshold '{what}' does not say to roll back ('{action}'): "
                     "kept as a note, not a rollback criterion",

@@ -9,7 +9,7 @@ enclosing phase, so windows cross midnight. When a heading gives both a
 T-offset and a clock window that disagree, the clock wins and a warning names
 the line.
 
-The functions read what a piece of text says about time; :class:`TimesMixin`
+The functions read what a piece of text says about time; :class:`TimesReader`
 is the builder's part that finds the anchor and resolves clock times, dates
 and spans against it.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import vocab
-from .index import BuilderCore
+from .index import PlanIndex
 from .plan import PlanPhase
 from .recognise import named_day, relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
@@ -286,8 +286,11 @@ def parse_offset_or_duration(text: str) -> timedelta | None:
     return parse_offset(text) if text.startswith("T") else parse_duration(text)
 
 
-class TimesMixin(BuilderCore):
+@dataclass(eq=False)
+class TimesReader:
     """Builder part: the T0 anchor and clock/date -> offset resolution."""
+
+    index: PlanIndex
 
     # -- anchors ----------------------------------------------------------------
 
@@ -392,7 +395,7 @@ class TimesMixin(BuilderCore):
         """Warn about a T-offset whose unit is not understood (it is left out, not guessed)."""
         word = unknown_unit(plain(text))
         if word:
-            self.warn(
+            self.index.warn(
                 line,
                 f"time unit '{word}' not understood in '{plain(text)}': no time taken from it "
                 "(write minutes, hours, days or weeks)",
@@ -432,7 +435,7 @@ class TimesMixin(BuilderCore):
         if end is not None and start is not None:
             span = end - start
             if duration is not None and duration != span:
-                self.warn(
+                self.index.warn(
                     line,
                     f"conflicting times: duration {format_duration(duration)} "
                     f"but the span is {format_duration(span)}",
@@ -453,7 +456,7 @@ class TimesMixin(BuilderCore):
         near = start if start is not None else (phase.start if phase else None)
         cstart = self.clock_offset(t.clock, near, day)
         if start is not None and cstart != start:
-            self.warn(
+            self.index.warn(
                 line,
                 f"conflicting times: {format_offset(start)} but the clock time is "
                 f"{format_offset(cstart)} from T0; using the clock time",
