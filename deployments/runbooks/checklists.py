@@ -54,7 +54,8 @@ _OWNER_COL = vocab.phrase_rx(vocab.OWNER_COLUMNS)
 _WHEN_COL = vocab.phrase_rx(vocab.WHEN_COLUMNS)
 _STATUS_COL = vocab.phrase_rx(vocab.STATUS_COLUMNS)
 _DONE_STATUS = re.compile(
-    r"^(?:done|complete[d]?|erledigt|hecho|completo|concluído|xong|完成|完了|готово|✅|✔|☑|\[x\])$",
+    r"^(?:done|complete[d]?|erledigt|fertig|hecho|terminado|completo|concluído|xong|đã xong|"
+    r"hoàn thành|完成|已完成|完了|完成済み?|完了済み?|済み?|готово|выполнено|✅|✔|☑|\[x\])$",
     re.I,
 )
 
@@ -333,7 +334,13 @@ class ChecklistsReader:
     def step_item(self, it: ListItem, b: Block, st: _State) -> bool:
         """A plain or numbered bullet under a heading that names tasks or steps is an item."""
         ctx = st.ctx
-        if ctx.explicit or self.index.has_boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
+        # where tasks are drawn with boxes a plain bullet is not one, but a numbered list
+        # right under a procedure heading ("Cutover Steps", "Ablauf", "上线步骤") still is;
+        # one under a bold "**Steps:**" label or in a rollback procedure of such a document
+        # stays as written there (a note, as the seeds expect)
+        procedure = b.ordered and not st.label and ctx.cls != "rollback_plan"
+        boxes = self.index.has_boxes and not procedure
+        if ctx.explicit or boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
             return False
         if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):
             return False

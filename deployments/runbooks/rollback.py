@@ -33,9 +33,12 @@ _FOR = re.compile(
     r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT,
     re.I,
 )
-#: "5分間継続", "5分钟持续", "5 phút liên tục": the duration before the word that says it lasts
+#: "5分間継続", "が 10分 続く", "5分钟持续", "5 phút liên tục": the duration before the word
+#: that says it lasts
 _LASTING = re.compile(
-    r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT + r"\s*(?:間|以上)?\s*(?:継続|持续|持續|以上|liên tục|подряд)",
+    r"(\d+(?:\.\d+)?)\+?\s*"
+    + _UNIT
+    + r"\s*(?:間|以上)?\s*(?:継続|続く|続いた|持续|持續|以上|liên tục|подряд)",
     re.I,
 )
 _AUTOMATIC = re.compile(
