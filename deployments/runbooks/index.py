@@ -62,6 +62,7 @@ class PlanIndex:
     interval_sentences: list[PlanCommsRule] = field(default_factory=list)
 
     _clock_lines: list[int] | None = None
+    _joined: str | None = None  # the lines as one text, for whole-text scans
 
     def __post_init__(self) -> None:
         self.lines = self.text.split("\n")
@@ -69,7 +70,9 @@ class PlanIndex:
     def lines_with(self, rx: re.Pattern[str]) -> list[int]:
         """Indexes (0-based) of the lines ``rx`` finds something on, in order: one scan of
         the whole text instead of one search per line."""
-        src = "\n".join(self.lines)
+        if self._joined is None:
+            self._joined = "\n".join(self.lines)
+        src = self._joined
         out: list[int] = []
         line, pos = 0, 0
         for m in rx.finditer(src):

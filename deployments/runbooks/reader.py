@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import vocab
@@ -66,12 +66,25 @@ class _Table:
     """A table's header words (in English, see ``vocab.column``) and how to read a row."""
 
     head: list[str]
+    #: the readers ask for the same columns once per row: each answer is found once
+    found: dict[tuple[tuple[str, ...], tuple[str, ...]], int | None] = field(
+        default_factory=dict, compare=False
+    )
 
     def col(self, *names: str, exclude: tuple[str, ...] = ()) -> int | None:
-        for i, h in enumerate(self.head):
-            if any(n in h for n in names) and not any(x in h for x in exclude):
-                return i
-        return None
+        key = (names, exclude)
+        if key in self.found:
+            return self.found[key]
+        at = next(
+            (
+                i
+                for i, h in enumerate(self.head)
+                if any(n in h for n in names) and not any(x in h for x in exclude)
+            ),
+            None,
+        )
+        self.found[key] = at
+        return at
 
     def has(self, *names: str) -> bool:
         return self.col(*names) is not None

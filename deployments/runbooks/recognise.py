@@ -312,6 +312,7 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
 # -- time offsets in words -----------------------------------------------------------
 
 _NUM = r"(\d+(?:[.,]\d+)?)\+?"
+_DIGIT = re.compile(r"\d")
 
 
 def _words_rx(words: tuple[str, ...]) -> str:
@@ -414,6 +415,8 @@ def named_day(text: str) -> tuple[timedelta, timedelta] | None:
 def relative_offset(text: str) -> Relative | None:
     """An offset said in words: ``4 weeks before``, ``1 semana antes``, ``1週間前``,
     ``提前1天``, ``за 1 день``, ``Day -1``, ``D+1``, ``[release date minus 14 days]``."""
+    if not _DIGIT.search(text):
+        return None  # each form counts with digits
     m = _TAIL_RELATIVE.search(text)
     if m:
         sign = -1 if m.group(3).lower() in vocab.BEFORE else 1

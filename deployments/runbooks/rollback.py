@@ -49,6 +49,8 @@ _TIME_UNITS = {"m": 60, "h": 3600}
 
 def read_criterion(text: str) -> PlanRollbackCriterion | None:
     s = plain(text)
+    if not any(c.isdigit() for c in s):
+        return None  # no threshold without a number
     s2 = re.sub(r"^[^:]{1,40}:\s+(?=\S)", "", s) if re.match(r"^[^:]{1,40}:\s", s) else s
     m = _CRITERION.search(s2)
     if not m:

@@ -43,6 +43,7 @@ _TOFF = re.compile(
     r"\bT\s*([+\-−–])\s*(?:(\d+)d\s*)?(\d+(?:\.\d+)?)?(?::(\d{2}))?\s*(?:" + _UNIT + ")?"
     r"|\bT\s*0\b|\bT-0\b"
 )
+_DIGIT = re.compile(r"\d")
 _CLOCK = r"(\d{1,2}):(\d{2})\s*(am|pm|AM|PM)?"
 _WINDOW = re.compile(
     _CLOCK + r"\s*(?:[A-Z]{2,4}\s*)?(?:-|–|—|to)\s*(?:[A-Z][a-z]+day\s+)?" + _CLOCK
@@ -204,6 +205,8 @@ def read_times(text: str) -> Times:
 
 def _read_times(text: str) -> Times:
     t = Times()
+    if not _DIGIT.search(text):
+        return t  # every offset, clock, duration and date is written with a digit
     offs = t_offsets(text)
     if offs:
         t.offset = offs[0]
