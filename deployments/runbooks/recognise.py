@@ -95,6 +95,16 @@ _PLACEHOLDER = re.compile(
     r"a definir|a designar|a confirmar|уточнить|не назначен[ао]?|назначить)$",
     re.I,
 )
+# A pointer to where the name lives, not a name: "See PagerDuty", "siehe Dienstplan".
+_POINTER = re.compile(
+    r"^(?:(?:see|refer to|check|siehe|ver|veja|consulte|voir|xem|см\.?|смотри|参见|参照|详见)"
+    r"\s+\S.*|"
+    r"(?:per|via|from|laut|según|segundo|theo)\s+(?:the\s+)?"
+    r"(?:pagerduty|opsgenie|victorops|on-?call (?:schedule|rota(?:tion)?)|rota|schedule|"
+    r"dienstplan|turno|escala|lịch trực)\b.*|"
+    r"(?:pagerduty|opsgenie|victorops|splunk on-?call)(?:\s+(?:schedule|rotation|rota))?)$",
+    re.I,
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -102,7 +112,7 @@ def is_placeholder(text: str) -> bool:
     """``___``, ``[Name]``, ``TBD``, ``TBC``, ``XXX``, ``<name>``, ``John Doe``, ``@handle``,
     ``(to be assigned)``, ``noch offen``, ``por asignar``, ``未定``: a seat to fill, no one."""
     s = _TRAILING_MARKS.sub("", text.strip()).strip().strip("*`").strip()
-    return not s or bool(_PLACEHOLDER.match(s))
+    return not s or bool(_PLACEHOLDER.match(s) or _POINTER.match(s))
 
 
 _TRAILING_MARKS = re.compile(r"[\s:*]+$")
@@ -144,7 +154,7 @@ def split_owner(text: str) -> tuple[str, str]:
 
 def _looks_like_name(text: str) -> bool:
     # "— Alice", "— DBA team", "— [Name]"; not "— see the dashboard for details"
-    if is_placeholder(text):
+    if is_placeholder(text) and not _POINTER.match(text.strip()):
         return True
     words = text.split()
     return (

@@ -44,7 +44,7 @@ EXPECTED = {
         phases=4,
         items=92,
         roles=4,
-        contacts=1,
+        contacts=0,  # "On-Call Engineer: See PagerDuty" points at a rotation, names no one
         escalation_levels=3,
         rollback_criteria=12,
         comms_rules=3,
@@ -189,6 +189,7 @@ PLACEHOLDER_SEATS = [
     ("go-live-day-schedule", 337, "Release Manager"),  # **Name:** [TBD]
     ("go-live-day-schedule", 425, "Product Manager"),  # | Product Manager | [TBD] | ...
     ("production-cutover-plan", 456, "DevOps Lead"),  # **DevOps Lead**: [NAME] - [PHONE]
+    ("production-cutover-plan", 459, "On-Call Engineer"),  # **On-Call Engineer**: See PagerDuty
     ("enterprise-deployment-runbook", 771, "DEPLOYMENT LEAD"),  # **Name:** _______
 ]
 
