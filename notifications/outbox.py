@@ -186,7 +186,7 @@ def schedule(release_id: int) -> None:
 
 # --- time triggers ------------------------------------------------------------------------
 #: Rules claimed and written per transaction by the tick (one commit for many releases).
-CLAIM_CHUNK = 50
+CLAIM_CHUNK = 20
 
 
 def write_due(now: datetime) -> int:
