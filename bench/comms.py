@@ -180,7 +180,7 @@ def start_processes(stack: Stack, servers: Servers, workers: int) -> list[subpro
                     "--concurrency",
                     "2",
                     "-Q",
-                    env["CELERY_QUEUE"],
+                    f"{env['CELERY_QUEUE']},{env['CELERY_QUEUE']}.comms",
                     "--without-gossip",
                     "--without-mingle",
                     "-n",
@@ -196,19 +196,27 @@ def start_processes(stack: Stack, servers: Servers, workers: int) -> list[subpro
 
 
 def bench_outbox(stack: Stack, servers: Servers, releases: int, workers: int) -> dict:
-    from django.db import OperationalError
+    from django.db import OperationalError, transaction
 
+    from deployments.models import Release
     from notifications.models import CommsRule, Delivery, Message
     from warroom import clock
 
-    make_releases(releases)
+    made = make_releases(releases)
     expected = releases * 3
     procs = start_processes(stack, servers, workers)
     try:
         wait_until_ticking()
         for _ in range(10):  # SQLite: the workers' ticks may hold the write lock a while
             try:
-                CommsRule.objects.update(next_due_at=clock.now() + timedelta(seconds=1))
+                # The 15-minute slot (T0 + 1h) falls 1 s from now: the messages' due time
+                # is then, not when the releases were made (before the workers started).
+                due = clock.now() + timedelta(seconds=1)
+                with transaction.atomic():
+                    Release.objects.filter(pk__in=[r.pk for r in made]).update(
+                        go_live_at=due - timedelta(hours=1)
+                    )
+                    CommsRule.objects.update(next_due_at=due)
                 break
             except OperationalError:
                 log("database locked; trying again")

@@ -79,6 +79,9 @@ class FaultyServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: FaultyServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY a kept-alive client
+    # (httpx's pool) waits out a delayed ACK, ~40 ms per request, which no real API adds.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args) -> None:  # quiet
         pass

@@ -39,7 +39,8 @@ def _worker(stack: Stack, queue: str, *extra: str, role: str = "worker") -> subp
     py = sys.executable
     cmd = {
         "worker": [py, "-m", "celery", "-A", "warroom", "worker", "--loglevel", "WARNING",
-                   "--concurrency", "1", "-Q", queue, "--without-gossip", "--without-mingle",
+                   "--concurrency", "1", "-Q", f"{queue},{queue}.comms", "--without-gossip",
+                   "--without-mingle",
                    "--include", "bench.engine_tasks", "-n", f"{queue}-{role}@%h"],
         "beat": [py, "-m", "celery", "-A", "warroom", "beat", "--loglevel", "WARNING",
                  "--schedule", str(stack.tmp / "beat-schedule")],

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from checklists.models import (
     Checklist,
@@ -211,6 +211,21 @@ def open_items_of(release, *, role_ids: set[int], person_id: int | None) -> list
 
 def gates(release) -> list[Gate]:
     return list(Gate.objects.filter(release=release).order_by("order", "id"))
+
+
+def awaited_sign_offs(release) -> list[tuple[Gate, Role]]:
+    """(gate, role) for each required sign-off nobody has approved yet (its current
+    sign-off is missing, or is not an approval), gates in order: one query."""
+    approved = SignOff.objects.filter(
+        required=OuterRef("pk"), superseded_by=None, verdict=SignOff.Verdict.APPROVE
+    )
+    rows = (
+        RequiredSignOff.objects.filter(gate__release=release)
+        .exclude(Exists(approved))
+        .select_related("gate", "role")
+        .order_by("gate__order", "gate_id", "order", "id")
+    )
+    return [(r.gate, r.role) for r in rows]
 
 
 def gate_decision_roles(release) -> list[tuple[int, int]]:

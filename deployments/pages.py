@@ -13,12 +13,15 @@ of rendering the same body side by side.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -128,17 +131,43 @@ def warroom_body(release: Release) -> str:
     return _cached(release, "warroom", render)
 
 
-def board_body(release: Release) -> str:
+def _board_body(release: Release, now: datetime) -> tuple[str, datetime | None]:
     """The board's tiles (RAG, phase, progress, next milestone, gates, latest events)."""
+    s = selectors.summary(release, now=now, for_board=True)
+    html = render_to_string("deployments/partials/board_body.html", {"release": release, "s": s})
+    return html, s.next_change_at
+
+
+# Where a cached page has what differs per request: the server's clock (for the page's
+# clocks) and the CSRF token (per visitor). Neither contains characters HTML escapes.
+NOW_MARK = "@@warroom-server-now@@"
+CSRF_MARK = "@@warroom-csrf-token@@"
+
+
+def board_page(request: HttpRequest, release: Release, *, ws_url: str, sync_url: str) -> str:
+    """The whole board page, rendered once per state of the release and way in (signed in,
+    or the board link): a repeat visit costs no template rendering, only the clock and
+    the visitor's CSRF token filled in. The board shows nothing that depends on who looks
+    (no top bar, no controls), so every visitor of the same way in gets the same bytes.
+    """
 
     def render(now: datetime) -> tuple[str, datetime | None]:
-        s = selectors.summary(release, now=now, for_board=True)
-        html = render_to_string(
-            "deployments/partials/board_body.html", {"release": release, "s": s}
-        )
-        return html, s.next_change_at
+        body, next_change = _board_body(release, now)
+        ctx = {
+            "release": release,
+            "body": mark_safe(body),  # rendered by our own templates, escaped there
+            "ws_url": ws_url,
+            "sync_url": sync_url,
+            "server_now_mark": NOW_MARK,
+            "csrf_token": CSRF_MARK,
+        }
+        return render_to_string("deployments/board.html", ctx), next_change
 
-    return _cached(release, "board", render)
+    way_in = hashlib.sha256(f"{ws_url} {sync_url}".encode()).hexdigest()[:16]
+    html = _cached(release, f"board-page:{way_in}", render)
+    return html.replace(NOW_MARK, clock.now().isoformat(), 1).replace(
+        CSRF_MARK, get_token(request), 1
+    )
 
 
 def sync_fragments(release: Release, variant: str) -> str:

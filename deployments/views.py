@@ -64,16 +64,7 @@ def warroom(request: HttpRequest, release_id: int) -> HttpResponse:
 
 
 def _board(request, release, *, ws_url, sync_url):
-    return render(
-        request,
-        "deployments/board.html",
-        {
-            "release": release,
-            "body": pages.board_body(release),
-            "ws_url": ws_url,
-            "sync_url": sync_url,
-        },
-    )
+    return HttpResponse(pages.board_page(request, release, ws_url=ws_url, sync_url=sync_url))
 
 
 @login_required

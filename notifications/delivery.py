@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
 
 from notifications import render, transports
 from notifications.models import Delivery, Message
@@ -40,23 +42,37 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 
 
 def claim(pk: int, now: datetime) -> bool:
-    """Take delivery ``pk`` for one attempt, stamped ``sending_since`` (committed before
-    anything is sent); a stamp still there from the last attempt counts it interrupted
-    (the SET reads the row as it was)."""
+    return bool(claim_many([pk], now))
+
+
+def claim_many(ids: list[int], now: datetime) -> list[int]:
+    """Claim those of ``ids`` that are due (queued or retrying and due, or sending with
+    an expired lease) in one conditional UPDATE … RETURNING: each row goes to one
+    worker (PostgreSQL re-checks the condition on a row another worker just took;
+    SQLite runs one writer at a time). Each is stamped ``sending_since`` (committed
+    before anything is sent); a stamp still there from the last attempt — its worker
+    died before recording an answer — counts it ``interrupted`` (the SET reads the row
+    as it was)."""
+    if not ids:
+        return []
     lease = now + timedelta(seconds=settings.COMMS_LEASE_SECONDS)
-    due = Q(state__in=[State.QUEUED, State.RETRYING], next_attempt_at__lte=now) | Q(
-        state=State.SENDING, lease_until__lt=now
+    ops = connection.ops
+    q = ops.quote_name
+    at, until = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(lease)
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {q(Delivery._meta.db_table)} SET {q('state')} = %s, {q('lease_until')} = %s,"
+        f" {q('attempts')} = {q('attempts')} + 1, {q('sending_since')} = %s,"
+        f" {q('interrupted')} = {q('interrupted')}"
+        f" + CASE WHEN {q('sending_since')} IS NULL THEN 0 ELSE 1 END"
+        f" WHERE {q('id')} IN ({marks}) AND (({q('state')} IN (%s, %s)"
+        f" AND {q('next_attempt_at')} <= %s) OR ({q('state')} = %s AND {q('lease_until')} < %s))"
+        f" RETURNING {q('id')}"
     )
-    cut_off = Case(When(sending_since__isnull=False, then=Value(1)), default=Value(0))
-    return bool(
-        Delivery.objects.filter(due, pk=pk).update(
-            state=State.SENDING,
-            lease_until=lease,
-            attempts=F("attempts") + 1,
-            sending_since=now,
-            interrupted=F("interrupted") + cut_off,
-        )
-    )
+    params = [State.SENDING, until, at, *ids, State.QUEUED, State.RETRYING, at, State.SENDING, at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def compose(message: Message, release) -> render.Content:
@@ -75,54 +91,162 @@ def compose(message: Message, release) -> render.Content:
 
 def attempt(pk: int) -> str:
     """Try delivery ``pk`` once if it is due; return what happened."""
-    now = clock.now()
-    if not claim(pk, now):
-        return "not due"
-    delivery = Delivery.objects.select_related("message").get(pk=pk)
-    cls = transports.transport_class(delivery.channel)
-    if cls is None:
-        return _fail(delivery, f"no transport delivers to “{delivery.channel}”")
-    off = cls.disabled()
-    if off:
-        return _fail(delivery, off)
+    return attempt_many([pk])[pk]
+
+
+def attempt_many(ids: list[int]) -> dict[int, str]:
+    """Try each of ``ids`` once if it is due; return what happened to each.
+
+    One statement claims the batch; each message is composed once (a status update
+    read from live state once for all its channels); each channel's deliveries go
+    through one transport object (one SMTP connection for the batch's emails, say),
+    the channels side by side in threads when run by a worker; what arrived is marked
+    sent in one commit. A delivery's own failure is its own: retried or failed alone.
+    """
+    outcome = {pk: "not due" for pk in ids}
+    claimed = claim_many(list(ids), clock.now())
+    if not claimed:
+        return outcome
+    groups = _prepare(claimed, outcome)
+    parallel = len(groups) > 1 and not connection.in_atomic_block
+    if parallel:  # the channels side by side; each thread's connection closed after
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            results = [r for rs in pool.map(_send_threaded, groups.items()) for r in rs]
+    else:
+        results = [r for item in groups.items() for r in _send_group(item)]
+    _mark_sent([r for r in results if isinstance(r, Sent)])
+    for r in results:
+        outcome[r.delivery.pk] = "sent" if isinstance(r, Sent) else _failed_send(r)
+    return outcome
+
+
+@dataclass(frozen=True)
+class Sent:
+    delivery: Delivery
+    remote: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NotSent:
+    delivery: Delivery
+    error: Exception
+
+
+Groups = dict[type[transports.Transport], list[tuple[Delivery, render.Content]]]
+
+
+def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
+    """The claimed deliveries by transport, each with its message's content (composed
+    once per message); those with no transport, or a turned-off one, failed now."""
+    deliveries = sorted(
+        Delivery.objects.select_related("message").filter(pk__in=claimed), key=lambda d: d.pk
+    )
+    messages: dict[int, Message] = {}
+    for d in deliveries:  # one Message object per message: composed once
+        d.message = messages.setdefault(d.message_id, d.message)
+    releases = release_model().objects.in_bulk({m.release_id for m in messages.values()})
+    groups: Groups = {}
+    contents: dict[int, render.Content] = {}
+    for d in deliveries:
+        cls = transports.transport_class(d.channel)
+        off = f"no transport delivers to “{d.channel}”" if cls is None else cls.disabled()
+        if cls is None or off:
+            outcome[d.pk] = _fail(d, off)
+            continue
+        release = releases[d.message.release_id]
+        d.release = release  # type: ignore[attr-defined]  # the transports need not read it
+        try:
+            if d.message_id not in contents:
+                contents[d.message_id] = compose(d.message, release)
+        except Exception as e:
+            logger.exception("delivery %s could not be composed", d.pk)
+            outcome[d.pk] = _retry(d, f"{type(e).__name__}: {e}", None)
+            continue
+        groups.setdefault(cls, []).append((d, contents[d.message_id]))
+    return groups
+
+
+def _send_group(item: tuple[type[transports.Transport], list]) -> list[Sent | NotSent]:
+    cls, items = item
     transport = cls()
-    release = release_model().objects.get(pk=delivery.message.release_id)
+    out: list[Sent | NotSent] = []
+    with transport.batch():
+        for d, content in items:
+            try:
+                out.append(Sent(d, transport.send(d, content), clock.now()))
+            except Exception as e:  # judged by the caller, one delivery at a time
+                out.append(NotSent(d, e))
+    return out
+
+
+def _send_threaded(item) -> list[Sent | NotSent]:
     try:
-        content = compose(delivery.message, release)
-        remote = transport.send(delivery, content)
-    except transports.Retry as e:
+        return _send_group(item)
+    finally:
+        connection.close()  # this thread's own database connection
+
+
+def _failed_send(r: NotSent) -> str:
+    d, e = r.delivery, r.error
+    if isinstance(e, transports.Retry):
         if not e.counts:
-            return _wait(delivery, str(e), e.after or 1.0)
-        return _retry(delivery, str(e), e.after)
-    except transports.Refused as e:
-        return _fail(delivery, str(e))
-    except Exception as e:  # a bug or the unexpected: retried, and visible
-        logger.exception("delivery %s failed unexpectedly", pk)
-        return _retry(delivery, f"{type(e).__name__}: {e}", None)
-    sent_at = clock.now()
-    Delivery.objects.filter(pk=pk, state=State.SENDING).update(
-        state=State.SENT, remote_id=remote[:300], sent_at=sent_at, lease_until=None,
-        last_error="", sending_since=None,
-    )  # fmt: skip
-    _first_sent(delivery, release, sent_at)
-    return "sent"
+            return _wait(d, str(e), e.after or 1.0)
+        return _retry(d, str(e), e.after)
+    if isinstance(e, transports.Refused):
+        return _fail(d, str(e))
+    # a bug or the unexpected: retried, and visible
+    logger.error("delivery %s failed unexpectedly", d.pk, exc_info=e)
+    return _retry(d, f"{type(e).__name__}: {e}", None)
 
 
-def _first_sent(delivery: Delivery, release, sent_at: datetime) -> None:
-    """The message's first delivery that arrived records it (once: a conditional
-    UPDATE), so the board and the war room show "last update sent" live."""
-    message = delivery.message
+def _mark_sent(sent: list[Sent]) -> None:
+    """Every delivery that arrived, sent (one UPDATE), and each message's first arrival
+    recorded once — its ``sent_at`` set by whichever batch gets there first (rows locked,
+    in order) and an event on its release's timeline, so the board and the war room
+    show "last update sent" live. One commit."""
+    if not sent:
+        return
     with transaction.atomic():
-        if Message.objects.filter(pk=message.pk, sent_at=None).update(sent_at=sent_at):
+        Delivery.objects.filter(pk__in=[r.delivery.pk for r in sent], state=State.SENDING).update(
+            state=State.SENT,
+            remote_id=Case(
+                *[When(pk=r.delivery.pk, then=Value(str(r.remote)[:300])) for r in sent],
+                output_field=CharField(),
+            ),
+            sent_at=Case(
+                *[When(pk=r.delivery.pk, then=Value(r.at)) for r in sent],
+                output_field=DateTimeField(),
+            ),
+            lease_until=None,
+            sending_since=None,
+            last_error="",
+        )
+        first: dict[int, Sent] = {}
+        for r in sent:
+            first.setdefault(r.delivery.message_id, r)
+        waiting = Message.objects.select_for_update().filter(pk__in=list(first), sent_at=None)
+        won = list(waiting.order_by("pk").values_list("pk", flat=True))
+        if not won:
+            return
+        Message.objects.filter(pk__in=won).update(
+            sent_at=Case(
+                *[When(pk=pk, then=Value(first[pk].at)) for pk in won],
+                output_field=DateTimeField(),
+            )
+        )
+        for pk in sorted(won, key=lambda pk: (first[pk].delivery.message.release_id, pk)):
+            r = first[pk]  # releases' rows locked in order: no two workers deadlock
+            message = r.delivery.message
             events.record(
-                release,
+                r.delivery.release,  # type: ignore[attr-defined]
                 "comms.update_sent",
                 actor_label="comms",
                 data={
                     "message": message.pk,
                     "subject": message.subject[:200],
-                    "channel": delivery.channel,
-                    "at": sent_at.isoformat(),
+                    "channel": r.delivery.channel,
+                    "at": r.at.isoformat(),
                 },
             )
 

@@ -55,3 +55,18 @@ def _update_sent(d: Mapping, who: str) -> str:
 
 # The board and the war room show "last update sent" from this kind's latest event.
 UPDATE_SENT = declare("comms.update_sent", describe=_update_sent, regions={"summary"}, owner=OWNER)
+
+
+def _component_edited(d: Mapping, who: str) -> str:
+    change = d.get("change", "changed")
+    what = f"{who} {change} the status page component “{d.get('component', '')}”"
+    if change == "removed":
+        return what
+    detail = f"{d.get('state', '')}" + (", affected by this release" if d.get("affected") else "")
+    fields = d.get("fields") or []
+    return f"{what} ({', '.join(fields)}: {detail})" if fields else f"{what} ({detail})"
+
+
+COMPONENT_EDITED = declare(
+    "status.component_edited", describe=_component_edited, on_board=False, owner=OWNER
+)

@@ -12,6 +12,7 @@ restart, a worker killed mid-send).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -54,12 +55,15 @@ def write(
     title: str = "",
     audience: str = "",
     channels: list[str] | None = None,
+    handed: list[int] | None = None,
 ) -> Message | None:
     """Write the message ``key`` and its deliveries, once: None if it exists already.
 
     Without a rule, ``title``, ``audience`` and ``channels`` say what and to whom.
     Runs in (or opens) the caller's transaction; a concurrent writer of the same key
     loses on the unique constraint inside a savepoint and leaves the rest untouched.
+    The deliveries are handed to the workers after commit — or, given ``handed``, their
+    ids are added to it for the caller to hand over in one go (the tick).
     """
     if Message.objects.filter(key=key).exists():
         return None
@@ -92,7 +96,9 @@ def write(
     except IntegrityError:
         return None  # the same key written by a concurrent writer: it exists once
     ids = [d.pk for d in deliveries if d.state == Delivery.State.QUEUED]
-    if ids:
+    if handed is not None:
+        handed.extend(ids)
+    elif ids:
         transaction.on_commit(lambda: hand_over(ids))
     return message
 
@@ -180,7 +186,7 @@ def schedule(release_id: int) -> None:
 
 # --- time triggers ------------------------------------------------------------------------
 #: Rules claimed and written per transaction by the tick (one commit for many releases).
-CLAIM_CHUNK = 50
+CLAIM_CHUNK = 20
 
 
 def write_due(now: datetime) -> int:
@@ -197,23 +203,36 @@ def write_due(now: datetime) -> int:
         due.order_by("next_due_at").values_list("pk", flat=True)[: settings.COMMS_TICK_BATCH]
     )
     for start in range(0, len(ids), CLAIM_CHUNK):
+        handed: list[int] = []  # the chunk's deliveries, handed over in batches at commit
         try:
             with transaction.atomic():
                 rules = due.filter(pk__in=ids[start : start + CLAIM_CHUNK]).order_by("pk")
                 if connection.features.has_select_for_update_skip_locked:
                     rules = rules.select_for_update(skip_locked=True, of=("self",))
                 for rule in rules.select_related("template", "release"):
+                    mark = len(handed)
                     try:
                         with transaction.atomic():  # a savepoint: one rule's failure is its own
-                            written += fire(rule, now, release=rule.release)
+                            written += fire(rule, now, release=rule.release, handed=handed)
                     except Exception:
+                        del handed[mark:]  # rolled back with the savepoint
                         logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+                if handed:
+                    transaction.on_commit(functools.partial(hand_over, handed))
         except Exception:
             logger.exception("comms rules %s… failed; the next tick retries", ids[start])
     return written
 
 
-def fire(rule: CommsRule, now: datetime, *, skip: bool = False, actor=None, release=None) -> int:
+def fire(
+    rule: CommsRule,
+    now: datetime,
+    *,
+    skip: bool = False,
+    actor=None,
+    release=None,
+    handed: list[int] | None = None,
+) -> int:
     """Claim ``rule``'s due occurrence (compare-and-set: one caller wins) and write its
     message in the same transaction; with ``skip`` write nothing (recorded)."""
     release = release or release_model().objects.get(pk=rule.release_id)
@@ -243,6 +262,7 @@ def fire(rule: CommsRule, now: datetime, *, skip: bool = False, actor=None, rele
             key=f"rule:{rule.pk}:at:{_ts(latest)}",
             cause="time",
             due_at=latest,
+            handed=handed,
         )
     return 1 if message else 0
 

@@ -13,6 +13,7 @@ the transaction of the event that caused it, with a key that makes it once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -257,3 +258,144 @@ def unsubscribe(page_id: int, email: str) -> StatusPage:
         raise FieldError("link", "names a status page that no longer exists")
     StatusSubscriber.objects.filter(page=page, email=email.lower()).update(active=False)
     return page
+
+
+# --- the release manager's component editor ------------------------------------------
+#: A maintenance's state -> what the components it affects show.
+MAINTENANCE_SHOWS = {
+    Maintenance.State.SCHEDULED: State.SCHEDULED,
+    Maintenance.State.IN_PROGRESS: State.IN_PROGRESS,
+}
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    component: StatusComponent
+    affected: bool  # by this release's maintenance
+
+
+def components_for(release) -> tuple[StatusPage, list[ComponentRow]]:
+    """The product's page and its components, each saying whether this release's
+    maintenance affects it (what the comms page's editor shows)."""
+    page = page_for(release)
+    m = Maintenance.objects.filter(release=release).first()
+    affected = set(m.components.values_list("pk", flat=True)) if m else set()
+    rows = [ComponentRow(c, c.pk in affected) for c in page.components.all()]
+    return page, rows
+
+
+def _shown_by(m: Maintenance | None) -> str | None:
+    """The state a component affected by ``m`` shows now (None: ``m`` is over)."""
+    if m is None:
+        return None
+    if m.state == Maintenance.State.IN_PROGRESS and m.degraded:
+        return State.DEGRADED
+    return MAINTENANCE_SHOWS.get(Maintenance.State(m.state))
+
+
+def _clean_component(name: str, order: int | str) -> tuple[str, int]:
+    name = " ".join((name or "").split())
+    if not name:
+        raise FieldError("name", "a component needs a name")
+    if len(name) > 200:
+        raise FieldError("name", "is longer than 200 characters")
+    try:
+        number = int(order)
+    except (TypeError, ValueError):
+        raise FieldError("order", "must be a whole number") from None
+    if number < 0:
+        raise FieldError("order", "must be 0 or more")
+    return name, number
+
+
+def component_save(
+    *,
+    release,
+    user,
+    component_id: int | None,
+    name: str,
+    order: int | str,
+    state: str,
+    affected: bool,
+) -> StatusComponent:
+    """Add (``component_id`` None) or change a component of the release's product page:
+    its name, order and state, and whether the release's maintenance affects it. A
+    component the maintenance comes to affect takes the maintenance's state (Scheduled
+    or In Progress) unless another state was chosen; one it stops affecting goes back to
+    Operational the same way. Audited on the release's timeline."""
+    name, number = _clean_component(name, order)
+    page = page_for(release)
+    now = clock.now()
+    with transaction.atomic():
+        c: StatusComponent | None = None
+        if component_id is not None:
+            c = (
+                StatusComponent.objects.select_for_update()
+                .filter(pk=component_id, page=page)
+                .first()
+            )
+            if c is None:
+                raise FieldError("component", "is not on this product's status page")
+        state = state or (c.state if c else State.OPERATIONAL)
+        if state not in State.values:
+            raise FieldError("state", f"must be one of {', '.join(State.labels)}")
+        clash = StatusComponent.objects.filter(page=page, name__iexact=name)
+        if c is not None:
+            clash = clash.exclude(pk=c.pk)
+        if clash.exists():
+            raise FieldError("name", f"“{name}” is on this page already")
+        m = Maintenance.objects.filter(release=release).first()
+        was = bool(c and m and m.components.filter(pk=c.pk).exists())
+        chosen = state != (c.state if c else State.OPERATIONAL)
+        if affected != was and not chosen:
+            state = (_shown_by(m) if affected else None) or State.OPERATIONAL
+        before = {"name": c.name, "order": c.order, "state": c.state, "affected": was} if c else {}
+        if c is None:
+            c = StatusComponent.objects.create(
+                page=page, name=name, order=number, state=state, changed_at=now
+            )
+        else:
+            moved = now if state != c.state else c.changed_at
+            StatusComponent.objects.filter(pk=c.pk).update(
+                name=name, order=number, state=state, changed_at=moved
+            )
+            c.name, c.order, c.state, c.changed_at = name, number, state, moved
+        if m is not None and affected != was:
+            (m.components.add if affected else m.components.remove)(c)
+        after = {"name": c.name, "order": c.order, "state": c.state, "affected": affected}
+        fields = [k for k in after if before.get(k) != after[k]] if before else []
+        if not before or fields:
+            events.record(
+                release,
+                "status.component_edited",
+                actor=user,
+                data={
+                    "page": page.slug,
+                    "component": c.name,
+                    "change": "changed" if before else "added",
+                    "fields": fields,
+                    "state": State(c.state).label,
+                    "affected": affected,
+                },
+            )
+    return c
+
+
+def component_remove(*, release, user, component_id: int) -> None:
+    """Take a component off the release's product page (audited); the page keeps at
+    least one."""
+    page = page_for(release)
+    with transaction.atomic():
+        c = StatusComponent.objects.select_for_update().filter(pk=component_id, page=page).first()
+        if c is None:
+            raise FieldError("component", "is not on this product's status page")
+        if page.components.count() <= 1:
+            raise FieldError("component", "a status page keeps at least one component")
+        name = c.name
+        c.delete()
+        events.record(
+            release,
+            "status.component_edited",
+            actor=user,
+            data={"page": page.slug, "component": name, "change": "removed", "fields": []},
+        )

@@ -51,6 +51,10 @@ USAGE = (
 )
 SIGN_OFF = "warroom.sign_off"
 ACK_PAGE = "warroom.ack_page"
+#: A link button (Slack opens the URL and still tells us it was pressed: nothing to do).
+OPEN_WAR_ROOM = "warroom.open"
+#: Sign-off buttons on one channel message, at most (the war room has the rest).
+SIGN_OFF_BUTTONS = 4
 #: How long Slack accepts answers at a response_url (30 minutes; we stop before).
 ANSWER_WITHIN = timedelta(minutes=25)
 
@@ -192,7 +196,7 @@ def perform(pk: int) -> str:
 
 def answer(row: SlackRequest, text: str) -> bool:
     """Post ``text`` to the request's response_url (only its asker sees it)."""
-    if not row.response_url:
+    if not row.response_url or not text:
         return True
     try:
         r = httpx.post(
@@ -219,6 +223,8 @@ def pending(now) -> list[int]:
 
 
 def _work(row: SlackRequest) -> str:
+    if row.kind == "action" and row.text.partition(" ")[0] == OPEN_WAR_ROOM:
+        return ""  # Slack opened the link; no answer
     user = user_of(row.slack_user, row.slack_name)
     if row.kind == "action":
         action_id, _, value = row.text.partition(" ")
@@ -367,6 +373,27 @@ def sign_off_button(release, gate, role) -> dict:
         "value": f"{release.pk}:{gate.pk}:{role.pk}",
         "style": "primary",
     }
+
+
+def open_war_room_button(release) -> dict:
+    """A link button to the release's war room."""
+    return {
+        "type": "button",
+        "action_id": OPEN_WAR_ROOM,
+        "text": {"type": "plain_text", "text": "Open war room"},
+        "url": f"{settings.WARROOM_BASE_URL}/releases/{release.pk}/",
+        "value": str(release.pk),
+    }
+
+
+def channel_actions(release) -> list[dict]:
+    """The buttons a message to a release's Slack channel carries: "Sign off" for each
+    sign-off still awaited (at most :data:`SIGN_OFF_BUTTONS`, gates in order), then
+    "Open war room". Pressing one acts through the same services and policy table as
+    the browser, as the person whose Slack account pressed it."""
+    awaited = checklist_selectors.awaited_sign_offs(release)
+    buttons = [sign_off_button(release, gate, role) for gate, role in awaited[:SIGN_OFF_BUTTONS]]
+    return [*buttons, open_war_room_button(release)]
 
 
 def ack_page_button(page) -> dict:

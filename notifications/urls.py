@@ -19,6 +19,16 @@ urlpatterns = [
         name="comms-retry",
     ),
     path("releases/<int:release_id>/comms/subscribe", views.subscribe, name="comms-subscribe"),
+    path(
+        "releases/<int:release_id>/comms/status-components",
+        views.status_component,
+        name="comms-component-add",
+    ),
+    path(
+        "releases/<int:release_id>/comms/status-components/<int:component_id>",
+        views.status_component,
+        name="comms-component",
+    ),
     path("comms/unsubscribe/<str:token>/", views.unsubscribe, name="comms-unsubscribe"),
     path("status/<slug:slug>/", status_views.status_page, name="status-page"),
     path("status/<slug:slug>/subscribe", status_views.status_subscribe, name="status-subscribe"),

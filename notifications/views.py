@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from notifications import selectors, services
-from notifications.models import CommsRule, Delivery
+from notifications import public_status, selectors, services
+from notifications.models import CommsRule, Delivery, StatusComponent
 from warroom import policies
 from warroom.access import object_in, release_for
 from warroom.errors import FieldError
@@ -19,6 +19,7 @@ from warroom.errors import FieldError
 def _page(request: HttpRequest, release, st, *, error: str = "", status: int = 200):
     rule = selectors.status_rule(release)
     can_edit = policies.check(st, policies.Action.EDIT_PLAN).allowed
+    status_page, components = public_status.components_for(release)
     return render(
         request,
         "notifications/comms.html",
@@ -30,6 +31,9 @@ def _page(request: HttpRequest, release, st, *, error: str = "", status: int = 2
             "log": selectors.log(release),
             "last_sent": selectors.last_sent(release),
             "integrations": selectors.integrations(),
+            "status_page": status_page,
+            "components": components,
+            "component_states": StatusComponent.State.choices,
             "can_edit": can_edit,
             "error": error,
         },
@@ -101,6 +105,33 @@ def delivery_retry(request: HttpRequest, release_id: int, delivery_id: int) -> H
     def act(release, _rule):
         target = object_in(Delivery.objects.all(), delivery_id, message__release=release)
         services.retry(release=release, target=target, user=request.user)
+
+    return _act(request, release_id, None, act)
+
+
+@login_required
+@require_POST
+def status_component(
+    request: HttpRequest, release_id: int, component_id: int | None = None
+) -> HttpResponse:
+    """Add, change or remove a component of the release's product status page."""
+    post = request.POST
+
+    def act(release, _rule):
+        if post.get("do") == "remove" and component_id is not None:
+            public_status.component_remove(
+                release=release, user=request.user, component_id=component_id
+            )
+            return
+        public_status.component_save(
+            release=release,
+            user=request.user,
+            component_id=component_id,
+            name=post.get("name", ""),
+            order=post.get("order", "0") or "0",
+            state=post.get("state", ""),
+            affected=post.get("affected") == "on",
+        )
 
     return _act(request, release_id, None, act)
 

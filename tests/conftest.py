@@ -245,7 +245,7 @@ def celery_factory(tmp_path):
         py = sys.executable
         cmd = {
             "worker": [py, "-m", "celery", "-A", "warroom", "worker", "--loglevel", "INFO",
-                       "--concurrency", "1", "-Q", queue, "--without-gossip",
+                       "--concurrency", "1", "-Q", f"{queue},{queue}.comms", "--without-gossip",
                        "--without-mingle", "-n", f"{queue}-{len(started)}@%h"],
             "beat": [py, "-m", "celery", "-A", "warroom", "beat", "--loglevel", "INFO",
                      "--schedule", str(tmp_path / f"beat-{len(started)}")],

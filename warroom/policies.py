@@ -95,12 +95,17 @@ TABLE: dict[Action, frozenset[Relation]] = {
 OBJECT_SCOPED = frozenset({Action.TICK, Action.SIGN_OFF, Action.DECIDE, Action.EXECUTE_STEP})
 
 
+_UNREAD: Any = object()
+
+
 @dataclass
 class Standing:
     """What one user is on one release: the roles they hold as primary and as backup."""
 
     user: Any
-    person: Person | None = None
+    # The user's person (for those on the release), read when first asked for: a visit
+    # to the board, which only asks whether they may view, never reads it.
+    _person: Any = field(default=_UNREAD, repr=False, compare=False)
     primary_role_ids: set[int] = field(default_factory=set)
     backup_role_ids: set[int] = field(default_factory=set)
     manager_role_ids: set[int] = field(default_factory=set)
@@ -108,6 +113,13 @@ class Standing:
     deciding_role_ids: set[int] = field(default_factory=set)  # own roles some gate decides by
     board_link: bool = False
     is_creator: bool = False
+
+    @property
+    def person(self) -> Person | None:
+        if self._person is _UNREAD:
+            on_release = self.user is not None and self.role_ids
+            self._person = getattr(self.user, "person", None) if on_release else None
+        return self._person
 
     @property
     def is_superuser(self) -> bool:
@@ -127,13 +139,11 @@ class Standing:
 
 
 def standing(user, release) -> Standing:
-    """Load ``user``'s standing on ``release`` (one query; the user's person is read with
-    the user where the caller selected it)."""
+    """Load ``user``'s standing on ``release`` (one query; the user's person is read when
+    first asked for, unless the caller selected it with the user)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Standing(user=None)
-    s = _standings([user], release)[user.pk]
-    s.person = getattr(user, "person", None) if s.role_ids else None
-    return s
+    return _standings([user], release)[user.pk]
 
 
 def standings(users: list, release) -> dict[Any, Standing]:
@@ -157,7 +167,7 @@ def standings(users: list, release) -> dict[Any, Standing]:
         person = None
         if s.role_ids:
             person = persons.get(user.pk) if user.pk in unread else getattr(user, "person", None)
-        found[user] = replace(s, user=user, person=person)
+        found[user] = replace(s, user=user, _person=person)
     return found
 
 

@@ -46,7 +46,7 @@ def web_command(
 
 
 def worker_command(*, name: str, concurrency: int = 2, loglevel: str = "WARNING") -> list[str]:
-    """A Celery worker on Warroom's queue."""
+    """A Celery worker on Warroom's queues: its tasks, and the deliveries' own queue."""
     return [
         sys.executable,
         "-m",
@@ -59,7 +59,7 @@ def worker_command(*, name: str, concurrency: int = 2, loglevel: str = "WARNING"
         "--concurrency",
         str(concurrency),
         "-Q",
-        "warroom",
+        "warroom,warroom.comms",  # beat's tick and the engine; deliveries (COMMS_QUEUE)
         "--without-gossip",
         "--without-mingle",
         "-n",

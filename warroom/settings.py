@@ -293,6 +293,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue (CELERY_QUEUE sets its name: stacks sharing a Redis, and test runs, keep apart).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "warroom")
 CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
+# Deliveries have a queue of their own (workers consume both: ``-Q warroom,warroom.comms``),
+# so beat's tick and the engine never wait behind a burst of deliveries, nor they behind it.
+# Empty: "<the task queue>.comms".
+COMMS_QUEUE = os.environ.get("COMMS_QUEUE", "")
 CELERY_BEAT_SCHEDULE = {
     # One periodic task scans the database for what is due; schedules live in rows.
     # A tick not started within three periods (at least 10 s) is dropped (the next one does
@@ -349,6 +353,9 @@ COMMS_RETRY_MAX_SECONDS = float(os.environ.get("COMMS_RETRY_MAX_SECONDS", 300))
 COMMS_LEASE_SECONDS = env_int("COMMS_LEASE_SECONDS", 60)
 COMMS_SWEEP_GRACE_SECONDS = env_int("COMMS_SWEEP_GRACE_SECONDS", 30)
 COMMS_TICK_BATCH = env_int("COMMS_TICK_BATCH", 2000)
+# Deliveries per worker task: claimed in one statement, sent over one connection per
+# channel (the channels side by side), marked sent in one commit.
+COMMS_DELIVERY_BATCH = env_int("COMMS_DELIVERY_BATCH", 24)
 
 # --- auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,6 +14,8 @@ from markdown_it import MarkdownIt
 
 _MD = MarkdownIt("commonmark").enable("table")
 _MD.disable("inline")  # we read inline text ourselves; block parsing only
+# "[1]: https://..." link definitions: markdown-it drops them from the text; kept as a note
+_MD.disable("reference")
 
 
 @dataclass

@@ -8,10 +8,12 @@ approval section. Headings in canonical form are read by ``canonical.py``.
 The section's blocks are then read by ``reader.py``.
 
 Everything the passes share is one typed :class:`~.index.PlanIndex` (the plan
-being built, the warnings, the T0 anchor, the lookup tables); each part of the
-builder (times, owners, roles, escalation, gates, rollback, comms, phases,
-checklists, canonical, reader) is one class in a chain that reads and fills
-that index and calls only the parts before it, so mypy checks every call.
+being built, the warnings, the T0 anchor, the lookup tables). The builder
+composes one small class per structure (times, owners, roles, escalation,
+gates, rollback, comms, phases, checklists, canonical, the blocks reader): each
+is given the index and only the parts it calls, so every call is typed and a
+part's dependencies are its constructor's arguments. The one call back (a plain
+bullet inside a checklist is read by the blocks reader) is wired here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import re
 from datetime import timedelta
 
 from .blocks import _MD, Section, _blocks, _sections
+from .canonical import CanonicalReader
+from .checklists import ChecklistsReader
+from .comms import CommsReader
 from .context import (
     _LEVEL,
     _NUMBERING,
@@ -34,19 +39,51 @@ from .context import (
     trigger_heading,
 )
 from .errors import RunbookError
+from .escalation import EscalationReader
+from .gates import GatesReader
 from .index import PlanIndex
+from .owners import OwnersReader
+from .phases import PhasesReader
 from .plan import Plan
-from .reader import ReaderMixin
+from .reader import BlocksReader
 from .recognise import front_matter, has_task_marks, marks_mean_done
+from .roles import RolesReader
+from .rollback import RollbackReader
 from .text import heading_prefix, plain
-from .times import Times, clean_name, day_span, read_times
+from .times import Times, TimesReader, clean_name, day_span, read_times
 
 
-class _Builder(ReaderMixin):
-    """Builds one :class:`Plan` from one runbook text."""
+class _Builder:
+    """Builds one :class:`Plan` from one runbook text, composing the readers of each
+    structure over one :class:`PlanIndex`."""
 
     def __init__(self, text: str, source_name: str):
-        self.index = PlanIndex(text, source_name)
+        self.index = index = PlanIndex(text, source_name)
+        self.times = TimesReader(index)
+        self.owners = OwnersReader(index)
+        self.roles = RolesReader(index)
+        self.escalation = EscalationReader(index, self.roles)
+        self.gates = GatesReader(index)
+        self.rollback = RollbackReader(index)
+        self.comms = CommsReader(index, self.times)
+        self.phases = PhasesReader(index, self.times)
+        self.checklists = ChecklistsReader(
+            index, self.owners, self.roles, self.gates, self.rollback
+        )
+        self.canonical = CanonicalReader(index, self.comms, self.phases, self.checklists)
+        self.reader = BlocksReader(
+            index,
+            self.times,
+            self.roles,
+            self.escalation,
+            self.gates,
+            self.rollback,
+            self.comms,
+            self.phases,
+            self.checklists,
+            self.canonical,
+        )
+        self.checklists.read_bullet = self.reader.plain_bullet
 
     # -- entry -------------------------------------------------------------------
 
@@ -57,8 +94,8 @@ class _Builder(ReaderMixin):
         tokens = _MD.parse(self.index.text)
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
-        self.find_anchor()
-        self.stated_go_live()
+        self.times.find_anchor()
+        self.times.stated_go_live()
         self.index.plan.title = plain(meta.get("title") or meta.get("name") or "")
         for sec in root.children:
             if sec.level == 1 and not self.index.plan.title:
@@ -74,7 +111,7 @@ class _Builder(ReaderMixin):
 
     def walk(self, sec: Section, parent: Ctx) -> None:
         ctx = self.section_ctx(sec, parent)
-        self.process_blocks(sec, ctx)
+        self.reader.process_blocks(sec, ctx)
         for child in sec.children:
             self.walk(child, ctx)
 
@@ -86,24 +123,24 @@ class _Builder(ReaderMixin):
         ctx = self.inherited(sec, parent)
         pref = heading_prefix(sec.title)
         if pref:
-            return self.canonical_ctx(sec, ctx, pref)
+            return self.canonical.canonical_ctx(sec, ctx, pref)
         if sec.level == 1:
             return ctx
         title = sec.title
-        self.check_units(title, sec.line)
+        self.times.check_units(title, sec.line)
         own = self.heading_kind(title, ctx, parent)
         t = read_times(title)
         if t.date is not None:
-            d = self.day_offset(t.date)
+            d = self.times.day_offset(t.date)
             ctx.day = d if d is not None else ctx.day
         if ctx.cls == "gate":
-            ctx.gate_kind = self.gate_kind(title) or ctx.gate_kind
+            ctx.gate_kind = self.gates.gate_kind(title) or ctx.gate_kind
         self.heading_time(sec, ctx, parent, own, t)
         lm = _LEVEL.match(_NUMBERING.sub("", plain(title)))
         if lm and ctx.cls in ("escalation", "roles", None):
-            self.add_level(lm, sec.line)
+            self.escalation.add_level(lm, sec.line)
         if ctx.cls == "comms":
-            ctx.comms = self.comms_heading(title, t, sec.line)
+            ctx.comms = self.comms.comms_heading(title, t, sec.line)
         return ctx
 
     def inherited(self, sec: Section, parent: Ctx) -> Ctx:
@@ -152,12 +189,12 @@ class _Builder(ReaderMixin):
         day = self.day_section(sec, ctx, parent, own, t)
         if day is not None:
             start, length = day
-            ctx.phase = self.add_phase(plain(title), start, length, sec.line)
+            ctx.phase = self.phases.add_phase(plain(title), start, length, sec.line)
             self.index.day_phases.add(id(ctx.phase))
             ctx.phase_times = t
             self.index.heading_phase_spans.setdefault((start, length), ctx.phase)
             ctx.cls = SectionKind.TIMELINE
-        elif self.is_phase_heading(title, t, ctx, own):
+        elif self.phases.is_phase_heading(title, t, ctx, own):
             self.heading_phase(sec, ctx, t)
         elif t.offset is not None and not t.ranged:
             ctx.due = t.offset.value
@@ -166,8 +203,15 @@ class _Builder(ReaderMixin):
                 ctx.kind_hint = "pre_deployment" if before else "post_deployment"
             if ctx.cls in (None, "timeline", "checklist"):
                 ctx.cls, ctx.phase = SectionKind.CHECKLIST, None
-        elif ctx.cls == "roles" and sec.level >= 3 and own is None and self.looks_like_role(sec):
-            ctx.role = self.add_role(title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title)))
+        elif (
+            ctx.cls == "roles"
+            and sec.level >= 3
+            and own is None
+            and self.roles.looks_like_role(sec)
+        ):
+            ctx.role = self.roles.add_role(
+                title, sec.line, stakeholder=bool(_STAKEHOLDER.search(title))
+            )
         elif own == "checklist" and (parent.cls != "timeline" or ctx.due):
             ctx.phase = None
 
@@ -184,8 +228,8 @@ class _Builder(ReaderMixin):
         return day_span(sec.title, t)
 
     def heading_phase(self, sec: Section, ctx: Ctx, t: Times) -> None:
-        start, duration = self.span(t, sec.line, ctx.day, ctx.phase)
-        ctx.phase = self.add_phase(clean_name(sec.title, t), start, duration, sec.line)
+        start, duration = self.times.span(t, sec.line, ctx.day, ctx.phase)
+        ctx.phase = self.phases.add_phase(clean_name(sec.title, t), start, duration, sec.line)
         ctx.phase_times = t
         if t.date is not None:
             self.index.date_phases[t.date] = ctx.phase
@@ -197,7 +241,7 @@ class _Builder(ReaderMixin):
 
     def finish(self) -> None:
         plan = self.index.plan
-        self.merge_row_phases()
+        self.phases.merge_row_phases()
         for rule in self.index.interval_sentences:
             if not any(r.interval == rule.interval for r in plan.comms_rules):
                 rule.name = (
@@ -206,7 +250,7 @@ class _Builder(ReaderMixin):
                 )
                 plan.comms_rules.append(rule)
         plan.escalation.sort(key=lambda lv: lv.level)
-        self.check_owners()
+        self.owners.check_owners()
         self.empty_check()
         plan.warnings = sorted(self.index.warnings, key=lambda w: w.line)
 
@@ -226,7 +270,7 @@ class _Builder(ReaderMixin):
         ):
             return
         if self.index.heading_count and p.notes:
-            self.warn(
+            self.index.warn(
                 1,
                 "no tasks found: headings and text are kept as notes; the importer looks for "
                 "'- [ ]' or '☐' items, numbered steps under a procedure heading and task tables",

@@ -8,17 +8,27 @@ undone), so ``parse(render(plan)) == plan``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .blocks import Section
-from .checklists import ChecklistsMixin, canonical_task
-from .comms import _slug, placeholders
+from .checklists import ChecklistsReader, canonical_task
+from .comms import CommsReader, _slug, placeholders
 from .context import Ctx, _State
+from .index import PlanIndex
+from .phases import PhasesReader
 from .plan import PlanChecklist, PlanGate, PlanItem, PlanNote, PlanSignOff, PlanTemplate
 from .text import cell_text, label_line, meta_value, split_list, unescape
 from .times import parse_duration, parse_offset
 
 
-class CanonicalMixin(ChecklistsMixin):
+@dataclass(eq=False)
+class CanonicalReader:
     """Builder part: sections under a canonical "Kind: name" heading."""
+
+    index: PlanIndex
+    comms: CommsReader
+    phases: PhasesReader
+    checklists: ChecklistsReader
 
     def canonical_ctx(self, sec: Section, ctx: Ctx, pref: tuple[str, str]) -> Ctx:
         kind, raw = pref
@@ -27,7 +37,7 @@ class CanonicalMixin(ChecklistsMixin):
         ctx.title = name
         meta = self.section_meta(sec)
         if kind == "Phase":
-            ctx.phase = self.add_phase(
+            ctx.phase = self.phases.add_phase(
                 name,
                 parse_offset(meta.get("start", "")),
                 parse_duration(meta.get("duration", "")),
@@ -110,7 +120,7 @@ class CanonicalMixin(ChecklistsMixin):
             else placeholders(tpl.subject + "\n" + tpl.body)
         )
         self.index.plan.templates.append(tpl)
-        self.check_placeholders(tpl)
+        self.comms.check_placeholders(tpl)
 
     def explicit_items(self, sec: Section, ctx: Ctx) -> None:
         """Items, participants, decision roles and sign-offs under Checklist/Gate/Phase/
@@ -141,7 +151,7 @@ class CanonicalMixin(ChecklistsMixin):
     def explicit_line(self, it, ctx: Ctx, label: str, target, gate: PlanGate | None) -> None:
         m = canonical_task(it.text)
         if m and target is not None:
-            target.append(self.make_item(m, it, _State(ctx)))
+            target.append(self.checklists.make_item(m, it, _State(ctx)))
         elif label == "participants" and ctx.phase is not None:
             ctx.phase.participants.append(unescape(it.text.strip()))
         elif label.startswith("decision") and gate is not None:

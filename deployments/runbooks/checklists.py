@@ -15,12 +15,16 @@ owned by that role.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from . import vocab
 from .blocks import Block, ListItem
 from .context import _GENERIC_LABEL, _POST, _PRE, Ctx, _State
-from .phases import PhasesMixin
+from .gates import GatesReader
+from .index import PlanIndex
+from .owners import OwnersReader
 from .plan import PlanChecklist, PlanItem, PlanPhase, PlanSignOff
 from .recognise import (
     Task,
@@ -33,7 +37,8 @@ from .recognise import (
     strip_markup,
     task_marker,
 )
-from .rollback import read_criterion
+from .roles import RolesReader
+from .rollback import RollbackReader, read_criterion
 from .text import _CHECKBOX, cell_text, item_text, plain
 from .times import Times, format_offset, read_times
 
@@ -49,7 +54,8 @@ _OWNER_COL = vocab.phrase_rx(vocab.OWNER_COLUMNS)
 _WHEN_COL = vocab.phrase_rx(vocab.WHEN_COLUMNS)
 _STATUS_COL = vocab.phrase_rx(vocab.STATUS_COLUMNS)
 _DONE_STATUS = re.compile(
-    r"^(?:done|complete[d]?|erledigt|hecho|completo|concluído|xong|完成|完了|готово|✅|✔|☑|\[x\])$",
+    r"^(?:done|complete[d]?|erledigt|fertig|hecho|terminado|completo|concluído|xong|đã xong|"
+    r"hoàn thành|完成|已完成|完了|完成済み?|完了済み?|済み?|готово|выполнено|✅|✔|☑|\[x\])$",
     re.I,
 )
 
@@ -111,12 +117,24 @@ def _due_and_kind(ctx: Ctx, label: str, times: Times | None) -> tuple[timedelta 
 _NOT_TASKS = ("notes", "roles", "escalation", "comms")
 
 
-class ChecklistsMixin(PhasesMixin):
+@dataclass(eq=False)
+class ChecklistsReader:
     """Builder part: checklists, items, group headers and verifications."""
 
+    index: PlanIndex
+    owners: OwnersReader
+    roles: RolesReader
+    gates: GatesReader
+    rollback: RollbackReader
+
+    #: a bullet without a checkbox is read by the blocks reader, which is built from this
+    #: part: the builder hands its ``plain_bullet`` here once both exist
+    read_bullet: Callable[[str, ListItem, Block, _State], None] | None = None
+
     def plain_bullet(self, text: str, it: ListItem, b: Block, st: _State) -> None:
-        """A bullet without a checkbox: read by the reader part (``ReaderMixin``)."""
-        raise NotImplementedError
+        """A bullet without a checkbox: read by the blocks reader (:attr:`read_bullet`)."""
+        assert self.read_bullet is not None, "the builder connects the blocks reader"
+        self.read_bullet(text, it, b, st)
 
     def checklist(
         self,
@@ -168,7 +186,7 @@ class ChecklistsMixin(PhasesMixin):
             else:
                 name, kind = ctx.title, ctx.gate_kind
                 at = ctx.due if ctx.phase is None else ctx.phase.start
-            g = self.gate(ctx, name, kind, line, at)
+            g = self.gates.gate(ctx, name, kind, line, at)
             st.current_gate = g
             return g.checklist
         cl = self.checklist(ctx, st.label, st.sub, line, st.label_times)
@@ -191,7 +209,7 @@ class ChecklistsMixin(PhasesMixin):
         if st.ctx.explicit:
             return False
         s = plain(text)
-        if self.rollback_arrow(s, line, st):
+        if self.rollback.rollback_arrow(s, line, st):
             return True  # "[ ] Error rate > 1% → rollback": a criterion, not work to tick
         if self.in_gate(st) and self.gate_line(s, line, st):
             return True
@@ -207,11 +225,11 @@ class ChecklistsMixin(PhasesMixin):
             self.target_items(st, line)  # the gate exists; its decision is the options
             return True
         who = decider(s)
-        g = st.current_gate or self.last_gate_in(st.ctx)
+        g = st.current_gate or self.gates.last_gate_in(st.ctx)
         if who is not None and g is not None:
             name = who or "Decision maker"
             if who == "":
-                self.add_role(name, line, raw=True)
+                self.roles.add_role(name, line, raw=True)
             if name not in g.decision_roles:
                 g.decision_roles.append(name)
             return True
@@ -231,7 +249,7 @@ class ChecklistsMixin(PhasesMixin):
             self.index.plan.rollback_criteria.append(crit)
             return
         st.unparsed_criteria.append((line, text))
-        self.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
+        self.index.warn(line, f"rollback trigger without a measurable threshold: '{s}'")
 
     def list_block(self, b: Block, st: _State, nested_label: str | None = None) -> None:
         for it in b.items:
@@ -284,7 +302,7 @@ class ChecklistsMixin(PhasesMixin):
             item = self.make_item(task, ListItem(text, ln), st)
             written = cell(row, "owner")
             if written:
-                item.owner_role = self.owner_for(written, "", ln)
+                item.owner_role = self.owners.owner_for(written, "", ln)
             self.table_target(st, ln, when).append(item)
             st.label_times = saved
         return True
@@ -316,7 +334,13 @@ class ChecklistsMixin(PhasesMixin):
     def step_item(self, it: ListItem, b: Block, st: _State) -> bool:
         """A plain or numbered bullet under a heading that names tasks or steps is an item."""
         ctx = st.ctx
-        if ctx.explicit or self.index.has_boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
+        # where tasks are drawn with boxes a plain bullet is not one, but a numbered list
+        # right under a procedure heading ("Cutover Steps", "Ablauf", "上线步骤") still is;
+        # one under a bold "**Steps:**" label or in a rollback procedure of such a document
+        # stays as written there (a note, as the seeds expect)
+        procedure = b.ordered and not st.label and ctx.cls != "rollback_plan"
+        boxes = self.index.has_boxes and not procedure
+        if ctx.explicit or boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
             return False
         if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):
             return False
@@ -338,7 +362,7 @@ class ChecklistsMixin(PhasesMixin):
             text = strip_markup(text)
             if not owner:
                 text, owner = split_owner(text)
-            owner = self.owner_for(owner, self.default_owner(st), it.line)
+            owner = self.owners.owner_for(owner, self.default_owner(st), it.line)
         else:
             role = st.label_role or st.ctx.role
             owner = owner or (role.name if role else "")
@@ -388,7 +412,7 @@ class ChecklistsMixin(PhasesMixin):
         if who is None:
             return False
         if is_placeholder(who):
-            self.warn(line, f"owner '{who}' is a placeholder: the item has no owner yet")
+            self.index.warn(line, f"owner '{who}' is a placeholder: the item has no owner yet")
             item.owner_role = ""
         else:
             item.owner_role = who

@@ -8,14 +8,24 @@ reported as warnings.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .blocks import Block
 from .context import _State
+from .index import PlanIndex
 from .plan import PlanCommsRule, PlanTemplate
-from .rollback import RollbackMixin
 from .text import cell_text, plain, split_list
-from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+from .times import (
+    _UNIT,
+    Times,
+    TimesReader,
+    _unit_delta,
+    clean_name,
+    parse_duration,
+    parse_offset,
+    read_times,
+)
 
 #: Template placeholders (lower-cased, without brackets) -> release field.
 PLACEHOLDER_FIELDS: dict[str, str] = {
@@ -117,8 +127,12 @@ def placeholder_field(ph: str) -> str | None:
     return PLACEHOLDER_FIELDS.get(key)
 
 
-class CommsMixin(RollbackMixin):
+@dataclass(eq=False)
+class CommsReader:
     """Builder part: comms rules and message templates."""
+
+    index: PlanIndex
+    times: TimesReader
 
     def comms_heading(self, title: str, t: Times, line: int) -> PlanCommsRule | None:
         ev = re.search(r"every\s+(\d+)\s*" + _UNIT, title, re.I)
@@ -221,7 +235,7 @@ class CommsMixin(RollbackMixin):
     def check_placeholders(self, tpl: PlanTemplate) -> None:
         unknown = [p for p in tpl.placeholders if placeholder_field(p) is None]
         if unknown:
-            self.warn(
+            self.index.warn(
                 tpl.line,
                 f"template '{tpl.name}': placeholders with no release field: {', '.join(unknown)}",
             )
@@ -248,7 +262,7 @@ class CommsMixin(RollbackMixin):
                     if t.offset is not None:
                         rule.at = t.offset.value
                     elif t.clock is not None:
-                        rule.at = self.clock_offset(t.clock, None, st.ctx.day)
+                        rule.at = self.times.clock_offset(t.clock, None, st.ctx.day)
                 if rule.at is None:
                     rule.milestone = milestone(name)
                 rule.channels = _channels(cell_text(get(row, col("channel", "method"))))

@@ -4,18 +4,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .blocks import Block
 from .context import _PAREN_TAIL, _ROLE_SPLIT
+from .index import PlanIndex
 from .plan import PlanEscalationLevel
 from .recognise import chain
-from .roles import RolesMixin
+from .roles import RolesReader
 from .text import cell_text, plain, split_list
 from .times import _UNIT, _unit_delta, parse_offset_or_duration
 
 
-class EscalationMixin(RolesMixin):
+@dataclass(eq=False)
+class EscalationReader:
     """Builder part: escalation levels."""
+
+    index: PlanIndex
+    roles: RolesReader
 
     def chain_line(self, text: str, line: int, st) -> bool:
         """``On-call → Team lead → CTO`` in an escalation section (or a line that says
@@ -28,7 +34,7 @@ class EscalationMixin(RolesMixin):
             return False
         start = max((lv.level for lv in self.index.plan.escalation), default=0)
         for n, step in enumerate(steps, start + 1):
-            name, qual = self.role_name(step)
+            name, qual = self.roles.role_name(step)
             level = PlanEscalationLevel(level=n, name=name, line=line)
             level.roles.append(name)
             after = re.search(r"(\d+)\s*" + _UNIT, qual)
@@ -62,7 +68,7 @@ class EscalationMixin(RolesMixin):
         level.until = level.until if level.until is not None else until
         if not level.roles and text:
             for r in _ROLE_SPLIT.split(re.sub(r"\s+[-–—]\s+.*$", "", text)):
-                r = self.role_name(r)[0] if r else r
+                r = self.roles.role_name(r)[0] if r else r
                 if r and r not in level.roles:
                     level.roles.append(r)
         return level
@@ -95,13 +101,13 @@ class EscalationMixin(RolesMixin):
                 level.roles.append(role)
             name = cell_text(get(row, c_name))
             if name or col("phone", "email", "slack") is not None:
-                p = self.add_person(
-                    name,
-                    ln,
-                    email=cell_text(get(row, col("email"))),
-                    phone=cell_text(get(row, col("phone"))),
-                    slack=cell_text(get(row, col("slack"))),
-                    role=role,
-                )
+                contact = {
+                    "email": cell_text(get(row, col("email"))),
+                    "phone": cell_text(get(row, col("phone"))),
+                    "slack": cell_text(get(row, col("slack"))),
+                }
+                p = self.roles.add_person(name, ln, role=role, **contact)
+                if p is None:  # "[TBD]" beside "dba-oncall@example.com": the seat is
+                    p = self.roles.shared_contact(ln, **contact)  # unfilled, the address is kept
                 if p is not None and p.name not in level.contacts:
                     level.contacts.append(p.name)

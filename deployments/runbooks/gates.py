@@ -8,17 +8,21 @@ and its sign-offs from Role/Criteria tables or "X Approval" labels.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .blocks import Block
 from .context import _APPROVAL, _GATE_WORDS, _GO_NO_GO, _PRE, Ctx, _State
-from .escalation import EscalationMixin
+from .index import PlanIndex
 from .plan import PlanGate, PlanSignOff
 from .text import cell_text
 
 
-class GatesMixin(EscalationMixin):
+@dataclass(eq=False)
+class GatesReader:
     """Builder part: gates and sign-offs."""
+
+    index: PlanIndex
 
     def gate_kind(self, title: str) -> str:
         if _GO_NO_GO.search(title):

@@ -4,12 +4,14 @@ One typed structure instead of attributes scattered over the builder's parts: th
 built, the warnings, the T0 anchor and go-live date found in the document, and the lookup
 tables that let a later section find what an earlier one made (checklists and gates by the
 section path they stand in, phases by span and date, people by name). The builder owns one
-index per runbook; each pass (``reader``, ``phases``, ``checklists``, ``gates``, ``roles``,
-``escalation``, ``rollback``, ``comms``, ``owners``, ``times``) reads and writes it, nothing else.
+index per runbook and hands it to each of its parts (``reader``, ``phases``, ``checklists``,
+``gates``, ``roles``, ``escalation``, ``rollback``, ``comms``, ``owners``, ``times``): small
+classes that read and write it and hold the few other parts they call, nothing else.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +25,8 @@ from .plan import (
     PlanPerson,
     PlanPhase,
 )
+
+_CLOCK = re.compile(r"\d:\d\d")
 
 
 @dataclass
@@ -57,22 +61,33 @@ class PlanIndex:
     people_index: dict[str, PlanPerson] = field(default_factory=dict)
     interval_sentences: list[PlanCommsRule] = field(default_factory=list)
 
+    _clock_lines: list[int] | None = None
+    _joined: str | None = None  # the lines as one text, for whole-text scans
+
     def __post_init__(self) -> None:
         self.lines = self.text.split("\n")
 
+    def lines_with(self, rx: re.Pattern[str]) -> list[int]:
+        """Indexes (0-based) of the lines ``rx`` finds something on, in order: one scan of
+        the whole text instead of one search per line."""
+        if self._joined is None:
+            self._joined = "\n".join(self.lines)
+        src = self._joined
+        out: list[int] = []
+        line, pos = 0, 0
+        for m in rx.finditer(src):
+            line += src.count("\n", pos, m.start())
+            pos = m.start()
+            if not out or out[-1] != line:
+                out.append(line)
+        return out
+
+    def clock_lines(self) -> list[int]:
+        """Indexes of the lines holding a clock time ("22:00"): the only lines an anchor,
+        a go-live time or a zone can be read from."""
+        if self._clock_lines is None:
+            self._clock_lines = self.lines_with(_CLOCK)
+        return self._clock_lines
+
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ParseWarning(line, message))
-
-
-class BuilderCore:
-    """The first of the builder's parts: the index they all fill and read, and warnings.
-
-    The parts form one chain (times, owners, roles, escalation, gates, rollback, comms,
-    phases, checklists, canonical, reader, builder): each part calls only itself and the
-    parts before it, so every call is typed; the one call back up (a plain bullet inside a
-    checklist is read by the reader) is declared where it is made."""
-
-    index: PlanIndex
-
-    def warn(self, line: int, message: str) -> None:
-        self.index.warn(line, message)

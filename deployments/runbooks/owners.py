@@ -12,19 +12,23 @@ line and the closest declared role.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
+from .index import PlanIndex
 from .plan import PlanItem
 from .recognise import is_placeholder
-from .times import TimesMixin
 
 
-class OwnersMixin(TimesMixin):
+@dataclass(eq=False)
+class OwnersReader:
     """Builder part: owners of items and the undeclared-owner warning."""
+
+    index: PlanIndex
 
     def owner_for(self, written: str, default: str, line: int) -> str:
         """The owner of an item given what its line says and the section's default."""
         if written and is_placeholder(written):
-            self.warn(line, f"owner '{written}' is a placeholder: the item has no owner yet")
+            self.index.warn(line, f"owner '{written}' is a placeholder: the item has no owner yet")
             return ""
         return written or default
 
@@ -56,7 +60,7 @@ class OwnersMixin(TimesMixin):
             seen.add(key)
             close = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.6)
             hint = f"; closest declared role: '{declared[close[0]]}'" if close else ""
-            self.warn(item.line, f"owner '{owner}' matches no declared role{hint}")
+            self.index.warn(item.line, f"owner '{owner}' matches no declared role{hint}")
 
     def _owned_items(self):
         def walk(items: list[PlanItem]):

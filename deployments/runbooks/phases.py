@@ -14,18 +14,23 @@ Plain bullets under a phase become its description.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .blocks import Block
-from .comms import CommsMixin
 from .context import _ROLE_SPLIT, Ctx, _State
+from .index import PlanIndex
 from .plan import PlanPhase
 from .text import cell_text, plain
-from .times import _DATE, _MONTHS, DAY, Times, parse_duration, read_times, t_offsets
+from .times import _DATE, _MONTHS, DAY, Times, TimesReader, parse_duration, read_times, t_offsets
 
 
-class PhasesMixin(CommsMixin):
+@dataclass(eq=False)
+class PhasesReader:
     """Builder part: phases."""
+
+    index: PlanIndex
+    times: TimesReader
 
     def is_phase_heading(self, title: str, t: Times, ctx: Ctx, own: str | None) -> bool:
         if ctx.cls in ("comms", "escalation", "roles", "rollback", "notes"):
@@ -35,7 +40,7 @@ class PhasesMixin(CommsMixin):
         if t.clock is not None or t.offset_end is not None or t.duration is not None:
             return True
         if t.date is not None and (ctx.cls == "timeline" or self.index.golive_date):
-            return self.day_offset(t.date) is not None
+            return self.times.day_offset(t.date) is not None
         if t.offset is not None and t.offset.unit != "d":
             return ctx.cls in ("timeline",) or bool(re.search(r"phase", title, re.I))
         return False
@@ -62,9 +67,9 @@ class PhasesMixin(CommsMixin):
             if t.offset is not None:
                 start = t.offset.value
             if t.clock is not None:
-                start = self.clock_offset(t.clock, prev, day)
+                start = self.times.clock_offset(t.clock, prev, day)
                 if t.clock_end is not None:
-                    end = self.clock_offset(t.clock_end, start, day)
+                    end = self.times.clock_offset(t.clock_end, start, day)
                     while end < start:
                         end += DAY
                     duration = end - start
@@ -94,7 +99,7 @@ class PhasesMixin(CommsMixin):
             if not dm:
                 continue
             md = (_MONTHS.index(dm.group(2).lower()[:3]) + 1, int(dm.group(3)))
-            day = self.day_offset(md)
+            day = self.times.day_offset(md)
             phase = PlanPhase(
                 name=cell_text(get(row, c_name)) or plain(get(row, c_date)),
                 start=day,

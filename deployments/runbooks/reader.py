@@ -19,18 +19,29 @@ field for, are kept verbatim as :class:`PlanNote` with a warning.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import vocab
 from .blocks import Block, ListItem, Section, split_cells
-from .canonical import CanonicalMixin
-from .comms import _channels
+from .canonical import CanonicalReader
+from .checklists import ChecklistsReader
+from .comms import CommsReader, _channels
 from .context import _APPROVAL, _GO_NO_GO, _LEVEL, _ROLE_SPLIT, _STAKEHOLDER, Ctx, _State
+from .escalation import EscalationReader
+from .gates import GatesReader
+from .index import PlanIndex
+from .phases import PhasesReader
 from .plan import PlanCommsRule, PlanNote, PlanSignOff
 from .recognise import is_placeholder, owner_line, threshold_action
-from .rollback import _severity, read_criterion
+from .roles import RolesReader
+from .rollback import RollbackReader, _severity, read_criterion
 from .text import _GROUP, cell_text, label_line, plain
 from .times import _UNIT, Times, _unit_delta, clean_name, parse_duration, parse_offset, read_times
+
+if TYPE_CHECKING:  # the blocks reader is handed the builder's times part
+    from .times import TimesReader
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,25 @@ class _Table:
     """A table's header words (in English, see ``vocab.column``) and how to read a row."""
 
     head: list[str]
+    #: the readers ask for the same columns once per row: each answer is found once
+    found: dict[tuple[tuple[str, ...], tuple[str, ...]], int | None] = field(
+        default_factory=dict, compare=False
+    )
 
     def col(self, *names: str, exclude: tuple[str, ...] = ()) -> int | None:
-        for i, h in enumerate(self.head):
-            if any(n in h for n in names) and not any(x in h for x in exclude):
-                return i
-        return None
+        key = (names, exclude)
+        if key in self.found:
+            return self.found[key]
+        at = next(
+            (
+                i
+                for i, h in enumerate(self.head)
+                if any(n in h for n in names) and not any(x in h for x in exclude)
+            ),
+            None,
+        )
+        self.found[key] = at
+        return at
 
     def has(self, *names: str) -> bool:
         return self.col(*names) is not None
@@ -127,16 +151,30 @@ _NOT_A_ROLE = re.compile(
     r"\brules?\b|example|^(?:name|phone|email|slack|role|notes?)$",
     re.I,
 )
+#: "Video Call", "Slack Channel", "Status Page": where people meet or look, never a role
+_CHANNEL_LABEL = re.compile(r"^(?:" + "|".join(map(re.escape, vocab.CHANNELS)) + r")$", re.I)
 _ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
 
 
-class ReaderMixin(CanonicalMixin):
+@dataclass(eq=False)
+class BlocksReader:
     """Builder part: paragraphs, labels, key/value lines, bullets, tables and fences."""
+
+    index: PlanIndex
+    times: TimesReader
+    roles: RolesReader
+    escalation: EscalationReader
+    gates: GatesReader
+    rollback: RollbackReader
+    comms: CommsReader
+    phases: PhasesReader
+    checklists: ChecklistsReader
+    canonical: CanonicalReader
 
     def process_blocks(self, sec: Section, ctx: Ctx) -> None:
         """Read a section's blocks; what none of the readers took is kept as one note."""
         if ctx.explicit:
-            self.process_explicit(sec, ctx)
+            self.canonical.process_explicit(sec, ctx)
             return
         st = _State(ctx)
         leftovers = [b for b in sec.blocks if not self.block(b, st)]
@@ -152,7 +190,7 @@ class ReaderMixin(CanonicalMixin):
         if b.kind == "para":
             self.paragraph(b, st)
         elif b.kind == "list":
-            self.list_block(b, st)
+            self.checklists.list_block(b, st)
         elif b.kind == "table":
             return self.table(b, st)
         elif b.kind == "fence":
@@ -172,7 +210,9 @@ class ReaderMixin(CanonicalMixin):
         what = ", ".join(
             sorted({{"fence": "code block", "table": "table"}.get(b.kind, "text") for b in blocks})
         )
-        self.warn(blocks[0].line, f"kept '{title}' as a note ({what} with no place in the plan)")
+        self.index.warn(
+            blocks[0].line, f"kept '{title}' as a note ({what} with no place in the plan)"
+        )
 
     # paragraphs: line by line
     def paragraph(self, b: Block, st: _State) -> None:
@@ -183,7 +223,7 @@ class ReaderMixin(CanonicalMixin):
                 continue
             gm = _GROUP.match(ln.strip())
             if gm:
-                self.group_header(gm, line, st)
+                self.checklists.group_header(gm, line, st)
                 continue
             if self.line_task(ln, line, st) or self.line_owner(ln, st):
                 continue
@@ -201,12 +241,12 @@ class ReaderMixin(CanonicalMixin):
     def line_task(self, ln: str, line: int, st: _State) -> bool:
         """A bare ``[ ] x`` / ``☐ x`` line inside a paragraph is an item (or a signer or
         decision line in a gate, a trigger in a rollback section)."""
-        task = self.task_of(ln.strip(), st)
+        task = self.checklists.task_of(ln.strip(), st)
         if task is None:
             return False
-        if not self.special_line(task.text, line, st):
-            item = self.make_item(task, ListItem(task.text, line), st)
-            self.target_items(st, line).append(item)
+        if not self.checklists.special_line(task.text, line, st):
+            item = self.checklists.make_item(task, ListItem(task.text, line), st)
+            self.checklists.target_items(st, line).append(item)
             st.last_item = item
         return True
 
@@ -217,7 +257,7 @@ class ReaderMixin(CanonicalMixin):
         who = owner_line(ln)
         if who is None or (st.last_item is not None and not st.loose_para):
             return False
-        st.owner = "" if is_placeholder(who) else self.role_name(who)[0]
+        st.owner = "" if is_placeholder(who) else self.roles.role_name(who)[0]
         phase = st.sub or st.ctx.phase
         if phase is not None and st.owner and st.owner not in phase.participants:
             phase.participants.append(st.owner)
@@ -227,10 +267,10 @@ class ReaderMixin(CanonicalMixin):
         s = plain(ln)
         if line == self.index.go_live_line:
             return  # "Go-live: ..." was read with the document: it prefills T0
-        if self.special_line(s, line, st) or self.chain_line(s, line, st):
+        if self.checklists.special_line(s, line, st) or self.escalation.chain_line(s, line, st):
             return
         if re.match(r"verification\s*:", s, re.I) and st.last_item is not None:
-            self.add_verification(st.last_item, s.split(":", 1)[1].strip().strip("`"))
+            self.checklists.add_verification(st.last_item, s.split(":", 1)[1].strip().strip("`"))
             return
         st.loose.append(Block("para", line, line, ln))
 
@@ -248,10 +288,16 @@ class ReaderMixin(CanonicalMixin):
             return
         lm = _LEVEL.match(st.label)
         if lm and st.ctx.cls in ("escalation", "roles", None):
-            self.add_level(lm, line)
+            self.escalation.add_level(lm, line)
             return
-        if st.ctx.cls == "roles" and not _NOT_A_ROLE.search(st.label):
-            st.label_role = self.add_role(key, line, stakeholder=bool(_STAKEHOLDER.search(key)))
+        if (
+            st.ctx.cls == "roles"
+            and not _NOT_A_ROLE.search(st.label)
+            and not _CHANNEL_LABEL.match(st.label)
+        ):
+            st.label_role = self.roles.add_role(
+                key, line, stakeholder=bool(_STAKEHOLDER.search(key))
+            )
         if st.ctx.cls == "comms" and re.search(r"every|t[+-]\d", key, re.I):
             self.label_comms(key, t, line, st)
 
@@ -264,8 +310,8 @@ class ReaderMixin(CanonicalMixin):
             or (ctx.phase is None and ctx.cls != "timeline")
         ):
             return False
-        start, duration = self.span(t, line, ctx.day, ctx.phase)
-        st.sub = self.add_phase(clean_name(key, t), start, duration, line)
+        start, duration = self.times.span(t, line, ctx.day, ctx.phase)
+        st.sub = self.phases.add_phase(clean_name(key, t), start, duration, line)
         st.label = ""
         st.label_times = None
         return True
@@ -274,7 +320,7 @@ class ReaderMixin(CanonicalMixin):
         ctx = st.ctx
         if not (_GO_NO_GO.search(key) or (ctx.cls == "gate" and _APPROVAL.search(key))):
             return False
-        kind = ctx.gate_kind or self.gate_kind(key) or "go_no_go"
+        kind = ctx.gate_kind or self.gates.gate_kind(key) or "go_no_go"
         if re.search(r"\bfinal\b", key, re.I):
             kind = "final_approval"
         name = st.label
@@ -285,16 +331,16 @@ class ReaderMixin(CanonicalMixin):
         at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
         at = t.offset.value if t.offset else at
         if t.clock is not None:
-            at = self.clock_offset(t.clock, at)
+            at = self.times.clock_offset(t.clock, at)
         st.label_gate = (name, kind, at)
         m = re.match(r"^(.*?)\s+(?:approval|sign[\s-]*off)$", st.label, re.I)
         if m and ctx.cls == "gate":
-            g = self.gate(ctx, name, kind, line, at)
+            g = self.gates.gate(ctx, name, kind, line, at)
             g.signoffs.append(PlanSignOff(role=m.group(1).strip(), line=line))
         return True
 
     def label_comms(self, key: str, t: Times, line: int, st: _State) -> None:
-        rule = self.comms_heading(key, t, line)
+        rule = self.comms.comms_heading(key, t, line)
         if not rule:
             return
         st.comms = rule
@@ -329,7 +375,7 @@ class ReaderMixin(CanonicalMixin):
             self.index.plan.timezone = v
             return True
         if k in ("deployment window", "primary window", "maintenance window", "window"):
-            self.window(v, kv.line)
+            self.times.window(v, kv.line)
             return True
         if k in ("window start", "window end"):
             setattr(self.index.plan, k.replace(" ", "_"), parse_offset(v))
@@ -340,7 +386,7 @@ class ReaderMixin(CanonicalMixin):
         role = st.label_role or st.ctx.role
         if role is None or kv.k not in _ROLE_FIELDS:
             return False
-        self.role_field(role, kv.k, kv.v, kv.line, st)
+        self.roles.role_field(role, kv.k, kv.v, kv.line, st)
         return True
 
     def kv_phase_field(self, kv: _KeyValue, st: _State) -> bool:
@@ -353,7 +399,7 @@ class ReaderMixin(CanonicalMixin):
         if kv.k in ("participants", "attendees", "owner", "owners"):
             for p in _ROLE_SPLIT.split(kv.v):
                 if p and p not in phase.participants:
-                    phase.participants.append(self.role_name(p)[0])
+                    phase.participants.append(self.roles.role_name(p)[0])
             return True
         return False
 
@@ -361,13 +407,13 @@ class ReaderMixin(CanonicalMixin):
         if not re.match(r"decision makers?|decision authority|approvers?", kv.k):
             return False
         ctx = st.ctx
-        g = st.current_gate or self.last_gate_in(ctx)
-        roles = [self.role_name(r)[0] for r in _ROLE_SPLIT.split(kv.v) if r.strip()]
+        g = st.current_gate or self.gates.last_gate_in(ctx)
+        roles = [self.roles.role_name(r)[0] for r in _ROLE_SPLIT.split(kv.v) if r.strip()]
         if not roles or all(is_placeholder(r) for r in roles):
-            roles = [self.add_role(kv.key, kv.line).name]  # the authority, its seat unfilled
+            roles = [self.roles.add_role(kv.key, kv.line).name]  # the authority, its seat unfilled
         if g is None:
             at = st.sub.start if st.sub else (ctx.phase.start if ctx.phase else ctx.due)
-            g = self.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", kv.line, at)
+            g = self.gates.gate(ctx, ctx.title or "Go/No-Go", "go_no_go", kv.line, at)
         for r in roles:
             if r not in g.decision_roles:
                 g.decision_roles.append(r)
@@ -385,14 +431,14 @@ class ReaderMixin(CanonicalMixin):
     def kv_comms(self, kv: _KeyValue, st: _State) -> bool:
         if st.ctx.cls != "comms" and st.comms is None:
             return False
-        self.comms_field(kv.k, kv.v, kv.value, kv.line, st)
+        self.comms.comms_field(kv.k, kv.v, kv.value, kv.line, st)
         return True
 
     def kv_level(self, kv: _KeyValue, st: _State) -> bool:
         lm = _LEVEL.match(plain(kv.key))
         if not lm or st.ctx.cls not in ("escalation", "roles", None):
             return False
-        self.add_level(lm, kv.line, rest=kv.value)
+        self.escalation.add_level(lm, kv.line, rest=kv.value)
         return True
 
     def kv_role_person(self, kv: _KeyValue, st: _State) -> bool:
@@ -400,7 +446,7 @@ class ReaderMixin(CanonicalMixin):
             r"lead|manager|engineer|admin|owner|on-call|dba|officer", kv.k
         ):
             return False
-        self.role_people(self.add_role(kv.key, kv.line), kv.value, kv.line)
+        self.roles.role_people(self.roles.add_role(kv.key, kv.line), kv.value, kv.line)
         return True
 
     def kv_criterion(self, kv: _KeyValue, st: _State) -> bool:
@@ -433,12 +479,12 @@ class ReaderMixin(CanonicalMixin):
         """``Error rate > 1% for 5 min → rollback`` anywhere, or a threshold line in a rollback
         section, is a rollback criterion; ``Disk > 80% → notify the DBA`` is an alert (not
         taken here: kept as a note)."""
-        if self.rollback_arrow(bl.text, bl.item.line, st, severity_of=bl.label):
+        if self.rollback.rollback_arrow(bl.text, bl.item.line, st, severity_of=bl.label):
             return True
         split = threshold_action(bl.text)
         if split is not None:
             if read_criterion(split[0]) is not None:
-                self.warn(
+                self.index.warn(
                     bl.item.line,
                     f"alert threshold '{split[0]}' does not say to roll back ('{split[1]}'): "
                     "kept as a note, not a rollback criterion",
@@ -459,14 +505,14 @@ class ReaderMixin(CanonicalMixin):
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
         if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
             return False
-        self.add_verification(st.last_item, bl.text.split(":", 1)[1].strip().strip("`"))
+        self.checklists.add_verification(st.last_item, bl.text.split(":", 1)[1].strip().strip("`"))
         return True
 
     def bullet_participant(self, bl: _Bullet, st: _State) -> bool:
         phase = st.sub or st.ctx.phase
         if bl.label not in ("participants", "attendees", "team") or phase is None:
             return False
-        name = self.role_name(bl.text)[0]
+        name = self.roles.role_name(bl.text)[0]
         if name and name not in phase.participants:
             phase.participants.append(name)
         return True
@@ -477,29 +523,35 @@ class ReaderMixin(CanonicalMixin):
         if role is not None and st.ctx.cls in ("roles", "escalation"):
             kv = re.match(r"^(name|phone|email|slack)\s*:\s*(.*)$", bl.text, re.I)
             if kv:
-                self.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
+                self.roles.role_field(role, kv.group(1).lower(), kv.group(2).strip(), line, st)
                 return True
             return bl.label in ("contact", "contacts")
         if st.ctx.cls == "roles" and role is None:
             kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip())
+            if kv and _CHANNEL_LABEL.match(plain(kv.group(1).rstrip(":"))):
+                return False  # "**Video Call**: [INSERT LINK]": a place, kept as a note
             if kv and kv.group(2):
-                self.role_people(self.add_role(kv.group(1).rstrip(":"), line), kv.group(2), line)
+                self.roles.role_people(
+                    self.roles.add_role(kv.group(1).rstrip(":"), line), kv.group(2), line
+                )
                 return True
         return False
 
     def bullet_chain(self, bl: _Bullet, st: _State) -> bool:
-        return self.chain_line(bl.text, bl.item.line, st)
+        return self.escalation.chain_line(bl.text, bl.item.line, st)
 
     def bullet_level(self, bl: _Bullet, st: _State) -> bool:
         lm = _LEVEL.match(bl.text)
         esc = st.ctx.cls == "escalation" or "escalat" in bl.label
         if lm and (esc or st.ctx.cls in ("roles", None)):
-            self.add_level(lm, bl.item.line)
+            self.escalation.add_level(lm, bl.item.line)
             return True
         listed = not st.label or "path" in bl.label or "level" in bl.label
         if esc and bl.block.ordered and listed:
             num = bl.block.items.index(bl.item) + 1
-            self.add_level(re.match(r"(\d+)()(.*)", f"{num}\x00"), bl.item.line, rest=bl.text)  # type: ignore[arg-type]
+            lm = re.match(r"(\d+)()(.*)", f"{num}\x00")
+            assert lm is not None
+            self.escalation.add_level(lm, bl.item.line, rest=bl.text)
             return True
         return False
 
@@ -525,7 +577,7 @@ class ReaderMixin(CanonicalMixin):
             if matches(t, st):
                 read(self, b, t, st)
                 return True
-        return self.task_table(b, st) or self.late_table(b, t, st)
+        return self.checklists.task_table(b, st) or self.late_table(b, t, st)
 
     def late_table(self, b: Block, t: _Table, st: _State) -> bool:
         """Tables tried after task tables: comms schedules, timelines, day plans."""
@@ -540,7 +592,7 @@ class ReaderMixin(CanonicalMixin):
             raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
             cells = len(split_cells(raw))
             if cells < len(b.header):
-                self.warn(
+                self.index.warn(
                     ln,
                     f"table row has {cells} cells but the header has {len(b.header)}; "
                     "missing cells left empty",
@@ -548,7 +600,7 @@ class ReaderMixin(CanonicalMixin):
 
     def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
         for ln, row in b.rows:
-            self.add_person(
+            self.roles.add_person(
                 cell_text(t.get(row, t.col("name"))),
                 ln,
                 email=cell_text(t.get(row, t.col("email"))),
@@ -566,18 +618,18 @@ class ReaderMixin(CanonicalMixin):
         if ctx.cls == "comms" or st.comms is not None or "template" in lab or "message" in lab:
             if "example" in lab:
                 return False
-            self.template(text, b.line, st)
+            self.comms.template(text, b.line, st)
             return True
-        if self.fenced_checklist(b, st):
+        if self.checklists.fenced_checklist(b, st):
             st.loose.append(b)  # the drawing, kept as a note
             return True
         if phase is not None and re.search(
             r"^\s*T\s*[+-]\s*\d+\s*(?:min|m|h|hours?)?\s*:", text, re.M | re.I
         ):
-            self.code_timeline(text, b.line, phase)
+            self.phases.code_timeline(text, b.line, phase)
             return True
         if st.last_item is not None:
-            self.add_verification(st.last_item, text)
+            self.checklists.add_verification(st.last_item, text)
             return True
         # a command block before any item goes to the next item in this section
         st.pending_fences.append(b)
@@ -585,34 +637,40 @@ class ReaderMixin(CanonicalMixin):
 
 
 _KEY_VALUE_RECOGNISERS = (
-    ReaderMixin.kv_release_meta,
-    ReaderMixin.kv_role_field,
-    ReaderMixin.kv_phase_field,
-    ReaderMixin.kv_decider,
-    ReaderMixin.kv_gate_label,
-    ReaderMixin.kv_comms,
-    ReaderMixin.kv_level,
-    ReaderMixin.kv_role_person,
-    ReaderMixin.kv_criterion,
+    BlocksReader.kv_release_meta,
+    BlocksReader.kv_role_field,
+    BlocksReader.kv_phase_field,
+    BlocksReader.kv_decider,
+    BlocksReader.kv_gate_label,
+    BlocksReader.kv_comms,
+    BlocksReader.kv_level,
+    BlocksReader.kv_role_person,
+    BlocksReader.kv_criterion,
 )
 _BULLET_RECOGNISERS = (
-    ReaderMixin.bullet_criterion,
-    ReaderMixin.bullet_verification,
-    ReaderMixin.bullet_participant,
-    ReaderMixin.bullet_role,
-    ReaderMixin.bullet_chain,
-    ReaderMixin.bullet_level,
-    ReaderMixin.bullet_interval,
+    BlocksReader.bullet_criterion,
+    BlocksReader.bullet_verification,
+    BlocksReader.bullet_participant,
+    BlocksReader.bullet_role,
+    BlocksReader.bullet_chain,
+    BlocksReader.bullet_level,
+    BlocksReader.bullet_interval,
 )
-_TABLE_READERS = (
-    (_is_escalation, lambda self, b, t, st: self.escalation_table(b, t.col, t.get)),
-    (_is_threshold, lambda self, b, t, st: self.threshold_table(b, t.head, t.col, t.get, st)),
-    (_is_signoff, lambda self, b, t, st: self.signoff_table(b, t.col, t.get, st)),
-    (_is_roles, lambda self, b, t, st: self.roles_table(b, t.col, t.get, st.ctx)),
-    (_is_contacts, ReaderMixin.contacts_table),
+_TableReader = tuple[
+    Callable[[_Table, _State], bool], Callable[[BlocksReader, Block, _Table, _State], None]
+]
+_TABLE_READERS: tuple[_TableReader, ...] = (
+    (_is_escalation, lambda self, b, t, st: self.escalation.escalation_table(b, t.col, t.get)),
+    (
+        _is_threshold,
+        lambda self, b, t, st: self.rollback.threshold_table(b, t.head, t.col, t.get, st),
+    ),
+    (_is_signoff, lambda self, b, t, st: self.gates.signoff_table(b, t.col, t.get, st)),
+    (_is_roles, lambda self, b, t, st: self.roles.roles_table(b, t.col, t.get, st.ctx)),
+    (_is_contacts, BlocksReader.contacts_table),
 )
-_LATE_TABLE_READERS = (
-    (_is_comms, lambda self, b, t, st: self.comms_table(b, t.col, t.get, st)),
-    (_is_timeline, lambda self, b, t, st: self.timeline_table(b, t.col, t.get, st)),
-    (_is_days, lambda self, b, t, st: self.day_table(b, t.col, t.get, st)),
+_LATE_TABLE_READERS: tuple[_TableReader, ...] = (
+    (_is_comms, lambda self, b, t, st: self.comms.comms_table(b, t.col, t.get, st)),
+    (_is_timeline, lambda self, b, t, st: self.phases.timeline_table(b, t.col, t.get, st)),
+    (_is_days, lambda self, b, t, st: self.phases.day_table(b, t.col, t.get, st)),
 )

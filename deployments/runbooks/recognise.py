@@ -95,6 +95,16 @@ _PLACEHOLDER = re.compile(
     r"a definir|a designar|a confirmar|уточнить|не назначен[ао]?|назначить)$",
     re.I,
 )
+# A pointer to where the name lives, not a name: "See PagerDuty", "siehe Dienstplan".
+_POINTER = re.compile(
+    r"^(?:(?:see|refer to|check|siehe|ver|veja|consulte|voir|xem|см\.?|смотри|参见|参照|详见)"
+    r"\s+\S.*|"
+    r"(?:per|via|from|laut|según|segundo|theo)\s+(?:the\s+)?"
+    r"(?:pagerduty|opsgenie|victorops|on-?call (?:schedule|rota(?:tion)?)|rota|schedule|"
+    r"dienstplan|turno|escala|lịch trực)\b.*|"
+    r"(?:pagerduty|opsgenie|victorops|splunk on-?call)(?:\s+(?:schedule|rotation|rota))?)$",
+    re.I,
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -102,7 +112,7 @@ def is_placeholder(text: str) -> bool:
     """``___``, ``[Name]``, ``TBD``, ``TBC``, ``XXX``, ``<name>``, ``John Doe``, ``@handle``,
     ``(to be assigned)``, ``noch offen``, ``por asignar``, ``未定``: a seat to fill, no one."""
     s = _TRAILING_MARKS.sub("", text.strip()).strip().strip("*`").strip()
-    return not s or bool(_PLACEHOLDER.match(s))
+    return not s or bool(_PLACEHOLDER.match(s) or _POINTER.match(s))
 
 
 _TRAILING_MARKS = re.compile(r"[\s:*]+$")
@@ -122,12 +132,16 @@ _OWNER_TAIL = re.compile(
     r"(?P<owner>(?:\\.|[^()\[\]（）\\])+)[)\]）]\s*$",
     re.I,
 )
+_OWNER_TAIL_END = (")", "]", "）")
 _DASH_OWNER = re.compile(r"\s+[—–]\s+(?P<owner>[^—–]{1,40})$")
 _HANDLE = re.compile(r"\s+(?P<owner>@[\w.\-]+)\s*$")
 
 
 def split_owner(text: str) -> tuple[str, str]:
     """(text, owner): ``x (Owner: DBA)``, ``x — Alice``, ``x @alice``; owner "" if none."""
+    tail = text.rstrip()[-1:]
+    if tail not in _OWNER_TAIL_END and "@" not in text and "—" not in text and "–" not in text:
+        return text, ""  # none of the three forms can match: no regex scan of the text
     for rx in (_OWNER_TAIL, _HANDLE, _DASH_OWNER):
         m = rx.search(text)
         if m and m.start() > 0:
@@ -140,7 +154,7 @@ def split_owner(text: str) -> tuple[str, str]:
 
 def _looks_like_name(text: str) -> bool:
     # "— Alice", "— DBA team", "— [Name]"; not "— see the dashboard for details"
-    if is_placeholder(text):
+    if is_placeholder(text) and not _POINTER.match(text.strip()):
         return True
     words = text.split()
     return (
@@ -251,11 +265,14 @@ def chain(text: str) -> list[str]:
 
 # -- rollback thresholds ------------------------------------------------------------
 
+_ARROW_CHARS = re.compile(r"[→⇒➜➡]|->|=>")
 _ARROW_ACTION = re.compile(r"\s*(?:→|->|=>|⇒|➜|➡\ufe0f?)\s*(?P<action>\S.*?)\s*$")
 
 
 def threshold_action(text: str) -> tuple[str, str] | None:
     """``Error rate > 1% for 5 minutes → rollback`` -> (the condition, the action)."""
+    if not _ARROW_CHARS.search(text):
+        return None
     m = _ARROW_ACTION.search(text)
     if not m or m.start() == 0:
         return None
@@ -305,6 +322,7 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
 # -- time offsets in words -----------------------------------------------------------
 
 _NUM = r"(\d+(?:[.,]\d+)?)\+?"
+_DIGIT = re.compile(r"\d")
 
 
 def _words_rx(words: tuple[str, ...]) -> str:
@@ -407,6 +425,8 @@ def named_day(text: str) -> tuple[timedelta, timedelta] | None:
 def relative_offset(text: str) -> Relative | None:
     """An offset said in words: ``4 weeks before``, ``1 semana antes``, ``1週間前``,
     ``提前1天``, ``за 1 день``, ``Day -1``, ``D+1``, ``[release date minus 14 days]``."""
+    if not _DIGIT.search(text):
+        return None  # each form counts with digits
     m = _TAIL_RELATIVE.search(text)
     if m:
         sign = -1 if m.group(3).lower() in vocab.BEFORE else 1
@@ -548,9 +568,12 @@ def _zone_offset(zone: str, lines: list[str]) -> tuple[int | None, str]:
     return None, ""
 
 
-def stated_go_live(lines: list[str]) -> GoLive | None:
-    """The first ``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` line."""
-    for n, ln in enumerate(lines, 1):
+def stated_go_live(lines: list[str], candidates: list[int] | None = None) -> GoLive | None:
+    """The first ``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` line;
+    ``candidates``: the indexes of the only lines that can hold one (those with a clock time
+    or a ``**Go-live:**`` label), when the caller has them."""
+    for i in range(len(lines)) if candidates is None else candidates:
+        n, ln = i + 1, lines[i]
         if ln.startswith("#"):
             continue
         if ln.startswith("**Go-live:**") and _GO_LIVE_UNSET.match(ln):

@@ -8,17 +8,21 @@ Name - phone`` lines and Role/Name/Backup tables; people are merged by name
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .blocks import Block, Section
 from .context import _NUMBERING, _PAREN_TAIL, _STAKEHOLDER, Ctx, _State
-from .owners import OwnersMixin
+from .index import PlanIndex
 from .plan import PlanPerson, PlanRole
 from .recognise import contact_value, is_placeholder
 from .text import cell_text, plain, split_list
 
 
-class RolesMixin(OwnersMixin):
+@dataclass(eq=False)
+class RolesReader:
     """Builder part: roles and people."""
+
+    index: PlanIndex
 
     def looks_like_role(self, sec: Section) -> bool:
         for b in sec.blocks:
@@ -81,12 +85,27 @@ class RolesMixin(OwnersMixin):
         self.index.people_index[name.lower()] = p
         return p
 
+    def shared_contact(
+        self, line: int, email: str = "", phone: str = "", slack: str = ""
+    ) -> PlanPerson | None:
+        """A shared address written beside a placeholder name (a team mailbox, an on-call
+        number, a channel): a contact named by the address, so it is not lost; None when
+        every value is a placeholder too."""
+        email, phone, slack = contact_value(email), contact_value(phone), contact_value(slack)
+        address = next((v for v in (email, slack, phone) if v and not is_placeholder(v)), "")
+        if not address:
+            return None
+        self.index.warn(line, f"shared contact '{address}' kept for the unfilled seat")
+        return self.add_person(address, line, email=email, phone=phone, slack=slack)
+
     def unfilled_seat(self, name: str, line: int, role: str = "") -> None:
         written = f"'{name}'" if name.strip() else "no name"
         if role:
-            self.warn(line, f"seat '{role}' is unfilled: {written} is a placeholder, not a person")
+            self.index.warn(
+                line, f"seat '{role}' is unfilled: {written} is a placeholder, not a person"
+            )
         else:
-            self.warn(line, f"contact {written} is a placeholder, not a person: left out")
+            self.index.warn(line, f"contact {written} is a placeholder, not a person: left out")
 
     def seat(self, role: PlanRole, name: str, line: int, **contact: str) -> PlanPerson | None:
         """``name`` fills ``role``'s seat (a placeholder leaves it unfilled)."""

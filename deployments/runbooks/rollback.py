@@ -8,10 +8,11 @@ optional duration ("Error rate > 1% for 5+ minutes", "If P95 latency > 2000ms
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .blocks import Block
 from .context import _State
-from .gates import GatesMixin
+from .index import PlanIndex
 from .plan import COMPARISONS, PlanRollbackCriterion
 from .recognise import says_rollback, threshold_action
 from .text import cell_text, plain
@@ -32,9 +33,12 @@ _FOR = re.compile(
     r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT,
     re.I,
 )
-#: "5分間継続", "5分钟持续", "5 phút liên tục": the duration before the word that says it lasts
+#: "5分間継続", "が 10分 続く", "5分钟持续", "5 phút liên tục": the duration before the word
+#: that says it lasts
 _LASTING = re.compile(
-    r"(\d+(?:\.\d+)?)\+?\s*" + _UNIT + r"\s*(?:間|以上)?\s*(?:継続|持续|持續|以上|liên tục|подряд)",
+    r"(\d+(?:\.\d+)?)\+?\s*"
+    + _UNIT
+    + r"\s*(?:間|以上)?\s*(?:継続|続く|続いた|持续|持續|以上|liên tục|подряд)",
     re.I,
 )
 _AUTOMATIC = re.compile(
@@ -45,6 +49,8 @@ _TIME_UNITS = {"m": 60, "h": 3600}
 
 def read_criterion(text: str) -> PlanRollbackCriterion | None:
     s = plain(text)
+    if not any(c.isdigit() for c in s):
+        return None  # no threshold without a number
     s2 = re.sub(r"^[^:]{1,40}:\s+(?=\S)", "", s) if re.match(r"^[^:]{1,40}:\s", s) else s
     m = _CRITERION.search(s2)
     if not m:
@@ -94,8 +100,11 @@ def _severity(text: str, default: str = "immediate") -> str:
     return default
 
 
-class RollbackMixin(GatesMixin):
+@dataclass(eq=False)
+class RollbackReader:
     """Builder part: rollback threshold tables."""
+
+    index: PlanIndex
 
     def threshold_table(self, b: Block, head: list[str], col, get, st: _State) -> None:
         """Metric/Warning/Critical tables, and Metric/Threshold/Action tables: a row whose
@@ -107,7 +116,9 @@ class RollbackMixin(GatesMixin):
                 try:
                     threshold = float(get(row, col("threshold")))
                 except ValueError:
-                    self.warn(ln, "rollback criterion without a numeric threshold; row skipped")
+                    self.index.warn(
+                        ln, "rollback criterion without a numeric threshold; row skipped"
+                    )
                     continue
                 self.index.plan.rollback_criteria.append(
                     PlanRollbackCriterion(
@@ -134,7 +145,7 @@ class RollbackMixin(GatesMixin):
             action = cell_text(get(row, c_action))
             if c_action is not None and not says_rollback(action):
                 what = f"{metric} {' '.join(cell_text(get(row, i)) for i, _ in cols)}".strip()
-                self.warn(
+                self.index.warn(
                     ln,
                     f"alert threshold '{what}' does not say to roll back ('{action}'): "
                     "kept as a note, not a rollback criterion",

@@ -147,7 +147,7 @@ def item_text(raw: str) -> tuple[str, str]:
     """(text, owner) of a checklist item's text after the checkbox."""
     raw = " ".join(raw.split())
     owner = ""
-    m = _OWNER.search(raw)
+    m = _OWNER.search(raw) if raw.endswith(")") else None
     if m:
         owner = unescape(m.group(1).strip())
         raw = raw[: m.start()]

@@ -9,7 +9,7 @@ enclosing phase, so windows cross midnight. When a heading gives both a
 T-offset and a clock window that disagree, the clock wins and a warning names
 the line.
 
-The functions read what a piece of text says about time; :class:`TimesMixin`
+The functions read what a piece of text says about time; :class:`TimesReader`
 is the builder's part that finds the anchor and resolves clock times, dates
 and spans against it.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import vocab
-from .index import BuilderCore
+from .index import PlanIndex
 from .plan import PlanPhase
 from .recognise import named_day, relative_offset, stated_go_live, unit_delta, unknown_unit
 from .text import plain
@@ -43,6 +43,7 @@ _TOFF = re.compile(
     r"\bT\s*([+\-−–])\s*(?:(\d+)d\s*)?(\d+(?:\.\d+)?)?(?::(\d{2}))?\s*(?:" + _UNIT + ")?"
     r"|\bT\s*0\b|\bT-0\b"
 )
+_DIGIT = re.compile(r"\d")
 _CLOCK = r"(\d{1,2}):(\d{2})\s*(am|pm|AM|PM)?"
 _WINDOW = re.compile(
     _CLOCK + r"\s*(?:[A-Z]{2,4}\s*)?(?:-|–|—|to)\s*(?:[A-Z][a-z]+day\s+)?" + _CLOCK
@@ -63,6 +64,8 @@ _DATE = re.compile(
 DAY = timedelta(days=1)
 _HAS_CLOCK = re.compile(r"\d:\d\d")
 _GO_LIVE_DASH = re.compile(r"go-live", re.I)
+_GO_LIVE_LABEL = re.compile(r"^\*\*Go-live:\*\*", re.M)
+_GO_LIVE_ANY = re.compile(r"go-?live", re.I)  # the lines find_anchor reads besides clock lines
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
@@ -202,6 +205,8 @@ def read_times(text: str) -> Times:
 
 def _read_times(text: str) -> Times:
     t = Times()
+    if not _DIGIT.search(text):
+        return t  # every offset, clock, duration and date is written with a digit
     offs = t_offsets(text)
     if offs:
         t.offset = offs[0]
@@ -284,15 +289,21 @@ def parse_offset_or_duration(text: str) -> timedelta | None:
     return parse_offset(text) if text.startswith("T") else parse_duration(text)
 
 
-class TimesMixin(BuilderCore):
+@dataclass(eq=False)
+class TimesReader:
     """Builder part: the T0 anchor and clock/date -> offset resolution."""
+
+    index: PlanIndex
 
     # -- anchors ----------------------------------------------------------------
 
     def find_anchor(self) -> None:
         candidates: list[tuple[int, int, str | None]] = []  # (priority, minutes, tz)
-        for ln in self.index.lines:
-            if not _HAS_CLOCK.search(ln):
+        clocks = set(self.index.clock_lines())
+        lines = self.index.lines
+        for n in sorted(clocks.union(self.index.lines_with(_GO_LIVE_ANY))):
+            ln = lines[n]
+            if n not in clocks:
                 gl = _GO_LIVE_DASH.search(ln) if self.index.golive_date is None else None
                 if gl:
                     dm = _DATE.search(ln, gl.start())
@@ -342,12 +353,11 @@ class TimesMixin(BuilderCore):
                 self.index.plan.timezone = zone
                 self.index.tz_found = True
         if not self.index.tz_found:
-            for ln in self.index.lines:
-                if re.search(r"\d:\d\d", ln):
-                    tz = _TZ.search(ln)
-                    if tz:
-                        self.index.plan.timezone = tz.group(1)
-                        break
+            for n in self.index.clock_lines():
+                tz = _TZ.search(lines[n])
+                if tz:
+                    self.index.plan.timezone = tz.group(1)
+                    break
 
     def clock_offset(
         self, minutes: int, near: timedelta | None = None, day: timedelta | None = None
@@ -388,7 +398,7 @@ class TimesMixin(BuilderCore):
         """Warn about a T-offset whose unit is not understood (it is left out, not guessed)."""
         word = unknown_unit(plain(text))
         if word:
-            self.warn(
+            self.index.warn(
                 line,
                 f"time unit '{word}' not understood in '{plain(text)}': no time taken from it "
                 "(write minutes, hours, days or weeks)",
@@ -396,7 +406,10 @@ class TimesMixin(BuilderCore):
 
     def stated_go_live(self) -> None:
         """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
-        found = stated_go_live(self.index.lines)
+        found = stated_go_live(
+            self.index.lines,
+            sorted({*self.index.clock_lines(), *self.index.lines_with(_GO_LIVE_LABEL)}),
+        )
         if found is None:
             return
         stamp = f"{found.date}T{found.time}" if found.date else found.time
@@ -425,7 +438,7 @@ class TimesMixin(BuilderCore):
         if end is not None and start is not None:
             span = end - start
             if duration is not None and duration != span:
-                self.warn(
+                self.index.warn(
                     line,
                     f"conflicting times: duration {format_duration(duration)} "
                     f"but the span is {format_duration(span)}",
@@ -446,7 +459,7 @@ class TimesMixin(BuilderCore):
         near = start if start is not None else (phase.start if phase else None)
         cstart = self.clock_offset(t.clock, near, day)
         if start is not None and cstart != start:
-            self.warn(
+            self.index.warn(
                 line,
                 f"conflicting times: {format_offset(start)} but the clock time is "
                 f"{format_offset(cstart)} from T0; using the clock time",

@@ -6,10 +6,16 @@ when trying again later may work (rate limits, 5xx, timeouts, a dropped connecti
 :class:`Refused` when it will not (a bad token, an unknown channel). A transport whose
 earlier attempt may have been accepted (``delivery.attempts > 1``) checks the far end
 before sending again, where the protocol lets it, so a message arrives once.
+
+A worker sends a batch of one channel's deliveries through one transport object, inside
+``with transport.batch():`` — where a transport opens what it reuses (one SMTP
+connection for all the batch's emails). ``send`` alone still works outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import ClassVar
 
 from notifications.render import Content
@@ -44,6 +50,11 @@ class Transport:
         if not getattr(settings, cls.setting, False):
             return f"{cls.channel} is turned off ({cls.setting})"
         return ""
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Around several ``send`` calls: open what they share, close it after."""
+        yield
 
     def send(self, delivery, content: Content) -> str:
         raise NotImplementedError

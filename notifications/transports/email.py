@@ -12,12 +12,15 @@ asked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import smtplib
+from collections.abc import Iterator
 from typing import ClassVar
 
 from django.conf import settings
 from django.core import mail, signing
+from django.core.mail.backends.base import BaseEmailBackend
 
 from notifications import audiences
 from notifications.audiences import STATUS_AUDIENCE
@@ -57,6 +60,21 @@ class EmailTransport(Transport):
     channel: ClassVar[str] = "email"
     setting: ClassVar[str] = "EMAIL_ENABLED"
 
+    def __init__(self) -> None:
+        self.connection: BaseEmailBackend | None = None  # one connection for a batch
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self.connection = conn = mail.get_connection()
+        with contextlib.suppress(Exception):  # if it fails, the first send says why
+            conn.open()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+            self.connection = None
+
     def send(self, delivery, content: Content) -> str:
         m = delivery.message
         mid = message_id(delivery.key)
@@ -79,6 +97,7 @@ class EmailTransport(Transport):
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[delivery.target],
+            connection=self.connection,
             headers={
                 "Message-ID": mid,
                 **listing,
@@ -97,9 +116,17 @@ class EmailTransport(Transport):
         except smtplib.SMTPRecipientsRefused as e:
             raise Refused(f"the mail server refused {delivery.target}: {e}") from e
         except smtplib.SMTPResponseException as e:
+            self._drop_connection()
             if 400 <= e.smtp_code < 500:
                 raise Retry(f"mail server: {e.smtp_code} {e.smtp_error!r}") from e
             raise Refused(f"mail server: {e.smtp_code} {e.smtp_error!r}") from e
         except (smtplib.SMTPException, OSError) as e:
+            self._drop_connection()
             raise Retry(f"mail server unreachable: {type(e).__name__}: {e}") from e
         return mid
+
+    def _drop_connection(self) -> None:
+        """After an error the batch's next email starts on a fresh connection."""
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.close()

@@ -16,6 +16,7 @@ policy, which checks before it retries.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 from typing import ClassVar
 from urllib.error import URLError
@@ -26,10 +27,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from notifications import slack_inbound
 from notifications.models import Delivery, SlackThread
 from notifications.render import Content
 from notifications.transports.base import SLACK_DM as DM
 from notifications.transports.base import Refused, Retry, Transport
+from warroom.audit import release_model
 
 METADATA_TYPE = "warroom_delivery"
 #: Slack errors that trying again later can cure; anything else is refused.
@@ -39,14 +42,28 @@ RAG_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:",
              "red": ":red_circle:"}  # fmt: skip
 
 
-def blocks(content: Content) -> list[dict]:
-    """Block Kit: a header, then one section per paragraph (Slack's 3000-char cap)."""
+def blocks(content: Content, actions: list[dict] | None = None) -> list[dict]:
+    """Block Kit: a header, then one section per paragraph (Slack's 3000-char cap), then
+    the message's buttons, if any, in one actions block."""
     out: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": content.subject[:150]}}
     ]
     for para in content.paragraphs[:40]:
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": para[:3000]}})
+    if actions:
+        out.append({"type": "actions", "block_id": "warroom_actions", "elements": actions[:25]})
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _client(token: str, base_url: str, timeout: int) -> WebClient:
+    """One client per process and configuration (it keeps no per-request state)."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
 
 
 class SlackTransport(Transport):
@@ -54,11 +71,8 @@ class SlackTransport(Transport):
     setting: ClassVar[str] = "SLACK_ENABLED"
 
     def __init__(self) -> None:
-        self.client = WebClient(
-            token=settings.SLACK_TOKEN,
-            base_url=settings.SLACK_BASE_URL,
-            timeout=int(max(1, settings.SLACK_TIMEOUT)),
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+        self.client = _client(
+            settings.SLACK_TOKEN, settings.SLACK_BASE_URL, int(max(1, settings.SLACK_TIMEOUT))
         )
 
     def send(self, delivery, content: Content) -> str:
@@ -75,14 +89,16 @@ class SlackTransport(Transport):
         if not root and not thread.ts:
             raise Retry("waiting for the release's first Slack message", after=1.0, counts=False)
         thread_ts = None if root else thread.ts
+        release = getattr(delivery, "release", None) or release_model().objects.get(pk=release_id)
+        actions = slack_inbound.channel_actions(release)
         try:
             ts = self._find(delivery, thread_ts) if delivery.attempts > 1 else None
             if ts is None:
-                ts = self._post(delivery, content, thread_ts)
+                ts = self._post(delivery, content, thread_ts, actions=actions)
             if root:
                 SlackThread.objects.filter(pk=thread.pk).update(ts=ts)
             elif content.status_update:
-                self._update_root(delivery.target, thread.ts, content)
+                self._update_root(delivery.target, thread.ts, content, actions)
         except SlackApiError as e:
             raise self._error(e) from e
         except (URLError, OSError, http.client.HTTPException, SlackRequestError) as e:
@@ -124,11 +140,19 @@ class SlackTransport(Transport):
             return True
         return not Delivery.objects.filter(pk=thread.owner_id).exclude(state="failed").exists()
 
-    def _post(self, delivery, content: Content, thread_ts: str | None, channel: str = "") -> str:
+    def _post(
+        self,
+        delivery,
+        content: Content,
+        thread_ts: str | None,
+        channel: str = "",
+        *,
+        actions: list[dict] | None = None,
+    ) -> str:
         response = self.client.chat_postMessage(
             channel=channel or delivery.target,
             text=f"{content.subject}\n\n{content.text}"[:39000],
-            blocks=blocks(content),
+            blocks=blocks(content, actions),
             thread_ts=thread_ts,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"key": delivery.key}},
         )
@@ -151,7 +175,9 @@ class SlackTransport(Transport):
                 return str(m["ts"])
         return None
 
-    def _update_root(self, channel: str, ts: str, content: Content) -> None:
+    def _update_root(
+        self, channel: str, ts: str, content: Content, actions: list[dict] | None = None
+    ) -> None:
         """The root message shows the running status (best effort: the post is made)."""
         # The next status update brings the root up to date if this one fails.
         with contextlib.suppress(SlackApiError, URLError, OSError, http.client.HTTPException):
@@ -159,7 +185,7 @@ class SlackTransport(Transport):
                 channel=channel,
                 ts=ts,
                 text=f"{RAG_EMOJI.get(content.rag, '')} {content.subject}".strip(),
-                blocks=blocks(content),
+                blocks=blocks(content, actions),
             )
 
     @staticmethod

@@ -52,7 +52,9 @@ class StatusPageTransport(Transport):
         )
 
     def send(self, delivery, content: Content) -> str:
-        release = release_model().objects.get(pk=delivery.message.release_id)
+        release = getattr(delivery, "release", None) or release_model().objects.get(
+            pk=delivery.message.release_id
+        )
         status = STATUS.get(release_selectors.release_state(release, clock.now()), "in_progress")
         # The reference makes each update's body its own: the check before a retry
         # finds this message's update, never an earlier one that reads the same.

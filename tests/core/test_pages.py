@@ -1,5 +1,7 @@
 """Pages: constant queries, escaping, who sees what, the demo."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -284,3 +286,55 @@ def test_a_team_opening_the_war_room_at_once_renders_its_body_once():
         t.join(10)
     assert answers == ["<p>body</p>"] * 8
     assert len(renders) == 1
+
+
+def test_a_repeat_visit_to_the_board_reads_who_asks_and_renders_no_template(client):
+    """The whole board page comes from the cache: session, user, release and standing
+    (signed in; the person is never read) or the link's release alone — and not one
+    template rendered."""
+    from django.test.signals import template_rendered
+
+    from deployments import pages
+
+    release, team = crowd_release(items=300, users=2)
+    client.force_login(team[0])
+    urls = {f"/releases/{release.pk}/board/": 4, f"/board/{release.board_token}/": 1}
+    first = {url: client.get(url).content.decode() for url in urls}
+    rendered: list[str] = []
+
+    def note(sender, template, **kwargs):
+        rendered.append(template.name)
+
+    template_rendered.connect(note)
+    try:
+        for url, queries in urls.items():
+            assert count_queries(client, url) == queries
+            again = client.get(url).content.decode()
+            # Per request: the server's clock and the visitor's CSRF token, never the marks.
+            assert pages.NOW_MARK not in again and pages.CSRF_MARK not in again
+            assert 'name="server-now" content="20' in again
+            assert re.search(r'"X-CSRFToken": "[A-Za-z0-9]{64}"', again)  # masked per response
+            assert again.split("<main", 1)[1] == first[url].split("<main", 1)[1]
+    finally:
+        template_rendered.disconnect(note)
+    assert rendered == []
+    # The two ways in are cached apart: each carries its own live URL.
+    assert f"/ws/board/{release.board_token}" in first[f"/board/{release.board_token}/"]
+    assert "variant=board" in first[f"/releases/{release.pk}/board/"]
+
+
+def test_an_event_changes_what_the_next_board_visit_shows(client):
+    from deployments import services as release_services
+
+    team = team_release()
+    client.force_login(team["rm"])
+    urls = [f"/releases/{team.release.pk}/board/", f"/board/{team.release.board_token}/"]
+    for url in urls:
+        assert "Canary at 10%" not in client.get(url).content.decode()
+    release_services.release_pin_status(release=team.release, user=team["rm"], text="Canary at 10%")
+    team.release.refresh_from_db()
+    for url in urls:
+        page = client.get(url).content.decode()
+        assert "Canary at 10%" in page
+        assert f'data-seq="{team.release.last_seq}"' in page
+        assert f"after={team.release.last_seq}" in page

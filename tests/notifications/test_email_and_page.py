@@ -29,6 +29,7 @@ class Inbox:
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], email.message.EmailMessage]] = []
         self.refuse: set[str] = set()
+        self.peers: set = set()  # one per SMTP connection that sent mail
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -39,6 +40,7 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.mails.append((list(envelope.rcpt_tos), parsed))
+        self.peers.add(tuple(session.peer))
         return "250 Message accepted for delivery"
 
 

@@ -310,3 +310,59 @@ def test_lost_hand_over_or_answer_is_picked_up_by_the_sweep(slack_in, slack, cli
         assert slack_inbound.pending(clock.now()) == [row.pk]
     with clock.frozen_at(row.received_at + timedelta(minutes=26)):
         assert slack_inbound.pending(clock.now()) == []  # Slack no longer takes an answer
+
+
+def _posted_buttons(slack) -> list[list[dict]]:
+    """The buttons of each message posted to the channel (its actions block)."""
+    return [
+        [e for b in m["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        for m in slack.messages
+    ]
+
+
+def test_channel_messages_carry_sign_off_and_war_room_buttons_that_work(slack_in, slack, client):
+    from notifications import outbox
+    from tests.notifications.conftest import drain
+
+    release = slack_in.release
+
+    def say(n: int) -> None:
+        outbox.write(
+            release, rule=None, key=f"t:{n}", cause="test", due_at=clock.now(),
+            title="Your decision is needed", text="Go/No-Go at T-30m", channels=["slack"],
+        )  # fmt: skip
+        drain()
+
+    say(1)
+    (buttons,) = _posted_buttons(slack)
+    signs = [b for b in buttons if b["action_id"] == slack_inbound.SIGN_OFF]
+    assert [b["text"]["text"] for b in signs] == [
+        "Sign off Go/No-Go (DBA)",
+        "Sign off Go/No-Go (QA Lead)",
+        "Sign off Go/No-Go (Security Engineer)",
+        "Sign off Final go-live approval (QA Lead)",
+    ]
+    room = buttons[-1]
+    assert room["action_id"] == slack_inbound.OPEN_WAR_ROOM
+    assert room["url"].endswith(f"/releases/{release.pk}/")
+
+    # The QA lead presses their button on the message: signed off, as in the browser.
+    qa_go = signs[1]
+    body = action_body(slack, qa_go["action_id"], qa_go["value"], user="U0QA", name="quinn")
+    assert post(client, "/slack/actions", body, **signed(body)).status_code == 200
+    # Opening the war room is a link: Slack tells us, and nothing is done or answered.
+    body = action_body(slack, room["action_id"], room["value"], user="U0NOBODY")
+    assert post(client, "/slack/actions", body, **signed(body)).status_code == 200
+    assert run_pending() == [f"Signed off Go/No-Go for QA Lead on {release.name}.", ""]
+    assert SignOff.objects.filter(required__gate__name="Go/No-Go").count() == 1
+    assert SlackRequest.objects.filter(answered=False).count() == 0
+
+    # The next message no longer offers what is done.
+    say(2)
+    later = [b["text"]["text"] for b in _posted_buttons(slack)[1]]
+    assert later == [
+        "Sign off Go/No-Go (DBA)",
+        "Sign off Go/No-Go (Security Engineer)",
+        "Sign off Final go-live approval (QA Lead)",
+        "Open war room",
+    ]

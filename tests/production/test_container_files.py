@@ -157,7 +157,7 @@ def test_the_image_commands_become_real_modules_and_management_commands():
     worker = dry_run("worker")
     assert worker[1:6] == ["-m", "celery", "-A", "warroom", "worker"]
     assert worker[worker.index("-n") + 1] == container.worker_name()
-    assert worker[worker.index("-Q") + 1] == "warroom"
+    assert worker[worker.index("-Q") + 1] == "warroom,warroom.comms"
     beat = dry_run("beat")
     assert beat[1:6] == ["-m", "celery", "-A", "warroom", "beat"]
     from warroom.celery import app

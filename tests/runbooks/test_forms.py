@@ -543,3 +543,48 @@ def test_metric_threshold_action_tables_give_criteria_for_rollback_rows(header, 
     alerts = len(rows) - len(expected)
     assert sum("does not say to roll back" in w.message for w in plan.warnings) == alerts
     assert plan.item_count() == 0
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["Cutover Steps", "Ablauf", "Pasos", "当日の手順", "Порядок действий", "上线步骤"],
+)
+def test_numbered_steps_under_a_procedure_heading_are_items_beside_boxes(heading):
+    plan = parse_runbook(f"# R\n## Prep\n- [ ] Backup\n## {heading}\n1. Stop app\n2. Migrate\n")
+    assert [i.text for i in items_of(plan)] == ["Backup", "Stop app", "Migrate"]
+
+
+def test_numbered_steps_under_a_bold_steps_label_beside_boxes_stay_a_note():
+    plan = parse_runbook("# R\n## Prep\n- [ ] Backup\n## Procedure 1\n**Steps:**\n\n1. Stop app\n")
+    assert [i.text for i in items_of(plan)] == ["Backup"]
+    assert [n.title for n in plan.notes] == ["Procedure 1"]
+
+
+@pytest.mark.parametrize(
+    ("status", "done"),
+    [
+        ("已完成", True),
+        ("完成済み", True),
+        ("выполнено", True),
+        ("terminado", True),
+        ("hoàn thành", True),
+        ("fertig", True),
+        ("offen", False),
+        ("进行中", False),
+    ],
+)
+def test_task_table_status_words_mean_done(status, done):
+    plan = parse_runbook(f"# R\n## Tasks\n| Task | Status |\n|---|---|\n| Backup | {status} |\n")
+    assert [(i.text, i.done) for i in items_of(plan)] == [("Backup", done)]
+
+
+def test_a_japanese_criterion_lasting_ten_minutes():
+    plan = parse_runbook("# R\n## ロールバック条件\n- エラー率 > 3% が 10分 続く\n")
+    c = plan.rollback_criteria[0]
+    assert (c.metric, c.comparison, c.threshold, c.unit, c.duration) == (
+        "エラー率",
+        ">",
+        3.0,
+        "%",
+        timedelta(minutes=10),
+    )

@@ -304,3 +304,34 @@ def test_bad_input_raises_a_one_line_error_naming_the_line(data, line, words):
     assert "\n" not in str(exc.value)
     if line:
         assert str(exc.value).startswith(f"line {line}: ")
+
+
+def test_builder_parts_are_composed_not_inherited():
+    """Each part of the builder is its own class holding the index and the parts it calls;
+    none inherits another, and the builder holds one of each over one index."""
+    from deployments.runbooks.builder import _Builder
+
+    builder = _Builder("# Runbook\n\n- [ ] one\n", "x.md")
+    parts = {
+        name: part
+        for name, part in vars(builder).items()
+        if name != "index" and type(part).__module__.startswith("deployments.runbooks.")
+    }
+    assert sorted(parts) == [
+        "canonical",
+        "checklists",
+        "comms",
+        "escalation",
+        "gates",
+        "owners",
+        "phases",
+        "reader",
+        "roles",
+        "rollback",
+        "times",
+    ]
+    for part in parts.values():
+        assert type(part).__mro__ == (type(part), object)
+        assert part.index is builder.index
+    assert builder.escalation.roles is builder.roles
+    assert builder.checklists.read_bullet == builder.reader.plain_bullet

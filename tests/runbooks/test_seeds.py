@@ -14,13 +14,15 @@ CHECKBOX_LINE = re.compile(r"^\s*[-*+] \[[ xX]\]")
 # Figures checked by reading each seed (phases include sub-blocks, table rows and
 # code-block timeline lines; "items" counts group headers and their children).
 # "contacts" counts people the seed names: its "[TBD]", "TBD", "[NAME]" and "_______" cells
-# are seats left to fill, not people (see test_placeholder_seats_are_unfilled_not_people).
+# are seats left to fill, not people (see test_placeholder_seats_are_unfilled_not_people);
+# a real shared address beside one ("oncall@unifiedhealth.io") is kept as a contact named
+# by the address (see test_shared_address_beside_a_placeholder_is_kept).
 EXPECTED = {
     "go-live-day-schedule": dict(
         phases=30,
         items=180,
         roles=18,
-        contacts=0,
+        contacts=7,
         escalation_levels=4,
         rollback_criteria=2,
         comms_rules=18,
@@ -41,8 +43,8 @@ EXPECTED = {
     "production-cutover-plan": dict(
         phases=4,
         items=92,
-        roles=7,
-        contacts=2,
+        roles=4,
+        contacts=0,  # "On-Call Engineer: See PagerDuty" points at a rotation, names no one
         escalation_levels=3,
         rollback_criteria=12,
         comms_rules=3,
@@ -187,6 +189,7 @@ PLACEHOLDER_SEATS = [
     ("go-live-day-schedule", 337, "Release Manager"),  # **Name:** [TBD]
     ("go-live-day-schedule", 425, "Product Manager"),  # | Product Manager | [TBD] | ...
     ("production-cutover-plan", 456, "DevOps Lead"),  # **DevOps Lead**: [NAME] - [PHONE]
+    ("production-cutover-plan", 459, "On-Call Engineer"),  # **On-Call Engineer**: See PagerDuty
     ("enterprise-deployment-runbook", 771, "DEPLOYMENT LEAD"),  # **Name:** _______
 ]
 
@@ -198,3 +201,41 @@ def test_placeholder_seats_are_unfilled_not_people(name, line, role):
     seat = next(r for r in plan.roles if r.name == role)
     assert seat.primary == [] and seat.unfilled
     assert any(w.line == line and f"seat '{role}' is unfilled" in w.message for w in plan.warnings)
+
+
+def test_shared_address_beside_a_placeholder_is_kept():
+    """Escalation row "| 1 | On-Call Engineer | [TBD] | [Phone] | @oncall | oncall@... |":
+    the seat stays unfilled with its warning, the shared address is a contact of level 1."""
+    plan = plan_of("go-live-day-schedule")
+    level1 = next(lv for lv in plan.escalation if lv.level == 1)
+    assert level1.roles[-2:] == ["On-Call Engineer", "Backup On-Call"]
+    assert level1.contacts == ["oncall@unifiedhealth.io"]
+    oncall = next(p for p in plan.people if p.name == "oncall@unifiedhealth.io")
+    assert (oncall.email, oncall.slack, oncall.phone) == ("oncall@unifiedhealth.io", "@oncall", "")
+    assert [lv.contacts for lv in sorted(plan.escalation, key=lambda lv: lv.level)][1:] == [
+        ["devops@unifiedhealth.io", "dba@unifiedhealth.io"],
+        ["release@unifiedhealth.io", "vp-eng@unifiedhealth.io"],
+        ["cto@unifiedhealth.io", "ceo@unifiedhealth.io"],
+    ]
+    assert any(
+        w.line == 897 and "seat 'On-Call Engineer' is unfilled" in w.message for w in plan.warnings
+    )
+    assert any(
+        w.line == 897 and "shared contact 'oncall@unifiedhealth.io'" in w.message
+        for w in plan.warnings
+    )
+
+
+def test_war_room_links_are_not_roles():
+    """ "- **Video Call**: [INSERT LINK]", "- **Slack Channel**: #..." name places, not roles:
+    the lines are kept as a note of the War Room section."""
+    plan = plan_of("production-cutover-plan")
+    assert [r.name for r in plan.roles] == [
+        "DevOps Lead",
+        "Backend Lead",
+        "Product Manager",
+        "On-Call Engineer",
+    ]
+    note = next(n for n in plan.notes if n.title == "War Room")
+    assert note.line == 450
+    assert "**Slack Channel**: #ils-production-launch" in note.body

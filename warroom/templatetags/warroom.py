@@ -125,7 +125,8 @@ def minutes(value: timedelta | None) -> str:
     return f"{n} minute{'s' if n != 1 else ''}"
 
 
-@register.simple_tag
-def server_now() -> str:
-    """The server's clock (``warroom.clock``), for the page to set its own clocks by."""
-    return clock.now().isoformat()
+@register.simple_tag(takes_context=True)
+def server_now(context) -> str:
+    """The server's clock (``warroom.clock``), for the page to set its own clocks by. A page
+    rendered for the cache puts a mark here instead, replaced on each request."""
+    return context.get("server_now_mark") or clock.now().isoformat()

@@ -55,6 +55,7 @@ CONTACTS = _words("CONTACTS")
 ESCALATION = _words("ESCALATION")
 WEEK_WORDS = _words("WEEK_WORDS")
 ROLLBACK_ACTIONS = _words("ROLLBACK_ACTIONS")
+CHANNELS = _words("CHANNELS")
 
 #: "Vorwoche", "Día del lanzamiento", "前日" -> (offset in days, length in days)
 NAMED_DAYS: dict[str, tuple[int, int]] = {}
@@ -75,10 +76,20 @@ def column(header: str) -> str:
     return COLUMNS.get(h, h)
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
 def phrase_rx(words: tuple[str, ...]) -> re.Pattern[str]:
     """A case-insensitive pattern finding any of ``words`` (or its English plural) as a whole
     phrase."""
-    return re.compile(r"(?<![\w])(?:" + _alternation(words) + r")(?:s|es)?(?![\w])", re.I)
+    cjk = tuple(w for w in words if _CJK.search(w))
+    spaced = tuple(w for w in words if w not in cjk)
+    # Chinese and Japanese write words without spaces ("当日の手順"): no boundary to look for
+    alternatives = (
+        [r"(?<![\w])(?:" + _alternation(spaced) + r")(?:s|es)?(?![\w])"] if spaced else []
+    )
+    alternatives += [_alternation(cjk)] if cjk else []
+    return re.compile("|".join(alternatives), re.I)
 
 
 def unit_of(word: str) -> str | None:

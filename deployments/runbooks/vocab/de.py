@@ -77,3 +77,13 @@ NAMED_DAYS = {
     "tag danach": (1, 1),
 }
 ROLLBACK_ACTIONS = ("rollback", "zurückrollen", "zurücksetzen", "rückfall", "rückabwicklung")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = (
+    "videokonferenz",
+    "videocall",
+    "telefonkonferenz",
+    "kanal",
+    "slack-kanal",
+    "statusseite",
+    "einwahl",
+)

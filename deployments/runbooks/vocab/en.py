@@ -125,3 +125,32 @@ NAMED_DAYS = {
     "week after": (1, 7),
 }
 ROLLBACK_ACTIONS = ("rollback", "roll back", "rolled back", "revert", "back out", "backout")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = (
+    "video call",
+    "video conference",
+    "conference call",
+    "call link",
+    "bridge",
+    "conference bridge",
+    "bridge line",
+    "dial-in",
+    "zoom",
+    "zoom link",
+    "google meet",
+    "meet link",
+    "teams meeting",
+    "teams link",
+    "slack channel",
+    "slack",
+    "channel",
+    "chat",
+    "status page",
+    "dashboard",
+    "link",
+    "url",
+    "wiki",
+    "war room",
+    "war room link",
+    "runbook link",
+)

@@ -79,3 +79,13 @@ NAMED_DAYS = {
     "dia siguiente": (1, 1),
 }
 ROLLBACK_ACTIONS = ("rollback", "revertir", "reversión", "marcha atrás", "volver atrás")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = (
+    "videollamada",
+    "llamada",
+    "canal",
+    "canal de slack",
+    "página de estado",
+    "sala de guerra",
+    "enlace",
+)

@@ -43,3 +43,5 @@ NAMED_DAYS = {
     "翌日": (1, 1),
 }
 ROLLBACK_ACTIONS = ("ロールバック", "切り戻し", "切戻し")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = ("ビデオ会議", "会議リンク", "チャンネル", "ステータスページ")

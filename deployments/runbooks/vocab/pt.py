@@ -64,3 +64,13 @@ NAMED_DAYS = {
     "dia seguinte": (1, 1),
 }
 ROLLBACK_ACTIONS = ("rollback", "reverter", "reversão", "reversao")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = (
+    "videochamada",
+    "chamada",
+    "canal",
+    "canal do slack",
+    "página de status",
+    "sala de guerra",
+    "link da chamada",
+)

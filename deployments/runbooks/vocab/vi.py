@@ -50,3 +50,5 @@ NAMED_DAYS = {
     "ngày hôm sau": (1, 1),
 }
 ROLLBACK_ACTIONS = ("rollback", "hoàn tác", "quay lui")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = ("cuộc gọi video", "kênh", "kênh slack", "trang trạng thái", "liên kết")

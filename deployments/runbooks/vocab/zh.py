@@ -57,3 +57,5 @@ NAMED_DAYS = {
     "次日": (1, 1),
 }
 ROLLBACK_ACTIONS = ("回滚", "回退")
+#: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
+CHANNELS = ("视频会议", "会议链接", "频道", "状态页", "作战室")

@@ -1,0 +1,85 @@
+"""A worker's batch of deliveries: claimed in one statement, each message composed once
+for all its channels, each channel's deliveries over one connection, marked sent in one
+commit — and a delivery claimed once whoever else tries (real SMTP, Slack-API and
+Statuspage-API servers on loopback)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from notifications import delivery, outbox, render
+from notifications.models import Delivery, Message
+from notifications.queue import comms_queue
+from tests.notifications.plans import H
+from tests.notifications.plans import comms_release as make
+from tests.notifications.test_email_and_page import smtp  # noqa: F401  (a fixture)
+from warroom import clock
+from warroom.audit import AuditEvent
+
+pytestmark = pytest.mark.django_db
+EVERYWHERE = [
+    ("Progress", None, timedelta(minutes=15), "", ["slack", "email", "status_page"], "Everyone")
+]
+
+
+def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_connection(
+    smtp,  # noqa: F811
+    slack,
+    statuspage,
+    monkeypatch,
+):
+    t0 = clock.now().replace(microsecond=0) + H
+    releases = [make(go_live_at=t0, rules=EVERYWHERE).release for _ in range(2)]
+    composed: list[int] = []
+    real = render.status_update
+
+    def counting(release):
+        composed.append(release.pk)
+        return real(release)
+
+    monkeypatch.setattr(render, "status_update", counting)
+    due = t0 + timedelta(minutes=15)
+    with clock.frozen_at(due):
+        assert outbox.write_due(due) == 2
+        ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+        emails = Delivery.objects.filter(channel="email").count()
+        assert emails >= 4  # everyone on each release: several emails per batch
+        outcome = delivery.attempt_many(ids)
+        assert delivery.attempt_many(ids) == {pk: "not due" for pk in ids}  # claimed once
+    assert outcome == {pk: "sent" for pk in ids}
+    assert sorted(composed) == sorted(r.pk for r in releases)  # once per message
+    assert len(smtp.mails) == emails and len(smtp.peers) == 1  # one SMTP connection
+    assert len(slack.messages) == 2 and len(statuspage.incidents) == 2
+    # Each message's first arrival is on its release's timeline, once.
+    assert AuditEvent.objects.filter(kind="comms.update_sent").count() == 2
+    assert Message.objects.filter(sent_at=None).count() == 0
+    assert set(Delivery.objects.values_list("state", "attempts")) == {("sent", 1)}
+
+
+def test_a_claim_takes_only_what_is_due_and_not_leased(smtp):  # noqa: F811
+    now = clock.now().replace(microsecond=0)
+    release = make(go_live_at=now + H, rules=[]).release
+    outbox.write(
+        release, rule=None, key="t:1", cause="test", due_at=now, title="One", text="x",
+        audience="Everyone", channels=["email"],
+    )  # fmt: skip
+    a, b, *rest = Delivery.objects.order_by("pk")
+    Delivery.objects.filter(pk=b.pk).update(next_attempt_at=now + H)  # waits for a retry
+    at = now + timedelta(seconds=1)
+    first = delivery.claim_many([a.pk, b.pk, *(d.pk for d in rest)], at)
+    assert first == [a.pk, *(d.pk for d in rest)]
+    assert delivery.claim_many([a.pk, b.pk], at) == []  # leased to the first claimer
+    later = at + timedelta(seconds=61)  # the lease ran out: its worker died
+    assert delivery.claim_many([a.pk], later) == [a.pk]
+    a.refresh_from_db()
+    assert (a.state, a.attempts) == ("sending", 2)
+
+
+def test_deliveries_have_their_own_queue(settings):
+    settings.COMMS_QUEUE = ""
+    settings.CELERY_TASK_DEFAULT_QUEUE = "warroom"
+    assert comms_queue() == "warroom.comms"
+    settings.COMMS_QUEUE = "mail-room"
+    assert comms_queue() == "mail-room"
