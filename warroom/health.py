@@ -36,25 +36,51 @@ def beat_seen(moment: datetime) -> None:
 TICK_LOCK_KEY = "warroom:tick:running"
 
 
+def tick_lock_seconds() -> int:
+    """How long the tick lock lives unless renewed: two periods, at least 10 s."""
+    every = float(str(settings.CELERY_BEAT_SCHEDULE["tick"]["schedule"]))
+    return max(10, int(2 * every))
+
+
 @contextlib.contextmanager
 def tick_lock():
-    """Yield True when this tick may run (no other is running). Held in Redis with an
-    expiry, so a worker killed mid-tick holds nobody up for long; with Redis away the
-    tick runs anyway (its jobs are safe to run twice)."""
-    every = float(str(settings.CELERY_BEAT_SCHEDULE["tick"]["schedule"]))
+    """Yield True when this tick may run (no other is running). Held in Redis as a short
+    lease that a thread renews while the tick runs, so a long tick keeps it and a worker
+    killed mid-tick holds the next ticks up for one lease at most (``tick_lock_seconds``);
+    with Redis away the tick runs anyway (its jobs are safe to run twice)."""
+    ttl = tick_lock_seconds()
     token = f"{socket.gethostname()}:{os.getpid()}:{time.monotonic()}"
     try:
         client = _redis()
-        mine = bool(client.set(TICK_LOCK_KEY, token, nx=True, ex=max(60, int(every * 8))))
+        mine = bool(client.set(TICK_LOCK_KEY, token, nx=True, ex=ttl))
     except redis.RedisError:
         client, mine = None, True
+    done = threading.Event()
+    renewer = None
+    if client is not None and mine:
+        renewer = threading.Thread(
+            target=_renew_tick_lock, args=(client, token, ttl, done), daemon=True
+        )
+        renewer.start()
     try:
         yield mine
     finally:
+        done.set()
+        if renewer is not None:
+            renewer.join(timeout=5)
         if client is not None and mine:
             with contextlib.suppress(redis.RedisError):
                 if client.get(TICK_LOCK_KEY) == token.encode():
                     client.delete(TICK_LOCK_KEY)
+
+
+def _renew_tick_lock(client: redis.Redis, token: str, ttl: int, done: threading.Event) -> None:
+    """Extend the lease every third of its life while it is still ours."""
+    while not done.wait(ttl / 3):
+        with contextlib.suppress(redis.RedisError):
+            if client.get(TICK_LOCK_KEY) != token.encode():
+                return  # lost (expired and taken): the other tick runs; ours finishes
+            client.expire(TICK_LOCK_KEY, ttl)
 
 
 def last_tick() -> str | None:
