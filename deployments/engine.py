@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, OuterRef, Q, Subquery
 
 from deployments.executors import REPORTED, RunContext, StepFailed, executor_for
 from deployments.models import EngineRequest, Phase, Release, Step, StepRun
@@ -361,13 +361,13 @@ def _locked_run(run_id: int) -> tuple[StepRun, Release] | None:
     takes it first). The run's own columns may be older than the lock (PostgreSQL
     re-reads only the locked row after a wait): every change to the run is a
     compare-and-swap UPDATE, which sees the latest row."""
-    run = (
-        StepRun.objects.select_related("step__phase__release")
-        .select_for_update(of=("step__phase__release",))
-        .filter(pk=run_id)
-        .first()
-    )
-    if run is None:
+    try:
+        run = (
+            StepRun.objects.select_related("step__phase__release")
+            .select_for_update(of=("step__phase__release",))
+            .get(pk=run_id)  # unordered: a lookup by key needs no ORDER BY over four tables
+        )
+    except StepRun.DoesNotExist:
         return None
     return run, run.step.phase.release
 
@@ -602,11 +602,11 @@ def _advance(
     if release.rollback_started_at and not run.dry_run:
         record_outcome()
         return None
-    # The next step and its latest attempt, in one query.
+    # The next step and its latest attempt, in one query (a subquery: no GROUP BY).
     nxt = (
         forward_steps(step.phase)
         .filter(Q(order__gt=step.order) | Q(order=step.order, pk__gt=step.pk))
-        .annotate(last_attempt=Max("runs__attempt"))
+        .annotate(last_attempt=Subquery(_LAST_ATTEMPT))
         .first()
     )
     if nxt is None:
@@ -643,6 +643,11 @@ def _advance(
         release, [*([outcome] if outcome else []), started], actor_label=ENGINE, locked=True
     )
     return claimed
+
+
+_LAST_ATTEMPT = (
+    StepRun.objects.filter(step=OuterRef("pk")).order_by("-attempt").values("attempt")[:1]
+)
 
 
 def _phase_finished(phase: Phase, *, dry_run: bool) -> None:

@@ -24,6 +24,12 @@ def new_board_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_comms_stamp() -> str:
+    """A fresh stamp for :attr:`Release.comms_stamp` (random: a release id SQLite hands
+    out again never meets an old release's stamp in a process's cache)."""
+    return secrets.token_hex(8)
+
+
 # Far enough from datetime's limits that T0 plus any runbook offset (years, at most)
 # stays computable.
 SAFE_FROM = datetime(1000, 1, 1, tzinfo=UTC)
@@ -85,6 +91,11 @@ class Release(TextChecked):
     # The head of the audit chain, kept here so recording an event takes one row lock.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     last_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Changes whenever the release's comms rules change (the notifications app sets it in
+    # the transaction that changes them): a writer that read this row under its lock
+    # knows, without reading the rules, whether the event kinds they react to are the
+    # ones its process has cached.
+    comms_stamp = models.CharField(max_length=16, default=new_comms_stamp, editable=False)
 
     class Meta:
         ordering = ["go_live_at", "id"]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 
 from notifications import audiences, plan
 from notifications.models import CommsRule, Delivery, Message
@@ -133,26 +134,68 @@ def is_status_update(rule: CommsRule) -> bool:
 
 
 # --- event triggers ------------------------------------------------------------------
+#: Per process: release id → (its ``comms_stamp``, the event kinds its enabled rules react
+#: to). Trusted only against a stamp read under the release's lock (see :func:`on_events`).
+_reacting: dict[int, tuple[str, frozenset[str]]] = {}
+REACTING_CACHE = 4096
+
+
+def rules_changed(release_id: int) -> None:
+    """In the transaction that changes a release's comms rules (added, removed, enabled,
+    triggers): a new stamp on the release, so every process reads its rules again."""
+    Release = release_model()
+    Release.objects.filter(pk=release_id).update(
+        comms_stamp=Release._meta.get_field("comms_stamp").get_default()
+    )
+
+
+def _rule_saved_or_deleted(sender, instance: CommsRule, **kwargs) -> None:
+    rules_changed(instance.release_id)
+
+
+post_save.connect(_rule_saved_or_deleted, sender=CommsRule, dispatch_uid="outbox.rule_saved")
+post_delete.connect(_rule_saved_or_deleted, sender=CommsRule, dispatch_uid="outbox.rule_deleted")
+
+
+def _enabled_rules(release_id: int) -> list[tuple[CommsRule, tuple[str, ...]]]:
+    found = CommsRule.objects.filter(release_id=release_id, enabled=True).select_related("template")
+    return [(r, plan.triggers(r)) for r in found]
+
+
+def _rules_for(release, its_events: list[AuditEvent]) -> list[tuple[CommsRule, tuple[str, ...]]]:
+    """The release's enabled rules for events that carry its row read under the lock;
+    none, without a query, when the kinds cached for its ``comms_stamp`` miss them all."""
+    known = _reacting.get(release.pk)
+    rules = None
+    if known is None or known[0] != release.comms_stamp:
+        rules = _enabled_rules(release.pk)
+        known = (release.comms_stamp, frozenset(k for _, kinds in rules for k in kinds))
+        if len(_reacting) >= REACTING_CACHE:
+            _reacting.clear()
+        _reacting[release.pk] = known
+    if not any(event.kind in known[1] for event in its_events):
+        return []
+    return rules if rules is not None else _enabled_rules(release.pk)
+
+
 @events.subscribe_batch(events.ALL)
 def on_events(batch: list[AuditEvent]) -> None:
     """In the writer's transaction: each enabled rule triggered by an event's kind writes
     its message (keyed by the event, so a replay writes nothing). The release's rules
-    are read once per batch (a tick that records many events at once)."""
+    are read once per batch (a tick that records many events at once) — and not at all
+    when the events carry the release row read under its lock (the engine's steps) and
+    this process knows, for that row's ``comms_stamp``, that no rule reacts to them."""
     by_release: dict[int, list[AuditEvent]] = {}
     for event in batch:
         if event.kind in ("release.created", "release.edited"):
             schedule(event.release_id)
         by_release.setdefault(event.release_id, []).append(event)
     for release_id, its_events in by_release.items():
-        rules = [
-            (r, plan.triggers(r))
-            for r in CommsRule.objects.filter(release_id=release_id, enabled=True).select_related(
-                "template"
-            )
-        ]
+        head = its_events[0]
+        release = head.release if AuditEvent.release.is_cached(head) else None
+        rules = _rules_for(release, its_events) if release else _enabled_rules(release_id)
         if not any(kinds for _, kinds in rules):
             continue
-        release = None
         for event in its_events:
             for rule, kinds in rules:
                 if event.kind not in kinds:

@@ -84,6 +84,7 @@ def rule_change(
         return
     with transaction.atomic():
         CommsRule.objects.filter(pk=rule.pk).update(**fields)
+        outbox.rules_changed(rule.release_id)
         events.record(
             release, "comms.rule_edited", actor=user, data={"rule": rule.name, "fields": changed}
         )

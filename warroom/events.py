@@ -177,7 +177,8 @@ def record_many(
     one go: one lock of the release row, one insert, one update of its head — what a
     worker that fires many things at once (escalation's tick) needs. Each event's
     subscribers run as with :func:`record`, in order, once all are written. ``locked`` as
-    for :func:`record`."""
+    for :func:`record`; each event then carries the caller's release row
+    (``event.release``, no query), read under the lock and so current for subscribers."""
     items = [(k.name if isinstance(k, EventKind) else k, d) for k, d in entries]
     for kind, _ in items:
         if kind not in _kinds:
@@ -207,6 +208,8 @@ def record_many(
                 data=json.loads(canonical_json(data or {})),
                 prev_hash=last_hash or GENESIS,
             )
+            if locked:
+                event.release = release
             event.hash = event.compute_hash()
             last_seq, last_hash = event.seq, event.hash
             made.append(event)
@@ -216,13 +219,19 @@ def record_many(
             AuditEvent.objects.bulk_create(made)
         Release.objects.filter(pk=release.pk).update(last_seq=last_seq, last_hash=last_hash)
         release.last_seq, release.last_hash = last_seq, last_hash
-        for event in made:
-            for subscriber in (*_in_transaction[event.kind], *_in_transaction[ALL]):
-                subscriber(event)
-        _run_batch_subscribers(made)
-        for event in made:
-            transaction.on_commit(functools.partial(_committed, event))
+        _run_subscribers(made)
     return made
+
+
+def _run_subscribers(made: list[AuditEvent]) -> None:
+    """The in-transaction subscribers of events just written; the after-commit ones are
+    queued for the commit."""
+    for event in made:
+        for subscriber in (*_in_transaction[event.kind], *_in_transaction[ALL]):
+            subscriber(event)
+    _run_batch_subscribers(made)
+    for event in made:
+        transaction.on_commit(functools.partial(_committed, event))
 
 
 def _head(release, locked: bool) -> tuple[int, str]:

@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from deployments import engine
 from deployments.models import StepRun
+from notifications import services as comms
+from notifications.models import CommsRule, Message
 from warroom.audit import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +28,18 @@ def _phase_of_waits(team, n: int):
 
 def _writes(queries, table: str, verb: str) -> int:
     return sum(1 for q in queries if q["sql"].startswith(verb) and f'"{table}"' in q["sql"])
+
+
+def _reads(queries, table: str) -> int:
+    return sum(1 for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"])
+
+
+def _statements(seen) -> list[dict]:
+    return [
+        q
+        for q in seen.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
+    ]
 
 
 def _events(release) -> list[tuple[int, str]]:
@@ -52,13 +66,11 @@ def test_a_chained_transition_writes_its_two_events_in_one_insert_and_one_head_u
     assert _writes(seen.captured_queries, audit, "INSERT") == 1
     assert _writes(seen.captured_queries, release_table, "UPDATE") == 1
     # lock the run's release, finish the run, read the next step, create its run, insert
-    # both events, move the head, read the comms rules.
-    statements = [
-        q
-        for q in seen.captured_queries
-        if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
-    ]
-    assert len(statements) == 7, [q["sql"][:60] for q in statements]
+    # both events, move the head: the comms rules are not read (none reacts to steps, and
+    # this process knows it for the release's comms stamp).
+    statements = _statements(seen)
+    assert len(statements) == 6, [q["sql"][:60] for q in statements]
+    assert _reads(seen.captured_queries, CommsRule._meta.db_table) == 0
     kinds = [k for _, k in _events(team.release)]
     assert kinds[-3:] == ["step.started", "step.succeeded", "step.started"]
     assert not queue.sent  # claimed, not queued
@@ -107,3 +119,53 @@ def test_a_whole_phase_chained_in_one_worker_keeps_the_chain_gapless(team, queue
     assert seqs == list(range(1, len(seqs) + 1))
     kinds = [k for _, k in _events(team.release)]
     assert kinds == ["step.started", "step.succeeded"] * 5
+
+
+def test_a_rule_added_mid_phase_is_read_at_the_next_transition_and_sends(team, queue):
+    """The engine's transitions skip the rules only while the release's comms stamp is the
+    one this process cached: a rule created between two steps changes the stamp, so the
+    next transition reads the rules again and the rule sends for its step."""
+    phase = _phase_of_waits(team, 3)
+    engine.phase_run(phase=phase, user=team["rm"])
+    first = queue.sent.pop(0)
+    engine.claim(first, "worker-a")
+    done = engine._finish(first, "worker-a", ok=True, message="ok", lines=[], chain=True)
+    assert done is not None and done[1] is not None
+    rule = CommsRule.objects.create(
+        release=team.release, name="Step done", event_kinds=["step.succeeded"], channels=["slack"]
+    )
+    with CaptureQueriesContext(connection) as seen:
+        again = engine._finish(done[1].pk, "worker-a", ok=True, message="ok", lines=[], chain=True)
+    assert again is not None and again[1] is not None
+    assert _reads(seen.captured_queries, CommsRule._meta.db_table) == 1
+    sent = Message.objects.filter(rule=rule)
+    assert [m.cause for m in sent] == ["step.succeeded"]
+
+    # Turned off from the comms page: the last step's outcome reads the rules once more
+    # (and the phase's finish, recorded outside the engine's locked path, as any event is).
+    comms.rule_change(
+        release=team.release, rule=rule, user=team["rm"], enabled=False, channels=["slack"],
+        audience="",
+    )  # fmt: skip
+    with CaptureQueriesContext(connection) as seen:
+        last = engine._finish(again[1].pk, "worker-a", ok=True, message="ok", lines=[], chain=True)
+    assert last is not None and last[1] is None  # the phase's last step
+    assert _reads(seen.captured_queries, CommsRule._meta.db_table) == 2
+    assert sent.count() == 1
+
+
+def test_a_rule_deleted_mid_phase_changes_the_stamp(team, queue):
+    phase = _phase_of_waits(team, 2)
+    rule = CommsRule.objects.create(
+        release=team.release, name="Steps", event_kinds=["step.started"], channels=["slack"]
+    )
+    stamp = type(team.release).objects.get(pk=team.release.pk).comms_stamp
+    engine.phase_run(phase=phase, user=team["rm"])
+    first = queue.sent.pop(0)
+    engine.claim(first, "worker-a")
+    assert Message.objects.filter(rule=rule).count() == 1  # the first step's start
+    rule.delete()
+    assert type(team.release).objects.get(pk=team.release.pk).comms_stamp != stamp
+    done = engine._finish(first, "worker-a", ok=True, message="ok", lines=[], chain=True)
+    assert done is not None and done[1] is not None
+    assert Message.objects.filter(cause="step.started").count() == 1
