@@ -196,8 +196,18 @@ def wait_until(page, condition, *, timeout: int = 1000, what: str = "") -> None:
 
 
 def shot(target, name: str) -> Path:
+    """Screenshot a page or locator. A live redraw swaps a region's elements for fresh
+    copies by design; a locator whose element was swapped mid-shot is resolved again."""
+    from playwright.sync_api import Error as PlaywrightError
+
     path = SCREENSHOTS / name
-    target.screenshot(path=str(path))
+    for attempt in range(3):
+        try:
+            target.screenshot(path=str(path))
+            return path
+        except PlaywrightError as e:
+            if "not attached to the DOM" not in str(e) or attempt == 2:
+                raise
     return path
 
 
