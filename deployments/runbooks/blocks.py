@@ -18,7 +18,7 @@ _MD.disable("inline")  # we read inline text ourselves; block parsing only
 _MD.disable("reference")
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     kind: str  # heading | para | list | table | fence | html
     line: int
@@ -32,51 +32,59 @@ class Block:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class ListItem:
     text: str
     line: int
     children: list[Block] = field(default_factory=list)
 
 
+_LISTS = {"bullet_list_open": "bullet_list_close", "ordered_list_open": "ordered_list_close"}
+
+
 def _blocks(tokens, i: int, stop: str | None) -> tuple[list[Block], int]:
     out: list[Block] = []
+    append = out.append
     n = len(tokens)
     while i < n:
         t = tokens[i]
-        if stop and t.type == stop:
+        kind = t.type
+        if kind == stop:
             return out, i + 1
-        ln = t.map[0] + 1 if t.map else 0
-        end = t.map[1] if t.map else 0
-        if t.type == "heading_open":
-            out.append(Block("heading", ln, end, tokens[i + 1].content, level=int(t.tag[1])))
+        if kind == "paragraph_open":
+            m = t.map
+            append(Block("para", m[0] + 1, m[1], tokens[i + 1].content))
             i += 3
-        elif t.type == "paragraph_open":
-            out.append(Block("para", ln, end, tokens[i + 1].content))
+            continue
+        m = t.map
+        ln, end = (m[0] + 1, m[1]) if m else (0, 0)
+        if kind == "heading_open":
+            append(Block("heading", ln, end, tokens[i + 1].content, level=int(t.tag[1])))
             i += 3
-        elif t.type in ("fence", "code_block"):
-            out.append(Block("fence", ln, end, t.content, info=t.info.strip()))
-            i += 1
-        elif t.type == "html_block":
-            out.append(Block("html", ln, end, t.content))
-            i += 1
-        elif t.type in ("bullet_list_open", "ordered_list_open"):
-            block = Block("list", ln, end, ordered=t.type == "ordered_list_open")
-            close = t.type.replace("_open", "_close")
+        elif kind in _LISTS:
+            block = Block("list", ln, end, ordered=kind == "ordered_list_open")
+            close = _LISTS[kind]
+            items = block.items
             i += 1
             while tokens[i].type != close:
-                li = tokens[i]  # list_item_open
+                first = tokens[i].map[0] + 1  # list_item_open
                 children, i = _blocks(tokens, i + 1, "list_item_close")
                 text = ""
-                if children and children[0].kind == "para" and children[0].line == li.map[0] + 1:
+                if children and children[0].kind == "para" and children[0].line == first:
                     text = children.pop(0).text
-                block.items.append(ListItem(text, li.map[0] + 1, children))
-            out.append(block)
+                items.append(ListItem(text, first, children))
+            append(block)
             i += 1
-        elif t.type == "table_open":
+        elif kind == "fence" or kind == "code_block":
+            append(Block("fence", ln, end, t.content, info=t.info.strip()))
+            i += 1
+        elif kind == "html_block":
+            append(Block("html", ln, end, t.content))
+            i += 1
+        elif kind == "table_open":
             block, i = _table(tokens, i, ln, end)
-            out.append(block)
-        elif t.type == "blockquote_open":
+            append(block)
+        elif kind == "blockquote_open":
             inner, i = _blocks(tokens, i + 1, "blockquote_close")
             out.extend(inner)
         else:
@@ -105,7 +113,7 @@ def _table(tokens, i: int, line: int, end: int) -> tuple[Block, int]:
     return block, i + 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     title: str
     level: int
@@ -130,10 +138,13 @@ def _sections(blocks: list[Block]) -> Section:
     return root
 
 
+_PIPE = re.compile(r"(?<!\\)\|")  # a cell border: a pipe not escaped
+
+
 def split_cells(raw: str) -> list[str]:
     s = raw.strip()
     if s.startswith("|"):
         s = s[1:]
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
-    return re.split(r"(?<!\\)\|", s)
+    return _PIPE.split(s) if "\\" in s else s.split("|")

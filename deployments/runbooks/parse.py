@@ -148,7 +148,7 @@ def parse_runbook(
     items the parse found (numbered steps, table rows...) before anything is written."""
     _fresh_caches()
     decoded = _decode(text, max_bytes)
-    boxes = sum(1 for _ in _ITEM_LINE.finditer(decoded))
+    boxes = len(_ITEM_LINE.findall(decoded))
     if boxes > max_items:
         raise _too_many(boxes, max_items)
     repaired = _repair(decoded.replace("\r\n", "\n").replace("\r", "\n"))

@@ -304,3 +304,33 @@ def test_named_days(text, expected):
 def test_threshold_actions(text, expected):
     split = r.threshold_action(text)
     assert (split and (split[0], r.says_rollback(split[1]))) == expected
+
+
+def test_phrase_patterns_find_what_the_plain_word_list_finds(monkeypatch):
+    """The vocabulary patterns share word prefixes ("roll(?:back|...)") for speed: over every
+    line of the seeds and the corpus, and every word, upper-cased and pluralised, each finds
+    exactly what the plain list of words ("rollback|roll back|...") finds."""
+    import re
+    from pathlib import Path
+
+    from deployments.runbooks import vocab
+
+    here = Path(__file__).parent
+    lines = [
+        ln
+        for p in sorted(here.glob("seeds/*.md")) + sorted(here.glob("corpus/*.md"))
+        for ln in p.read_text(encoding="utf-8").split("\n")
+    ]
+    names = ("ROLLBACK_PLAN", "ROLLBACK_TRIGGERS", "GATE", "TASK_HEADINGS", "ESCALATION")
+    names += ("TASK_COLUMNS", "OWNER_COLUMNS", "WHEN_COLUMNS", "STATUS_COLUMNS")
+    trees = {name: vocab.phrase_rx(getattr(vocab, name)) for name in names}
+    monkeypatch.setattr(vocab, "_alternation", lambda words: "|".join(map(re.escape, words)))
+    found = 0
+    for name in names:
+        words = getattr(vocab, name)
+        tree, plain = trees[name], vocab.phrase_rx(words)
+        assert tree.pattern != plain.pattern
+        for text in [*lines, *words, *(w.upper() for w in words), *(w + "s" for w in words)]:
+            assert bool(tree.search(text)) == bool(plain.search(text)), (name, text)
+            found += bool(tree.search(text))
+    assert found == 1862  # lines and words that name one of them
