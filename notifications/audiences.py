@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from notifications.models import Maintenance, StatusSubscriber, Subscriber
-from warroom.people.models import Person
+from warroom.people.models import Assignment
 
 
 @dataclass(frozen=True)
@@ -16,16 +18,14 @@ class Target:
     problem: str = ""  # why nothing can be delivered there (shown in the delivery log)
 
 
-def _people(release, audience: str) -> list[str]:
-    """Email addresses of the release's people the audience names: stakeholders, the
-    team, or everyone (the default)."""
+def _kinds(audience: str) -> set[str] | None:
+    """The role kinds an audience names: stakeholders, the team, or (None) everyone."""
     words = audience.lower()
-    people = Person.objects.filter(assignments__role__release_id=release.pk)
     if "stakeholder" in words and "team" not in words:
-        people = people.filter(assignments__role__kind="stakeholder")
-    elif "team" in words and "stakeholder" not in words and "all" not in words:
-        people = people.filter(assignments__role__kind="team")
-    return [e for e in people.values_list("email", flat=True).distinct() if "@" in (e or "")]
+        return {"stakeholder"}
+    if "team" in words and "stakeholder" not in words and "all" not in words:
+        return {"team"}
+    return None
 
 
 #: The audience of the built-in status page's notices: its page's subscribers.
@@ -39,20 +39,63 @@ def status_page_of(release_id: int) -> int | None:
     )
 
 
+Wanted = tuple[int, str]  # (release id, audience)
+
+
+def emails_many(wanted: Iterable[Wanted]) -> dict[Wanted, list[str]]:
+    """Each (release, audience)'s addresses: the audience's people (by the kind of their
+    role on that release) plus self-subscribers, less those who unsubscribed; a status
+    page's notice goes to its page's subscribers. A few queries for any number of
+    releases (the tick's chunk), whatever the audiences."""
+    wanted = set(wanted)
+    plain = {rid for rid, audience in wanted if audience != STATUS_AUDIENCE}
+    paged = {rid for rid, audience in wanted if audience == STATUS_AUDIENCE}
+    subs: dict[int, dict[str, bool]] = defaultdict(dict)
+    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    if plain:
+        rows = Subscriber.objects.filter(release_id__in=plain)
+        for rid, email, active in rows.values_list("release_id", "email", "active"):
+            subs[rid][email] = active
+        held = Assignment.objects.filter(role__release_id__in=plain)
+        for rid, kind, email in held.values_list("role__release_id", "role__kind", "person__email"):
+            if "@" in (email or ""):
+                people[rid].append((kind, email))
+    pages: dict[int, int] = {}  # release id → its maintenance's status page
+    page_subs: dict[int, list[str]] = defaultdict(list)
+    if paged:
+        pages = dict(
+            Maintenance.objects.filter(release_id__in=paged).values_list("release_id", "page_id")
+        )
+        on_pages = StatusSubscriber.objects.filter(page_id__in=set(pages.values()), active=True)
+        for page_id, email in on_pages.values_list("page_id", "email"):
+            page_subs[page_id].append(email)
+    out: dict[Wanted, list[str]] = {}
+    for rid, audience in wanted:
+        if audience == STATUS_AUDIENCE:
+            page = pages.get(rid)
+            out[rid, audience] = sorted(page_subs[page] if page else [], key=str.lower)
+            continue
+        kinds = _kinds(audience)
+        mine = subs.get(rid, {})
+        found = [e for k, e in people.get(rid, []) if (kinds is None or k in kinds)]
+        found = [e for e in found if mine.get(e, True)] + [e for e, on in mine.items() if on]
+        out[rid, audience] = sorted(set(found), key=str.lower)
+    return out
+
+
 def emails(release, audience: str) -> list[str]:
     """The audience's addresses plus self-subscribers, less those who unsubscribed."""
-    if audience == STATUS_AUDIENCE:
-        rows = StatusSubscriber.objects.filter(page_id=status_page_of(release.pk), active=True)
-        return sorted(rows.values_list("email", flat=True), key=str.lower)
-    subs = dict(Subscriber.objects.filter(release_id=release.pk).values_list("email", "active"))
-    found = [e for e in _people(release, audience) if subs.get(e, True)]
-    found += [e for e, active in subs.items() if active]
-    return sorted(set(found), key=str.lower)
+    return emails_many([(release.pk, audience)])[release.pk, audience]
 
 
-def targets(release, channel: str, audience: str) -> list[Target]:
+def targets(
+    release, channel: str, audience: str, known: dict[Wanted, list[str]] | None = None
+) -> list[Target]:
+    """Where ``channel`` reaches ``audience``; email addresses from ``known`` (what
+    :func:`emails_many` found for many messages at once) when given."""
     if channel == "email":
-        return [Target(e) for e in emails(release, audience)]
+        found = known[release.pk, audience] if known is not None else emails(release, audience)
+        return [Target(e) for e in found]
     if channel == "slack":
         return [Target(settings.SLACK_CHANNEL)]
     if channel == "webhook":

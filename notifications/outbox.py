@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -69,51 +70,76 @@ def write(
     if Message.objects.filter(key=key).exists():
         return None
     now = clock.now()
-    status_update = bool(rule and is_status_update(rule))
-    # A status update is composed when it is sent; anything else is filled in now.
-    subject, body = ("", "") if status_update or rule is None else render_template(release, rule)
+    message = new_message(
+        release, rule, now, key=key, cause=cause, due_at=due_at, sent_by=sent_by, text=text,
+        title=title, audience=audience,
+    )  # fmt: skip
     if rule is not None and rule.next_text:
-        body, status_update = rule.next_text, False
         CommsRule.objects.filter(pk=rule.pk).update(next_text="")
-    if text:
-        body, status_update = text, False
     try:
         with transaction.atomic():
-            message = Message.objects.create(
-                release_id=release.pk,
-                rule=rule,
-                key=key,
-                cause=cause,
-                audience=rule.audience if rule else audience,
-                subject=subject or title or (rule.name if rule else "Update"),
-                body=body,
-                status_update=status_update,
-                composed=not status_update,
-                due_at=due_at,
-                created_at=now,
-                sent_by=sent_by,
-            )
+            message.save(force_insert=True)
             deliveries = fan_out(release, message, (rule.channels if rule else channels), now)
     except IntegrityError:
         return None  # the same key written by a concurrent writer: it exists once
+    _queued(deliveries, handed)
+    return message
+
+
+def new_message(release, rule: CommsRule | None, now: datetime, **given: Any) -> Message:
+    """A message as it is to be written (not saved): ``given`` holds its ``key``,
+    ``cause``, ``due_at`` (and ``sent_by``), and without a rule its ``title`` and
+    ``audience``. A status update is composed when it is sent; anything else is filled
+    in now — the release manager's edit of the rule's next message (``next_text``) or
+    the ``text`` given."""
+    text, title = given.pop("text", ""), given.pop("title", "")
+    audience = given.pop("audience", "")
+    status_update = bool(rule and is_status_update(rule))
+    subject, body = ("", "") if status_update or rule is None else render_template(release, rule)
+    if rule is not None and rule.next_text:
+        body, status_update = rule.next_text, False
+    if text:
+        body, status_update = text, False
+    return Message(
+        release_id=release.pk,
+        rule=rule,
+        audience=rule.audience if rule else audience,
+        subject=subject or title or (rule.name if rule else "Update"),
+        body=body,
+        status_update=status_update,
+        composed=not status_update,
+        created_at=now,
+        **given,
+    )
+
+
+def _queued(deliveries: list[Delivery], handed: list[int] | None) -> None:
+    """Queued deliveries to the workers after commit, or their ids into ``handed``."""
     ids = [d.pk for d in deliveries if d.state == Delivery.State.QUEUED]
     if handed is not None:
         handed.extend(ids)
     elif ids:
         transaction.on_commit(lambda: hand_over(ids))
-    return message
 
 
 def fan_out(release, message: Message, channels, now: datetime) -> list[Delivery]:
-    """One delivery per channel and target; a channel nobody can deliver to is written
-    as failed, naming why, so the delivery log shows it."""
+    """One delivery per channel and target, written (see :func:`delivery_rows`)."""
+    return Delivery.objects.bulk_create(delivery_rows(release, message, channels, now))
+
+
+def delivery_rows(
+    release, message: Message, channels, now: datetime, known: dict | None = None
+) -> list[Delivery]:
+    """One delivery per channel and target (not saved); a channel nobody can deliver to
+    is written as failed, naming why, so the delivery log shows it. ``known``: the
+    email addresses :func:`audiences.emails_many` found for many messages at once."""
     rows = []
     for channel in channels or DEFAULT_CHANNELS:
         if channel in SHOWN_IN_APP:
             continue
         cls = transport_class(channel)
         off = cls.disabled() if cls else ""  # a turned-off channel says so, quietly
-        for found in audiences.targets(release, channel, message.audience):
+        for found in audiences.targets(release, channel, message.audience, known):
             target = audiences.Target(found.address, found.problem or off)
             rows.append(
                 Delivery(
@@ -126,7 +152,7 @@ def fan_out(release, message: Message, channels, now: datetime) -> list[Delivery
                     last_error=target.problem,
                 )
             )
-    return Delivery.objects.bulk_create(rows)
+    return rows
 
 
 def is_status_update(rule: CommsRule) -> bool:
@@ -235,10 +261,12 @@ CLAIM_CHUNK = 20
 def write_due(now: datetime) -> int:
     """The tick's job: every timed rule whose time has come writes its message once.
 
-    Rules are claimed in chunks, across releases, one transaction per chunk: on
-    PostgreSQL the chunk's rows are locked with SKIP LOCKED, so a second tick running at
-    once takes other rules instead of waiting; each rule's claim is still its own
-    compare-and-set (in a savepoint), so a rule is sent once whatever runs beside it.
+    Rules are claimed in chunks, across releases, one transaction per chunk, and each
+    chunk's deliveries are handed to the workers as soon as it commits. On PostgreSQL
+    the chunk's rows are locked with SKIP LOCKED, so a second tick running at once takes
+    other rules instead of waiting. A chunk is written in bulk (see :func:`_write_many`);
+    if that fails, it is written again one rule at a time, each rule in a savepoint, so
+    one bad rule never holds the others back.
     """
     written = 0
     due = CommsRule.objects.filter(enabled=True, next_due_at__lte=now)
@@ -246,25 +274,133 @@ def write_due(now: datetime) -> int:
         due.order_by("next_due_at").values_list("pk", flat=True)[: settings.COMMS_TICK_BATCH]
     )
     for start in range(0, len(ids), CLAIM_CHUNK):
+        chunk = ids[start : start + CLAIM_CHUNK]
         handed: list[int] = []  # the chunk's deliveries, handed over in batches at commit
         try:
             with transaction.atomic():
-                rules = due.filter(pk__in=ids[start : start + CLAIM_CHUNK]).order_by("pk")
+                rules = due.filter(pk__in=chunk).order_by("pk")
                 if connection.features.has_select_for_update_skip_locked:
                     rules = rules.select_for_update(skip_locked=True, of=("self",))
-                for rule in rules.select_related("template", "release"):
-                    mark = len(handed)
-                    try:
-                        with transaction.atomic():  # a savepoint: one rule's failure is its own
-                            written += fire(rule, now, release=rule.release, handed=handed)
-                    except Exception:
-                        del handed[mark:]  # rolled back with the savepoint
-                        logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+                found = list(rules.select_related("template", "release"))
+                try:
+                    with transaction.atomic():  # a savepoint: the chunk in bulk
+                        written += _write_many(found, now, handed)
+                except Exception:
+                    handed.clear()  # rolled back with the savepoint
+                    logger.exception("comms rules %s… written one at a time", chunk[0])
+                    written += sum(_fire_alone(rule, now, handed) for rule in found)
                 if handed:
                     transaction.on_commit(functools.partial(hand_over, handed))
         except Exception:
-            logger.exception("comms rules %s… failed; the next tick retries", ids[start])
+            logger.exception("comms rules %s… failed; the next tick retries", chunk[0])
     return written
+
+
+def _fire_alone(rule: CommsRule, now: datetime, handed: list[int]) -> int:
+    """One rule in a savepoint: its failure is its own (the next tick retries it)."""
+    mark = len(handed)
+    try:
+        with transaction.atomic():
+            return fire(rule, now, release=rule.release, handed=handed)
+    except Exception:
+        del handed[mark:]  # rolled back with the savepoint
+        logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+        return 0
+
+
+@dataclass
+class _Due:
+    """A rule's due occurrence, ready to claim and write."""
+
+    rule: CommsRule
+    release: Any  # the rule's release (read with it)
+    claim: tuple[datetime, datetime | None]  # its stored due time → the one after
+    message: Message
+
+
+def _write_many(rules: list[CommsRule], now: datetime, handed: list[int]) -> int:
+    """Claim and write a chunk of due rules in a few statements, whatever its size: one
+    compare-and-set ``UPDATE … RETURNING`` per distinct (due, next) pair claims the
+    rules (a rule another caller moved on is not returned, and not written); one query
+    finds the keys written already; the email audiences are read once for the chunk;
+    the messages and their deliveries are inserted in one statement each. A concurrent
+    writer of the same key makes the insert fail: the caller writes the chunk again one
+    rule at a time. A rule whose message cannot be made (its template, say) is left
+    unclaimed and logged; the next tick retries it."""
+    ready: list[_Due] = []
+    for rule in rules:
+        if rule.next_due_at is None:
+            continue
+        try:
+            release = rule.release
+            latest, then = occurrence(rule, release, now)
+            key = f"rule:{rule.pk}:at:{_ts(latest)}"
+            message = new_message(release, rule, now, key=key, cause="time", due_at=latest)
+        except Exception:
+            logger.exception("comms rule %s failed; the next tick retries", rule.pk)
+            continue
+        ready.append(_Due(rule, release, (rule.next_due_at, then), message))
+    won = _claim([(d.rule.pk, *d.claim) for d in ready])
+    ready = [d for d in ready if d.rule.pk in won]
+    if not ready:
+        return 0
+    seen = set(
+        Message.objects.filter(key__in=[d.message.key for d in ready]).values_list("key", flat=True)
+    )
+    fresh = [d for d in ready if d.message.key not in seen]
+    edited = [d.rule.pk for d in fresh if d.rule.next_text]
+    if edited:  # the release manager's edit of the next message, used once
+        CommsRule.objects.filter(pk__in=edited).update(next_text="")
+    if not fresh:
+        return 0
+    Message.objects.bulk_create([d.message for d in fresh])
+    known = audiences.emails_many(
+        (d.release.pk, d.message.audience)
+        for d in fresh
+        if "email" in (d.rule.channels or DEFAULT_CHANNELS)
+    )
+    rows = [
+        row
+        for d in fresh
+        for row in delivery_rows(d.release, d.message, d.rule.channels, now, known)
+    ]
+    _queued(Delivery.objects.bulk_create(rows), handed)
+    return len(fresh)
+
+
+def _claim(wanted: list[tuple[int, datetime, datetime | None]]) -> set[int]:
+    """Move each rule ``(pk, due, next)`` from ``due`` to ``next`` if it is still due
+    then (compare-and-set): the pks moved, one conditional UPDATE … RETURNING per
+    distinct (due, next) — one for a chunk of updates due at the same moment."""
+    pairs: dict[tuple[datetime, datetime | None], list[int]] = {}
+    for pk, due_at, then in wanted:
+        pairs.setdefault((due_at, then), []).append(pk)
+    ops = connection.ops
+    q = ops.quote_name
+    won: set[int] = set()
+    for (due_at, then), pks in pairs.items():
+        marks = ", ".join(["%s"] * len(pks))
+        sql = (
+            f"UPDATE {q(CommsRule._meta.db_table)} SET {q('next_due_at')} = %s"
+            f" WHERE {q('id')} IN ({marks}) AND {q('next_due_at')} = %s RETURNING {q('id')}"
+        )
+        params = [ops.adapt_datetimefield_value(then), *pks, ops.adapt_datetimefield_value(due_at)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            won.update(row[0] for row in cursor.fetchall())
+    return won
+
+
+def occurrence(rule: CommsRule, release, now: datetime) -> tuple[datetime, datetime | None]:
+    """The occurrence of ``rule`` that is sent when it is claimed at ``now`` (the latest
+    due: catch-up sends one), and the next due time it moves on to (none after the
+    window of a closed release). No queries."""
+    due_at = rule.next_due_at
+    assert due_at is not None
+    latest = plan.latest_due(rule, release, now) or due_at
+    following = plan.next_after(rule, release, max(now, due_at))
+    closed = getattr(release, "is_closed", False)
+    return latest, (None if (closed and rule.interval) else following)
 
 
 def fire(
@@ -282,13 +418,9 @@ def fire(
     due_at = rule.next_due_at
     if due_at is None:
         return 0
-    latest = plan.latest_due(rule, release, now) or due_at
-    following = plan.next_after(rule, release, max(now, due_at))
-    closed = getattr(release, "is_closed", False)
+    latest, then = occurrence(rule, release, now)
     with transaction.atomic():
-        won = CommsRule.objects.filter(pk=rule.pk, next_due_at=due_at).update(
-            next_due_at=None if (closed and rule.interval) else following
-        )
+        won = CommsRule.objects.filter(pk=rule.pk, next_due_at=due_at).update(next_due_at=then)
         if not won:
             return 0
         if skip:

@@ -145,3 +145,84 @@ def test_moving_t0_moves_the_due_times_and_a_channel_nobody_serves_is_shown_fail
     run_ticks(team.release, [now + 2 * D])
     pager = Delivery.objects.get(channel="pager")
     assert pager.state == "failed" and "pager" in pager.last_error
+
+
+EVERYWHERE = [
+    ("Progress", None, timedelta(minutes=15), "", ["slack", "email", "status_page"], "Everyone")
+]
+
+
+def due_updates(count: int):
+    """``count`` releases whose 15-minute update falls due at the same moment."""
+    t0 = clock.now().replace(microsecond=0) + H
+    releases = [comms_release(go_live_at=t0, rules=EVERYWHERE).release for _ in range(count)]
+    return releases, t0 + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("fault", ["the template", "the audience"])
+def test_one_bad_rule_holds_none_of_the_others_back(
+    fault, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A rule whose message cannot be made (before the chunk's claim) or whose
+    deliveries cannot be written (the chunk written in bulk fails, and again one rule
+    at a time) is left due for the next tick; the others are written and handed over."""
+    from notifications import audiences
+
+    releases, due = due_updates(4)
+    bad = releases[2]
+    stored = CommsRule.objects.get(release=bad).next_due_at
+    handed: list[int] = []
+    monkeypatch.setattr(outbox, "hand_over", lambda ids: handed.extend(ids))
+    if fault == "the template":
+        real_make = outbox.new_message
+
+        def making(release, rule, now, **given):
+            if release.pk == bad.pk:
+                raise ValueError("the template is broken")
+            return real_make(release, rule, now, **given)
+
+        monkeypatch.setattr(outbox, "new_message", making)
+    else:
+        real_targets = audiences.targets
+
+        def targeting(release, channel, audience, known=None):
+            if release.pk == bad.pk:
+                raise ValueError("the audience is broken")
+            return real_targets(release, channel, audience, known)
+
+        monkeypatch.setattr(audiences, "targets", targeting)
+    with clock.frozen_at(due), django_capture_on_commit_callbacks(execute=True):
+        assert outbox.write_due(due) == 3
+    assert sorted(Message.objects.values_list("release_id", flat=True)) == sorted(
+        r.pk for r in releases if r is not bad
+    )
+    queued = Delivery.objects.filter(state="queued")
+    assert sorted(handed) == sorted(queued.values_list("pk", flat=True))
+    assert Delivery.objects.filter(channel="slack").count() == 3  # one per message
+    assert CommsRule.objects.get(release=bad).next_due_at == stored  # still due: retried
+    monkeypatch.undo()
+    with clock.frozen_at(due), django_capture_on_commit_callbacks(execute=True):
+        assert outbox.write_due(due) == 1  # the next tick, once the fault is gone
+        assert outbox.write_due(due) == 0
+    assert Message.objects.count() == 4
+    keys = list(Delivery.objects.values_list("key", flat=True))
+    assert len(keys) == len(set(keys))
+
+
+def test_the_tick_writes_a_chunk_of_due_rules_in_the_same_queries_for_one_or_many(
+    django_assert_num_queries,
+):
+    """Reading the due rules; per chunk: the rows (locked), the compare-and-set claim,
+    the keys written already, the email audiences (subscribers, people), the messages
+    and their deliveries in one insert each — and the chunk's transaction and bulk
+    savepoint (two SAVEPOINTs and two RELEASEs inside the test's transaction). (SQLite
+    splits an insert of more than 999 parameters: ~70 deliveries.)"""
+    few, due = due_updates(2)
+    many = [comms_release(go_live_at=few[0].go_live_at, rules=EVERYWHERE).release for _ in range(5)]
+    for releases in (few, many):
+        CommsRule.objects.exclude(release__in=releases).update(enabled=False)
+        CommsRule.objects.filter(release__in=releases).update(enabled=True)
+        with clock.frozen_at(due), django_assert_num_queries(12):
+            assert outbox.write_due(due) == len(releases)
+        assert Message.objects.filter(release__in=releases).count() == len(releases)
+    assert Delivery.objects.filter(channel="slack").count() == 7
