@@ -37,10 +37,24 @@ def pytest_collection_modifyitems(session, config, items):
     (the lease ends with the session; the last user gone, the Redis stops)."""
     if not settings.REDIS_EMBEDDED:
         return
-    if any(NEEDS_REDIS & set(Path(str(item.path)).relative_to(ROOT).parts) for item in items):
+    if any(
+        NEEDS_REDIS & set(Path(str(item.path)).relative_to(ROOT).parts)
+        or item.get_closest_marker("redis")
+        for item in items
+    ):
         from warroom.embedded import lease
 
         lease(settings.VAR_DIR)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_configured_from_the_session_settings():
+    """Celery reads its configuration from the settings the first time it is used. Settle
+    it now: a test that points the settings at a Redis of its own (and stops it) would
+    otherwise leave the app, and every later test's sends, on that Redis."""
+    from warroom.celery import app
+
+    assert app.conf.broker_url
 
 
 @pytest.fixture(autouse=True)
