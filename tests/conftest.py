@@ -47,14 +47,22 @@ def pytest_collection_modifyitems(session, config, items):
         lease(settings.VAR_DIR)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _celery_configured_from_the_session_settings():
-    """Celery reads its configuration from the settings the first time it is used. Settle
-    it now: a test that points the settings at a Redis of its own (and stops it) would
-    otherwise leave the app, and every later test's sends, on that Redis."""
+@pytest.fixture(autouse=True)
+def _celery_pools_follow_the_settings():
+    """Celery reads its broker from the settings on each use, but makes its connection and
+    producer pools once. A test that points the settings at a Redis of its own (and stops
+    it) would leave them, and every later test's sends, on that Redis: drop them then."""
+    yield
     from warroom.celery import app
 
-    assert app.conf.broker_url
+    amqp = app.__dict__.get("amqp")
+    producers = getattr(amqp, "_producer_pool", None)
+    made = [p for p in (app._pool, producers.connections if producers else None) if p]
+    wanted = app.connection_for_write().as_uri()
+    if any(p.connection.as_uri() != wanted for p in made):
+        app._pool = None
+        if amqp is not None:
+            amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)
