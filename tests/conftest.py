@@ -37,10 +37,32 @@ def pytest_collection_modifyitems(session, config, items):
     (the lease ends with the session; the last user gone, the Redis stops)."""
     if not settings.REDIS_EMBEDDED:
         return
-    if any(NEEDS_REDIS & set(Path(str(item.path)).relative_to(ROOT).parts) for item in items):
+    if any(
+        NEEDS_REDIS & set(Path(str(item.path)).relative_to(ROOT).parts)
+        or item.get_closest_marker("redis")
+        for item in items
+    ):
         from warroom.embedded import lease
 
         lease(settings.VAR_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _celery_pools_follow_the_settings():
+    """Celery reads its broker from the settings on each use, but makes its connection and
+    producer pools once. A test that points the settings at a Redis of its own (and stops
+    it) would leave them, and every later test's sends, on that Redis: drop them then."""
+    yield
+    from warroom.celery import app
+
+    amqp = app.__dict__.get("amqp")
+    producers = getattr(amqp, "_producer_pool", None)
+    made = [p for p in (app._pool, producers.connections if producers else None) if p]
+    wanted = app.connection_for_write().as_uri()
+    if any(p.connection.as_uri() != wanted for p in made):
+        app._pool = None
+        if amqp is not None:
+            amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)

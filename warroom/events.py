@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -64,6 +65,7 @@ _kinds: dict[str, EventKind] = {}
 _in_transaction: dict[str, list[Subscriber]] = defaultdict(list)
 _after_commit: dict[str, list[Subscriber]] = defaultdict(list)
 _in_transaction_batch: dict[str, list[BatchSubscriber]] = defaultdict(list)
+_after_commit_batch: dict[str, list[BatchSubscriber]] = defaultdict(list)
 
 
 def declare(
@@ -102,15 +104,19 @@ def subscribe(*names: str, after_commit: bool = False) -> Callable[[Subscriber],
     return register
 
 
-def subscribe_batch(*names: str) -> Callable[[BatchSubscriber], BatchSubscriber]:
-    """Like an in-transaction :func:`subscribe`, but the function gets the events of one
-    :func:`record_many` call together (in order; a single :func:`record` gives it one),
-    so work it does per release — reading its rules, say — is done once per batch."""
+def subscribe_batch(
+    *names: str, after_commit: bool = False
+) -> Callable[[BatchSubscriber], BatchSubscriber]:
+    """Like :func:`subscribe`, but the function gets the events of one :func:`record_many`
+    call together (in order; a single :func:`record` gives it one), so work it does per
+    release — reading its rules, publishing to viewers — is done once per batch. After
+    commit, batch subscribers run before the per-event ones."""
 
     def register(fn: BatchSubscriber) -> BatchSubscriber:
+        table = _after_commit_batch if after_commit else _in_transaction_batch
         for name in names:
-            if fn not in _in_transaction_batch[name]:
-                _in_transaction_batch[name].append(fn)
+            if fn not in table[name]:
+                table[name].append(fn)
         return fn
 
     return register
@@ -229,9 +235,8 @@ def _run_subscribers(made: list[AuditEvent]) -> None:
     for event in made:
         for subscriber in (*_in_transaction[event.kind], *_in_transaction[ALL]):
             subscriber(event)
-    _run_batch_subscribers(made)
-    for event in made:
-        transaction.on_commit(functools.partial(_committed, event))
+    _run_batch_subscribers(made, _in_transaction_batch)
+    transaction.on_commit(functools.partial(_committed, made))
 
 
 def _head(release, locked: bool) -> tuple[int, str]:
@@ -246,15 +251,19 @@ def _head(release, locked: bool) -> tuple[int, str]:
     )
 
 
-def _run_batch_subscribers(made: list[AuditEvent]) -> None:
+def _batches(
+    made: list[AuditEvent], table: dict[str, list[BatchSubscriber]]
+) -> dict[BatchSubscriber, list[AuditEvent]]:
     batched: dict[BatchSubscriber, list[AuditEvent]] = {}
     for event in made:
         # A function subscribed to the kind and to every kind gets the event once.
-        for subscriber in dict.fromkeys(
-            (*_in_transaction_batch[event.kind], *_in_transaction_batch[ALL])
-        ):
+        for subscriber in dict.fromkeys((*table[event.kind], *table[ALL])):
             batched.setdefault(subscriber, []).append(event)
-    for subscriber, its_events in batched.items():
+    return batched
+
+
+def _run_batch_subscribers(made: list[AuditEvent], table: dict[str, list[BatchSubscriber]]) -> None:
+    for subscriber, its_events in _batches(made, table).items():
         subscriber(its_events)
 
 
@@ -263,12 +272,21 @@ def lock_head(release) -> None:
     release_model().objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
 
 
-def _committed(event: AuditEvent) -> None:
-    """After commit: the after-commit subscribers (the live path is the first of them).
-    None of them may undo or hide a committed change."""
-    for subscriber in (*_after_commit[event.kind], *_after_commit[ALL]):
+def _committed(made: list[AuditEvent]) -> None:
+    """After commit: the batch subscribers (the live path is the first of them), then the
+    per-event ones. None of them may undo or hide a committed change."""
+    calls: list[tuple[Callable[[Any], None], Any, AuditEvent]] = [
+        (subscriber, its_events, its_events[0])
+        for subscriber, its_events in _batches(made, _after_commit_batch).items()
+    ]
+    calls += [
+        (subscriber, event, event)
+        for event in made
+        for subscriber in (*_after_commit[event.kind], *_after_commit[ALL])
+    ]
+    for subscriber, argument, event in calls:
         try:
-            subscriber(event)
+            subscriber(argument)
         except Exception:
             logger.exception(
                 "after-commit subscriber %r failed on %s/%s",

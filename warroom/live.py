@@ -1,12 +1,13 @@
 """Live fan-out: events go out once per process, not once per viewer.
 
-``publish`` (called after commit) queues the event for this process's
-:class:`Publisher`, which sends the JSON message at once and then the fragments,
-rendered once per event by the app that owns the pages (:func:`use_fragments`),
-to the release's channel-layer group. In each server process a :class:`Hub` holds one layer
-subscription per release that has local viewers, and writes the ready text to
-each viewer's socket. Viewers drop what they already have (by sequence number)
-and fetch what they missed, so nothing is lost across reconnects.
+``publish`` (called after commit) queues the committed batch of events for this
+process's :class:`Publisher`, which sends their JSON in one message at once and then,
+where a page of the release is open, their fragments, rendered once per event by the
+app that owns the pages (:func:`use_fragments`), to the release's channel-layer group.
+In each server process a :class:`Hub` holds one layer subscription per release that has
+local viewers, and writes the ready text to each viewer's socket. Viewers drop what they
+already have (by sequence number) and fetch what they missed, so nothing is lost across
+reconnects.
 
 Presence (the roll call) lives in Redis, so every process sees every viewer.
 """
@@ -98,27 +99,50 @@ def html_message(event: AuditEvent, kind: EventKind | None = None) -> dict:
     return {"type": "release.event", "stream": HTML, "seq": event.seq, **rendered}
 
 
+def html_placeholder(seq: int) -> dict:
+    """Keeps the fragments stream's sequence where nobody has the pages open (no render)."""
+    return {"type": "release.event", "stream": HTML, "seq": seq}
+
+
+# One committed batch goes to a release's group as one message per stream: the events'
+# messages in seq order. Where no page of the release is open anywhere, the JSON batch
+# says so (``html_skipped``) and the hub advances the fragments stream itself.
+BATCH = "release.events"
+
+
+def batch_message(stream: str, messages: list[dict], *, html_skipped: bool = False) -> dict:
+    message: dict[str, Any] = {"type": BATCH, "stream": stream, "events": messages}
+    if html_skipped:
+        message["html_skipped"] = True
+    return message
+
+
 class Publisher:
     """Takes committed events off the writer's path.
 
-    The request or task thread only queues the event (:meth:`submit`); one thread per
-    process sends the JSON at once, then renders the fragments once per event and
-    sends them. Events leave in the order they were queued. Nothing here may block an
-    event loop: the thread owns its own loop for the channel layer's sends.
+    The request or task thread only queues each committed batch (:meth:`submit`, one
+    per transaction's :func:`events.record_many`); one thread per process takes what is
+    queued (several batches when they pile up), and per release asks once whether any
+    page is open, sends the JSON of every event in one message, then — only where pages
+    are open — renders the fragments once per event and sends them in one message.
+    Events leave in the order they were queued. Nothing here may block an event loop:
+    the thread owns its own loop for the channel layer's sends.
     """
+
+    TAKE_AT_MOST = 200  # queued batches sent together
 
     def __init__(self) -> None:
         self._redis: Any = None
-        self._queue: queue.SimpleQueue[tuple[AuditEvent, EventKind] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[AuditEvent] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._idle = threading.Condition()
         self._unfinished = 0
 
-    def submit(self, event: AuditEvent, kind: EventKind) -> None:
+    def submit(self, batch: list[AuditEvent]) -> None:
         with self._idle:
             self._unfinished += 1
-        self._queue.put((event, kind))
+        self._queue.put(batch)
         if self._thread is None or not self._thread.is_alive():
             with self._start_lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -129,7 +153,10 @@ class Publisher:
 
     def _pages_watched(self, release_id: int) -> bool:
         """Does any process have the war room or board of the release open? (When Redis
-        cannot say, assume so: a needless render costs less than a stale page.)"""
+        cannot say, assume so: a needless render costs less than a stale page.)
+
+        Asked after the events committed, so a page that opens later has set the mark
+        before it read the release's head: what it does not replay is rendered for it."""
         try:
             if self._redis is None:
                 import redis
@@ -144,47 +171,75 @@ class Publisher:
         with self._idle:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
+    def _take(self) -> list[list[AuditEvent]] | None:
+        """The next batch and those queued behind it; None when told to stop."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        taken = [first]
+        while len(taken) < self.TAKE_AT_MOST:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                self._queue.put(None)
+                break
+            taken.append(more)
+        return taken
+
     def _run(self) -> None:
         from django.db import close_old_connections
 
         loop = asyncio.new_event_loop()
         layer = get_channel_layer()
         while True:
-            job = self._queue.get()
-            if job is None:
+            taken = self._take()
+            if taken is None:
                 break
-            event, kind = job
-            group = group_name(event.release_id)
+            by_release: dict[int, list[AuditEvent]] = {}
+            for batch in taken:
+                for event in batch:
+                    by_release.setdefault(event.release_id, []).append(event)
             try:
-                loop.run_until_complete(layer.group_send(group, json_message(event)))
-                if self._pages_watched(event.release_id):
-                    message = html_message(event, kind)
-                else:  # nobody has the pages open: keep the stream's sequence, skip the render
-                    message = {"type": "release.event", "stream": HTML, "seq": event.seq}
-                loop.run_until_complete(layer.group_send(group, message))
-            except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
-                logger.warning(
-                    "publishing %s/%s failed: %s: %s",
-                    event.release_id,
-                    event.seq,
-                    type(exc).__name__,
-                    exc,
-                )
+                for release_id, its_events in by_release.items():
+                    try:
+                        self._send(loop, layer, release_id, its_events)
+                    except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
+                        logger.warning(
+                            "publishing %s/%s..%s failed: %s: %s",
+                            release_id,
+                            its_events[0].seq,
+                            its_events[-1].seq,
+                            type(exc).__name__,
+                            exc,
+                        )
             finally:
                 close_old_connections()
                 with self._idle:
-                    self._unfinished -= 1
+                    self._unfinished -= len(taken)
                     self._idle.notify_all()
+
+    def _send(self, loop, layer, release_id: int, its_events: list[AuditEvent]) -> None:
+        group = group_name(release_id)
+        watched = self._pages_watched(release_id)
+        messages = [json_message(e) for e in its_events]
+        send = layer.group_send
+        json_batch = batch_message(JSON, messages, html_skipped=not watched)
+        loop.run_until_complete(send(group, json_batch))
+        if watched:
+            fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
+            loop.run_until_complete(send(group, batch_message(HTML, fragments)))
 
 
 publisher = Publisher()
 atexit.register(publisher.flush, 5.0)
 
 
-@events.subscribe(events.ALL, after_commit=True)
-def publish(event: AuditEvent) -> None:
-    """Queue ``event`` for every process with viewers of its release (after commit)."""
-    publisher.submit(event, events.kind_of(event.kind))
+@events.subscribe_batch(events.ALL, after_commit=True)
+def publish(batch: list[AuditEvent]) -> None:
+    """Queue a committed batch for every process with viewers of its release."""
+    publisher.submit(batch)
 
 
 def _missing_messages(release_id: int, stream: str, first: int, last: int) -> list[dict]:
@@ -501,10 +556,18 @@ class Hub:
 
     async def _read(self, release_id: int, channel: str) -> None:
         async for message in self._messages(channel, f"live (release {release_id})"):
-            if message.get("type") == "release.presence":
+            kind = message.get("type")
+            if kind == "release.presence":
                 self._presence_soon(release_id)
                 continue
-            await self._sequence(release_id, message.get("stream", HTML), [message])
+            if kind != BATCH:
+                await self._sequence(release_id, message.get("stream", HTML), [message])
+                continue
+            batch = message.get("events") or []
+            await self._sequence(release_id, message.get("stream", HTML), batch)
+            if message.get("html_skipped"):
+                placeholders = [html_placeholder(m["seq"]) for m in batch]
+                await self._sequence(release_id, HTML, placeholders)
 
     # --- the layer's health, and catching up from the log --------------------------
     async def _probe(self) -> bool:

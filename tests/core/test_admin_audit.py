@@ -8,7 +8,7 @@ import pytest
 
 from checklists.models import ChecklistItem
 from deployments.models import Phase, Release
-from warroom import live
+from warroom import events, live
 from warroom.audit import AuditEvent, verify_chain
 from warroom.people.models import Role
 
@@ -133,7 +133,11 @@ def test_an_admin_edit_is_broadcast_to_the_release_viewers(client, django_user_m
     team = team_release()
     client.force_login(django_user_model.objects.get(username="admin"))
     published: list = []
-    monkeypatch.setattr(live.publisher, "submit", lambda event, kind: published.append(kind))
+    monkeypatch.setattr(
+        live.publisher,
+        "submit",
+        lambda batch: published.extend(events.kind_of(e.kind) for e in batch),
+    )
     item = ChecklistItem.objects.filter(checklist__release=team.release).first()
     url = f"/admin/checklists/checklistitem/{item.pk}/change/"
     data = post_data(client.get(url))

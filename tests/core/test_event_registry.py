@@ -4,11 +4,15 @@ transaction or after it commits; the live path renders off the writer's thread."
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -120,6 +124,7 @@ def test_a_failing_after_commit_subscriber_never_undoes_the_change(monkeypatch):
     assert team.item("DBA").status == "done"
 
 
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_fragments_are_rendered_on_the_publisher_thread_not_the_writers(monkeypatch):
     from tests.factories import team_release
@@ -149,3 +154,61 @@ def test_fragments_are_rendered_on_the_publisher_thread_not_the_writers(monkeypa
     services.item_set_status(item=team.item("DBA"), status="todo", user=team["dba"])
     assert live.publisher.flush(10)
     assert rendered_on == ["warroom-publisher"]
+
+
+def _status_entry(item, status: str) -> tuple[str, dict]:
+    data = {"item": item.pk, "checklist": item.checklist_id, "status": status, "from": "todo"}
+    return "item.status", {**data, "note": "", "note_id": None, "reason": "", "text": item.text}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_batch_goes_out_as_one_message_with_fragments_only_where_pages_are_open():
+    """Two events recorded together (a step's transition) leave as one JSON message; the
+    fragments go as a second message only while some page of the release is open."""
+    from tests.factories import team_release
+
+    team = team_release()
+    release, item = team.release, team.item("DBA")
+    watching = redis.Redis.from_url(settings.REDIS_URL)
+    watching.delete(live.watch_key(release.pk))
+
+    async def received_after(record) -> list[dict]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(live.group_name(release.pk), channel)
+        try:
+            await sync_to_async(record)()
+            assert await sync_to_async(live.publisher.flush)(10)
+            got = []
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    got.append(await asyncio.wait_for(layer.receive(channel), 0.5))
+            return got
+        finally:
+            await layer.group_discard(live.group_name(release.pk), channel)
+
+    def record_two() -> None:
+        events.record_many(release, [_status_entry(item, "done"), _status_entry(item, "todo")])
+
+    first = release.last_seq + 1
+    [message] = asyncio.run(received_after(record_two))
+    assert (message["type"], message["stream"], message["html_skipped"]) == (
+        live.BATCH,
+        live.JSON,
+        True,
+    )
+    assert [m["seq"] for m in message["events"]] == [first, first + 1]
+
+    watching.set(live.watch_key(release.pk), 1, ex=60)  # a war room is open somewhere
+    try:
+        json_batch, html_batch = asyncio.run(received_after(record_two))
+    finally:
+        watching.delete(live.watch_key(release.pk))
+    assert "html_skipped" not in json_batch
+    assert [m["seq"] for m in json_batch["events"]] == [first + 2, first + 3]
+    assert (html_batch["stream"], [m["seq"] for m in html_batch["events"]]) == (
+        live.HTML,
+        [first + 2, first + 3],
+    )
+    assert all(m.get("warroom") for m in html_batch["events"])

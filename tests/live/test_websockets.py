@@ -212,7 +212,7 @@ async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch)
         )
     )()
     with monkeypatch.context() as m:
-        m.setattr(live.publisher, "submit", lambda event, kind: None)  # Redis hiccup: lost
+        m.setattr(live.publisher, "submit", lambda batch: None)  # Redis hiccup: lost
         await tick(items[0], ateam["dba"])
     await tick(items[1], ateam["dba"])
     first, second = await receive_json(comm), await receive_json(comm)
