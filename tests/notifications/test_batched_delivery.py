@@ -61,10 +61,11 @@ def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_conne
 def test_a_claim_takes_only_what_is_due_and_not_leased(smtp):  # noqa: F811
     now = clock.now().replace(microsecond=0)
     release = make(go_live_at=now + H, rules=[]).release
-    outbox.write(
-        release, rule=None, key="t:1", cause="test", due_at=now, title="One", text="x",
-        audience="Everyone", channels=["email"],
-    )  # fmt: skip
+    with clock.frozen_at(now):  # written at ``now`` however long the setup took
+        outbox.write(
+            release, rule=None, key="t:1", cause="test", due_at=now, title="One", text="x",
+            audience="Everyone", channels=["email"],
+        )  # fmt: skip
     a, b, *rest = Delivery.objects.order_by("pk")
     Delivery.objects.filter(pk=b.pk).update(next_attempt_at=now + H)  # waits for a retry
     at = now + timedelta(seconds=1)
