@@ -105,16 +105,13 @@ def html_placeholder(seq: int) -> dict:
 
 
 # One committed batch goes to a release's group as one message per stream: the events'
-# messages in seq order. Where no page of the release is open anywhere, the JSON batch
-# says so (``html_skipped``) and the hub advances the fragments stream itself.
+# messages in seq order, the JSON first. Where no page of the release is open anywhere,
+# the fragments stream gets placeholders (sequence numbers, nothing rendered).
 BATCH = "release.events"
 
 
-def batch_message(stream: str, messages: list[dict], *, html_skipped: bool = False) -> dict:
-    message: dict[str, Any] = {"type": BATCH, "stream": stream, "events": messages}
-    if html_skipped:
-        message["html_skipped"] = True
-    return message
+def batch_message(stream: str, messages: list[dict]) -> dict:
+    return {"type": BATCH, "stream": stream, "events": messages}
 
 
 class Publisher:
@@ -221,15 +218,20 @@ class Publisher:
                     self._idle.notify_all()
 
     def _send(self, loop, layer, release_id: int, its_events: list[AuditEvent]) -> None:
+        """The JSON leaves before anything else is asked (its viewers wait for nothing
+        the fragments need); then the fragments, or their placeholders where no page of
+        the release is open."""
         group = group_name(release_id)
-        watched = self._pages_watched(release_id)
-        messages = [json_message(e) for e in its_events]
         send = layer.group_send
-        json_batch = batch_message(JSON, messages, html_skipped=not watched)
-        loop.run_until_complete(send(group, json_batch))
-        if watched:
+        messages = [json_message(e) for e in its_events]
+        _hand_to_local_hubs(release_id, JSON, messages)
+        loop.run_until_complete(send(group, batch_message(JSON, messages)))
+        if self._pages_watched(release_id):
             fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
-            loop.run_until_complete(send(group, batch_message(HTML, fragments)))
+        else:
+            fragments = [html_placeholder(e.seq) for e in its_events]
+        _hand_to_local_hubs(release_id, HTML, fragments)
+        loop.run_until_complete(send(group, batch_message(HTML, fragments)))
 
 
 publisher = Publisher()
@@ -563,11 +565,8 @@ class Hub:
             if kind != BATCH:
                 await self._sequence(release_id, message.get("stream", HTML), [message])
                 continue
-            batch = message.get("events") or []
-            await self._sequence(release_id, message.get("stream", HTML), batch)
-            if message.get("html_skipped"):
-                placeholders = [html_placeholder(m["seq"]) for m in batch]
-                await self._sequence(release_id, HTML, placeholders)
+            events_in = message.get("events") or []
+            await self._sequence(release_id, message.get("stream", HTML), events_in)
 
     # --- the layer's health, and catching up from the log --------------------------
     async def _probe(self) -> bool:
@@ -792,6 +791,10 @@ class Hub:
 
         self._background(announce_later())
 
+    def take_local(self, release_id: int, stream: str, messages: list[dict]) -> None:
+        """A batch this process committed (see :func:`_hand_to_local_hubs`)."""
+        self._background(self._sequence(release_id, stream, messages))
+
     def _background(self, coro) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)  # held, so the loop does not drop it half-way
@@ -864,6 +867,21 @@ class Hub:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def _hand_to_local_hubs(release_id: int, stream: str, messages: list[dict]) -> None:
+    """Viewers of the release in this process get a batch from the publisher thread
+    directly, without the round trip through Redis (the copy that comes back from the
+    layer is then stale, and the sequencer drops it). Other processes' viewers, and ours
+    whenever this hint misses a viewer that is just joining, get it from the layer."""
+    try:
+        hubs = list(_hubs.items())
+    except RuntimeError:  # a hub was being added in another thread: the layer delivers
+        return
+    for loop, its_hub in hubs:
+        if release_id in its_hub.viewers and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(its_hub.take_local, release_id, stream, messages)
 
 
 def hub() -> Hub:

@@ -43,6 +43,12 @@ async def ateam(transactional_db):
     return await database_sync_to_async(team_release)()
 
 
+@database_sync_to_async
+def dba_items(team):
+    checklist = team.release.checklists.get(name="Environment verification")
+    return list(checklist.items.filter(owner_role__name="DBA"))
+
+
 async def receive_json(comm, timeout=3):
     return json.loads(await comm.receive_from(timeout=timeout))
 
@@ -204,13 +210,7 @@ async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch)
 
     token = await token_for(ateam["dba"])
     comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
-    items = await database_sync_to_async(
-        lambda: list(
-            ateam.release.checklists.get(name="Environment verification").items.filter(
-                owner_role__name="DBA"
-            )
-        )
-    )()
+    items = await dba_items(ateam)
     with monkeypatch.context() as m:
         m.setattr(live.publisher, "submit", lambda batch: None)  # Redis hiccup: lost
         await tick(items[0], ateam["dba"])
@@ -218,4 +218,32 @@ async def test_a_lost_broadcast_is_filled_from_the_audit_log(ateam, monkeypatch)
     first, second = await receive_json(comm), await receive_json(comm)
     assert [first["data"]["item"], second["data"]["item"]] == [items[0].pk, items[1].pk]
     assert second["seq"] == first["seq"] + 1
+    await comm.disconnect()
+
+
+async def test_viewers_in_the_writers_process_get_events_without_the_layer_round_trip(
+    ateam, monkeypatch
+):
+    """The publisher hands a committed batch to this process's hub directly: with every
+    publish to Redis failing, a viewer here still gets each tick at once, in order; with
+    the layer back, the copy that returns through Redis is not delivered a second time."""
+    from channels_redis.pubsub import RedisPubSubLoopLayer
+
+    token = await token_for(ateam["dba"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
+    items = await dba_items(ateam)
+
+    async def unreachable(layer, group, message):
+        raise ConnectionError("redis is away")
+
+    with monkeypatch.context() as m:
+        m.setattr(RedisPubSubLoopLayer, "group_send", unreachable)
+        await tick(items[0], ateam["dba"])
+        # Well before the hub's catch-up from the log (every 3 s) could have filled it.
+        first = await receive_json(comm, timeout=1)
+    await tick(items[1], ateam["dba"])
+    second = await receive_json(comm)
+    assert [first["data"]["item"], second["data"]["item"]] == [items[0].pk, items[1].pk]
+    assert second["seq"] == first["seq"] + 1
+    assert await comm.receive_nothing(timeout=0.5)  # the layer's copy was stale: dropped
     await comm.disconnect()
