@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 
-_MD = MarkdownIt("commonmark").enable("table")
+from .html_tables import table_rows
+
+# markdown-it stops reading at its nesting limit (20 in the commonmark preset, about ten
+# levels of list) and drops what follows without a word: allow far deeper nesting, and
+# warn where even that is reached (see ``nested_too_deep``).
+MAX_NESTING = 200
+_MD = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
 _MD.disable("inline")  # we read inline text ourselves; block parsing only
 # "[1]: https://..." link definitions: markdown-it drops them from the text; kept as a note
 _MD.disable("reference")
@@ -79,7 +85,7 @@ def _blocks(tokens, i: int, stop: str | None) -> tuple[list[Block], int]:
             append(Block("fence", ln, end, t.content, info=t.info.strip()))
             i += 1
         elif kind == "html_block":
-            append(Block("html", ln, end, t.content))
+            append(_html(t.content, ln, end))
             i += 1
         elif kind == "table_open":
             block, i = _table(tokens, i, ln, end)
@@ -90,6 +96,16 @@ def _blocks(tokens, i: int, stop: str | None) -> tuple[list[Block], int]:
         else:
             i += 1
     return out, i
+
+
+def _html(content: str, line: int, end: int) -> Block:
+    """An HTML block; one holding a ``<table>`` with a header and rows is a table."""
+    rows = table_rows(content)
+    if len(rows) < 2:
+        return Block("html", line, end, content)
+    (_, header), *body = rows
+    rows = [(line + n, r) for n, r in body]
+    return Block("table", line, end, info="html", header=header, rows=rows)
 
 
 def _table(tokens, i: int, line: int, end: int) -> tuple[Block, int]:
@@ -148,3 +164,12 @@ def split_cells(raw: str) -> list[str]:
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
     return _PIPE.split(s) if "\\" in s else s.split("|")
+
+
+def nested_too_deep(tokens) -> int | None:
+    """The line where the document reaches markdown-it's nesting limit (what nests deeper
+    is not read), or None."""
+    for t in tokens:
+        if t.level >= MAX_NESTING - 1:
+            return t.map[0] + 1 if t.map else None
+    return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from .blocks import _MD, Section, _blocks, _sections
+from .blocks import _MD, MAX_NESTING, Section, _blocks, _sections, nested_too_deep
 from .canonical import CanonicalReader
 from .checklists import ChecklistsReader
 from .comms import CommsReader
@@ -92,6 +92,12 @@ class _Builder:
         self.index.has_boxes = has_task_marks(self.index.text)
         self.index.marks_mean_done = marks_mean_done(self.index.text)
         tokens = _MD.parse(self.index.text)
+        if (deep := nested_too_deep(tokens)) is not None:
+            self.index.warn(
+                deep,
+                f"lists or quotes nest too deep here (markdown reads {MAX_NESTING} levels): "
+                "what nests deeper, and may be what follows, was not read",
+            )
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
         self.times.find_anchor()

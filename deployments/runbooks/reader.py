@@ -588,9 +588,12 @@ class BlocksReader:
         return False
 
     def check_cells(self, b: Block) -> None:
-        for ln, _row in b.rows:
-            raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
-            cells = len(split_cells(raw))
+        for ln, row in b.rows:
+            if b.info == "html":  # cells as the markup gave them, not one source line
+                cells = len(row)
+            else:
+                raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
+                cells = len(split_cells(raw))
             if cells < len(b.header):
                 self.index.warn(
                     ln,
