@@ -131,3 +131,34 @@ def test_the_seat_warning_names_the_line_the_placeholder_and_what_is_kept():
             "+1 555 0102 is kept as '[DBA: Name]'",
         )
     ]
+
+
+@pytest.mark.django_db
+def test_the_contacts_page_flags_the_seat_unfilled_and_still_shows_its_number():
+    """Imported into a release: the seat is unfilled on the contacts sheet, and the number kept
+    beside the placeholder is there to call (the page's person line links it)."""
+    from datetime import UTC, datetime
+
+    from django.template.loader import render_to_string
+
+    from deployments.runbooks.instantiate import instantiate
+    from notifications.oncall import contact_sheet
+
+    plan = parse_runbook(
+        "# Cutover\n## Team\n" + TABLE + "| DBA | [Name] | +1 555 0102 | | |\n"
+        "| SRE | Bo Chen | +1 555 0103 | bo@x.example | @bo |\n## Tasks\n- [ ] Back up\n"
+    )
+    release = instantiate(plan, datetime(2026, 12, 19, 22, 0, tzinfo=UTC))
+    seats = {s.role.name: s for s in contact_sheet(release, datetime(2026, 12, 19, tzinfo=UTC))}
+    dba, sre = seats["DBA"], seats["SRE"]
+    assert (dba.unfilled, sre.unfilled) == (True, False)
+    ((person),) = dba.primary
+    assert (person.name, person.phone, person.is_placeholder) == (
+        "[DBA: Name]",
+        "+1 555 0102",
+        True,
+    )
+    line = render_to_string("notifications/partials/person.html", {"p": person})
+    assert (
+        '<a href="tel:+15550102">+1 555 0102</a>' in line and 'class="person placeholder"' in line
+    )
