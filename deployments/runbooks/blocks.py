@@ -71,6 +71,8 @@ def _underline(text: str) -> bool:
 
 _RULE_NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("table", lambda t: "|" in t),
+    # an indented code block starts 4 columns in from its block: 4 spaces or a tab
+    ("code", lambda t: "    " in t or "\t" in t),
     ("fence", lambda t: "```" in t or "~~~" in t),
     ("blockquote", lambda t: _at_line_start(t, ">")),
     ("html_block", lambda t: _at_line_start(t, "<")),
