@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from .blocks import _MD, MAX_NESTING, Section, _blocks, _sections, nested_too_deep
+from .blocks import MAX_NESTING, Section, _blocks, _sections, block_tokens, nested_too_deep
 from .canonical import CanonicalReader
 from .checklists import ChecklistsReader
 from .comms import CommsReader
@@ -91,7 +91,7 @@ class _Builder:
         meta, self.index.text = front_matter(self.index.text)
         self.index.has_boxes = has_task_marks(self.index.text)
         self.index.marks_mean_done = marks_mean_done(self.index.text)
-        tokens = _MD.parse(self.index.text)
+        tokens = block_tokens(self.index.text)
         if (deep := nested_too_deep(tokens)) is not None:
             self.index.warn(
                 deep,
