@@ -210,3 +210,46 @@ def test_a_committed_batch_goes_out_as_one_message_with_fragments_only_where_pag
         [first + 2, first + 3],
     )
     assert all(m.get("warroom") for m in html_batch["events"])
+
+
+@pytest.mark.django_db
+def test_one_event_on_each_of_several_releases_is_written_in_one_go(django_assert_num_queries):
+    from tests.factories import team_release
+    from warroom.audit import verify_chain
+
+    a, b = team_release().release, team_release().release
+    heads = {a.pk: a.last_seq, b.pk: b.last_seq}
+    seen: list[list[tuple[int, int, bool]]] = []
+
+    def watch(batch):
+        seen.append([(e.release_id, e.seq, AuditEvent.release.is_cached(e)) for e in batch])
+
+    events.subscribe_batch("comms.update_sent")(watch)
+    try:
+        # The releases locked, the events inserted, the heads moved, the comms rules of
+        # both read by the outbox's subscriber: one statement each (and the savepoint
+        # the test's own transaction asks for, set and released).
+        with django_assert_num_queries(6):
+            made = events.record_each(
+                [
+                    (b, "comms.update_sent", {"message": 1}),
+                    (a, "comms.update_sent", {"message": 2}),
+                    (b, "comms.update_sent", {"message": 3}),
+                ],
+                actor_label="comms",
+            )
+    finally:
+        events._in_transaction_batch["comms.update_sent"].remove(watch)
+    assert [(e.release_id, e.seq, e.data["message"]) for e in made] == [
+        (b.pk, heads[b.pk] + 1, 1),
+        (a.pk, heads[a.pk] + 1, 2),
+        (b.pk, heads[b.pk] + 2, 3),
+    ]
+    assert seen == [[(e.release_id, e.seq, True) for e in made]]
+    for release, moved in ((a, 1), (b, 2)):
+        assert release.last_seq == heads[release.pk] + moved
+        release.refresh_from_db()
+        assert release.last_seq == heads[release.pk] + moved
+        assert verify_chain(release.pk) is None
+    stored = AuditEvent.objects.filter(pk__in=[e.pk for e in made])
+    assert set(stored.values_list("actor_label", flat=True)) == {"comms"}
