@@ -572,12 +572,13 @@ def escalate_due(now: datetime, timings: dict[str, float] | None = None) -> int:
     which role, who is on call, PagerDuty routes); the releases are then fired a chunk
     at a time (:data:`FIRE_CHUNK` levels, one transaction each; a chunk that fails is
     fired again release by release, so one release that fails is retried by the next
-    tick without holding back the others). Each chunk's pages are handed to the workers
-    and its PagerDuty triggers start out as soon as it commits, outside any transaction,
-    while the next chunk is written; the tick then records PagerDuty's answers and sends
-    the rest of its outbox. ``timings`` (given) gets the seconds each part took:
-    ``read``, ``fire`` (``first_chunk``: until the first chunk committed; ``hand_over``
-    within it) and ``send`` (waiting for PagerDuty after the last chunk)."""
+    tick without holding back the others). Each chunk's PagerDuty triggers start out as
+    soon as it commits, outside any transaction, while the next chunk is written; the
+    pages are handed to the workers in one go after the last chunk; the tick then
+    records PagerDuty's answers and sends the rest of its outbox. ``timings`` (given)
+    gets the seconds each part took: ``read``, ``fire`` (``first_chunk``: until the first
+    chunk committed; ``hand_over`` within it) and ``send`` (waiting for PagerDuty after
+    the last chunk)."""
     from notifications.pagerduty import Sending
 
     t0 = time.perf_counter()
@@ -643,8 +644,8 @@ def _fire_all(
     timings: dict[str, float] | None = None,
     sending: Sending | None = None,
 ) -> int:
-    """Fire ``by_release`` a chunk at a time; each chunk's pages are handed to the workers
-    once it commits (inside a caller's transaction: when that commits)."""
+    """Fire ``by_release`` a chunk at a time; the pages are handed to the workers once
+    every chunk has committed (inside a caller's transaction: when that commits)."""
     if not by_release:
         return 0
     started = time.perf_counter()
@@ -656,34 +657,36 @@ def _fire_all(
         for r in PagerDutyRoute.objects.filter(release_id__in=by_release, enabled=True)
     }
     fired = 0
-    handing = 0.0
+    handed: list[int] = []
     for n, chunk in enumerate(_chunks(by_release)):
-        handed: list[int] = []
+        mine: list[int] = []
         try:
-            fired += fire_releases(chunk, now, directory, routes, handed, sending)
+            fired += fire_releases(chunk, now, directory, routes, mine, sending)
         except Exception:
             logger.warning("escalating releases %s together failed; one by one", sorted(chunk))
-            handed = []
+            mine = []
             for release_id, batch in chunk.items():
-                mine: list[int] = []
+                alone: list[int] = []
                 try:
                     fired += fire_releases(
-                        {release_id: batch}, now, directory, routes, mine, sending
+                        {release_id: batch}, now, directory, routes, alone, sending
                     )
                 except Exception:
                     logger.exception(
                         "escalating release %s failed; the next tick retries", release_id
                     )
                 else:
-                    handed += mine
-        if handed:
-            t = time.perf_counter()
-            transaction.on_commit(functools.partial(hand_over, handed))
-            handing += time.perf_counter() - t
+                    mine += alone
+        handed += mine
         if timings is not None and n == 0:
             timings["first_chunk"] = time.perf_counter() - started
-    if timings is not None:  # (0 inside a caller's transaction: it runs at commit)
-        timings["hand_over"] = handing
+    # Every chunk's pages are written before any is handed to the workers (one batch,
+    # after commit): the last chunk's pages do not wait for the first's hand-over.
+    if handed:
+        t = time.perf_counter()
+        transaction.on_commit(functools.partial(hand_over, handed))
+        if timings is not None:  # (0 inside a caller's transaction: it runs at commit)
+            timings["hand_over"] = time.perf_counter() - t
     return fired
 
 
