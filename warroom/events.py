@@ -384,49 +384,72 @@ def record_each(
     """One event (``(release, kind, data)`` each) on each of several releases' chains, in
     one go — what a worker that finishes many releases' work at once needs (the comms
     workers' "update sent"): the releases' rows locked by one query (in id order, so two
-    such callers never deadlock), the events inserted by one statement, the heads moved
-    by one UPDATE. Opens (or joins) a transaction; subscribers run as with
-    :func:`record_many`, once all are written, and each event carries its release row,
-    read under the lock. A release named twice gets its events in order."""
-    from django.db.models import Case, Value, When
+    such callers never deadlock), then :func:`record_locked_across`. Opens (or joins) a
+    transaction; each given release row learns its new head. A release named twice gets
+    its events in order."""
+    if not entries:
+        return []
+    with transaction.atomic():
+        ids = sorted({r.pk for r, _, _ in entries})
+        rows = release_model().objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        locked = {r.pk: r for r in rows}
+        made = record_locked_across(
+            [(locked[r.pk], kind, data) for r, kind, data in entries], actor_label=actor_label
+        )
+    for given, _, _ in entries:
+        given.last_seq, given.last_hash = locked[given.pk].last_seq, locked[given.pk].last_hash
+    return made
 
+
+def record_locked_across(
+    entries: Iterable[tuple[Any, str | EventKind, dict | None]],
+    *,
+    actor=None,
+    actor_label: str | None = None,
+) -> list[AuditEvent]:
+    """Append events of several releases in one go: ``(release, kind, data)`` each, in
+    order. What a writer holding many releases' row locks at once needs (escalation's
+    tick fires a chunk of releases per transaction): one insert for every event and one
+    UPDATE of every head, where :func:`record_many` takes both per release.
+
+    As with ``record_many(..., locked=True)``: the caller's transaction holds each
+    release row's lock and read its ``last_seq``/``last_hash`` under it (a stale head
+    still fails loudly on the unique (release, seq)); each event carries its release row.
+    The releases' heads move on in memory as the events are built, so a caller whose
+    transaction fails reads its rows again. Subscribers run as with :func:`record_many`,
+    once every event is written, all events in one batch."""
     items = [(r, k.name if isinstance(k, EventKind) else k, d) for r, k, d in entries]
     for _, kind, _ in items:
         if kind not in _kinds:
             raise ImproperlyConfigured(f"event kind {kind!r} is not declared by any app")
     if not items:
         return []
-    Release = release_model()
-    label = actor_label[: AuditEvent.ACTOR_LABEL_MAX]
-    with transaction.atomic():
-        ids = sorted({r.pk for r, _, _ in items})
-        rows = Release.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-        locked = {r.pk: r for r in rows}
-        at = clock.now().astimezone(UTC)
-        made = []
-        for given, kind, data in items:
-            release = locked[given.pk]
-            event = AuditEvent(
-                release_id=release.pk,
-                seq=release.last_seq + 1,
-                kind=kind,
-                at=at,
-                actor=None,
-                actor_label=label,
-                data=json.loads(canonical_json(data or {})),
-                prev_hash=release.last_hash or GENESIS,
-            )
-            event.release = release
-            event.hash = event.compute_hash()
-            release.last_seq, release.last_hash = event.seq, event.hash
-            made.append(event)
-        AuditEvent.objects.bulk_create(made)
-        heads = list(locked.values())
-        Release.objects.filter(pk__in=ids).update(
-            last_seq=Case(*[When(pk=r.pk, then=Value(r.last_seq)) for r in heads]),
-            last_hash=Case(*[When(pk=r.pk, then=Value(r.last_hash)) for r in heads]),
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_locked_across needs the caller's transaction")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = (
+        actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
+    )
+    at = clock.now().astimezone(UTC)
+    made = []
+    heads: dict[int, Any] = {}
+    for release, kind, data in items:
+        event = AuditEvent(
+            release_id=release.pk,
+            seq=release.last_seq + 1,
+            kind=kind,
+            at=at,
+            actor=user,
+            actor_label=label[: AuditEvent.ACTOR_LABEL_MAX],
+            data=json.loads(canonical_json(data or {})),
+            prev_hash=release.last_hash or GENESIS,
         )
-        for given, _, _ in items:
-            given.last_seq, given.last_hash = locked[given.pk].last_seq, locked[given.pk].last_hash
-        _run_subscribers(made)
+        event.release = release
+        event.hash = event.compute_hash()
+        release.last_seq, release.last_hash = event.seq, event.hash
+        heads[release.pk] = release
+        made.append(event)
+    AuditEvent.objects.bulk_create(made)
+    release_model().objects.bulk_update(list(heads.values()), ["last_seq", "last_hash"])
+    _run_subscribers(made)
     return made
