@@ -177,7 +177,9 @@ class BlocksReader:
             self.canonical.process_explicit(sec, ctx)
             return
         st = _State(ctx)
+        steps_before = len(self.index.plan.rollback_plan)
         leftovers = [b for b in sec.blocks if not self.block(b, st)]
+        self.rollback.prose_steps(st, steps_before)
         leftovers += st.pending_fences
         leftovers += [Block("para", ln, ln, t) for ln, t in st.unparsed_criteria]
         leftovers += st.loose  # nothing vanishes: prose the plan has no field for is a note
