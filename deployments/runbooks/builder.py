@@ -19,6 +19,7 @@ bullet inside a checklist is read by the blocks reader) is wired here.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from .blocks import _MD, Section, _blocks, _sections
@@ -140,16 +141,21 @@ class _Builder:
         """``### Step 1: Snapshot all indices`` under a phase, a checklist, a procedure or a
         rollback plan: the heading is one task of the enclosing section, its body the
         task's verification, an ``Owner: X`` line under it its owner."""
-        if sec.level < 3 or parent.explicit or heading_prefix(sec.title):
-            return False
-        steps = parent.cls in ("timeline", "checklist", "rollback_plan") or parent.tasks
-        if not steps or parent.cls in ("gate", "rollback", "roles", "escalation", "comms"):
+        if sec.level < 2 or parent.explicit or heading_prefix(sec.title):
             return False
         text = step_heading(plain(sec.title))
         if not text:
             return False
-        if sec.title.lstrip()[:1].isdigit() and classify(text) in _NOT_STEP_KINDS:
+        numbered = sec.title.lstrip()[:1].isdigit()  # "### 3. X" rather than "### Step 3: X"
+        if numbered and classify(text) in _NOT_STEP_KINDS:
             return False  # "### 3. Rollback" names a section; "### Paso 2: Migrar contactos" a step
+        steps = parent.cls in ("timeline", "checklist", "rollback_plan") or parent.tasks
+        if parent.cls in ("gate", "rollback", "roles", "escalation", "comms", "notes"):
+            return False
+        if not steps and (numbered or parent.cls is not None):
+            return False
+        if not parent.title:  # "## Step 1: X" with no heading above: the document's steps
+            parent = replace(parent, title=self.index.plan.title)
         leftovers = self.checklists.heading_step(sec, parent, text)
         if leftovers:
             self.reader.note(sec, parent, leftovers)

@@ -339,9 +339,9 @@ class ChecklistsReader:
         # right under a procedure heading ("Cutover Steps", "Ablauf", "上线步骤") still is;
         # one under a bold "**Steps:**" label or in a rollback procedure of such a document
         # stays as written there (a note, as the seeds expect)
-        procedure = (
-            b.ordered and not st.label and (ctx.cls != "rollback_plan" or rollback_bare(ctx.title))
-        )
+        # "## Rollback" / "## Откат" alone: its bullets, numbered or not, are the procedure
+        bare = ctx.cls == "rollback_plan" and rollback_bare(ctx.title)
+        procedure = not st.label and ((b.ordered and ctx.cls != "rollback_plan") or bare)
         boxes = self.index.has_boxes and not procedure
         # numbered steps right under a phase heading ("## Cutover day", "## День перехода")
         phase_steps = procedure and ctx.cls == "timeline" and ctx.phase is not None
@@ -354,6 +354,8 @@ class ChecklistsReader:
         text = plain(it.text)
         if not text or text.endswith(":") or any(c.kind == "list" for c in it.children):
             return False
+        if bare and not b.ordered and read_criterion(text) is not None:
+            return False  # "- Error rate > 5%" under "## Rollback": a trigger, not a step
         return not re.match(r"^(?:verification|note|owner|tip|warning)\s*:", text, re.I)
 
     def heading_step(self, sec: Section, ctx: Ctx, text: str) -> list[Block]:
