@@ -501,7 +501,8 @@ class BlocksReader:
             crit.line = bl.item.line
             self.index.plan.rollback_criteria.append(crit)
             return True
-        st.unparsed_criteria.append((bl.item.line, bl.text))
+        if not self.rollback.worded_criterion(bl.text, bl.label, bl.item.line, st):
+            st.unparsed_criteria.append((bl.item.line, bl.text))
         return True
 
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:

@@ -59,6 +59,12 @@ _AUTOMATIC = re.compile(
 _TIME_UNITS = {"m": 60, "h": 3600}
 
 
+#: labels and headings inside a rollback section whose bullets are not criteria
+_NOT_CRITERIA = re.compile(
+    r"authorit|decision|decide|who\b|owner|contact|process|procedure|steps?\b|notif|"
+    r"communicat|entscheid|verantwort|decisi|responsab|quyết định|决策|決裁|решени|ответствен",
+    re.I,
+)
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _METRIC_TAIL = re.compile(r"\s+(?:for|during|für|durante|por|trong|в течение|longer|länger)$", re.I)
 
@@ -187,6 +193,26 @@ class RollbackReader:
                     crit.automatic = bool(_AUTOMATIC.search(action))
                 crit.line = ln
                 self.index.plan.rollback_criteria.append(crit)
+
+    def worded_criterion(self, text: str, label: str, line: int, st: _State) -> bool:
+        """A bullet of a rollback criteria section with no threshold to measure ("Data
+        corruption detected", "Потеря данных"): a criterion all the same, its text kept, with
+        no metric or comparison (people judge it; the watcher leaves it alone). Not a bullet
+        under "Decision authority", "Process" or the like: those name people or steps."""
+        if _NOT_CRITERIA.search(label) or _NOT_CRITERIA.search(st.ctx.title):
+            return False
+        self.index.plan.rollback_criteria.append(
+            PlanRollbackCriterion(
+                metric="",
+                comparison="",
+                threshold=0.0,
+                severity=st.severity or _severity(label or st.ctx.title),
+                text=plain(text),
+                automatic=bool(_AUTOMATIC.search(text)),
+                line=line,
+            )
+        )
+        return True
 
     def prose_steps(self, st: _State, steps_before: int) -> None:
         """A rollback procedure written as prose ("If the cluster is not green in 30 minutes,

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Russian runbook text
 """Importing runbooks into the database: commands, the browser flow, round trips."""
 
 import json
@@ -365,3 +366,37 @@ def test_the_preview_prefills_the_go_live_the_runbook_states(client, django_user
     client.force_login(django_user_model.objects.create_user("rm"))
     page = client.post("/import/", {"markdown": PREVIEWED, "action": "preview"}).content.decode()
     assert 'name="go_live_at" value="2026-03-14T22:00:00+01:00"' in page
+
+
+WORDED = (
+    "# Gateway switch\n\nДата перехода: 2026-03-14 22:00 MSK\n\n## День перехода\n\n"
+    "1. Переключить маршрутизацию\n\n## Критерии отката\n\n"
+    "- Недоступность платёжного шлюза более 2 минут\n- Потеря данных\n"
+)
+
+
+def test_a_criterion_in_words_only_is_kept_unwatched_and_shown_as_judged_by_people(
+    client, django_user_model
+):
+    plan = parse_runbook(WORDED.encode(), source_name="worded.md")
+    release = instantiate(plan, name="Gateway switch", go_live_at=T0)
+    stored = [
+        (c.metric, c.op, c.threshold, c.enabled, c.text)
+        for c in release.rollback_criteria.order_by("order")
+    ]
+    assert stored == [
+        ("Недоступность платёжного шлюза", ">", 120.0, True, stored[0][4]),
+        ("", "", 0.0, False, "Потеря данных"),
+    ]
+    back = plan_from_release(release)
+    assert [(c.metric, c.comparison, c.text) for c in back.rollback_criteria][1] == (
+        "",
+        "",
+        "Потеря данных",
+    )
+    assert parse_runbook(render_plan(back).encode(), source_name="x.md").rollback_criteria == (
+        back.rollback_criteria
+    )
+    client.force_login(django_user_model.objects.create_user("rm"))
+    page = client.post("/import/", {"markdown": WORDED, "action": "preview"}).content.decode()
+    assert "<td>Потеря данных</td><td>judged by people</td>" in page

@@ -63,6 +63,8 @@ COLUMNS = {
 ESCALATION = ("eskalation", "eskalationspfad")
 WEEK_WORDS = ("woche", "kw")
 NAMED_DAYS = {
+    "go-live-wochenende": (0, 2),
+    "umstellungswochenende": (0, 2),
     "tag der umstellung": (0, 1),
     "nacht der umstellung": (0, 1),
     "tag des go-live": (0, 1),

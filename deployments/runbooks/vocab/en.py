@@ -108,6 +108,12 @@ ESCALATION = ("escalation", "escalate")
 WEEK_WORDS = ("week", "wk")
 #: sections named after a day or week of the go-live: (offset in days, length in days)
 NAMED_DAYS = {
+    "day of cutover": (0, 1),
+    "day of go-live": (0, 1),
+    "day of the cutover": (0, 1),
+    "night of the cutover": (0, 1),
+    "go-live weekend": (0, 2),
+    "release weekend": (0, 2),
     "upgrade night": (0, 1),
     "upgrade day": (0, 1),
     "maintenance window": (0, 1),
@@ -118,7 +124,7 @@ NAMED_DAYS = {
     "release night": (0, 1),
     "deployment night": (0, 1),
     "deployment day": (0, 1),
-    "cutover weekend": (0, 1),
+    "cutover weekend": (0, 2),
     "week before": (-7, 7),
     "the week before": (-7, 7),
     "day before": (-1, 1),

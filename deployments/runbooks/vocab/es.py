@@ -66,6 +66,9 @@ COLUMNS = {
 ESCALATION = ("escalamiento", "escalado", "escalada")
 WEEK_WORDS = ("semana",)
 NAMED_DAYS = {
+    "noche de salida": (0, 1),
+    "día de puesta en producción": (0, 1),
+    "día de la puesta en producción": (0, 1),
     "día del corte": (0, 1),
     "dia del corte": (0, 1),
     "noche del corte": (0, 1),

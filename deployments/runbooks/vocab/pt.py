@@ -54,6 +54,8 @@ COLUMNS = {
 ESCALATION = ("escalonamento", "escalação")
 WEEK_WORDS = ("semana",)
 NAMED_DAYS = {
+    "dia da entrada em produção": (0, 1),
+    "noite do corte": (0, 1),
     "dia da virada": (0, 1),
     "noite da virada": (0, 1),
     "dia da migração": (0, 1),

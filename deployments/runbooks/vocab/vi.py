@@ -42,6 +42,7 @@ COLUMNS = {
 ESCALATION = ("leo thang",)
 WEEK_WORDS = ("tuần",)
 NAMED_DAYS = {
+    "ngày chuyển đổi hệ thống": (0, 1),
     "ngày chuyển đổi": (0, 1),
     "đêm chuyển đổi": (0, 1),
     "đêm triển khai": (0, 1),
