@@ -133,6 +133,35 @@ def wait_until_ticking(timeout: float = 120) -> None:
     raise SystemExit("beat and the worker did not start ticking")
 
 
+def wait_for_whole_ticks(count: int = 4, timeout: float = 120) -> None:
+    """Until ``count`` ticks that started after now have run all their jobs — most likely
+    in each worker process: the clock job's cache is each process's own (a tick finding
+    another one running skips them, yet leaves its time too: the lock must be free)."""
+    from datetime import datetime
+
+    from warroom import clock
+    from warroom.health import TICK_LOCK_KEY, _redis, last_tick
+
+    def lock_free() -> bool:
+        return not _redis().exists(TICK_LOCK_KEY)
+
+    def started_since(moment) -> bool:
+        at = last_tick()
+        return at is not None and datetime.fromisoformat(at) > moment
+
+    deadline = time.monotonic() + timeout
+    while not lock_free():  # a tick that may have started before now is still running
+        if time.monotonic() > deadline:
+            raise SystemExit("the tick did not finish")
+        time.sleep(0.05)
+    for _ in range(count):
+        free_at = clock.now()  # a tick starting from now on runs its jobs, or waits for one
+        while not (started_since(free_at) and lock_free()):
+            if time.monotonic() > deadline:
+                raise SystemExit("the tick did not finish")
+            time.sleep(0.05)
+
+
 def start_processes(stack: Stack, servers: Servers, workers: int) -> list[subprocess.Popen]:
     from django.conf import settings
 
@@ -207,20 +236,29 @@ def bench_outbox(stack: Stack, servers: Servers, releases: int, workers: int) ->
     procs = start_processes(stack, servers, workers)
     try:
         wait_until_ticking()
+        lead = 20.0
         for _ in range(10):  # SQLite: the workers' ticks may hold the write lock a while
             try:
-                # The 15-minute slot (T0 + 1h) falls 1 s from now: the messages' due time
-                # is then, not when the releases were made (before the workers started).
-                due = clock.now() + timedelta(seconds=1)
+                # The 15-minute slot (T0 + 1h) falls ``lead`` from now: the messages' due
+                # time is then, not when the releases were made (before the workers
+                # started). Moving 200 releases' T0 sends the tick's clock job through
+                # each of them once in each worker process (seconds): that is over
+                # before the rules fall due.
+                due = clock.now() + timedelta(seconds=lead)
                 with transaction.atomic():
                     Release.objects.filter(pk__in=[r.pk for r in made]).update(
                         go_live_at=due - timedelta(hours=1)
                     )
-                    CommsRule.objects.update(next_due_at=due)
+                wait_for_whole_ticks()
+                if clock.now() > due - timedelta(seconds=1):
+                    lead *= 2
+                    log(f"the clock took longer than {lead / 2:.0f}s; again with {lead:.0f}s")
+                    continue
+                CommsRule.objects.update(next_due_at=due)
                 break
             except OperationalError:
                 log("database locked; trying again")
-        log(f"{releases} releases, {expected} deliveries due in 1s")
+        log(f"{releases} releases, {expected} deliveries due in {due - clock.now()}")
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             done = Delivery.objects.filter(state__in=["sent", "failed"]).count()

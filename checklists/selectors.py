@@ -61,16 +61,46 @@ class Progress:
 
 def checklist_progress(release) -> dict[int, Progress]:
     """Progress per checklist id, from one aggregate query."""
+    return _progress(ChecklistItem.objects.filter(checklist__release=release))
+
+
+def checklist_progress_of(release_ids: list[int]) -> dict[int, Progress]:
+    """Progress per checklist id of every checklist of ``release_ids``: one aggregate."""
+    return _progress(ChecklistItem.objects.filter(checklist__release_id__in=release_ids))
+
+
+def checklists_of(release_ids: list[int]) -> dict[int, list[Checklist]]:
+    """Each release's checklists in order (one query for them all)."""
+    found: dict[int, list[Checklist]] = {pk: [] for pk in release_ids}
+    rows = Checklist.objects.filter(release_id__in=release_ids)
+    for c in rows.order_by("release", "order", "id"):
+        found[c.release_id].append(c)
+    return found
+
+
+def open_rollback_calls(release_ids: list[int]) -> dict[int, RollbackCall]:
+    """Each release's raised rollback trigger still waiting for its decision (the latest
+    raised, as :func:`open_rollback_call`), for those that have one: one query."""
+    found: dict[int, RollbackCall] = {}
+    calls = RollbackCall.objects.filter(release_id__in=release_ids, decided_at=None)
+    for call in calls.order_by("release", "-raised_at"):
+        found.setdefault(call.release_id, call)
+    return found
+
+
+def releases_with_gates(release_ids: list[int]) -> set[int]:
+    """Those of ``release_ids`` that have a gate: one query."""
+    rows = Gate.objects.filter(release_id__in=release_ids).order_by().values_list("release_id")
+    return {pk for (pk,) in rows.distinct()}
+
+
+def _progress(items) -> dict[int, Progress]:
     S = ChecklistItem.Status
-    rows = (
-        ChecklistItem.objects.filter(checklist__release=release)
-        .values("checklist_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status=S.DONE)),
-            na=Count("id", filter=Q(status=S.NA)),
-            blocked=Count("id", filter=Q(status=S.BLOCKED)),
-        )
+    rows = items.values("checklist_id").annotate(
+        total=Count("id"),
+        done=Count("id", filter=Q(status=S.DONE)),
+        na=Count("id", filter=Q(status=S.NA)),
+        blocked=Count("id", filter=Q(status=S.BLOCKED)),
     )
     return {r["checklist_id"]: Progress(r["total"], r["done"], r["na"], r["blocked"]) for r in rows}
 
@@ -216,16 +246,24 @@ def gates(release) -> list[Gate]:
 def awaited_sign_offs(release) -> list[tuple[Gate, Role]]:
     """(gate, role) for each required sign-off nobody has approved yet (its current
     sign-off is missing, or is not an approval), gates in order: one query."""
+    return awaited_sign_offs_of([release.pk])[release.pk]
+
+
+def awaited_sign_offs_of(release_ids: list[int]) -> dict[int, list[tuple[Gate, Role]]]:
+    """:func:`awaited_sign_offs` of each of ``release_ids``, by release id: one query."""
     approved = SignOff.objects.filter(
         required=OuterRef("pk"), superseded_by=None, verdict=SignOff.Verdict.APPROVE
     )
     rows = (
-        RequiredSignOff.objects.filter(gate__release=release)
+        RequiredSignOff.objects.filter(gate__release_id__in=release_ids)
         .exclude(Exists(approved))
         .select_related("gate", "role")
         .order_by("gate__order", "gate_id", "order", "id")
     )
-    return [(r.gate, r.role) for r in rows]
+    found: dict[int, list[tuple[Gate, Role]]] = {pk: [] for pk in release_ids}
+    for r in rows:
+        found[r.gate.release_id].append((r.gate, r.role))
+    return found
 
 
 def gate_decision_roles(release) -> list[tuple[int, int]]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import checklist_due_offset
@@ -191,25 +192,42 @@ def _state(release: Release) -> tuple:
 ABOVE = frozenset({"notifications"})
 
 
-def _moments_unmoved(release: Release, known: tuple) -> bool:
-    """Whether every event since ``known`` was one that cannot move a moment."""
+def _moments_unmoved(release: Release, known: tuple, kinds: set[str] | None = None) -> bool:
+    """Whether every event since ``known`` was one that cannot move a moment (``kinds``:
+    the kinds of those events, when read already)."""
     if known[:2] != _state(release)[:2]:
         return False
-    kinds = set(
-        AuditEvent.objects.filter(release=release, seq__gt=known[2])
-        .order_by()
-        .values_list("kind", flat=True)
-        .distinct()
-    )
+    if kinds is None:
+        kinds = _kinds_since({release.pk: known[2]}).get(release.pk, set())
     declared = events.declared()
     return all(k in declared and declared[k].owner in ABOVE for k in kinds)
 
 
-def record_all_due(now: datetime) -> int:
-    """The tick's job: every watched release whose next moment may have come, each in
-    its own transaction."""
-    total = 0
-    watched = list(watched_releases(now).order_by("pk"))
+#: Releases whose events since a sequence number are read in one query.
+KINDS_CHUNK = 200
+
+
+def _kinds_since(since: dict[int, int]) -> dict[int, set[str]]:
+    """The kinds of each release's events after its sequence number ``since[pk]``: one
+    query per :data:`KINDS_CHUNK` releases."""
+    found: dict[int, set[str]] = {}
+    items = list(since.items())
+    for start in range(0, len(items), KINDS_CHUNK):
+        after = Q()
+        for pk, seq in items[start : start + KINDS_CHUNK]:
+            after |= Q(release_id=pk, seq__gt=seq)
+        rows = AuditEvent.objects.filter(after).order_by().values_list("release_id", "kind")
+        for pk, kind in rows.distinct():
+            found.setdefault(pk, set()).add(kind)
+    return found
+
+
+def _waiting(watched: list[Release], now: datetime) -> tuple[dict, dict[int, set[str]]]:
+    """The releases whose next moment has not come and that were looked at lately (what
+    is known of each), and the kinds of the events since of those with new events and
+    their times unmoved — read for them all in one query (a comms worker's batch moves
+    many releases' sequences at once)."""
+    waiting = {}
     for release in watched:
         known = _next_moment.get(release.pk)
         if (
@@ -217,9 +235,27 @@ def record_all_due(now: datetime) -> int:
             and (known[1] is None or known[1] > now)
             and time.monotonic() - known[2] < RECHECK_SECONDS
         ):
+            waiting[release.pk] = known
+    moved = {}
+    for release in watched:
+        state, known = _state(release), waiting.get(release.pk)
+        if known is not None and known[0] != state and known[0][:2] == state[:2]:
+            moved[release.pk] = known[0][2]
+    return waiting, _kinds_since(moved)
+
+
+def record_all_due(now: datetime) -> int:
+    """The tick's job: every watched release whose next moment may have come, each in
+    its own transaction."""
+    total = 0
+    watched = list(watched_releases(now).order_by("pk"))
+    waiting, kinds = _waiting(watched, now)
+    for release in watched:
+        known = waiting.get(release.pk)
+        if known is not None:
             if known[0] == _state(release):
                 continue
-            if _moments_unmoved(release, known[0]):
+            if _moments_unmoved(release, known[0], kinds.get(release.pk, set())):
                 _next_moment[release.pk] = (_state(release), known[1], known[2])
                 continue
         try:

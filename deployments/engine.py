@@ -28,11 +28,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import F, Max, Q
 
+from deployments import engine_sql
 from deployments.executors import REPORTED, RunContext, StepFailed, executor_for
 from deployments.models import EngineRequest, Phase, Release, Step, StepRun
-from warroom import clock, events, policies
+from warroom import clock, events, policies, sqlbatch
 from warroom.errors import Conflict, FieldError
 
 logger = logging.getLogger(__name__)
@@ -355,21 +356,17 @@ def step_skip(*, run: StepRun, user, reason: str, standing=None) -> StepRun:
 
 
 # --- the worker's side: claim, heartbeat, finish ---------------------------------------
-def _locked_run(run_id: int) -> tuple[StepRun, Release] | None:
-    """The run with its step, phase and release, read in one query that takes the
-    release's row lock (the head of the audit chain: every writer of this release's runs
-    takes it first). The run's own columns may be older than the lock (PostgreSQL
-    re-reads only the locked row after a wait): every change to the run is a
-    compare-and-swap UPDATE, which sees the latest row."""
-    try:
-        run = (
-            StepRun.objects.select_related("step__phase__release")
-            .select_for_update(of=("step__phase__release",))
-            .get(pk=run_id)  # unordered: a lookup by key needs no ORDER BY over four tables
-        )
-    except StepRun.DoesNotExist:
-        return None
-    return run, run.step.phase.release
+def _locked_run(
+    run_id: int, *also: sqlbatch.Statement
+) -> tuple[tuple[StepRun, Release] | None, list[sqlbatch.Result]]:
+    """Take the lock of the run's release (the head of the audit chain: every writer of
+    this release's runs takes it first), read the run with its step, phase and release
+    (after the lock: every column is current) and run ``also`` — one round trip on
+    PostgreSQL. Returns the run and release (None when there is no such run) and the
+    results of ``also``."""
+    reads = engine_sql.lock_and_read(run_id)
+    results = sqlbatch.run([*reads, *also])
+    return engine_sql.run_read(results[len(reads) - 1]), results[len(reads) :]
 
 
 def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
@@ -377,7 +374,7 @@ def claim(run_id: int, owner: str) -> tuple[StepRun, bool] | None:
     Returns the run and whether it was a takeover, or None when it is not ours to run."""
     now = clock.now()
     with transaction.atomic():
-        found = _locked_run(run_id)
+        found, _ = _locked_run(run_id)
         if found is None:
             return None
         run, release = found
@@ -522,18 +519,22 @@ def _finish(
     at once, and returned."""
     now = clock.now()
     chained = None
+    log = "\n".join([*lines, message])[-20000:]
+    status = StepRun.Status.SUCCEEDED if ok else StepRun.Status.FAILED
+    error = "" if ok else message
+    # Locking, reading, finishing and (after a success) reading the next step are one
+    # round trip on PostgreSQL; the finish is a compare-and-swap on the lease, so it
+    # may go out before the run is seen.
+    new_id = ok and chain and sqlbatch.one_trip()
+    also = [engine_sql.finishing(run_id, owner, status=status, now=now, log=log, error=error)]
+    if ok:
+        also.append(engine_sql.following_run(run_id, new_id=new_id))
     with transaction.atomic():
-        found = _locked_run(run_id)
+        found, results = _locked_run(run_id, *also)
         if found is None:
             return None
         run, release = found
-        log = "\n".join([*lines, message])[-20000:]
-        status = StepRun.Status.SUCCEEDED if ok else StepRun.Status.FAILED
-        error = "" if ok else message
-        done = StepRun.objects.filter(
-            pk=run_id, lease_owner=owner, status=StepRun.Status.RUNNING
-        ).update(status=status, finished_at=now, lease_expires_at=None, log=log, error=error)
-        if not done:
+        if not results[0].rowcount:
             logger.warning("run %s: lease lost before finishing; the new holder records it", run_id)
             return None
         run.status, run.finished_at, run.lease_expires_at = status, now, None
@@ -544,8 +545,14 @@ def _finish(
         kind = "step.succeeded" if ok else "step.failed"
         if ok and not release.is_closed:
             # Recorded by _advance, with the next step's start when it claims it (one
-            # insert and one head update for both).
-            chained = _advance(step, run, claim_for=owner if chain else None, outcome=(kind, data))
+            # statement for both, sent with the claimed run's insert).
+            chained = _advance(
+                step,
+                run,
+                claim_for=owner if chain else None,
+                outcome=(kind, data),
+                following=engine_sql.following(results[1], new_id=new_id),
+            )
             return run, chained
         events.record(release, kind, actor_label=ENGINE, data=data, locked=True)
         # Closed meanwhile (aborted): nothing more runs. Otherwise a failure is retried
@@ -574,13 +581,15 @@ def _advance(
     *,
     claim_for: str | None = None,
     outcome: tuple[str, dict] | None = None,
+    following: engine_sql.Following | None = None,
 ) -> StepRun | None:
     """After ``step`` succeeded or was skipped: queue the next step of its chain (the
     caller holds the release's lock and has its row fresh in ``step.phase.release``).
     With ``claim_for`` the next step, when it may start at once, is claimed for that
     worker instead of being queued; it is returned then. ``outcome`` is ``step``'s own
     event, not yet recorded: it is recorded first, together with the claimed step's
-    ``step.started`` when there is one."""
+    ``step.started`` when there is one. ``following``: the next forward step and a fresh
+    run id, when the caller read them under the lock already (:func:`_following`)."""
     release = step.phase.release
 
     def record_outcome() -> None:
@@ -603,18 +612,14 @@ def _advance(
         record_outcome()
         return None
     # The next step and its latest attempt, in one query (a subquery: no GROUP BY).
-    nxt = (
-        forward_steps(step.phase)
-        .filter(Q(order__gt=step.order) | Q(order=step.order, pk__gt=step.pk))
-        .annotate(last_attempt=Subquery(_LAST_ATTEMPT))
-        .first()
+    nxt, last, new_id = following or engine_sql.following(
+        sqlbatch.run([engine_sql.following_step(step)])[0]
     )
     if nxt is None:
         record_outcome()
         _phase_finished(step.phase, dry_run=run.dry_run)
         return None
     nxt.phase = step.phase
-    last = nxt.last_attempt or 0
     at_once = (
         claim_for is not None
         and release.paused_at is None
@@ -626,10 +631,28 @@ def _advance(
         _queue(nxt, dry_run=run.dry_run, by=ENGINE, last_attempt=last)
         return None
     assert claim_for is not None
+    return _claim_next(
+        release, nxt, run, claim_for=claim_for, attempt=last + 1, new_id=new_id, outcome=outcome
+    )
+
+
+def _claim_next(
+    release: Release,
+    nxt: Step,
+    run: StepRun,
+    *,
+    claim_for: str,
+    attempt: int,
+    new_id: int | None,
+    outcome: tuple[str, dict] | None,
+) -> StepRun:
+    """Claim ``nxt`` for ``claim_for`` at once (under the release's lock) and record
+    ``outcome`` with its ``step.started``."""
     now = clock.now()
-    claimed = StepRun.objects.create(
+    claimed = StepRun(
+        id=new_id,
         step=nxt,
-        attempt=last + 1,
+        attempt=attempt,
         dry_run=run.dry_run,
         requested_by=ENGINE,
         status=StepRun.Status.RUNNING,
@@ -638,16 +661,22 @@ def _advance(
         heartbeat_at=now,
         started_at=now,
     )
+    along = []
+    if new_id is None:
+        (pk,) = sqlbatch.run([sqlbatch.insert(StepRun, [claimed], returning=True)])[0].rows[0]
+    else:  # its id is known: the row goes out with the events, in one round trip
+        pk = new_id
+        along.append(sqlbatch.insert(StepRun, [claimed]))
+    sqlbatch.saved(claimed, pk)
     started = ("step.started", _step_data(nxt, claimed, worker=claim_for))
     events.record_many(
-        release, [*([outcome] if outcome else []), started], actor_label=ENGINE, locked=True
+        release,
+        [*([outcome] if outcome else []), started],
+        actor_label=ENGINE,
+        locked=True,
+        along=along,
     )
     return claimed
-
-
-_LAST_ATTEMPT = (
-    StepRun.objects.filter(step=OuterRef("pk")).order_by("-attempt").values("attempt")[:1]
-)
 
 
 def _phase_finished(phase: Phase, *, dry_run: bool) -> None:

@@ -9,12 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import ChecklistKind, Outcome, Progress, checklist_due_offset
 from deployments.issues import issue_rows
-from deployments.models import EngineRequest, Phase, PipelineToken, Release, Step, StepRun
+from deployments.models import (
+    EngineRequest,
+    Phase,
+    PipelineToken,
+    Release,
+    Step,
+    StepRun,
+    WarIssue,
+)
 from warroom import clock, events
 from warroom.audit import AuditEvent
 
@@ -379,22 +387,88 @@ def status_facts(release: Release, *, now: datetime | None = None) -> StatusFact
     """The facts of a status update, as the board computes them (without its event lists,
     issues, steps and alerts)."""
     now = now or clock.now()
-    phases = list(release.phases.all())
-    phase_by_id = {p.pk: p for p in phases}
     checklists = list(release.checklists.all())
+    return _status_facts(
+        release,
+        now,
+        phases=list(release.phases.all()),
+        checklists=checklists,
+        gate_summaries=checklist_selectors.gate_states(release),
+        per=checklist_selectors.checklist_progress(release),
+        open_call=checklist_selectors.open_rollback_call(release),
+        open_critical=release.issues.blocking_go().count(),
+    )
+
+
+def status_facts_of(
+    releases: list[Release], *, now: datetime | None = None
+) -> dict[int, StatusFacts]:
+    """:func:`status_facts` of many releases at once (the comms workers' batch), by release
+    id: one query per table for them all, and the gates' states read per release only for
+    the releases that have gates."""
+    now = now or clock.now()
+    ids = [r.pk for r in releases]
+    phases: dict[int, list[Phase]] = {pk: [] for pk in ids}
+    for phase in Phase.objects.filter(release_id__in=ids).order_by("release", "order", "id"):
+        phases[phase.release_id].append(phase)
+    checklists = checklist_selectors.checklists_of(ids)
+    per = checklist_selectors.checklist_progress_of(ids)
+    calls = checklist_selectors.open_rollback_calls(ids)
+    gated = checklist_selectors.releases_with_gates(ids)
+    critical = dict(
+        WarIssue.objects.filter(release_id__in=ids)
+        .blocking_go()
+        .order_by()
+        .values_list("release_id")
+        .annotate(n=Count("id"))
+    )
+    return {
+        r.pk: _status_facts(
+            r,
+            now,
+            phases=phases[r.pk],
+            checklists=checklists[r.pk],
+            gate_summaries=checklist_selectors.gate_states(r) if r.pk in gated else [],
+            per={c.pk: per[c.pk] for c in checklists[r.pk] if c.pk in per},
+            open_call=calls.get(r.pk),
+            open_critical=critical.get(r.pk, 0),
+        )
+        for r in releases
+    }
+
+
+def open_issues_of(release_ids: list[int]) -> dict[int, list[WarIssue]]:
+    """Each release's open issues, oldest first (one query for them all)."""
+    found: dict[int, list[WarIssue]] = {pk: [] for pk in release_ids}
+    rows = WarIssue.objects.filter(release_id__in=release_ids, status=WarIssue.Status.OPEN)
+    for issue in rows.order_by("id"):
+        found[issue.release_id].append(issue)
+    return found
+
+
+def _status_facts(
+    release: Release,
+    now: datetime,
+    *,
+    phases: list[Phase],
+    checklists: list,
+    gate_summaries: list,
+    per: dict[int, Progress],
+    open_call,
+    open_critical: int,
+) -> StatusFacts:
+    """The facts from the rows they come from (no queries)."""
+    phase_by_id = {p.pk: p for p in phases}
     for c in checklists:
         c.phase = phase_by_id.get(c.phase_id) if c.phase_id else None
-    gate_summaries = checklist_selectors.gate_states(release)
-    per = checklist_selectors.checklist_progress(release)
     current = current_phase(release, phases, now)
-    open_call = checklist_selectors.open_rollback_call(release)
     slip = eta_slip(per, checklists, now - release.go_live_at)
     rag, reasons = rag_of(
         progress_by_list=per,
         checklists=checklists,
         release=release,
         now=now,
-        open_critical=release.issues.blocking_go().count(),
+        open_critical=open_critical,
         open_call=open_call,
         latest_outcomes=checklist_selectors.standing_outcomes(gate_summaries),
         rejected_signoffs=sum(len(g.rejecting) for g in gate_summaries),

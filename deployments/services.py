@@ -222,15 +222,19 @@ def role_unassign(
         )
 
 
-def runbook_preview(raw: bytes | str, *, source_name: str = ""):
-    """Parse a runbook without writing anything; returns (plan, repaired text)."""
+def runbook_preview(raw: bytes | str, *, source_name: str = "", compare_people: bool = True):
+    """Parse a runbook without writing anything; returns (plan, repaired text).
+
+    ``compare_people``: warn where the runbook's people differ from those on record (it
+    reads the database; a pipeline that only validates runbooks may have none)."""
     from deployments.runbooks.instantiate import people_differences
     from deployments.runbooks.parse import parse_runbook
 
     max_bytes, max_items = runbook_limits()
     # raises RunbookError on bad bytes, or over a limit
     plan = parse_runbook(raw, source_name=source_name, max_bytes=max_bytes, max_items=max_items)
-    plan.warnings = sorted([*plan.warnings, *people_differences(plan)], key=lambda w: w.line)
+    if compare_people:
+        plan.warnings = sorted([*plan.warnings, *people_differences(plan)], key=lambda w: w.line)
     text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     return plan, text
 

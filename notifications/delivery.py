@@ -79,14 +79,44 @@ def compose(message: Message, release) -> render.Content:
     """The message's content; a status update is composed from live state by its first
     delivery and fixed, so every channel says the same."""
     if message.status_update and not message.composed:
-        content = render.status_update(release)
-        if Message.objects.filter(pk=message.pk, composed=False).update(
-            subject=content.subject, body=content.text, composed=True
-        ):
-            message.subject, message.body, message.composed = content.subject, content.text, True
-        else:  # another channel's delivery composed it first: say what that one said
-            message.refresh_from_db(fields=["subject", "body", "composed"])
+        _fix([message], render.status_updates([release]))
     return render.Content(message.subject, message.body, status_update=message.status_update)
+
+
+def compose_many(messages: list[Message], releases: dict) -> dict[int, render.Content]:
+    """The content of each message that has it, by message id (see :func:`compose`): the
+    status updates among them read from live state together — one read for all their
+    releases — and fixed in one statement. If that fails, none of them is returned: the
+    caller composes each alone, so one release's failure is its own."""
+    pending = [m for m in messages if m.status_update and not m.composed]
+    if pending:
+        try:
+            _fix(pending, render.status_updates([releases[m.release_id] for m in pending]))
+        except Exception:
+            logger.exception("status updates of %d releases composed one at a time", len(pending))
+    return {
+        m.pk: render.Content(m.subject, m.body, status_update=m.status_update)
+        for m in messages
+        if m.composed or not m.status_update
+    }
+
+
+def _fix(messages: list[Message], contents: dict[int, render.Content]) -> None:
+    """Fix each message's composed content, once: one UPDATE of those nobody composed
+    yet; those another worker's delivery composed first say what that one said."""
+    by_pk = {m.pk: contents[m.release_id] for m in messages}
+    won = Message.objects.filter(pk__in=list(by_pk), composed=False).update(
+        subject=Case(*[When(pk=pk, then=Value(c.subject)) for pk, c in by_pk.items()]),
+        body=Case(*[When(pk=pk, then=Value(c.text)) for pk, c in by_pk.items()]),
+        composed=True,
+    )
+    if won == len(messages):
+        for m in messages:
+            m.subject, m.body, m.composed = by_pk[m.pk].subject, by_pk[m.pk].text, True
+        return
+    stored = Message.objects.in_bulk(list(by_pk))
+    for m in messages:
+        m.subject, m.body, m.composed = stored[m.pk].subject, stored[m.pk].body, True
 
 
 def attempt(pk: int) -> str:
@@ -138,7 +168,8 @@ Groups = dict[type[transports.Transport], list[tuple[Delivery, render.Content]]]
 
 def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
     """The claimed deliveries by transport, each with its message's content (composed
-    once per message); those with no transport, or a turned-off one, failed now."""
+    once per message, the batch's status updates read from live state together); those
+    with no transport, or a turned-off one, failed now."""
     deliveries = sorted(
         Delivery.objects.select_related("message").filter(pk__in=claimed), key=lambda d: d.pk
     )
@@ -146,19 +177,21 @@ def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
     for d in deliveries:  # one Message object per message: composed once
         d.message = messages.setdefault(d.message_id, d.message)
     releases = release_model().objects.in_bulk({m.release_id for m in messages.values()})
-    groups: Groups = {}
-    contents: dict[int, render.Content] = {}
+    ready: list[tuple[Delivery, type[transports.Transport]]] = []
     for d in deliveries:
         cls = transports.transport_class(d.channel)
         off = f"no transport delivers to “{d.channel}”" if cls is None else cls.disabled()
         if cls is None or off:
             outcome[d.pk] = _fail(d, off)
             continue
-        release = releases[d.message.release_id]
-        d.release = release  # type: ignore[attr-defined]  # the transports need not read it
+        d.release = releases[d.message.release_id]  # type: ignore[attr-defined]
+        ready.append((d, cls))
+    contents = compose_many(list({d.message_id: d.message for d, _ in ready}.values()), releases)
+    groups: Groups = {}
+    for d, cls in ready:
         try:
             if d.message_id not in contents:
-                contents[d.message_id] = compose(d.message, release)
+                contents[d.message_id] = compose(d.message, releases[d.message.release_id])
         except Exception as e:
             logger.exception("delivery %s could not be composed", d.pk)
             outcome[d.pk] = _retry(d, f"{type(e).__name__}: {e}", None)
@@ -171,6 +204,10 @@ def _send_group(item: tuple[type[transports.Transport], list]) -> list[Sent | No
     cls, items = item
     transport = cls()
     out: list[Sent | NotSent] = []
+    try:
+        transport.prepare([d for d, _ in items])
+    except Exception:  # each send reads what it needs alone
+        logger.exception("%s could not prepare a batch", cls.__name__)
     with transport.batch():
         for d, content in items:
             try:
@@ -204,7 +241,8 @@ def _mark_sent(sent: list[Sent]) -> None:
     """Every delivery that arrived, sent (one UPDATE), and each message's first arrival
     recorded once — its ``sent_at`` set by whichever batch gets there first (rows locked,
     in order) and an event on its release's timeline, so the board and the war room
-    show "last update sent" live. One commit."""
+    show "last update sent" live (the batch's events written together, their releases
+    locked in id order). One commit."""
     if not sent:
         return
     with transaction.atomic():
@@ -235,20 +273,22 @@ def _mark_sent(sent: list[Sent]) -> None:
                 output_field=DateTimeField(),
             )
         )
-        for pk in sorted(won, key=lambda pk: (first[pk].delivery.message.release_id, pk)):
-            r = first[pk]  # releases' rows locked in order: no two workers deadlock
-            message = r.delivery.message
-            events.record(
-                r.delivery.release,  # type: ignore[attr-defined]
-                "comms.update_sent",
-                actor_label="comms",
-                data={
-                    "message": message.pk,
-                    "subject": message.subject[:200],
-                    "channel": r.delivery.channel,
-                    "at": r.at.isoformat(),
-                },
-            )
+        events.record_each(
+            [
+                (
+                    first[pk].delivery.release,  # type: ignore[attr-defined]
+                    "comms.update_sent",
+                    {
+                        "message": pk,
+                        "subject": first[pk].delivery.message.subject[:200],
+                        "channel": first[pk].delivery.channel,
+                        "at": first[pk].at.isoformat(),
+                    },
+                )
+                for pk in sorted(won, key=lambda pk: (first[pk].delivery.message.release_id, pk))
+            ],
+            actor_label="comms",
+        )
 
 
 def _retry(delivery: Delivery, error: str, after: float | None) -> str:

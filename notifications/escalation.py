@@ -15,16 +15,20 @@ the writer's transaction, so the escalation exists exactly when the event does):
 Beat's tick runs :func:`escalate_due`: every level that has fallen due is fired once —
 the step, its pages, the PagerDuty trigger and the ``issue.escalated`` event are written in
 one transaction under the release's row lock, keyed (escalation, level) — so a worker or
-beat restarted in between neither loses nor repeats a page.
+beat restarted in between neither loses nor repeats a page. A wave of many releases is
+written a chunk of releases per transaction, in bulk statements, and each chunk's pages
+and PagerDuty triggers go out as soon as it commits.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -43,9 +47,12 @@ from notifications.models import EscalationLevel, EscalationRole
 from notifications.queue import hand_over
 from notifications.transports.pagerduty import ROUTING_KEY_LENGTH
 from warroom import clock, events, policies
-from warroom.audit import AuditEvent
+from warroom.audit import AuditEvent, release_model
 from warroom.errors import FieldError
 from warroom.people.models import Assignment, Person, Role
+
+if TYPE_CHECKING:
+    from notifications.pagerduty import Sending
 
 logger = logging.getLogger(__name__)
 
@@ -375,6 +382,11 @@ def people_for(release_id: int, due: Due, now: datetime) -> list[Person]:
     return Directory.load([(release_id, due)], now).people(release_id, due)
 
 
+#: Levels fired per transaction by the tick: whole releases, their rows locked together,
+#: until a chunk holds this many (a release with more is a chunk of its own).
+FIRE_CHUNK = 100
+
+
 def fire_release(
     release,
     batch: list[tuple[Escalation, Due]],
@@ -383,33 +395,95 @@ def fire_release(
     routes: dict[int, PagerDutyRoute] | None = None,
     handed: list[int] | None = None,
 ) -> int:
-    """Fire the due levels of one release's escalations, each once: under the release's
-    row lock, what already fired (another worker, a tick before a restart) is skipped.
-    The steps, their events, pages and PagerDuty triggers are written in bulk.
+    """Fire the due levels of one release's escalations, each once (see
+    :func:`fire_releases`). Returns how many levels this call fired."""
+    return fire_releases({release.pk: batch}, now, directory, routes, handed)
+
+
+def fire_releases(
+    batches: dict[int, list[tuple[Escalation, Due]]],
+    now: datetime,
+    directory: Directory | None = None,
+    routes: dict[int, PagerDutyRoute] | None = None,
+    handed: list[int] | None = None,
+    sending: Sending | None = None,
+) -> int:
+    """Fire the due levels of several releases' escalations (``batches``, by release id),
+    each once, in one transaction: the releases' rows are locked together (in id order,
+    one statement), and under those locks what already fired (another worker, a tick
+    before a restart) or was answered meanwhile is skipped. The steps, their events,
+    pages and PagerDuty triggers of every release are written in a fixed number of bulk
+    statements, however many releases and levels.
+
     ``directory`` and ``routes`` (by release id) may come read already (the tick reads
-    them for every release at once); given ``handed``, the pages' deliveries are added to
-    it for the caller to hand over. Returns how many levels this call fired."""
+    them for every release at once); given ``handed``, the pages' deliveries are added
+    to it for the caller to hand over; given ``sending``, the triggers are written
+    claimed by it and, once committed, handed to it to send. Returns how many levels
+    this call fired."""
     if directory is None:
-        directory = Directory.load([(release.pk, due) for _, due in batch], now)
-    with transaction.atomic():
-        events.lock_head(release)
-        ids = [esc.pk for esc, _ in batch]
-        running = {
-            e.pk: e for e in Escalation.objects.filter(pk__in=ids, stopped_at=None, closed_at=None)
-        }
-        fired = set(
-            EscalationStep.objects.filter(escalation_id__in=ids).values_list(
-                "escalation_id", "level"
-            )
+        directory = Directory.load(
+            [(rid, due) for rid, batch in batches.items() for _, due in batch], now
         )
-        if routes is None:
-            route = PagerDutyRoute.objects.filter(release=release, enabled=True).first()
-        else:
-            route = routes.get(release.pk)
-        todo: list[tuple[Escalation, Due, list[Person], str]] = []
-        for queued, due in batch:
-            esc = running.get(queued.pk)
-            if esc is None or (esc.pk, due.level) in fired:
+    if routes is None:
+        routes = {
+            r.release_id: r
+            for r in PagerDutyRoute.objects.filter(release_id__in=batches, enabled=True)
+        }
+    claimed: list[PagerDutyEvent] = []
+    with transaction.atomic():
+        todo, releases = _still_due(batches, now, directory)
+        if not todo:
+            return 0
+        triggers = _write_fired(todo, now, routes, handed, sending)
+        if sending is not None and triggers:
+            # What this sender holds: the rows just written (one already there is not).
+            claimed = list(
+                PagerDutyEvent.objects.filter(
+                    claimed_by=sending.token,
+                    state=PagerDutyEvent.State.PENDING,
+                    dedup_key__in=[t.dedup_key for t in triggers],
+                )
+            )
+            for row in claimed:
+                row.release = releases[row.release_id]
+    if sending is not None:
+        sending.start(claimed)  # committed: PagerDuty hears of it while the next is written
+    return len(todo)
+
+
+#: A level to fire: its release (row read under its lock), escalation, level, the people
+#: it pages and the page's text.
+Firing = tuple[Any, Escalation, Due, list[Person], str]
+
+
+def _still_due(
+    batches: dict[int, list[tuple[Escalation, Due]]], now: datetime, directory: Directory
+) -> tuple[list[Firing], dict[int, Any]]:
+    """In the caller's transaction: lock the releases' rows and keep the levels of
+    ``batches`` that are still to fire (running, not fired yet), each once."""
+    # One statement locks them all, in id order (two writers never wait on each other
+    # in a cycle), and reads each head for the events written under the locks.
+    releases = {
+        r.pk: r
+        for r in release_model()
+        .objects.select_for_update()
+        .filter(pk__in=sorted(batches))
+        .order_by("pk")
+    }
+    ids = [esc.pk for batch in batches.values() for esc, _ in batch]
+    running = set(
+        Escalation.objects.filter(pk__in=ids, stopped_at=None, closed_at=None).values_list(
+            "pk", flat=True
+        )
+    )
+    fired = set(
+        EscalationStep.objects.filter(escalation_id__in=ids).values_list("escalation_id", "level")
+    )
+    todo: list[Firing] = []
+    for release_id in sorted(batches):
+        release = releases.get(release_id)
+        for esc, due in batches[release_id]:
+            if release is None or esc.pk not in running or (esc.pk, due.level) in fired:
                 continue
             fired.add((esc.pk, due.level))
             minutes = int((now - esc.started_at).total_seconds() // 60)
@@ -417,84 +491,105 @@ def fire_release(
                 f"[{release}] {esc.title} — unanswered for {minutes} min: "
                 f"escalated to level {due.level} ({due.name})"
             )
-            todo.append((esc, due, directory.people(release.pk, due), text))
-        if not todo:
-            return 0
-        steps = EscalationStep.objects.bulk_create(
-            [
-                EscalationStep(
-                    escalation=esc,
-                    level=due.level,
-                    name=due.name[:200],
-                    due_at=due.at,
-                    fired_at=now,
-                    paged=[{"person": p.name, "channels": channels_of(p)} for p in people],
-                )
-                for esc, due, people, _ in todo
-            ]
-        )
-        pages: list[PageRequest] = []
-        triggers: list[PagerDutyEvent] = []
-        entries: list[tuple[str, dict]] = []
-        for step, (esc, due, people, text) in zip(steps, todo, strict=True):
-            key = dedup_key(esc, due.level)
-            subject = f"Level {due.level} page: {esc.title}"
-            pages += [
-                PageRequest(
-                    p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at, subject=subject
-                )
-                for p in people
-            ]
-            if route is not None:
-                triggers.append(
-                    PagerDutyEvent(
-                        release=release,
-                        routing_key=route.routing_key,
-                        dedup_key=key,
-                        action=PagerDutyEvent.Action.TRIGGER,
-                        summary=text[:1024],
-                        severity=esc.severity or "critical",
-                        created_at=now,
-                    )
-                )
-            kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
-            entries.append(
-                (
-                    kind,
-                    {
-                        "escalation": esc.key,
-                        "title": esc.title,
-                        "level": due.level,
-                        "name": due.name,
-                        "paged": step.paged,
-                        "pagerduty": route is not None,
-                        "due_at": due.at.isoformat(),
-                        "late_by_s": int((now - due.at).total_seconds()),
-                    },
+            todo.append((release, esc, due, directory.people(release_id, due), text))
+    return todo, releases
+
+
+def _write_fired(
+    todo: list[Firing],
+    now: datetime,
+    routes: dict[int, PagerDutyRoute],
+    handed: list[int] | None,
+    sending: Sending | None,
+) -> list[PagerDutyEvent]:
+    """Write the steps of ``todo``, their events, pages and PagerDuty triggers, in bulk
+    (a handful of statements for any number of releases); returns the triggers."""
+    steps = EscalationStep.objects.bulk_create(
+        [
+            EscalationStep(
+                escalation=esc,
+                level=due.level,
+                name=due.name[:200],
+                due_at=due.at,
+                fired_at=now,
+                paged=[{"person": p.name, "channels": channels_of(p)} for p in people],
+            )
+            for _, esc, due, people, _ in todo
+        ]
+    )
+    claim = sending.claim_fields(now) if sending is not None else {}
+    pages: list[PageRequest] = []
+    triggers: list[PagerDutyEvent] = []
+    entries: list[tuple[Any, str, dict]] = []
+    for step, (release, esc, due, people, text) in zip(steps, todo, strict=True):
+        key = dedup_key(esc, due.level)
+        subject = f"Level {due.level} page: {esc.title}"
+        pages += [
+            PageRequest(p, text, f"{key}-P{p.pk}", release.pk, step, due_at=due.at, subject=subject)
+            for p in people
+        ]
+        route = routes.get(release.pk)
+        if route is not None:
+            triggers.append(
+                PagerDutyEvent(
+                    release=release,
+                    routing_key=route.routing_key,
+                    dedup_key=key,
+                    action=PagerDutyEvent.Action.TRIGGER,
+                    summary=text[:1024],
+                    severity=esc.severity or "critical",
+                    created_at=now,
+                    **claim,
                 )
             )
-        events.record_many(release, entries, actor_label=CLOCK)
-        page_all(pages, handed)
-        PagerDutyEvent.objects.bulk_create(triggers, ignore_conflicts=True)
-    return len(todo)
+        kind = "issue.escalated" if esc.kind == Escalation.Kind.ISSUE else "decision.escalated"
+        entries.append(
+            (
+                release,
+                kind,
+                {
+                    "escalation": esc.key,
+                    "title": esc.title,
+                    "level": due.level,
+                    "name": due.name,
+                    "paged": step.paged,
+                    "pagerduty": route is not None,
+                    "due_at": due.at.isoformat(),
+                    "late_by_s": int((now - due.at).total_seconds()),
+                },
+            )
+        )
+    events.record_locked_across(entries, actor_label=CLOCK)
+    page_all(pages, handed)
+    PagerDutyEvent.objects.bulk_create(triggers, ignore_conflicts=True)
+    return triggers
 
 
 def escalate_due(now: datetime, timings: dict[str, float] | None = None) -> int:
     """The tick's job: fire every level that has fallen due; send PagerDuty's outbox.
 
     What every release needs is read once for all of them (levels, steps, who holds
-    which role, who is on call, PagerDuty routes); each release is then fired in its own
-    transaction, so one that fails is retried by the next tick without holding back
-    the others. PagerDuty is asked after those commits, outside any transaction.
-    ``timings`` (given) gets the seconds each part took: ``read``, ``fire``, ``send``."""
-    from notifications.pagerduty import deliver_pending
+    which role, who is on call, PagerDuty routes); the releases are then fired a chunk
+    at a time (:data:`FIRE_CHUNK` levels, one transaction each; a chunk that fails is
+    fired again release by release, so one release that fails is retried by the next
+    tick without holding back the others). Each chunk's PagerDuty triggers start out as
+    soon as it commits, outside any transaction, while the next chunk is written; the
+    pages are handed to the workers in one go after the last chunk; the tick then
+    records PagerDuty's answers and sends the rest of its outbox. ``timings`` (given)
+    gets the seconds each part took: ``read``, ``fire`` (``first_chunk``: until the first
+    chunk committed; ``hand_over`` within it) and ``send`` (waiting for PagerDuty after
+    the last chunk)."""
+    from notifications.pagerduty import Sending
 
     t0 = time.perf_counter()
     due = _due_now(now)
     t1 = time.perf_counter()
-    fired = _fire_all(due, now, timings)
-    t2 = time.perf_counter()
-    deliver_pending()
+    sending = Sending()
+    try:
+        fired = _fire_all(due, now, timings, sending)
+        t2 = time.perf_counter()
+    finally:
+        sending.finish()
     if timings is not None:
         timings.update(read=t1 - t0, fire=t2 - t1, send=time.perf_counter() - t2)
     return fired
@@ -505,9 +600,7 @@ def _due_now(now: datetime) -> dict[int, list[tuple[Escalation, Due]]]:
     running = list(
         Escalation.objects.filter(
             release__in=watched_releases(now), stopped_at=None, closed_at=None, started_at__lte=now
-        )
-        .select_related("release")
-        .order_by("started_at", "pk")
+        ).order_by("started_at", "pk")
     )
     by_release: dict[int, list[tuple[Escalation, Due]]] = defaultdict(list)
     if not running:
@@ -527,13 +620,35 @@ def _due_now(now: datetime) -> dict[int, list[tuple[Escalation, Due]]]:
     return by_release
 
 
+def _chunks(
+    by_release: dict[int, list[tuple[Escalation, Due]]],
+) -> list[dict[int, list[tuple[Escalation, Due]]]]:
+    """Whole releases, in id order, grouped until a group holds :data:`FIRE_CHUNK` levels."""
+    chunks: list[dict[int, list[tuple[Escalation, Due]]]] = []
+    current: dict[int, list[tuple[Escalation, Due]]] = {}
+    size = 0
+    for release_id in sorted(by_release):
+        current[release_id] = by_release[release_id]
+        size += len(by_release[release_id])
+        if size >= FIRE_CHUNK:
+            chunks.append(current)
+            current, size = {}, 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def _fire_all(
     by_release: dict[int, list[tuple[Escalation, Due]]],
     now: datetime,
     timings: dict[str, float] | None = None,
+    sending: Sending | None = None,
 ) -> int:
+    """Fire ``by_release`` a chunk at a time; the pages are handed to the workers once
+    every chunk has committed (inside a caller's transaction: when that commits)."""
     if not by_release:
         return 0
+    started = time.perf_counter()
     directory = Directory.load(
         [(rid, due) for rid, batch in by_release.items() for _, due in batch], now
     )
@@ -543,21 +658,35 @@ def _fire_all(
     }
     fired = 0
     handed: list[int] = []
-    for release_id, batch in by_release.items():
+    for n, chunk in enumerate(_chunks(by_release)):
         mine: list[int] = []
         try:
-            fired += fire_release(batch[0][0].release, batch, now, directory, routes, mine)
+            fired += fire_releases(chunk, now, directory, routes, mine, sending)
         except Exception:
-            logger.exception("escalating release %s failed; the next tick retries", release_id)
-        else:
-            handed += mine
-    # Every release's pages are written before any is handed to the workers (one batch,
-    # after commit): the last release's pages do not wait for the first's hand-over.
+            logger.warning("escalating releases %s together failed; one by one", sorted(chunk))
+            mine = []
+            for release_id, batch in chunk.items():
+                alone: list[int] = []
+                try:
+                    fired += fire_releases(
+                        {release_id: batch}, now, directory, routes, alone, sending
+                    )
+                except Exception:
+                    logger.exception(
+                        "escalating release %s failed; the next tick retries", release_id
+                    )
+                else:
+                    mine += alone
+        handed += mine
+        if timings is not None and n == 0:
+            timings["first_chunk"] = time.perf_counter() - started
+    # Every chunk's pages are written before any is handed to the workers (one batch,
+    # after commit): the last chunk's pages do not wait for the first's hand-over.
     if handed:
-        started = time.perf_counter()
-        transaction.on_commit(lambda: hand_over(handed))
+        t = time.perf_counter()
+        transaction.on_commit(functools.partial(hand_over, handed))
         if timings is not None:  # (0 inside a caller's transaction: it runs at commit)
-            timings["hand_over"] = time.perf_counter() - started
+            timings["hand_over"] = time.perf_counter() - t
     return fired
 
 

@@ -183,18 +183,30 @@ post_save.connect(_rule_saved_or_deleted, sender=CommsRule, dispatch_uid="outbox
 post_delete.connect(_rule_saved_or_deleted, sender=CommsRule, dispatch_uid="outbox.rule_deleted")
 
 
-def _enabled_rules(release_id: int) -> list[tuple[CommsRule, tuple[str, ...]]]:
-    found = CommsRule.objects.filter(release_id=release_id, enabled=True).select_related("template")
-    return [(r, plan.triggers(r)) for r in found]
+Rules = list[tuple[CommsRule, tuple[str, ...]]]
 
 
-def _rules_for(release, its_events: list[AuditEvent]) -> list[tuple[CommsRule, tuple[str, ...]]]:
+def _enabled_rules(release_id: int) -> Rules:
+    return _enabled_rules_of([release_id])[release_id]
+
+
+def _enabled_rules_of(release_ids: list[int]) -> dict[int, Rules]:
+    """Each release's enabled rules with the event kinds they react to: one query."""
+    found: dict[int, Rules] = {pk: [] for pk in release_ids}
+    rules = CommsRule.objects.filter(release_id__in=release_ids, enabled=True)
+    for r in rules.select_related("template"):
+        found[r.release_id].append((r, plan.triggers(r)))
+    return found
+
+
+def _rules_for(release, its_events: list[AuditEvent], read: dict[int, Rules]) -> Rules:
     """The release's enabled rules for events that carry its row read under the lock;
-    none, without a query, when the kinds cached for its ``comms_stamp`` miss them all."""
+    none, without a query, when the kinds cached for its ``comms_stamp`` miss them all.
+    ``read``: rules read already, by release id."""
     known = _reacting.get(release.pk)
-    rules = None
+    rules = read.get(release.pk)
     if known is None or known[0] != release.comms_stamp:
-        rules = _enabled_rules(release.pk)
+        rules = rules if rules is not None else _enabled_rules(release.pk)
         known = (release.comms_stamp, frozenset(k for _, kinds in rules for k in kinds))
         if len(_reacting) >= REACTING_CACHE:
             _reacting.clear()
@@ -210,16 +222,29 @@ def on_events(batch: list[AuditEvent]) -> None:
     its message (keyed by the event, so a replay writes nothing). The release's rules
     are read once per batch (a tick that records many events at once) — and not at all
     when the events carry the release row read under its lock (the engine's steps) and
-    this process knows, for that row's ``comms_stamp``, that no rule reacts to them."""
+    this process knows, for that row's ``comms_stamp``, that no rule reacts to them.
+    Those to be read are read in one query for all the batch's releases (a comms
+    worker's "update sent" events, one per release of its batch)."""
     by_release: dict[int, list[AuditEvent]] = {}
     for event in batch:
         if event.kind in ("release.created", "release.edited"):
             schedule(event.release_id)
         by_release.setdefault(event.release_id, []).append(event)
+    locked = {
+        release_id: its_events[0].release
+        for release_id, its_events in by_release.items()
+        if AuditEvent.release.is_cached(its_events[0])
+    }
+    unknown = [
+        release_id
+        for release_id in by_release
+        if release_id not in locked
+        or (_reacting.get(release_id) or ("",))[0] != locked[release_id].comms_stamp
+    ]
+    read = _enabled_rules_of(unknown) if unknown else {}
     for release_id, its_events in by_release.items():
-        head = its_events[0]
-        release = head.release if AuditEvent.release.is_cached(head) else None
-        rules = _rules_for(release, its_events) if release else _enabled_rules(release_id)
+        release = locked.get(release_id)
+        rules = read[release_id] if release is None else _rules_for(release, its_events, read)
         if not any(kinds for _, kinds in rules):
             continue
         for event in its_events:

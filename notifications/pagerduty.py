@@ -10,6 +10,13 @@ the open alert by its ``dedup_key`` (per issue and level) — at least once on o
 one alert on PagerDuty's. A resolve is not sent while its trigger is still pending, so
 it never arrives first.
 
+Beat's tick does not wait for its whole wave to be written before PagerDuty hears of
+it: a :class:`Sending` gives the tick's writer the claim to put on the triggers it
+writes (its token and lease, already "claimed" when they commit), and each chunk the
+writer commits is handed to the transport's threads at once while the next chunk is
+written. The same lease covers them: a tick that dies mid-send leaves rows whose lease
+runs out, sent again by a later tick.
+
 A message PagerDuty refuses for good (400 "invalid event") is marked refused with its
 reason and recorded on the release's timeline; 429 and 5xx are retried by the transport,
 then at the next tick.
@@ -21,7 +28,8 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from concurrent.futures import Future
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -37,13 +45,16 @@ LEASE = timedelta(seconds=60)
 State = PagerDutyEvent.State
 
 
-def deliver_pending(transport: PagerDuty | None = None, *, budget_s: float = 30.0) -> int:
+def deliver_pending(
+    transport: PagerDuty | None = None, *, budget_s: float = 30.0, exclude=()
+) -> int:
     """Send pending messages, oldest first, in batches until none is left or ``budget_s``
-    has passed (what is left waits for the next tick); returns how many PagerDuty took."""
+    has passed (what is left waits for the next tick); returns how many PagerDuty took.
+    ``exclude``: ids this tick tried already (they wait for the next one)."""
     own = transport is None
     sent = 0
     deadline = time.monotonic() + budget_s
-    tried: set[int] = set()
+    tried: set[int] = set(exclude)
     try:
         while time.monotonic() < deadline:
             rows = claim(BATCH, exclude=tried)
@@ -128,3 +139,64 @@ def record(rows: list[PagerDutyEvent], outcomes: list[Outcome]) -> int:
                     },
                 )
     return len(taken)
+
+
+class Sending:
+    """PagerDuty's share of one tick: the triggers the tick writes go out chunk by chunk,
+    as soon as each chunk has committed, while the tick writes the next one.
+
+    The writer puts :meth:`claim_fields` on the rows it writes (this sender's token, a
+    lease, one attempt): committed, they are already claimed, so no other sender takes
+    them and no claiming UPDATE is needed. :meth:`start` hands committed rows to the
+    transport's threads; :meth:`finish` waits for their answers and records them (as
+    :func:`record` does after a claim), then sends whatever else is pending.
+    """
+
+    def __init__(self, transport: PagerDuty | None = None) -> None:
+        self.token = uuid.uuid4().hex
+        self._transport = transport
+        self._own = transport is None
+        self._started: list[tuple[list[PagerDutyEvent], list[Future[Outcome]]]] = []
+        self.tried: set[int] = set()
+
+    def claim_fields(self, now: datetime) -> dict:
+        """The claim a row written now for this sender carries (see :func:`claim`)."""
+        return {"claimed_by": self.token, "lease_until": now + LEASE, "attempts": 1}
+
+    def start(self, rows: list[PagerDutyEvent]) -> None:
+        """Start sending committed rows claimed by this sender; returns at once."""
+        if not rows:
+            return
+        self._transport = self._transport or PagerDuty()
+        futures = self._transport.start_many(
+            [Event(r.routing_key, r.action, r.dedup_key, r.summary, r.severity) for r in rows]
+        )
+        self._started.append((rows, futures))
+        self.tried.update(r.pk for r in rows)
+
+    def finish(self, *, budget_s: float = 30.0) -> int:
+        """Record the answers to what was started, then send the rest of the outbox
+        (not what this tick tried already); returns how many PagerDuty took."""
+        sent = 0
+        try:
+            rows = [r for batch, _ in self._started for r in batch]
+            outcomes = [_outcome(f) for _, futures in self._started for f in futures]
+            self._started = []
+            if rows:
+                sent += record(rows, outcomes)
+            sent += deliver_pending(self._transport, budget_s=budget_s, exclude=self.tried)
+        finally:
+            self.close()
+        return sent
+
+    def close(self) -> None:
+        if self._own and self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+def _outcome(future: Future[Outcome]) -> Outcome:
+    try:
+        return future.result()
+    except Exception as exc:  # tried again at the next tick, like no answer
+        return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")

@@ -88,8 +88,19 @@ def render_template(release, rule) -> tuple[str, str]:
 def status_update(release, now: datetime | None = None) -> Content:
     """The status update from live state: phase, RAG with reasons, progress, completed /
     in progress / next, open issues, ETA."""
+    return status_updates([release], now)[release.pk]
+
+
+def status_updates(releases: list, now: datetime | None = None) -> dict[int, Content]:
+    """:func:`status_update` of each of ``releases``, by release id, read from live state
+    in one go: a fixed number of queries for them all (a worker's batch)."""
     now = now or clock.now()
-    s = release_selectors.status_facts(release, now=now)
+    facts = release_selectors.status_facts_of(releases, now=now)
+    issues = release_selectors.open_issues_of([r.pk for r in releases])
+    return {r.pk: _status_update(r, now, facts[r.pk], issues[r.pk]) for r in releases}
+
+
+def _status_update(release, now: datetime, s, open_issues: list) -> Content:
     offset = now - release.go_live_at
     done, running, upcoming = [], [], []
     for p in s.phases:
@@ -102,9 +113,7 @@ def status_update(release, now: datetime | None = None) -> Content:
             running.append(p.name)
         elif p.start_offset > offset:
             upcoming.append(f"{p.name} at {clock.format_offset(p.start_offset)}")
-    issues = [
-        f"[{i.severity}] {i.title}" for i in release.issues.filter(status="open").order_by("id")
-    ]
+    issues = [f"[{i.severity}] {i.title}" for i in open_issues]
     rag = RAG_WORDS.get(s.rag, s.rag)
     subject = f"Deployment status update — {release.name} {release.version}".strip()
     sections = [

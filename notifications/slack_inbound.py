@@ -391,9 +391,19 @@ def channel_actions(release) -> list[dict]:
     sign-off still awaited (at most :data:`SIGN_OFF_BUTTONS`, gates in order), then
     "Open war room". Pressing one acts through the same services and policy table as
     the browser, as the person whose Slack account pressed it."""
-    awaited = checklist_selectors.awaited_sign_offs(release)
-    buttons = [sign_off_button(release, gate, role) for gate, role in awaited[:SIGN_OFF_BUTTONS]]
-    return [*buttons, open_war_room_button(release)]
+    return channel_actions_of([release])[release.pk]
+
+
+def channel_actions_of(releases: list) -> dict[int, list[dict]]:
+    """:func:`channel_actions` of each of ``releases``, by release id: one query."""
+    awaited = checklist_selectors.awaited_sign_offs_of([r.pk for r in releases])
+    return {
+        r.pk: [
+            *(sign_off_button(r, gate, role) for gate, role in awaited[r.pk][:SIGN_OFF_BUTTONS]),
+            open_war_room_button(r),
+        ]
+        for r in releases
+    }
 
 
 def ack_page_button(page) -> dict:

@@ -23,7 +23,7 @@ import functools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -31,7 +31,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from warroom import clock
+from warroom import clock, sqlbatch
 from warroom.audit import GENESIS, AuditEvent, canonical_json, release_model
 
 logger = logging.getLogger(__name__)
@@ -178,13 +178,17 @@ def record_many(
     actor=None,
     actor_label: str | None = None,
     locked: bool = False,
+    along: Sequence[sqlbatch.Statement] = (),
 ) -> list[AuditEvent]:
     """Append several events (``(kind, data)`` each, in order) to ``release``'s chain in
-    one go: one lock of the release row, one insert, one update of its head — what a
+    one go: one lock of the release row, then one statement that inserts them and moves
+    its head (two on SQLite) — what a
     worker that fires many things at once (escalation's tick) needs. Each event's
     subscribers run as with :func:`record`, in order, once all are written. ``locked`` as
     for :func:`record`; each event then carries the caller's release row
-    (``event.release``, no query), read under the lock and so current for subscribers."""
+    (``event.release``, no query), read under the lock and so current for subscribers.
+    ``along``: the caller's own statements of the same change, run first and sent in the
+    same round trip as the events' insert (PostgreSQL)."""
     items = [(k.name if isinstance(k, EventKind) else k, d) for k, d in entries]
     for kind, _ in items:
         if kind not in _kinds:
@@ -195,10 +199,12 @@ def record_many(
     label = (
         actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
     )
-    Release = release_model()
     if locked and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record(locked=True) needs the caller's transaction")
-    with transaction.atomic(savepoint=not locked):
+    # No savepoint: a failure inside marks the caller's transaction for rollback, so
+    # nothing of it is ever committed without its events (and a savepoint costs two
+    # round trips on PostgreSQL).
+    with transaction.atomic(savepoint=False):
         last_seq, last_hash = _head(release, locked)
         at = clock.now().astimezone(UTC)
         made = []
@@ -219,14 +225,30 @@ def record_many(
             event.hash = event.compute_hash()
             last_seq, last_hash = event.seq, event.hash
             made.append(event)
-        if len(made) == 1:
-            made[0].save(force_insert=True)
-        else:
-            AuditEvent.objects.bulk_create(made)
-        Release.objects.filter(pk=release.pk).update(last_seq=last_seq, last_hash=last_hash)
+        _append(release, made, along)
         release.last_seq, release.last_hash = last_seq, last_hash
         _run_subscribers(made)
     return made
+
+
+def _append(release, made: list[AuditEvent], along: Sequence[sqlbatch.Statement]) -> None:
+    """Insert the events and move the release's head to the last of them: one statement
+    on PostgreSQL (the head's UPDATE rides in a WITH), sent in the same round trip as the
+    caller's ``along`` statements."""
+    head = made[-1]
+    move = sqlbatch.Statement(
+        _head_sql(sqlbatch.connection.vendor), [head.seq, head.hash, release.pk]
+    )
+    rows = sqlbatch.insert(AuditEvent, made, returning=True)
+    if sqlbatch.one_trip():
+        both = sqlbatch.Statement(
+            f"WITH head AS ({move.sql}) {rows.sql}", [*move.params, *rows.params]
+        )
+        results = sqlbatch.run([*along, both])
+    else:
+        results = sqlbatch.run([*along, rows, move])[: len(along) + 1]
+    for event, (pk,) in zip(made, results[len(along)].rows, strict=True):
+        sqlbatch.saved(event, pk)
 
 
 def _run_subscribers(made: list[AuditEvent]) -> None:
@@ -243,11 +265,35 @@ def _head(release, locked: bool) -> tuple[int, str]:
     """The release's chain head: as the caller read it under its lock, else read locked."""
     if locked:
         return release.last_seq, release.last_hash
+    rows = sqlbatch.run([_lock_statement(release.pk, "last_seq", "last_hash")])[0].rows
+    if not rows:
+        raise release_model().DoesNotExist(f"release {release.pk} does not exist")
+    seq, head = rows[0]
+    return seq, head
+
+
+def _lock_statement(release_id: int, *names: str) -> sqlbatch.Statement:
+    return sqlbatch.Statement(_lock_sql(sqlbatch.connection.vendor, names), [release_id])
+
+
+@functools.cache
+def _lock_sql(vendor: str, names: tuple[str, ...]) -> str:
+    q = sqlbatch.q
+    meta = release_model()._meta
+    cols = ", ".join(q(n) for n in names)
     return (
-        release_model()
-        .objects.select_for_update()
-        .values_list("last_seq", "last_hash")
-        .get(pk=release.pk)
+        f"SELECT {cols} FROM {q(meta.db_table)} WHERE {q(meta.pk.column)} = %s"
+        f"{sqlbatch.for_update()}"
+    )
+
+
+@functools.cache
+def _head_sql(vendor: str) -> str:
+    q = sqlbatch.q
+    meta = release_model()._meta
+    return (
+        f"UPDATE {q(meta.db_table)} SET {q('last_seq')} = %s, {q('last_hash')} = %s "
+        f"WHERE {q(meta.pk.column)} = %s"
     )
 
 
@@ -269,7 +315,8 @@ def _run_batch_subscribers(made: list[AuditEvent], table: dict[str, list[BatchSu
 
 def lock_head(release) -> None:
     """Take the release's row lock now (serialises writers that read-then-write)."""
-    release_model().objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+    if not sqlbatch.run([_lock_statement(release.pk, release_model()._meta.pk.column)])[0].rows:
+        raise release_model().DoesNotExist(f"release {release.pk} does not exist")
 
 
 def _committed(made: list[AuditEvent]) -> None:
@@ -327,3 +374,82 @@ declare(
     regions={"all"},
     owner="warroom",
 )
+
+
+def record_each(
+    entries: list[tuple[Any, str | EventKind, dict | None]],
+    *,
+    actor_label: str = "system",
+) -> list[AuditEvent]:
+    """One event (``(release, kind, data)`` each) on each of several releases' chains, in
+    one go — what a worker that finishes many releases' work at once needs (the comms
+    workers' "update sent"): the releases' rows locked by one query (in id order, so two
+    such callers never deadlock), then :func:`record_locked_across`. Opens (or joins) a
+    transaction; each given release row learns its new head. A release named twice gets
+    its events in order."""
+    if not entries:
+        return []
+    with transaction.atomic():
+        ids = sorted({r.pk for r, _, _ in entries})
+        rows = release_model().objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        locked = {r.pk: r for r in rows}
+        made = record_locked_across(
+            [(locked[r.pk], kind, data) for r, kind, data in entries], actor_label=actor_label
+        )
+    for given, _, _ in entries:
+        given.last_seq, given.last_hash = locked[given.pk].last_seq, locked[given.pk].last_hash
+    return made
+
+
+def record_locked_across(
+    entries: Iterable[tuple[Any, str | EventKind, dict | None]],
+    *,
+    actor=None,
+    actor_label: str | None = None,
+) -> list[AuditEvent]:
+    """Append events of several releases in one go: ``(release, kind, data)`` each, in
+    order. What a writer holding many releases' row locks at once needs (escalation's
+    tick fires a chunk of releases per transaction): one insert for every event and one
+    UPDATE of every head, where :func:`record_many` takes both per release.
+
+    As with ``record_many(..., locked=True)``: the caller's transaction holds each
+    release row's lock and read its ``last_seq``/``last_hash`` under it (a stale head
+    still fails loudly on the unique (release, seq)); each event carries its release row.
+    The releases' heads move on in memory as the events are built, so a caller whose
+    transaction fails reads its rows again. Subscribers run as with :func:`record_many`,
+    once every event is written, all events in one batch."""
+    items = [(r, k.name if isinstance(k, EventKind) else k, d) for r, k, d in entries]
+    for _, kind, _ in items:
+        if kind not in _kinds:
+            raise ImproperlyConfigured(f"event kind {kind!r} is not declared by any app")
+    if not items:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_locked_across needs the caller's transaction")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = (
+        actor_label if actor_label is not None else (actor_label_for(user) if user else "system")
+    )
+    at = clock.now().astimezone(UTC)
+    made = []
+    heads: dict[int, Any] = {}
+    for release, kind, data in items:
+        event = AuditEvent(
+            release_id=release.pk,
+            seq=release.last_seq + 1,
+            kind=kind,
+            at=at,
+            actor=user,
+            actor_label=label[: AuditEvent.ACTOR_LABEL_MAX],
+            data=json.loads(canonical_json(data or {})),
+            prev_hash=release.last_hash or GENESIS,
+        )
+        event.release = release
+        event.hash = event.compute_hash()
+        release.last_seq, release.last_hash = event.seq, event.hash
+        heads[release.pk] = release
+        made.append(event)
+    AuditEvent.objects.bulk_create(made)
+    release_model().objects.bulk_update(list(heads.values()), ["last_seq", "last_hash"])
+    _run_subscribers(made)
+    return made

@@ -483,6 +483,7 @@ AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
 # PagerDuty's Events API v2 (a local server that speaks it in tests and rehearsals).
 PAGERDUTY_EVENTS_URL = os.environ.get("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com")
 # Events sent at once (one connection pool; PagerDuty dedups a repeat by its dedup_key).
-PAGERDUTY_CONCURRENCY = env_int("PAGERDUTY_CONCURRENCY", 8)
+# A wave of 500 triggers at a 50 ms round trip takes 0.8 s over 32 connections (3.1 s over 8).
+PAGERDUTY_CONCURRENCY = env_int("PAGERDUTY_CONCURRENCY", 32)
 # How long a proposed decision may wait for its deciders before their backups are paged.
 DECISION_ANSWER_SECONDS = env_int("DECISION_ANSWER_SECONDS", 300)

@@ -22,7 +22,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
-from .blocks import _MD, Section, _blocks, _sections
+from .blocks import MAX_NESTING, Section, _blocks, _sections, block_tokens, nested_too_deep
 from .canonical import CanonicalReader
 from .checklists import ChecklistsReader
 from .comms import CommsReader
@@ -109,7 +109,13 @@ class _Builder:
         meta, self.index.text = front_matter(self.index.text)
         self.index.has_boxes = has_task_marks(self.index.text)
         self.index.marks_mean_done = marks_mean_done(self.index.text)
-        tokens = _MD.parse(self.index.text)
+        tokens = block_tokens(self.index.text)
+        if (deep := nested_too_deep(tokens)) is not None:
+            self.index.warn(
+                deep,
+                f"lists or quotes nest too deep here (markdown reads {MAX_NESTING} levels): "
+                "what nests deeper, and may be what follows, was not read",
+            )
         blocks, _ = _blocks(tokens, 0, None)
         root = _sections(blocks)
         self.times.find_anchor()

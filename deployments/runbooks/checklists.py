@@ -61,6 +61,15 @@ _DONE_STATUS = re.compile(
 )
 
 
+_BOX_CELL = re.compile(r"\s*(?:\[[ xX]?\]|[☐□⬜☑✅✔]?)\s*")
+_SPAN_COLUMN = re.compile(
+    r"duration|phase|dauer|duración|duração|thời lượng|时长|所要|длительность"
+)
+_CLOCK = re.compile(r"\d:\d\d")
+_STEP_NOT_ITEM = re.compile(r"^(?:verification|note|owner|tip|warning)\s*:", re.I)
+_VERIFICATION = re.compile(r"verification\s*:", re.I)
+
+
 def _column(head: list[str], rx: re.Pattern[str]) -> int | None:
     return next((i for i, h in enumerate(head) if rx.search(h)), None)
 
@@ -72,9 +81,7 @@ def task_columns(head: list[str], rows: list[list[str]]) -> dict[str, int | None
             i
             for i in range(len(head))
             if rows
-            and all(
-                i < len(r) and re.fullmatch(r"\s*(?:\[[ xX]?\]|[☐□⬜☑✅✔]?)\s*", r[i]) for r in rows
-            )
+            and all(i < len(r) and _BOX_CELL.fullmatch(r[i]) for r in rows)
             and any(i < len(r) and r[i].strip() for r in rows)
         ),
         None,
@@ -84,10 +91,7 @@ def task_columns(head: list[str], rows: list[list[str]]) -> dict[str, int | None
     status = _column(head, _STATUS_COL)
     if task is None or (owner is None and status is None and box is None):
         return None
-    if any(
-        re.search(r"duration|phase|dauer|duración|duração|thời lượng|时长|所要|длительность", h)
-        for h in head
-    ):
+    if any(_SPAN_COLUMN.search(h) for h in head):
         return None
     return {
         "task": task,
@@ -283,7 +287,7 @@ class ChecklistsReader:
         if cols is None or st.ctx.explicit:
             return False
         w = cols["when"]
-        if w is not None and any(w < len(r) and re.search(r"\d:\d\d", r[w]) for r in rows):
+        if w is not None and any(w < len(r) and _CLOCK.search(r[w]) for r in rows):
             return False  # a schedule by clock time: its rows are phases
 
         def cell(row: list[str], key: str) -> str:
@@ -356,7 +360,7 @@ class ChecklistsReader:
             return False
         if bare and not b.ordered and read_criterion(text) is not None:
             return False  # "- Error rate > 5%" under "## Rollback": a trigger, not a step
-        return not re.match(r"^(?:verification|note|owner|tip|warning)\s*:", text, re.I)
+        return not _STEP_NOT_ITEM.match(text)
 
     def heading_step(self, sec: Section, ctx: Ctx, text: str) -> list[Block]:
         """A task written as a heading (``### Step 1: X``): an item of ``ctx``'s checklist;
@@ -416,11 +420,7 @@ class ChecklistsReader:
         for n, ln in enumerate(more, 1):  # lazy continuation lines of the item's paragraph
             if not self.sub_owner(plain(ln), item, it.line + n):
                 item.text = f"{item.text} {plain(ln)}".strip()
-        if (
-            st.group is not None
-            and re.match(r"verification\s*:", text, re.I)
-            and not st.group.verification
-        ):
+        if st.group is not None and _VERIFICATION.match(text) and not st.group.verification:
             st.group.verification = text.split(":", 1)[1].strip().strip("`")
         for child in it.children:
             if child.kind == "list":
@@ -447,7 +447,7 @@ class ChecklistsReader:
     def child_para(self, child: Block, item: PlanItem, st: _State) -> None:
         for n, ln in enumerate(child.text.split("\n")):
             s = plain(ln)
-            if re.match(r"verification\s*:", s, re.I):
+            if _VERIFICATION.match(s):
                 self.add_verification(item, s.split(":", 1)[1].strip().strip("`"))
             elif not st.ctx.explicit:
                 self.sub_owner(s, item, child.line + n)

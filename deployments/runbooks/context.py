@@ -158,6 +158,7 @@ class _State:
     current_gate: PlanGate | None = None
     person: PlanPerson | None = None
     person_role: PlanRole | None = None
+    seat_written: str = ""  # the name written for person_role's seat (maybe a placeholder)
     comms: PlanCommsRule | None = None
     subject: str = ""
     channel: str = ""

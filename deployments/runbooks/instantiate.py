@@ -238,8 +238,11 @@ def _people(release: Release, plan: Plan, roles: _Roles) -> None:
     # roles name people as the runbook writes them; placeholders like "TBD" may repeat
     for written, person in zip(plan.people, contacts, strict=True):
         people.setdefault(written.name, person)
+    # two contacts of the runbook can be one person: a seat's "[DBA: TBD]" and the escalation
+    # row's "dba@example.com" with the same email; the release lists that person once
+    listed = list({p.pk: p for p in contacts}.values())
     ReleaseContact.objects.bulk_create(
-        ReleaseContact(release=release, person=p, order=n) for n, p in enumerate(contacts)
+        ReleaseContact(release=release, person=p, order=n) for n, p in enumerate(listed)
     )
     manager_seen = False
     for n, pr in enumerate(plan.roles):

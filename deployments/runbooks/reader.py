@@ -154,6 +154,7 @@ _NOT_A_ROLE = re.compile(
 #: "Video Call", "Slack Channel", "Status Page": where people meet or look, never a role
 _CHANNEL_LABEL = re.compile(r"^(?:" + "|".join(map(re.escape, vocab.CHANNELS)) + r")$", re.I)
 _ROLE_FIELDS = ("name", "primary", "backup", "phone", "email", "slack", "role", "duty")
+_VERIFICATION = re.compile(r"verification\s*:", re.I)
 
 
 @dataclass(eq=False)
@@ -221,9 +222,10 @@ class BlocksReader:
         st.loose_para = True
         for offset, ln in enumerate(b.text.split("\n")):
             line = b.line + offset
-            if not ln.strip():
+            s = ln.strip()
+            if not s:
                 continue
-            gm = _GROUP.match(ln.strip())
+            gm = _GROUP.match(s) if s.startswith("**[") else None
             if gm:
                 self.checklists.group_header(gm, line, st)
                 continue
@@ -271,7 +273,7 @@ class BlocksReader:
             return  # "Go-live: ..." was read with the document: it prefills T0
         if self.checklists.special_line(s, line, st) or self.escalation.chain_line(s, line, st):
             return
-        if re.match(r"verification\s*:", s, re.I) and st.last_item is not None:
+        if st.last_item is not None and _VERIFICATION.match(s):
             self.checklists.add_verification(st.last_item, s.split(":", 1)[1].strip().strip("`"))
             return
         st.loose.append(Block("para", line, line, ln))
@@ -506,7 +508,7 @@ class BlocksReader:
         return True
 
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:
-        if not re.match(r"verification\s*:", bl.text, re.I) or st.last_item is None:
+        if st.last_item is None or not _VERIFICATION.match(bl.text):
             return False
         self.checklists.add_verification(st.last_item, bl.text.split(":", 1)[1].strip().strip("`"))
         return True
@@ -591,9 +593,12 @@ class BlocksReader:
         return False
 
     def check_cells(self, b: Block) -> None:
-        for ln, _row in b.rows:
-            raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
-            cells = len(split_cells(raw))
+        for ln, row in b.rows:
+            if b.info == "html":  # cells as the markup gave them, not one source line
+                cells = len(row)
+            else:
+                raw = self.index.lines[ln - 1] if ln - 1 < len(self.index.lines) else ""
+                cells = len(split_cells(raw))
             if cells < len(b.header):
                 self.index.warn(
                     ln,
@@ -602,14 +607,20 @@ class BlocksReader:
                 )
 
     def contacts_table(self, b: Block, t: _Table, st: _State) -> None:
+        """Name | Email | Phone | Slack rows: people; a placeholder name beside a real phone or
+        email keeps the contact under that placeholder (no one is invented)."""
+        c_name, c_email, c_phone, c_slack = (t.col(k) for k in ("name", "email", "phone", "slack"))
         for ln, row in b.rows:
-            self.roles.add_person(
-                cell_text(t.get(row, t.col("name"))),
-                ln,
-                email=cell_text(t.get(row, t.col("email"))),
-                phone=cell_text(t.get(row, t.col("phone"))),
-                slack=cell_text(t.get(row, t.col("slack"))),
-            )
+            name = cell_text(t.get(row, c_name))
+            contact = {
+                "email": cell_text(t.get(row, c_email)),
+                "phone": cell_text(t.get(row, c_phone)),
+                "slack": cell_text(t.get(row, c_slack)),
+            }
+            if is_placeholder(name):
+                self.roles.seat_contact(name, ln, **contact)
+            else:
+                self.roles.add_person(name, ln, **contact)
 
     # -- fences -------------------------------------------------------------------
 

@@ -36,6 +36,10 @@ class Task:
     boxed: bool = True  # "[ ]" rather than an emoji or ballot-box mark
 
 
+#: what a task line can start with (after blanks): a bullet, a number, a box or a mark
+_MARKER_START = frozenset("-*+[" + _OPEN_MARKS + _DONE_MARKS)
+
+
 @functools.lru_cache(maxsize=4096)
 def task_marker(text: str, *, marks_mean_done: bool = False) -> Task | None:
     """``[ ] x``, ``[x] x``, ``☐ x``, ``✅ x``, ``1. [ ] x`` -> a task.
@@ -43,6 +47,9 @@ def task_marker(text: str, *, marks_mean_done: bool = False) -> Task | None:
     An emoji or ballot-box mark is "done" only when ``marks_mean_done`` (the
     document uses both open and ticked marks); many runbooks draw ``✅`` as a
     bullet in front of work still to do."""
+    first = text.lstrip()[:1]
+    if first not in _MARKER_START and not first.isdecimal():
+        return None  # a line of words: no pattern to try
     m = _MARKER.match(text)
     if not m or not m.group("text").strip():
         return None
@@ -65,11 +72,13 @@ def has_task_marks(text: str) -> bool:
     return bool(_ANY_MARK.search(text))
 
 
+_OPEN_MARK = re.compile("[" + _OPEN_MARKS + "]")
+_DONE_MARK = re.compile("[" + _DONE_MARKS + "]")
+
+
 def marks_mean_done(text: str) -> bool:
     """Open and ticked marks both used: then a tick means done, as the writer meant."""
-    return bool(re.search("[" + _OPEN_MARKS + "]", text)) and bool(
-        re.search("[" + _DONE_MARKS + "]", text)
-    )
+    return not text.isascii() and bool(_OPEN_MARK.search(text) and _DONE_MARK.search(text))
 
 
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(?P<text>\S.*)$")
@@ -160,6 +169,27 @@ def contact_value(text: str) -> str:
     return "" if is_placeholder(s) or _CONTACT_PLACEHOLDER.search(s) else s
 
 
+_SEAT_BRACKETS = str.maketrans("[]", "()")
+_SEAT_NAME = re.compile(r"\[[^\[\]]+\]")
+
+
+def seat_name(written: str, role: str = "") -> str:
+    """The name a seat's contact is kept under when the runbook writes a placeholder where the
+    name goes but a real phone, email or Slack beside it: ``("[Name]", "DBA")`` ->
+    ``"[DBA: Name]"``, ``("TBD", "DBA")`` -> ``"[DBA: TBD]"``, ``("", "DBA")`` -> ``"[DBA]"``,
+    ``("TBD", "")`` -> ``"[TBD]"``. Bracketed, so it is itself a placeholder (the seat stays
+    unfilled, here and on the contacts page) and reads back as written: a bracketed name
+    without a role is kept (``("[DBA: TBD]", "")`` -> ``"[DBA: TBD]"``)."""
+    kept = written.strip()
+    if not role.strip() and _SEAT_NAME.fullmatch(kept):
+        return kept
+    core = written.strip().strip("[]<>{}").strip().translate(_SEAT_BRACKETS)
+    role = role.strip().translate(_SEAT_BRACKETS)
+    if role and core:
+        return f"[{role}: {core}]"
+    return f"[{role or core or '?'}]"
+
+
 _OWNER_TAIL = re.compile(
     r"\s*[(\[（]\s*(?:owner|owned by|assignee|responsible|verantwortlich|responsable|"
     r"responsável|người phụ trách|phụ trách|负责人|担当|ответственный)\s*[:：]\s*"
@@ -210,8 +240,14 @@ _OWNER_LINE = re.compile(
 )
 
 
+#: the first letters of the owner words above (lower-cased), and "*" of a bold label
+_OWNER_LINE_START = frozenset("*oravn负担о")
+
+
 def owner_line(text: str) -> str | None:
     """``Owner: X`` (a sub-line or a section line) -> "X"."""
+    if text.lstrip()[:1].lower() not in _OWNER_LINE_START:
+        return None
     m = _OWNER_LINE.match(text)
     return m.group("owner").strip().strip("*").strip() if m else None
 
@@ -292,9 +328,16 @@ def decider(text: str) -> str | None:
 _CHAIN = re.compile(r"\s*(?:→|->|⇒|=>|➜|➡️?|>)\s*")
 
 
+def _has_arrow(text: str) -> bool:
+    """``→``, ``->``, ``⇒``, ``=>``, ``➜``, ``➡`` anywhere (substring tests, no regex)."""
+    if ">" in text and ("->" in text or "=>" in text):
+        return True
+    return not text.isascii() and ("→" in text or "⇒" in text or "➜" in text or "➡" in text)
+
+
 def chain(text: str) -> list[str]:
     """``On-call → Team lead → CTO`` -> the levels in order ([] when not a chain)."""
-    if not re.search(r"→|->|⇒|=>|➜|➡", text):
+    if not _has_arrow(text):
         return []
     parts = [p.strip(" .*") for p in _CHAIN.split(text)]
     parts = [p for p in parts if p]
@@ -303,13 +346,12 @@ def chain(text: str) -> list[str]:
 
 # -- rollback thresholds ------------------------------------------------------------
 
-_ARROW_CHARS = re.compile(r"[→⇒➜➡]|->|=>")
 _ARROW_ACTION = re.compile(r"\s*(?:→|->|=>|⇒|➜|➡\ufe0f?)\s*(?P<action>\S.*?)\s*$")
 
 
 def threshold_action(text: str) -> tuple[str, str] | None:
     """``Error rate > 1% for 5 minutes → rollback`` -> (the condition, the action)."""
-    if not _ARROW_CHARS.search(text):
+    if not _has_arrow(text):
         return None
     m = _ARROW_ACTION.search(text)
     if not m or m.start() == 0:

@@ -14,7 +14,7 @@ from .blocks import Block, Section
 from .context import _NUMBERING, _PAREN_TAIL, _STAKEHOLDER, Ctx, _State
 from .index import PlanIndex
 from .plan import PlanPerson, PlanRole
-from .recognise import contact_value, is_placeholder
+from .recognise import contact_value, is_placeholder, seat_name
 from .text import cell_text, plain, split_list
 
 
@@ -69,7 +69,8 @@ class RolesReader:
     ) -> PlanPerson | None:
         """The contact a runbook names, merged by name; None for a placeholder ("[Name]",
         "TBD", "John Doe", "(to be assigned)"): no one is invented, the seat stays unfilled
-        and a warning names the line."""
+        and a warning names the line (:meth:`seat_contact` keeps a real phone or email
+        written beside it)."""
         email, phone, slack = contact_value(email), contact_value(phone), contact_value(slack)
         if is_placeholder(name):
             self.unfilled_seat(name, line, role)
@@ -80,10 +81,7 @@ class RolesReader:
             p.phone = p.phone or phone
             p.slack = p.slack or slack
             return p
-        p = PlanPerson(name=name, email=email, phone=phone, slack=slack, line=line)
-        self.index.plan.people.append(p)
-        self.index.people_index[name.lower()] = p
-        return p
+        return self._new_person(name, line, email, phone, slack)
 
     def shared_contact(
         self, line: int, email: str = "", phone: str = "", slack: str = ""
@@ -98,6 +96,47 @@ class RolesReader:
         self.index.warn(line, f"shared contact '{address}' kept for the unfilled seat")
         return self.add_person(address, line, email=email, phone=phone, slack=slack)
 
+    def seat_contact(
+        self, written: str, line: int, role: str = "", email="", phone="", slack=""
+    ) -> PlanPerson | None:
+        """A placeholder name ("[Name]", "TBD", "___", an empty cell) beside a real phone,
+        email or Slack: nobody is invented, but the contact is kept under the seat's name
+        (:func:`~.recognise.seat_name`, itself a placeholder), so the seat stays unfilled and
+        the contacts page still shows the number to call. None when every value is a
+        placeholder too (a warning names the line either way)."""
+        email, phone, slack = contact_value(email), contact_value(phone), contact_value(slack)
+        if not (email or phone or slack):
+            self.unfilled_seat(written, line, role)
+            return None
+        name = seat_name(written, role)
+        address = next(v for v in (phone, email, slack) if v)
+        what = f"seat '{role}' is unfilled" if role else "no one is named"
+        self.index.warn(
+            line, f"{what} ('{written}' is a placeholder): {address} is kept as '{name}'"
+        )
+        return self._seat_person(name, line, email, phone, slack)
+
+    def _seat_person(self, name: str, line: int, email: str, phone: str, slack: str) -> PlanPerson:
+        """The seat's contact under ``name``; another contact for the same seat name (other
+        details) gets a number ("[DBA: TBD 2]") rather than being merged into the first."""
+        base, n = name, 1
+        while True:
+            p = self.index.people_index.get(name.lower())
+            if p is None:
+                return self._new_person(name, line, email, phone, slack)
+            pairs = ((p.email, email), (p.phone, phone), (p.slack, slack))
+            if all(not a or not b or a == b for a, b in pairs):
+                p.email, p.phone, p.slack = p.email or email, p.phone or phone, p.slack or slack
+                return p
+            n += 1
+            name = f"{base[:-1]} {n}]"
+
+    def _new_person(self, name: str, line: int, email: str, phone: str, slack: str) -> PlanPerson:
+        p = PlanPerson(name=name, email=email, phone=phone, slack=slack, line=line)
+        self.index.plan.people.append(p)
+        self.index.people_index[name.lower()] = p
+        return p
+
     def unfilled_seat(self, name: str, line: int, role: str = "") -> None:
         written = f"'{name}'" if name.strip() else "no name"
         if role:
@@ -108,8 +147,12 @@ class RolesReader:
             self.index.warn(line, f"contact {written} is a placeholder, not a person: left out")
 
     def seat(self, role: PlanRole, name: str, line: int, **contact: str) -> PlanPerson | None:
-        """``name`` fills ``role``'s seat (a placeholder leaves it unfilled)."""
-        p = self.add_person(name, line, role=role.name, **contact)
+        """``name`` fills ``role``'s seat; a placeholder leaves it unfilled, keeping a real
+        phone, email or Slack written beside it on the seat (:meth:`seat_contact`)."""
+        if is_placeholder(name):
+            p = self.seat_contact(name, line, role.name, **contact)
+        else:
+            p = self.add_person(name, line, role=role.name, **contact)
         if p is not None and p.name not in role.primary:
             role.primary.append(p.name)
         return p
@@ -122,20 +165,23 @@ class RolesReader:
             if st.person_role is not role:
                 st.person = self.seat(role, v, line)
                 st.person_role = role
+                st.seat_written = v
             return
         if k == "backup":
             if not is_placeholder(v):
                 role.backup.append(v)
             return
-        if st.person_role is role and st.person is None:
-            return  # a field of a seat whose name is a placeholder ("Phone: ____")
+        value = contact_value(v)
         if st.person is None or st.person_role is not role:
-            if not contact_value(v):
-                return
-            st.person = PlanPerson(name="", line=line)
-            self.index.plan.people.append(st.person)
+            if not value:
+                return  # "Phone: ____" of a seat still to fill
+            # a phone or email under a placeholder name (or none): kept on the unfilled seat
+            written = st.seat_written if st.person_role is role else ""
+            st.person = self.seat(role, written, line, **{k: value})
             st.person_role = role
-        setattr(st.person, k, contact_value(v))
+            return
+        if value and not getattr(st.person, k):
+            setattr(st.person, k, value)
 
     def role_people(self, role: PlanRole, value: str, line: int) -> None:
         parts = [p.strip() for p in re.split(r"\s+-\s+", plain(value)) if p.strip()]
@@ -160,7 +206,12 @@ class RolesReader:
                 role = PlanRole(name=cell_text(raw_role), line=ln)
                 role.kind = cell_text(get(row, c_kind)) or "team"
                 role.duty = cell_text(get(row, c_duty))
-                role.primary = [n for n in split_list(get(row, c_name)) if not is_placeholder(n)]
+                # the canonical table (export's): a seat's contact ("[DBA: TBD]") is kept
+                role.primary = [
+                    n
+                    for n in split_list(get(row, c_name))
+                    if not is_placeholder(n) or n.startswith("[")
+                ]
                 role.backup = [n for n in split_list(get(row, c_backup)) if not is_placeholder(n)]
                 self.index.plan.roles.append(role)
                 continue
@@ -174,10 +225,8 @@ class RolesReader:
             if c_contact is not None and "@" in get(row, c_contact):
                 contact["email"] = cell_text(get(row, c_contact))
             contact = {k: contact_value(v) for k, v in contact.items()}
-            if not names and any(contact.values()):
-                names = [contact["email"] or contact["phone"] or contact["slack"]]
-            if not names:
-                self.unfilled_seat(cell_text(get(row, c_name)), ln, role.name)
+            if not names:  # no name written: the seat is unfilled, a contact beside it kept
+                names = [cell_text(get(row, c_name))]
             for n in names:
                 self.seat(role, n, ln, **contact)
             for bk in split_list(get(row, c_backup), ";,") if c_backup is not None else []:

@@ -16,7 +16,7 @@ import functools
 import re
 
 import ftfy
-from ftfy.badness import is_bad
+from ftfy.badness import BADNESS_RE, is_bad
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t]?[^\x00-\x7f]+)*")
 
@@ -52,11 +52,33 @@ def _lost_bytes(match: re.Match) -> str:
 _BROKEN_EMOJI = re.compile(r"(?:ğŸ|ðŸ|âœ)(.{0,2})")
 
 
+def _mojibake_chars() -> str:
+    """Every character ftfy's mojibake heuristic (``is_bad``) looks for: the non-ASCII
+    characters and ranges of its pattern. Each of its alternatives needs one of them
+    (``tests/runbooks/test_text.py`` checks it), so a line without any is not bad."""
+    pattern = BADNESS_RE.pattern
+    chars = {c for c in pattern if not c.isascii()}
+    for i in range(1, len(pattern) - 1):
+        lo, hi = pattern[i - 1], pattern[i + 1]
+        if pattern[i] == "-" and not lo.isascii() and not hi.isascii():
+            chars.update(map(chr, range(ord(lo), ord(hi) + 1)))
+    return "".join(sorted(chars))
+
+
+#: the bytes that start a multi-byte UTF-8 sequence (0xC2-0xF4), read as Mac Roman: a run of
+#: text can be UTF-8 read as Mac Roman only if it holds one of them
+_MACROMAN_LEADS = bytes(range(0xC2, 0xF5)).decode("mac_roman")
+_MACROMAN_LEAD = re.compile("[" + re.escape(_MACROMAN_LEADS) + "]")
+_BAD = re.compile("[" + re.escape(_mojibake_chars()) + "]")
+#: a line without any of these is left as it is: no repair step can change it
+_SUSPECT = re.compile("[" + re.escape(_mojibake_chars() + _MACROMAN_LEADS + "Ÿâ") + "]")
+
+
 def _repair_line(line: str) -> str:
     try:
-        if is_bad(line):
+        if _BAD.search(line) and is_bad(line):
             line = ftfy.fix_encoding(line)
-        if not line.isascii():
+        if _MACROMAN_LEAD.search(line):
             line = _NON_ASCII_RUN.sub(_macroman_run, line)
         if "Ÿ" in line or "âœ" in line:
             line = _BROKEN_EMOJI.sub(_lost_bytes, line)
@@ -66,9 +88,14 @@ def _repair_line(line: str) -> str:
 
 
 def _repair(text: str) -> str:
-    if text.isascii():
+    """Mojibake repaired line by line; lines without a character mojibake is made of (all
+    ASCII, CJK, Cyrillic...) are not looked at again."""
+    if text.isascii() or not _SUSPECT.search(text):
         return text
-    return "\n".join(_repair_line(ln) if not ln.isascii() else ln for ln in text.split("\n"))
+    return "\n".join(
+        ln if ln.isascii() or not _SUSPECT.search(ln) else _repair_line(ln)
+        for ln in text.split("\n")
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -163,7 +190,8 @@ _LABEL = re.compile(r"^(?:\*\*(.+?)\*\*|__(.+?)__)\s*(.*)$")
 
 def label_line(line: str) -> tuple[str, str] | None:
     """``**Key:** value`` -> (key, raw value); ``**Label**`` -> (label, "")."""
-    m = _LABEL.match(line.strip())
+    s = line.strip()
+    m = _LABEL.match(s) if s.startswith(("**", "__")) else None
     if not m:
         return None
     key = (m.group(1) or m.group(2)).strip()

@@ -9,7 +9,9 @@ before sending again, where the protocol lets it, so a message arrives once.
 
 A worker sends a batch of one channel's deliveries through one transport object, inside
 ``with transport.batch():`` — where a transport opens what it reuses (one SMTP
-connection for all the batch's emails). ``send`` alone still works outside it.
+connection for all the batch's emails) — after ``prepare(deliveries)``, where it reads
+what the sends need in one go (the Slack buttons of all the batch's releases). ``send``
+alone still works outside them.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ class Transport:
         if not getattr(settings, cls.setting, False):
             return f"{cls.channel} is turned off ({cls.setting})"
         return ""
+
+    def prepare(self, deliveries: list) -> None:
+        """Before a batch's sends: read at once what each send would read alone."""
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

@@ -7,13 +7,15 @@ integration sends too fast and 5xx when it is unwell: the last two are retried h
 backoff (honouring ``Retry-After``); what is still failing is left to the next tick.
 
 :meth:`PagerDuty.send_many` sends a batch at once from a few threads over the one
-client's connection pool (``PAGERDUTY_CONCURRENCY`` connections, kept alive).
+client's connection pool (``PAGERDUTY_CONCURRENCY`` connections, kept alive);
+:meth:`PagerDuty.start_many` hands a batch to those threads and returns at once, so a
+caller goes on with its own work (the tick writes its next chunk) while they send.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -63,16 +65,32 @@ class PagerDuty:
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
         self.client = client or httpx.Client(timeout=timeout, limits=limits)
+        self._pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        """Wait for what was started, then close the threads and the connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.client.close()
 
     def send_many(self, events: list[Event]) -> list[Outcome]:
         """Send ``events`` at once (each with its own retries); outcomes in their order."""
         if len(events) <= 1 or self.concurrency == 1:
             return [self.send(**vars(e)) for e in events]
-        with ThreadPoolExecutor(min(self.concurrency, len(events))) as pool:
-            return list(pool.map(lambda e: self.send(**vars(e)), events))
+        return [f.result() for f in self.start_many(events)]
+
+    def start_many(self, events: list[Event]) -> list[Future[Outcome]]:
+        """Start sending ``events`` on the transport's threads (``PAGERDUTY_CONCURRENCY``,
+        one pool kept until :meth:`close`) and return at once: one future per event, in
+        their order. Batches started one after another share the threads and queue
+        behind each other in the order they were started."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pagerduty")
+        return [self._pool.submit(self._send_event, e) for e in events]
+
+    def _send_event(self, event: Event) -> Outcome:
+        return self.send(**vars(event))
 
     def send(
         self,

@@ -74,6 +74,16 @@ class SlackTransport(Transport):
         self.client = _client(
             settings.SLACK_TOKEN, settings.SLACK_BASE_URL, int(max(1, settings.SLACK_TIMEOUT))
         )
+        self.actions: dict[int, list[dict]] = {}  # by release id, read for a batch
+
+    def prepare(self, deliveries: list) -> None:
+        """The buttons of every release the batch posts to a channel, in one query."""
+        releases = {
+            d.release.pk: d.release
+            for d in deliveries
+            if d.channel != DM and getattr(d, "release", None) is not None
+        }
+        self.actions = slack_inbound.channel_actions_of(list(releases.values()))
 
     def send(self, delivery, content: Content) -> str:
         if delivery.channel == DM:
@@ -90,7 +100,7 @@ class SlackTransport(Transport):
             raise Retry("waiting for the release's first Slack message", after=1.0, counts=False)
         thread_ts = None if root else thread.ts
         release = getattr(delivery, "release", None) or release_model().objects.get(pk=release_id)
-        actions = slack_inbound.channel_actions(release)
+        actions = self.actions.get(release.pk) or slack_inbound.channel_actions(release)
         try:
             ts = self._find(delivery, thread_ts) if delivery.attempts > 1 else None
             if ts is None:

@@ -101,15 +101,20 @@ class StatusPageTransport(Transport):
                 )
         except IntegrityError:
             found = StatusIncident.objects.get(release=release)
-        gone = found.owner_id is None or not (
-            Delivery.objects.filter(pk=found.owner_id).exclude(state="failed").exists()
-        )
-        if not found.incident_id and found.owner_id != delivery.pk and gone:
+        if not found.incident_id and found.owner_id != delivery.pk and self._owner_gone(found):
             StatusIncident.objects.filter(pk=found.pk, owner=found.owner_id, incident_id="").update(
                 owner=delivery
             )
             found.refresh_from_db()
         return found
+
+    @staticmethod
+    def _owner_gone(incident: StatusIncident) -> bool:
+        """The delivery that was to create the incident failed for good: another takes
+        over."""
+        if incident.owner_id is None:
+            return True
+        return not Delivery.objects.filter(pk=incident.owner_id).exclude(state="failed").exists()
 
     def _find_incident(self, key: str) -> dict | None:
         for incident in self._check(self.client.get("incidents", params={"limit": 100})):

@@ -182,3 +182,29 @@ def test_the_tick_looks_again_at_a_release_only_when_its_next_moment_comes_or_it
     with clock.frozen_at(at(hours=3, seconds=1)):
         tick(at(hours=3, seconds=1))
     assert "release.t0_reached" in clock_events(release)
+
+
+def test_after_a_batch_of_messages_on_many_releases_the_tick_reads_what_happened_at_once(
+    night, django_assert_num_queries
+):
+    with clock.frozen_at(at(days=-1, hours=-1)):
+        others = [team_release(go_live_at=T0).release for _ in range(2)]
+    releases = [night.release, *others]
+    tick = clockwork.record_all_due
+    with clock.frozen_at(at(hours=-3)):
+        tick(at(hours=-3))  # what is due (the day-before checklist) is recorded
+        tick(at(hours=-3))  # looked at again: nothing due, the next moment is at T-2h
+    # A comms worker's batch: "update sent" on each release (moves no moment).
+    with clock.frozen_at(at(hours=-2, minutes=-30)):
+        events.record_each(
+            [(r, "comms.update_sent", {"message": n}) for n, r in enumerate(releases)],
+            actor_label="comms",
+        )
+        with django_assert_num_queries(2):  # the watched releases; their new events' kinds
+            tick(at(hours=-2, minutes=-30))
+        with django_assert_num_queries(1):
+            tick(at(hours=-2, minutes=-30))
+    with clock.frozen_at(at(hours=-2, seconds=1)):
+        tick(at(hours=-2, seconds=1))
+    for release in releases:
+        assert clock_events(release).count("phase.started") == 1

@@ -210,3 +210,121 @@ def test_a_committed_batch_goes_out_as_one_message_with_fragments_only_where_pag
         [first + 2, first + 3],
     )
     assert all(m.get("warroom") for m in html_batch["events"])
+
+
+@pytest.mark.django_db
+def test_one_event_on_each_of_several_releases_is_written_in_one_go(django_assert_num_queries):
+    from tests.factories import team_release
+    from warroom.audit import verify_chain
+
+    a, b = team_release().release, team_release().release
+    heads = {a.pk: a.last_seq, b.pk: b.last_seq}
+    seen: list[list[tuple[int, int, bool]]] = []
+
+    def watch(batch):
+        seen.append([(e.release_id, e.seq, AuditEvent.release.is_cached(e)) for e in batch])
+
+    events.subscribe_batch("comms.update_sent")(watch)
+    try:
+        # The releases locked, the events inserted, the heads moved, the comms rules of
+        # both read by the outbox's subscriber: one statement each (and the savepoint
+        # the test's own transaction asks for, set and released).
+        with django_assert_num_queries(6):
+            made = events.record_each(
+                [
+                    (b, "comms.update_sent", {"message": 1}),
+                    (a, "comms.update_sent", {"message": 2}),
+                    (b, "comms.update_sent", {"message": 3}),
+                ],
+                actor_label="comms",
+            )
+    finally:
+        events._in_transaction_batch["comms.update_sent"].remove(watch)
+    assert [(e.release_id, e.seq, e.data["message"]) for e in made] == [
+        (b.pk, heads[b.pk] + 1, 1),
+        (a.pk, heads[a.pk] + 1, 2),
+        (b.pk, heads[b.pk] + 2, 3),
+    ]
+    assert seen == [[(e.release_id, e.seq, True) for e in made]]
+    for release, moved in ((a, 1), (b, 2)):
+        assert release.last_seq == heads[release.pk] + moved
+        release.refresh_from_db()
+        assert release.last_seq == heads[release.pk] + moved
+        assert verify_chain(release.pk) is None
+    stored = AuditEvent.objects.filter(pk__in=[e.pk for e in made])
+    assert set(stored.values_list("actor_label", flat=True)) == {"comms"}
+
+
+def _admin_entry(what: str) -> tuple[str, dict]:
+    return "admin.changed", {"model": "plan", "object": what, "action": "changed"}
+
+
+@pytest.mark.django_db
+def test_events_of_several_locked_releases_are_written_together_each_on_its_own_chain():
+    """``record_locked_across``: the events of many releases (their rows locked and read
+    by the caller) in one insert and one update of the heads; each release's events get
+    its next numbers in order and extend its hash chain; the batch subscribers see them
+    all at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import team_release
+    from warroom.audit import release_model, verify_chain
+
+    first, second = team_release().release, team_release().release
+    heads = {first.pk: first.last_seq, second.pk: second.last_seq}
+    batches: list[list[tuple[int, int]]] = []
+    events.subscribe_batch("admin.changed")(
+        lambda got: batches.append([(e.release_id, e.seq) for e in got])
+    )
+    try:
+        with transaction.atomic():
+            locked = {
+                r.pk: r
+                for r in release_model()
+                .objects.select_for_update()
+                .filter(pk__in=[first.pk, second.pk])
+                .order_by("pk")
+            }
+            a, b = locked[first.pk], locked[second.pk]
+            with CaptureQueriesContext(connection) as queries:
+                made = events.record_locked_across(
+                    [(a, *_admin_entry("a1")), (b, *_admin_entry("b1")), (a, *_admin_entry("a2"))],
+                    actor_label="escalation",
+                )
+    finally:
+        events._in_transaction_batch["admin.changed"].pop()
+    written = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"].upper()]
+    updated = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("UPDATE")]
+    assert len([s for s in written if "warroom_auditevent" in s]) == 1
+    assert len([s for s in updated if "deployments_release" in s]) == 1
+    expected = [
+        (first.pk, heads[first.pk] + 1),
+        (second.pk, heads[second.pk] + 1),
+        (first.pk, heads[first.pk] + 2),
+    ]
+    assert [(e.release_id, e.seq) for e in made] == expected
+    assert batches == [expected]
+    assert [e.data["object"] for e in made] == ["a1", "b1", "a2"]
+    assert {e.actor_label for e in made} == {"escalation"}
+    for release, seq in ((first, heads[first.pk] + 2), (second, heads[second.pk] + 1)):
+        release.refresh_from_db()
+        last = AuditEvent.objects.get(release=release, seq=seq)
+        assert (release.last_seq, release.last_hash) == (seq, last.hash)
+        assert verify_chain(release.pk) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_across_releases_need_the_callers_transaction_and_declared_kinds(team):
+    from warroom.audit import release_model
+
+    before = team.release.last_seq
+    with pytest.raises(ImproperlyConfigured, match="not declared"), transaction.atomic():
+        events.record_locked_across([(team.release, "item.tickled", {})])
+    with transaction.atomic():
+        release = release_model().objects.select_for_update().get(pk=team.release.pk)
+    with pytest.raises(RuntimeError, match="caller's transaction"):
+        events.record_locked_across([(release, *_admin_entry("x"))])
+    team.release.refresh_from_db()
+    assert team.release.last_seq == before
+    assert not AuditEvent.objects.filter(release=team.release, seq__gt=before).exists()

@@ -173,3 +173,47 @@ def test_the_board_through_the_night_on_a_frozen_clock():
         assert s.rag == "red" and s.rag_reasons[0] == "1 critical issue open"
     with clock.frozen_at(at(hours=7)):
         assert selectors.summary(release).state == "done"
+
+
+@pytest.mark.django_db
+def test_the_facts_of_many_releases_read_together_are_each_release_s_own():
+    """The comms workers' batch read: each release's facts as its own read gives them."""
+    calm, troubled = team_release(go_live_at=T0), team_release(go_live_at=T0)
+    for item in troubled.release.checklists.get(name="T-1 Day").items.all()[:1]:
+        services.item_set_status(
+            item=item, status="blocked", note="waiting for DNS", user=troubled["qa"]
+        )
+    WarIssue.objects.create(
+        release=troubled.release, title="Payments 500s", severity="critical", opened_at=at()
+    )
+    WarIssue.objects.create(
+        release=troubled.release, title="Slow search", severity="high", opened_at=at()
+    )
+    releases = [calm.release, troubled.release]
+
+    def facts(f):
+        return (
+            f.rag,
+            f.rag_reasons,
+            f.eta,
+            f.current.name if f.current else None,
+            (f.progress.total, f.progress.closed, f.progress.blocked),
+            [p.name for p in f.phases],
+            [c.name for c in f.checklists],
+            [g.gate.name for g in f.gate_summaries],
+            f.per_checklist,
+        )
+
+    with clock.frozen_at(at(minutes=5)):
+        together = selectors.status_facts_of(releases)
+        alone = {r.pk: selectors.status_facts(r) for r in releases}
+    assert {pk: facts(f) for pk, f in together.items()} == {pk: facts(f) for pk, f in alone.items()}
+    assert together[troubled.release.pk].rag_reasons == [
+        "1 critical issue open",
+        "1 item blocked",
+        "9 items overdue",
+    ]
+    assert together[calm.release.pk].rag_reasons == ["9 items overdue"]
+    assert [
+        i.title for i in selectors.open_issues_of([r.pk for r in releases])[troubled.release.pk]
+    ] == ["Payments 500s", "Slow search"]

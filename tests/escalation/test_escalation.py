@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from bench.pagerduty_server import EventsServer
 from deployments import issues
 from notifications import escalation
 from notifications.escalation_models import Page, PagerDutyEvent
@@ -18,14 +17,6 @@ from warroom import clock
 from warroom.audit import AuditEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pd(settings):
-    server = EventsServer().start()
-    settings.PAGERDUTY_EVENTS_URL = server.url
-    yield server
-    server.stop()
 
 
 def levels_paged(release) -> list[int]:

@@ -32,14 +32,14 @@ def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_conne
 ):
     t0 = clock.now().replace(microsecond=0) + H
     releases = [make(go_live_at=t0, rules=EVERYWHERE).release for _ in range(2)]
-    composed: list[int] = []
-    real = render.status_update
+    composed: list[list[int]] = []
+    real = render.status_updates
 
-    def counting(release):
-        composed.append(release.pk)
-        return real(release)
+    def counting(releases, now=None):
+        composed.append(sorted(r.pk for r in releases))
+        return real(releases, now)
 
-    monkeypatch.setattr(render, "status_update", counting)
+    monkeypatch.setattr(render, "status_updates", counting)
     due = t0 + timedelta(minutes=15)
     with clock.frozen_at(due):
         assert outbox.write_due(due) == 2
@@ -49,7 +49,7 @@ def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_conne
         outcome = delivery.attempt_many(ids)
         assert delivery.attempt_many(ids) == {pk: "not due" for pk in ids}  # claimed once
     assert outcome == {pk: "sent" for pk in ids}
-    assert sorted(composed) == sorted(r.pk for r in releases)  # once per message
+    assert composed == [sorted(r.pk for r in releases)]  # once per message, read together
     assert len(smtp.mails) == emails and len(smtp.peers) == 1  # one SMTP connection
     assert len(slack.messages) == 2 and len(statuspage.incidents) == 2
     # Each message's first arrival is on its release's timeline, once.

@@ -144,10 +144,13 @@ def test_a_role_section_with_a_placeholder_name_is_an_unfilled_seat():
     assert (role.name, role.duty, role.primary, role.unfilled) == (
         "Release Manager",
         "Coordination",
-        [],
+        ["[Release Manager: TBD]"],
         True,
     )
-    assert plan.people == []
+    # no one is invented; the real Slack and email under the placeholder stay on the seat
+    assert [(p.name, p.phone, p.slack, p.email) for p in plan.people] == [
+        ("[Release Manager: TBD]", "", "@rm", "rm@x.example")
+    ]
     assert any(w.line == 4 and "'Release Manager' is unfilled" in w.message for w in plan.warnings)
 
 

@@ -359,7 +359,64 @@ def test_phrase_patterns_find_what_the_plain_word_list_finds(monkeypatch):
         for text in [*lines, *words, *(w.upper() for w in words), *(w + "s" for w in words)]:
             assert bool(tree.search(text)) == bool(plain.search(text)), (name, text)
             found += bool(tree.search(text))
-    assert found == 1932  # lines and words that name one of them
+    assert found == 1938  # lines and words that name one of them
+
+
+@pytest.mark.parametrize(
+    ("written", "role", "expected"),
+    [
+        ("[Name]", "DBA", "[DBA: Name]"),
+        ("TBD", "DBA", "[DBA: TBD]"),
+        ("___", "DBA", "[DBA: ___]"),
+        ("<name>", "SRE On-Call", "[SRE On-Call: name]"),
+        ("", "DBA", "[DBA]"),
+        ("Por asignar", "DBA de guardia", "[DBA de guardia: Por asignar]"),
+        ("未定", "DBA担当", "[DBA担当: 未定]"),
+        ("TBD", "", "[TBD]"),
+        ("[Nombre del gestor]", "", "[Nombre del gestor]"),
+        ("[DBA: TBD]", "", "[DBA: TBD]"),  # read back as export wrote it
+        ("[x] [y]", "Ops [EU]", "[Ops (EU): x) (y]"),  # inner brackets would end it early
+        ("", "", "[?]"),
+    ],
+)
+def test_seat_names(written, role, expected):
+    name = r.seat_name(written, role)
+    assert name == expected
+    assert r.is_placeholder(name)  # the seat it is kept under stays unfilled
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Prose line", None),
+        ("  indented prose", None),
+        ("", None),
+        ("١. [ ] Arabic-Indic numbered box", "Arabic-Indic numbered box"),
+        ("  * [x] starred", "starred"),
+        ("+ ☐ plus and ballot", "plus and ballot"),
+        ("✅ tick first", "tick first"),
+    ],
+)
+def test_task_markers_skip_lines_of_words_quickly_but_not_boxes(text, expected):
+    task = r.task_marker(text)
+    assert (task and task.text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("On-call -> Team lead => CTO", True),
+        ("On-call → Team lead", True),
+        ("A ⇒ B", True),
+        ("A ➜ B", True),
+        ("A ➡️ B", True),
+        ("Error rate > 5%", False),
+        ("a - b = c", False),
+        ("Übergabe an das Team", False),
+    ],
+)
+def test_arrows_are_found_without_a_pattern(text, expected):
+    assert r._has_arrow(text) is expected
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from deployments.runbooks.plan import (
     PlanSignOff,
     PlanTemplate,
 )
-from deployments.runbooks.recognise import contact_value, is_placeholder
+from deployments.runbooks.recognise import contact_value, is_placeholder, seat_name
 
 SEEDS = sorted((Path(__file__).parent / "seeds").glob("*.md"))
 
@@ -104,6 +104,12 @@ def unique_by(strategy, key):
 # contact value ("+1-XXX", "[Phone]"): plans it can produce have none
 person = text.filter(lambda s: not is_placeholder(s))
 contact = opt_text.filter(lambda s: contact_value(s) == s.strip())
+# ... but keeps a real phone, email or Slack written beside one, on the unfilled seat, under
+# the seat's name ("[DBA: TBD]")
+seat = st.builds(seat_name, opt_text, opt_text)
+seat_contact = st.builds(PlanPerson, name=seat, email=contact, phone=contact, slack=contact).filter(
+    lambda p: bool(p.email or p.phone or p.slack)
+)
 
 
 @st.composite
@@ -114,7 +120,7 @@ def plans(draw):
                 PlanRole,
                 name=text,
                 duty=opt_text,
-                primary=st.lists(person, max_size=2),
+                primary=st.lists(person | seat, max_size=2),
                 backup=st.lists(person, max_size=2),
                 kind=st.sampled_from(["team", "stakeholder"]),
             ),
@@ -123,7 +129,8 @@ def plans(draw):
     )
     people = draw(
         unique_by(
-            st.builds(PlanPerson, name=person, email=contact, phone=contact, slack=contact),
+            st.builds(PlanPerson, name=person, email=contact, phone=contact, slack=contact)
+            | seat_contact,
             lambda p: p.name.lower(),
         )
     )

@@ -13,16 +13,18 @@ CHECKBOX_LINE = re.compile(r"^\s*[-*+] \[[ xX]\]")
 
 # Figures checked by reading each seed (phases include sub-blocks, table rows and
 # code-block timeline lines; "items" counts group headers and their children).
-# "contacts" counts people the seed names: its "[TBD]", "TBD", "[NAME]" and "_______" cells
-# are seats left to fill, not people (see test_placeholder_seats_are_unfilled_not_people);
-# a real shared address beside one ("oncall@unifiedhealth.io") is kept as a contact named
-# by the address (see test_shared_address_beside_a_placeholder_is_kept).
+# "contacts" counts the contacts the seed gives: its "[TBD]", "TBD", "[NAME]" and "_______"
+# cells are seats left to fill, not people (see test_placeholder_seats_are_unfilled_not_people),
+# but a real email or Slack written beside one is kept on the unfilled seat ("[Release
+# Manager: TBD]", see test_a_real_address_beside_a_placeholder_stays_on_the_seat); in an
+# escalation table it is a contact named by the address ("oncall@unifiedhealth.io", see
+# test_shared_address_beside_a_placeholder_is_kept).
 EXPECTED = {
     "go-live-day-schedule": dict(
         phases=30,
         items=180,
         roles=18,
-        contacts=7,
+        contacts=12,  # 7 escalation addresses, 5 seats' Slack handles and emails
         escalation_levels=4,
         rollback_criteria=6,  # with the 4 triggers in words ("Data corruption detected")
         comms_rules=18,
@@ -33,7 +35,7 @@ EXPECTED = {
         phases=7,
         items=195,
         roles=7,
-        contacts=1,
+        contacts=4,  # "On-Call Rotation", 3 seats' emails and Slack handles
         escalation_levels=4,
         rollback_criteria=6,  # "unavailable for more than 2 minutes" and 3 in words only
         comms_rules=0,
@@ -197,10 +199,32 @@ PLACEHOLDER_SEATS = [
 @pytest.mark.parametrize(("name", "line", "role"), PLACEHOLDER_SEATS)
 def test_placeholder_seats_are_unfilled_not_people(name, line, role):
     plan = plan_of(name)
-    assert not [p.name for p in plan.people if is_placeholder(p.name)]
+    # nobody is invented: a placeholder is kept only as a seat's contact, with a real address
+    kept = [p for p in plan.people if is_placeholder(p.name)]
+    assert all(p.name.startswith("[") and (p.email or p.phone or p.slack) for p in kept)
     seat = next(r for r in plan.roles if r.name == role)
-    assert seat.primary == [] and seat.unfilled
+    assert seat.unfilled and all(is_placeholder(n) for n in seat.primary)
     assert any(w.line == line and f"seat '{role}' is unfilled" in w.message for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "email", "slack"),
+    [
+        # | **VP Engineering** | TBD | +1-XXX-XXX-XXXX | vp-eng@unifiedhealth.io | @vp-engineering |
+        ("deployment-runbook", "VP Engineering", "vp-eng@unifiedhealth.io", "@vp-engineering"),
+        # **Name:** [TBD] ... **Contact:** - Phone: [Number] - Slack: @dba
+        ("go-live-day-schedule", "Database Administrator", "", "@dba"),
+    ],
+)
+def test_a_real_address_beside_a_placeholder_stays_on_the_seat(name, role, email, slack):
+    """The seat stays unfilled, but the address written beside "TBD" is kept on it (a contact
+    named after the seat), so the contacts page still shows where to reach whoever holds it;
+    the template phone "+1-XXX-XXX-XXXX" / "[Number]" is not kept."""
+    plan = plan_of(name)
+    seat = next(r for r in plan.roles if r.name == role)
+    assert seat.unfilled and seat.primary == [f"[{role}: TBD]"]
+    (p,) = [p for p in plan.people if p.name == f"[{role}: TBD]"]
+    assert (p.email, p.slack, p.phone) == (email, slack, "")
 
 
 def test_shared_address_beside_a_placeholder_is_kept():

@@ -368,6 +368,34 @@ def test_the_preview_prefills_the_go_live_the_runbook_states(client, django_user
     assert 'name="go_live_at" value="2026-03-14T22:00:00+01:00"' in page
 
 
+def test_a_pipeline_without_a_database_can_validate_a_runbook(tmp_path):
+    """A CI job that checks a runbook before a release has no Warroom database: the dry
+    run still prints the plan (people are not compared with those on record, and it
+    says so); an import for real names the missing step instead of a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    seed = str(SEEDS / "production-cutover-plan.md")
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", "import_runbook", seed, *args],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    checked = manage("--dry-run", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["counts"]["items"] == CHECKBOXES["production-cutover-plan.md"]
+    assert "people not compared with those on record" in checked.stderr
+    imported = manage()
+    assert imported.returncode == 2
+    assert "run `manage.py migrate` first" in imported.stderr
+    assert "Traceback" not in imported.stderr
+
+
 WORDED = (
     "# Gateway switch\n\nДата перехода: 2026-03-14 22:00 MSK\n\n## День перехода\n\n"
     "1. Переключить маршрутизацию\n\n## Критерии отката\n\n"

@@ -3,11 +3,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 
 from deployments import services
 from deployments.runbooks.parse import RunbookError
 from deployments.runbooks.schema import plan_json, stated_t0
 from warroom import clock
+from warroom.people.models import Person
 
 
 def next_saturday_22utc(now: datetime) -> datetime:
@@ -29,6 +31,15 @@ def parse_go_live(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _database_ready() -> bool:
+    """Is there a database with Warroom's tables? (A CI job that only validates runbooks
+    with ``--dry-run`` may have none, or an unmigrated one.)"""
+    try:
+        return Person._meta.db_table in connection.introspection.table_names()
+    except DatabaseError:
+        return False
+
+
 class Command(BaseCommand):
     help = "Import a markdown runbook as a release (or, with --dry-run, show what it holds)."
 
@@ -43,23 +54,39 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Parse only; write nothing.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
+    def _plan(self, file: Path, dry_run: bool):
+        """The runbook's plan, or a CommandError naming what is wrong (exit status 2)."""
+        if not file.is_file():
+            raise CommandError(f"{file}: no such file", returncode=2)
+        max_bytes, _ = services.runbook_limits()
+        if file.stat().st_size > max_bytes:
+            raise CommandError(
+                f"{file}: the file is over the limit of {max_bytes / 1024 / 1024:g} MB "
+                "(setting RUNBOOK_MAX_BYTES)",
+                returncode=2,
+            )
+        database = _database_ready()
+        if not database and not dry_run:
+            raise CommandError(
+                "no migrated Warroom database here: run `manage.py migrate` first "
+                "(or validate the runbook with --dry-run, which needs none)",
+                returncode=2,
+            )
+        if not database:
+            self.stderr.write("no Warroom database here: people not compared with those on record")
+        try:
+            plan, _ = services.runbook_preview(
+                file.read_bytes(), source_name=file.name, compare_people=database
+            )
+        except RunbookError as exc:
+            raise CommandError(f"{file}: {exc}", returncode=2) from None
+        return plan
+
     def handle(
         self, *args, path: str, go_live: str | None, name: str, dry_run: bool, json: bool, **options
     ):
         file = Path(path)
-        if not file.is_file():
-            raise CommandError(f"{path}: no such file", returncode=2)
-        max_bytes, _ = services.runbook_limits()
-        if file.stat().st_size > max_bytes:
-            raise CommandError(
-                f"{path}: the file is over the limit of {max_bytes / 1024 / 1024:g} MB "
-                "(setting RUNBOOK_MAX_BYTES)",
-                returncode=2,
-            )
-        try:
-            plan, _ = services.runbook_preview(file.read_bytes(), source_name=file.name)
-        except RunbookError as exc:
-            raise CommandError(f"{path}: {exc}", returncode=2) from None
+        plan = self._plan(file, dry_run)
         t0 = (
             parse_go_live(go_live)
             if go_live

@@ -1,0 +1,97 @@
+# ruff: noqa: RUF001 - mojibake and dashes are what the line test is about
+"""The parser's shortcuts give what the full parsers give.
+
+markdown-it runs only the block rules a text can use (``blocks.block_tokens``) and its table
+rule behind a pipe test; ftfy's mojibake test runs only on lines holding a character its
+heuristic looks for (``text._BAD``). Each is checked against the full thing: over the seeds
+and the corpus, and over generated markdown made of the pieces those rules react to."""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre_c
+import re._parser as sre_parse
+from pathlib import Path
+
+from ftfy.badness import BADNESS_RE, is_bad
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from deployments.runbooks import blocks, text
+
+HERE = Path(__file__).parent
+TEXTS = [
+    p.read_text(encoding="utf-8")
+    for p in sorted(HERE.glob("seeds/*.md")) + sorted(HERE.glob("corpus/*.md"))
+]
+FULL = MarkdownIt("commonmark").enable("table")
+FULL.disable("inline")
+FULL.disable("reference")
+
+PIECES = [
+    "- ", "* ", "+ ", "1. ", "2) ", "> ", "  ", "    ", "\t", "#", "## ", "---", "===", "***",
+    "___", "|", " | ", "|---|", ":-:", "```", "~~~", "<div>", "<!-- c -->", "<", ">", "text",
+    "a", "[ ] ", "-", "=", ":", "\\|", " ", "☐ ", "Ã©", "\n",
+]  # fmt: skip
+markdown = st.lists(
+    st.lists(st.sampled_from(PIECES), max_size=6).map("".join), min_size=1, max_size=12
+).map("\n".join)
+
+
+def tokens(ts) -> list:
+    return [(t.type, t.map, t.content, t.info, t.markup, t.level) for t in ts]
+
+
+def test_the_seeds_and_the_corpus_give_the_full_parsers_tokens():
+    for t in TEXTS:
+        assert tokens(blocks.block_tokens(t)) == tokens(FULL.parse(t))
+
+
+def test_most_runbooks_need_only_some_block_rules():
+    off = [[name for name, needed in blocks._RULE_NEEDS if not needed(t)] for t in TEXTS]
+    assert sum("html_block" in o for o in off) > len(TEXTS) // 2
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown)
+def test_generated_markdown_gives_the_full_parsers_tokens(md):
+    assert tokens(blocks.block_tokens(md)) == tokens(FULL.parse(md))
+
+
+def _needs_one_of(sub, chars: set[int]) -> bool:
+    """Does every match of the parsed pattern ``sub`` hold a character of ``chars``?"""
+    return any(_element_needs(op, av, chars) for op, av in sub)
+
+
+def _element_needs(op, av, chars: set[int]) -> bool:
+    if op is sre_c.LITERAL:
+        return av in chars
+    if op is sre_c.IN:
+        return all(
+            (o is sre_c.LITERAL and a in chars)
+            or (o is sre_c.RANGE and all(c in chars for c in range(a[0], a[1] + 1)))
+            for o, a in av
+        )
+    if op is sre_c.BRANCH:
+        return all(_needs_one_of(s, chars) for s in av[1])
+    if op is sre_c.SUBPATTERN:
+        return _needs_one_of(av[3], chars)
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+        return av[0] >= 1 and _needs_one_of(av[2], chars)
+    if op is sre_c.ASSERT:
+        return _needs_one_of(av[1], chars)
+    return False
+
+
+def test_every_match_of_ftfys_mojibake_test_holds_a_character_the_line_test_looks_for():
+    chars = {ord(c) for c in text._mojibake_chars()}
+    assert not BADNESS_RE.flags & re.IGNORECASE
+    assert _needs_one_of(sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags), chars)
+
+
+@given(st.text(alphabet=st.sampled_from(list("aé Ã©â€™ðŸ“…Ÿ¬√ƒ∂œ€–—…→中日Привет")), max_size=20))
+def test_a_line_the_line_test_passes_over_is_never_bad(line):
+    if not text._BAD.search(line):
+        assert not is_bad(line)
+    assert text._repair(line) == (text._repair_line(line) if not line.isascii() else line)

@@ -1,0 +1,80 @@
+"""Task tables written in HTML (wiki and Confluence exports) read like pipe tables, and a
+document nested deeper than markdown reads is never cut short in silence."""
+
+from datetime import timedelta
+
+import pytest
+
+from deployments.runbooks.html_tables import table_rows
+from deployments.runbooks.parse import parse_runbook
+
+
+@pytest.mark.parametrize(
+    ("html", "rows"),
+    [
+        ("<p>no table here</p>", []),
+        (
+            "<table>\n<tr><th>Task</th><th>Owner</th></tr>\n<tr><td>Freeze</td><td>RM</td></tr>\n"
+            "</table>",
+            [(1, ["Task", "Owner"]), (2, ["Freeze", "RM"])],
+        ),
+        (  # cells spread over lines, entities, inline markup and line breaks
+            "<table><thead>\n<tr>\n<th>Task</th>\n<th>Owner</th>\n</tr></thead><tbody>\n"
+            "<tr><td><b>Drain</b> &amp; patch<br>node 1</td><td>SRE</td></tr></tbody></table>",
+            [(1, ["Task", "Owner"]), (5, ["Drain & patch node 1", "SRE"])],
+        ),
+        (  # a table inside a cell joins the cell's text; its rows are not rows
+            "<table><tr><th>Task</th></tr><tr><td>Check <table><tr><td>a</td></tr></table>"
+            "</td></tr></table>",
+            [(0, ["Task"]), (0, ["Check a"])],
+        ),
+        ("<table><tr><td></td><td> </td></tr></table>", []),  # rows with no text
+    ],
+)
+def test_the_rows_of_an_html_table_with_their_lines(html, rows):
+    assert table_rows(html) == rows
+
+
+def test_an_html_task_table_imports_with_owners_and_due_times():
+    plan = parse_runbook(
+        "# Release 4.2\n\n## Tasks\n\n<table>\n"
+        "<tr><th>Task</th><th>Owner</th><th>When</th></tr>\n"
+        "<tr><td>Freeze main</td><td>Release Manager</td><td>T-2d</td></tr>\n"
+        "<tr><td>Deploy API</td><td>SRE</td><td>T0</td></tr>\n"
+        "</table>\n"
+    )
+    items = [(i.text, i.owner_role, i.line) for c in plan.all_checklists() for i in c.items]
+    assert items == [("Freeze main", "Release Manager", 7), ("Deploy API", "SRE", 8)]
+    dues = [c.due for c in plan.all_checklists()]
+    assert dues == [-timedelta(days=2), timedelta(0)]
+    assert not [w for w in plan.warnings if "cells" in w.message]
+
+
+def test_an_html_block_without_a_table_stays_a_note():
+    plan = parse_runbook("# R\n\n## Tasks\n\n- [ ] One\n\n<div>Call the bridge first</div>\n")
+    assert [i.text for c in plan.all_checklists() for i in c.items] == ["One"]
+    assert any(w.line == 7 and "note" in w.message for w in plan.warnings)
+
+
+def test_lists_nested_twelve_deep_keep_everything_after_them():
+    """markdown-it's commonmark preset stops at ten levels and dropped the rest."""
+    text = "# Deep\n\n## Checklist\n\n"
+    text += "".join("  " * n + f"- [ ] level {n}\n" for n in range(12))
+    text += "\n## After\n\n- [ ] after one\n- [ ] after two\n"
+    plan = parse_runbook(text)
+    [deep, after] = plan.all_checklists()
+
+    def count(items):
+        return sum(1 + count(i.children) for i in items)
+
+    assert count(deep.items) == 12
+    assert [i.text for i in after.items] == ["after one", "after two"]
+    assert not plan.warnings
+
+
+def test_nesting_past_the_limit_is_a_warning_naming_the_line():
+    text = "# Deep\n\n## Checklist\n\n"
+    text += "".join("  " * n + f"- [ ] level {n}\n" for n in range(110))
+    plan = parse_runbook(text + "\n## After\n\n- [ ] lost\n")
+    [warning] = [w for w in plan.warnings if "nest too deep" in w.message]
+    assert warning.line == 4 + 99  # the list item at the limit

@@ -1,0 +1,139 @@
+"""Hot-path writes in as few database round trips as the backend allows.
+
+A step transition or an audit append is a handful of small statements whose cost on
+PostgreSQL is mostly the wait for each answer. :func:`run` sends a list of statements
+as *one* query string there (psycopg's client-side binding runs them in order, each
+with its own snapshot, and hands back one result each), and one by one on SQLite,
+where a statement costs no round trip. Statements are plain SQL with ``%s``
+placeholders, built from the models' own metadata (:func:`insert`), so they read the
+same on both backends; rows read back become model instances with the backend's
+converters applied (:func:`instance`), as the ORM would build them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: Sequence[Any] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    rowcount: int
+    rows: list[tuple]
+
+
+def one_trip() -> bool:
+    """Whether this connection sends several statements in one round trip."""
+    return connection.vendor == "postgresql"
+
+
+def run(statements: Iterable[Statement]) -> list[Result]:
+    """Execute ``statements`` in order in the current transaction; one result each."""
+    todo = list(statements)
+    results: list[Result] = []
+    with connection.cursor() as cursor:
+        if one_trip() and len(todo) > 1:
+            cursor.execute(";\n".join(s.sql for s in todo), [p for s in todo for p in s.params])
+            raw = cursor.cursor
+            for n in range(len(todo)):
+                if n:
+                    raw.nextset()
+                rows = raw.fetchall() if raw.description else []
+                results.append(Result(raw.rowcount, rows))
+            return results
+        for s in todo:
+            cursor.execute(s.sql, list(s.params))
+            rows = cursor.fetchall() if cursor.description else []
+            results.append(Result(cursor.rowcount, rows))
+    return results
+
+
+def q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def columns(model: type[Model], alias: str = "") -> str:
+    """Every concrete column of ``model``, in field order (as :func:`instance` reads them)."""
+    return _columns(model, alias, connection.vendor)
+
+
+@functools.cache
+def _columns(model: type[Model], alias: str, vendor: str) -> str:
+    prefix = f"{q(alias)}." if alias else ""
+    return ", ".join(prefix + q(f.column or f.attname) for f in model._meta.concrete_fields)
+
+
+def insert(model: type[Model], objs: Sequence[Model], *, returning: bool = False) -> Statement:
+    """One multi-row INSERT of ``objs`` (their primary key too when set), the values
+    prepared by each field for this backend."""
+    fields, head, row = _insert_parts(model, objs[0].pk is not None, connection.vendor)
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+    sql = head + ", ".join([row] * len(objs))
+    if returning:
+        pk = model._meta.pk
+        sql += f" RETURNING {q(pk.column or pk.attname)}"
+    return Statement(sql, params)
+
+
+@functools.cache
+def _insert_parts(model: type[Model], with_pk: bool, vendor: str) -> tuple[list, str, str]:
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
+    names = ", ".join(q(f.column or f.attname) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return fields, f"INSERT INTO {q(meta.db_table)} ({names}) VALUES ", row
+
+
+_converters: dict[tuple[type[Model], str], list[list]] = {}
+
+
+def instance(model: type[Model], values: Sequence[Any]) -> Any:
+    """A model instance from its concrete columns as :func:`columns` selected them."""
+    fields = model._meta.concrete_fields
+    key = (model, connection.vendor)
+    convs = _converters.get(key)
+    if convs is None:
+        table = model._meta.db_table
+        convs = []
+        for f in fields:
+            col = f.get_col(table)
+            convs.append(
+                [
+                    (fn, col)
+                    for fn in connection.ops.get_db_converters(col)
+                    + f.get_db_converters(connection)
+                ]
+            )
+        _converters[key] = convs
+    out = []
+    for value, fns in zip(values, convs, strict=True):
+        for fn, col in fns:
+            value = fn(value, col, connection)
+        out.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], out)
+
+
+def saved(obj: Model, pk: Any) -> None:
+    """Mark ``obj`` as stored under ``pk`` (written by a raw INSERT)."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
+def for_update() -> str:
+    """The row-lock clause where the backend has one (SQLite locks the whole database
+    for a write transaction started IMMEDIATE)."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
