@@ -19,6 +19,7 @@ bullet inside a checklist is read by the blocks reader) is wired here.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from .blocks import MAX_NESTING, Section, _blocks, _sections, block_tokens, nested_too_deep
@@ -46,11 +47,28 @@ from .owners import OwnersReader
 from .phases import PhasesReader
 from .plan import Plan
 from .reader import BlocksReader
-from .recognise import front_matter, has_task_marks, marks_mean_done
+from .recognise import (
+    front_matter,
+    has_task_marks,
+    marks_mean_done,
+    rollback_bare,
+    step_heading,
+)
 from .roles import RolesReader
 from .rollback import RollbackReader
 from .text import heading_prefix, plain
 from .times import Times, TimesReader, clean_name, day_span, read_times
+
+#: a numbered heading that names one of these is a section of its own, not a step
+_NOT_STEP_KINDS = (
+    SectionKind.GATE,
+    SectionKind.ROLLBACK,
+    SectionKind.ROLLBACK_PLAN,
+    SectionKind.ROLES,
+    SectionKind.ESCALATION,
+    SectionKind.COMMS,
+    SectionKind.NOTES,
+)
 
 
 class _Builder:
@@ -116,10 +134,38 @@ class _Builder:
         return self.index.plan
 
     def walk(self, sec: Section, parent: Ctx) -> None:
+        if self.step_section(sec, parent):
+            for child in sec.children:
+                self.walk(child, parent)
+            return
         ctx = self.section_ctx(sec, parent)
         self.reader.process_blocks(sec, ctx)
         for child in sec.children:
             self.walk(child, ctx)
+
+    def step_section(self, sec: Section, parent: Ctx) -> bool:
+        """``### Step 1: Snapshot all indices`` under a phase, a checklist, a procedure or a
+        rollback plan: the heading is one task of the enclosing section, its body the
+        task's verification, an ``Owner: X`` line under it its owner."""
+        if sec.level < 2 or parent.explicit or heading_prefix(sec.title):
+            return False
+        text = step_heading(plain(sec.title))
+        if not text:
+            return False
+        numbered = sec.title.lstrip()[:1].isdigit()  # "### 3. X" rather than "### Step 3: X"
+        if numbered and classify(text) in _NOT_STEP_KINDS:
+            return False  # "### 3. Rollback" names a section; "### Paso 2: Migrar contactos" a step
+        steps = parent.cls in ("timeline", "checklist", "rollback_plan") or parent.tasks
+        if parent.cls in ("gate", "rollback", "roles", "escalation", "comms", "notes"):
+            return False
+        if not steps and (numbered or parent.cls is not None):
+            return False
+        if not parent.title:  # "## Step 1: X" with no heading above: the document's steps
+            parent = replace(parent, title=self.index.plan.title)
+        leftovers = self.checklists.heading_step(sec, parent, text)
+        if leftovers:
+            self.reader.note(sec, parent, leftovers)
+        return True
 
     def section_ctx(self, sec: Section, parent: Ctx) -> Ctx:
         """What a section means: inherited from its parent, then what its heading says
@@ -173,6 +219,8 @@ class _Builder:
         if team_heading(text):
             ctx.owner = text
         own = classify(title)
+        if rollback_bare(title):
+            own = SectionKind.ROLLBACK_PLAN  # "## Rollback", "## Откат": the procedure
         if own == "rollback" and parent.cls == "rollback_plan" and not trigger_heading(title):
             own = SectionKind.ROLLBACK_PLAN  # "Rollback Methods" inside "Rollback Procedures"
         ctx.triggers = (parent.triggers or trigger_heading(title)) and own in (None, "rollback")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from . import vocab
-from .blocks import Block, ListItem
+from .blocks import Block, ListItem, Section
 from .context import _GENERIC_LABEL, _POST, _PRE, Ctx, _State
 from .gates import GatesReader
 from .index import PlanIndex
@@ -32,6 +32,7 @@ from .recognise import (
     decision_options,
     is_placeholder,
     owner_line,
+    rollback_bare,
     signer,
     split_owner,
     strip_markup,
@@ -342,9 +343,13 @@ class ChecklistsReader:
         # right under a procedure heading ("Cutover Steps", "Ablauf", "上线步骤") still is;
         # one under a bold "**Steps:**" label or in a rollback procedure of such a document
         # stays as written there (a note, as the seeds expect)
-        procedure = b.ordered and not st.label and ctx.cls != "rollback_plan"
+        # "## Rollback" / "## Откат" alone: its bullets, numbered or not, are the procedure
+        bare = ctx.cls == "rollback_plan" and rollback_bare(ctx.title)
+        procedure = not st.label and ((b.ordered and ctx.cls != "rollback_plan") or bare)
         boxes = self.index.has_boxes and not procedure
-        if ctx.explicit or boxes or not (ctx.tasks or ctx.cls == "rollback_plan"):
+        # numbered steps right under a phase heading ("## Cutover day", "## День перехода")
+        phase_steps = procedure and ctx.cls == "timeline" and ctx.phase is not None
+        if ctx.explicit or boxes or not (ctx.tasks or phase_steps or ctx.cls == "rollback_plan"):
             return False
         if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):
             return False
@@ -353,7 +358,48 @@ class ChecklistsReader:
         text = plain(it.text)
         if not text or text.endswith(":") or any(c.kind == "list" for c in it.children):
             return False
+        if bare and not b.ordered and read_criterion(text) is not None:
+            return False  # "- Error rate > 5%" under "## Rollback": a trigger, not a step
         return not _STEP_NOT_ITEM.match(text)
+
+    def heading_step(self, sec: Section, ctx: Ctx, text: str) -> list[Block]:
+        """A task written as a heading (``### Step 1: X``): an item of ``ctx``'s checklist;
+        its owner from an ``Owner: X`` line, its text, lists and code as verification.
+        Returns the blocks with no place in the item (tables), to keep as a note."""
+        st = _State(ctx)
+        item = self.make_item(Task(text, False), ListItem(text, sec.line), st)
+        self.target_items(st, sec.line).append(item)
+        leftovers: list[Block] = []
+        for b in sec.blocks:
+            if b.kind == "fence":
+                self.add_verification(item, b.text.removesuffix("\n"))
+            elif b.kind == "para":
+                self.step_para(b, item)
+            elif b.kind == "list":
+                self.step_list(b, item, st)
+            elif b.kind == "table":
+                leftovers.append(b)
+        return leftovers
+
+    def step_para(self, b: Block, item: PlanItem) -> None:
+        for n, ln in enumerate(b.text.split("\n")):
+            s = plain(ln)
+            if not s:
+                continue
+            if self.sub_owner(s, item, b.line + n):
+                if item.owner_role:
+                    item.owner_role = self.owners.owner_for(item.owner_role, "", b.line + n)
+                continue
+            s = re.sub(r"^verification\s*:\s*", "", s, flags=re.I)
+            self.add_verification(item, s)
+
+    def step_list(self, b: Block, item: PlanItem, st: _State) -> None:
+        for it in b.items:
+            task = self.task_of(it.text, st)
+            if task is not None:  # "- [ ] health green" under a step: a sub-task
+                item.children.append(self.make_item(task, it, st))
+            elif not self.sub_owner(plain(it.text), item, it.line):
+                self.add_verification(item, plain(it.text))
 
     def default_owner(self, st: _State) -> str:
         role = st.label_role or st.ctx.role

@@ -339,6 +339,7 @@ def _rollback(release: Release, plan: Plan, roles: _Roles) -> None:
                 automatic=c.automatic,
                 severity=c.severity,
                 text=c.text,
+                enabled=bool(c.comparison),  # a criterion in words only is judged by people
             )
             for n, c in enumerate(plan.rollback_criteria)
         ]

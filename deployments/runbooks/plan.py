@@ -107,7 +107,7 @@ class PlanEscalationLevel:
 @dataclass
 class PlanRollbackCriterion:
     metric: str
-    comparison: str  # one of COMPARISONS
+    comparison: str  # one of COMPARISONS; "" for a criterion in words only (no threshold)
     threshold: float
     unit: str = ""  # "%", "ms", "s", ...
     duration: timedelta | None = None  # "for 5+ minutes"

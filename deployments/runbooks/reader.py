@@ -178,7 +178,9 @@ class BlocksReader:
             self.canonical.process_explicit(sec, ctx)
             return
         st = _State(ctx)
+        steps_before = len(self.index.plan.rollback_plan)
         leftovers = [b for b in sec.blocks if not self.block(b, st)]
+        self.rollback.prose_steps(st, steps_before)
         leftovers += st.pending_fences
         leftovers += [Block("para", ln, ln, t) for ln, t in st.unparsed_criteria]
         leftovers += st.loose  # nothing vanishes: prose the plan has no field for is a note
@@ -501,7 +503,8 @@ class BlocksReader:
             crit.line = bl.item.line
             self.index.plan.rollback_criteria.append(crit)
             return True
-        st.unparsed_criteria.append((bl.item.line, bl.text))
+        if not self.rollback.worded_criterion(bl.text, bl.label, bl.item.line, st):
+            st.unparsed_criteria.append((bl.item.line, bl.text))
         return True
 
     def bullet_verification(self, bl: _Bullet, st: _State) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from . import vocab
 
@@ -88,6 +88,40 @@ def numbered_step(text: str) -> str | None:
     """``1. Do x`` / ``1) Do x`` -> "Do x"."""
     m = _NUMBERED.match(text)
     return m.group("text").strip() if m else None
+
+
+def _step_heading_rx() -> re.Pattern[str]:
+    words = vocab._alternation(vocab.STEP_WORDS)
+    return re.compile(
+        r"^\s*(?:(?:" + words + r")\s*\d+[a-z]?\s*(?:[:：.)]|[—–-]\s)?"
+        r"|\d+[.)](?=\s)|第\s*\d+\s*步[:：]?)\s*(?P<text>\S.*?)\s*$",
+        re.I,
+    )
+
+
+_STEP_HEADING = _step_heading_rx()
+
+
+def step_heading(title: str) -> str | None:
+    """``Step 1: Snapshot all indices``, ``1. Disable allocation``, ``Schritt 3: X``,
+    ``Paso 4 - X``, ``Bước 5: X``, ``步骤 6: X``, ``手順 7: X``, ``Шаг 8. X`` -> the task text."""
+    m = _STEP_HEADING.match(title)
+    return m.group("text") if m else None
+
+
+def rollback_bare(title: str) -> bool:
+    """``## Rollback``, ``## Откат``, ``## 回滚``: a heading that is only the word for rolling
+    back names the procedure (its numbered steps or its prose are the rollback plan)."""
+    return plain_word(title) in _ROLLBACK_BARE
+
+
+_ROLLBACK_BARE = frozenset(vocab.ROLLBACK_BARE)
+
+
+def plain_word(title: str) -> str:
+    """A heading reduced to its words: numbering, emoji and punctuation around it dropped."""
+    s = re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+", "", title)
+    return re.sub(r"^[\W_]+|[\W_]+$", "", s).lower()
 
 
 # -- owners -------------------------------------------------------------------------
@@ -178,8 +212,12 @@ def split_owner(text: str) -> tuple[str, str]:
             owner = m.group("owner").strip()
             if rx is _DASH_OWNER and not _looks_like_name(owner):
                 continue
-            return text[: m.start()].rstrip(), owner
+            # "Cluster health green — @maria": the dash only separated the owner
+            return _SEPARATOR_TAIL.sub("", text[: m.start()]), owner
     return text, ""
+
+
+_SEPARATOR_TAIL = re.compile(r"[\s—–:|]+$|\s+-+$")
 
 
 def _looks_like_name(text: str) -> bool:
@@ -573,13 +611,39 @@ TZ_OFFSETS: dict[str, float] = {
     "PST": -8,
     "PDT": -7,
 }
+_GO_LIVE_WORDS = (
+    "go[\\s-]*live|launch|cutover|release|deployment|t0|t\\s*=\\s*0|上线|リリース|запуск|"
+    "triển khai|lanzamiento|lançamento|einführung|start|" + vocab._alternation(vocab.GO_LIVE_LABELS)
+)
+#: the date forms written before a go-live time: ISO, 14.03.2026, 14/03/2026, 2026年3月14日
+_GO_LIVE_DATE = (
+    r"(?:(?P<date>\d{4}-\d{2}-\d{2})|(?P<dmy>\d{1,2}[./]\d{1,2}[./]\d{4})|"
+    r"(?P<ymd>\d{4}[/年]\d{1,2}[/月]\d{1,2}日?))"
+)
 _GO_LIVE = re.compile(
-    r"(?:go[\s-]*live|launch|cutover|release|deployment|t0|t\s*=\s*0|上线|リリース|запуск|"
-    r"triển khai|lanzamiento|lançamento|einführung|start)[^:\n]{0,25}[:：]\s*\**\s*"
-    r"(?:(?P<date>\d{4}-\d{2}-\d{2})[T\s]+)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*"
+    r"(?:" + _GO_LIVE_WORDS + r")[^:：\n]{0,25}[:：]\s*\**\s*"
+    r"(?:(?:[^\W\d_]{2,12}\.?,?\s+)?" + _GO_LIVE_DATE + r",?\s*(?:T|\s)*"
+    r"(?:(?:в|um|às|as|a las|a la|lúc|vào lúc|at)\s+)?)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*"
     r"(?P<tz>[A-Z]{1,5}\b|[+-]\d{2}:?\d{2})?",
     re.I,
 )
+
+
+def _iso_date(m: re.Match[str]) -> str:
+    """The go-live date as written -> "2026-03-14" ("" when none or not a real date)."""
+    if m.group("date"):
+        return m.group("date")
+    if m.group("dmy"):
+        a, b, y = (int(x) for x in re.split(r"[./]", m.group("dmy")))
+        day, month = (b, a) if b > 12 else (a, b)  # 03/14/2026 is US month-first
+    elif m.group("ymd"):
+        y, month, day = (int(x) for x in re.findall(r"\d+", m.group("ymd")))
+    else:
+        return ""
+    try:
+        return date(y, month, day).isoformat()
+    except ValueError:
+        return ""  # "31/02/2026": no such day, the time alone is kept
 
 
 _CLOCK_TIME = re.compile(r"\d:\d\d")
@@ -628,7 +692,7 @@ def stated_go_live(lines: list[str], candidates: list[int] | None = None) -> GoL
         if hour > 23 or minute > 59:
             continue
         offset, zone = _zone_offset((m.group("tz") or "").upper(), lines)
-        return GoLive(m.group("date") or "", f"{hour:02d}:{minute:02d}", offset, zone, n)
+        return GoLive(_iso_date(m), f"{hour:02d}:{minute:02d}", offset, zone, n)
     return None
 
 

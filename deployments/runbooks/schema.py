@@ -124,8 +124,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             {
                 "text": c.text,
                 "metric": c.metric,
-                "op": c.comparison,
-                "threshold": c.threshold,
+                "op": c.comparison or None,
+                "threshold": c.threshold if c.comparison else None,
                 "unit": c.unit,
                 "for_s": _s(c.duration),
                 "automatic": c.automatic,

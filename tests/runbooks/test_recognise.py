@@ -249,6 +249,15 @@ def test_front_matter_keeps_line_numbers():
         ("**Go-live:** 2026-03-14 22:00 CET", ("2026-03-14", "22:00", 60)),
         ("Go-live: 2026-03-14T09:30 +05:30", ("2026-03-14", "09:30", 330)),
         ("上线时间：2026-05-01 20:00 CST", ("2026-05-01", "20:00", 480)),
+        ("Дата перехода: 2026-03-14 22:00 MSK", ("2026-03-14", "22:00", 180)),
+        ("Время запуска: 14.03.2026 в 22:00 MSK", ("2026-03-14", "22:00", 180)),
+        ("Fecha de salida: sábado 21/03/2026 06:00 CET", ("2026-03-21", "06:00", 60)),
+        ("Data de go-live: 07/03/2026 às 23:00 BRT", ("2026-03-07", "23:00", -180)),
+        ("Go-Live-Termin: Samstag, 14.03.2026, 20:00 Uhr", ("2026-03-14", "20:00", None)),
+        ("本番切替日時：2026年3月14日 22:00 JST", ("2026-03-14", "22:00", 540)),
+        ("Thời gian go-live: 14/03/2026 22:00 ICT", ("2026-03-14", "22:00", 420)),
+        ("Launch: 03/14/2026 22:00 EST", ("2026-03-14", "22:00", -300)),
+        ("Go-live: 31/02/2026 22:00 UTC", ("", "22:00", 0)),
         ("No time here", None),
     ],
 )
@@ -277,6 +286,23 @@ def test_stated_go_live(line, expected):
         ("リリース当日", (timedelta(), D)),
         ("Накануне", (-D, D)),
         ("День запуска", (timedelta(), D)),
+        ("День перехода", (timedelta(), D)),
+        ("Ночь переключения", (timedelta(), D)),
+        ("День релиза", (timedelta(), D)),
+        ("Cutover day", (timedelta(), D)),
+        ("Go-live night", (timedelta(), D)),
+        ("Upgrade night", (timedelta(), D)),
+        ("Maintenance window", (timedelta(), D)),
+        ("Tag der Umstellung", (timedelta(), D)),
+        ("Día del corte", (timedelta(), D)),
+        ("Dia da virada", (timedelta(), D)),
+        ("切替当日", (timedelta(), D)),
+        ("上线当天", (timedelta(), D)),
+        ("Ngày go-live", (timedelta(), D)),
+        ("Day of cutover", (timedelta(), D)),
+        ("Noche de salida", (timedelta(), D)),
+        ("Go-live weekend", (timedelta(), 2 * D)),
+        ("Umstellungswochenende", (timedelta(), 2 * D)),
         ("Day-After Review", None),
         ("Database", None),
     ],
@@ -333,7 +359,7 @@ def test_phrase_patterns_find_what_the_plain_word_list_finds(monkeypatch):
         for text in [*lines, *words, *(w.upper() for w in words), *(w + "s" for w in words)]:
             assert bool(tree.search(text)) == bool(plain.search(text)), (name, text)
             found += bool(tree.search(text))
-    assert found == 1868  # lines and words that name one of them
+    assert found == 1938  # lines and words that name one of them
 
 
 @pytest.mark.parametrize(
@@ -391,3 +417,103 @@ def test_task_markers_skip_lines_of_words_quickly_but_not_boxes(text, expected):
 )
 def test_arrows_are_found_without_a_pattern(text, expected):
     assert r._has_arrow(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Step 1: Snapshot all indices", "Snapshot all indices"),
+        ("1. Disable allocation", "Disable allocation"),
+        ("Schritt 3: Dienste stoppen", "Dienste stoppen"),
+        ("Paso 4 - Migrar datos", "Migrar datos"),
+        ("Passo 2: Parar os jobs", "Parar os jobs"),
+        ("Bước 5: Chuyển DNS", "Chuyển DNS"),
+        ("步骤 6：切换流量", "切换流量"),
+        ("第3步：验证", "验证"),
+        ("手順 7: DNS切替", "DNS切替"),
+        ("Шаг 8. Переключить DNS", "Переключить DNS"),
+        ("Step 2", None),
+        ("Stepping stones", None),
+        ("1.2 Scope", None),
+        ("Overview", None),
+    ],
+)
+def test_step_headings(title, expected):
+    assert r.step_heading(title) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Rollback", True),
+        ("5. Rollback", True),
+        ("🔙 Rollback", True),
+        ("Откат", True),
+        ("Rückfall", True),
+        ("Reversão", True),
+        ("Hoàn tác", True),
+        ("回滚", True),
+        ("切り戻し", True),
+        ("Rollback plan", False),
+        ("Rollback criteria", False),
+        ("Откат базы данных", False),
+    ],
+)
+def test_bare_rollback_headings(title, expected):
+    assert r.rollback_bare(title) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Cluster health green — @maria", ("Cluster health green", "@maria")),
+        ("Backup DB - @ivan", ("Backup DB", "@ivan")),
+        ("Announce the window – @tom", ("Announce the window", "@tom")),
+        ("Check dashboards: @bob", ("Check dashboards", "@bob")),
+        ("Rebuild index — Alice", ("Rebuild index", "Alice")),
+        ("Re-run a-b tests @carol", ("Re-run a-b tests", "@carol")),
+    ],
+)
+def test_owner_separators_are_dropped(text, expected):
+    assert r.split_owner(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Error rate > 5%", ("Error rate", ">", 5.0, "%", None)),
+        (
+            "Недоступность платёжного шлюза более 2 минут",
+            ("Недоступность платёжного шлюза", ">", 120.0, "s", None),
+        ),
+        ("Время ответа API свыше 800 ms", ("Время ответа API", ">", 800.0, "ms", None)),
+        ("Fehlerrate über 5% für 10 Minuten", ("Fehlerrate", ">", 5.0, "%", 600)),
+        ("Tasa de errores mayor a 3% durante 5 minutos", ("Tasa de errores", ">", 3.0, "%", 300)),
+        ("Latencia p95 por encima de 800 ms", ("Latencia p95", ">", 800.0, "ms", None)),
+        ("Taxa de erro acima de 2%", ("Taxa de erro", ">", 2.0, "%", None)),
+        ("Tỷ lệ lỗi trên 5% trong 10 phút", ("Tỷ lệ lỗi", ">", 5.0, "%", 600)),
+        ("错误率超过5%持续5分钟", ("错误率", ">", 5.0, "%", 300)),
+        ("エラー率が5%を超える", ("エラー率", ">", 5.0, "%", None)),
+        ("決済成功率が95%を下回る状態が5分継続", ("決済成功率", "<", 95.0, "%", 300)),
+        ("Conversion drops below 40%", ("Conversion", "<", 40.0, "%", None)),
+        ("Freier Speicher unter 10%", ("Freier Speicher", "<", 10.0, "%", None)),
+        ("Конверсия менее 40%", ("Конверсия", "<", 40.0, "%", None)),
+        (
+            "Any service unavailable for more than 2 minutes",
+            ("Any service unavailable", ">", 120.0, "s", None),
+        ),
+        ("Data corruption detected", None),
+    ],
+)
+def test_rollback_criteria_in_every_language(text, expected):
+    from deployments.runbooks.rollback import read_criterion
+
+    c = read_criterion(text)
+    got = c and (
+        c.metric,
+        c.comparison,
+        c.threshold,
+        c.unit,
+        int(c.duration.total_seconds()) if c.duration else None,
+    )
+    assert got == expected

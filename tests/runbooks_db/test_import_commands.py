@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Russian runbook text
 """Importing runbooks into the database: commands, the browser flow, round trips."""
 
 import json
@@ -393,3 +394,37 @@ def test_a_pipeline_without_a_database_can_validate_a_runbook(tmp_path):
     assert imported.returncode == 2
     assert "run `manage.py migrate` first" in imported.stderr
     assert "Traceback" not in imported.stderr
+
+
+WORDED = (
+    "# Gateway switch\n\nДата перехода: 2026-03-14 22:00 MSK\n\n## День перехода\n\n"
+    "1. Переключить маршрутизацию\n\n## Критерии отката\n\n"
+    "- Недоступность платёжного шлюза более 2 минут\n- Потеря данных\n"
+)
+
+
+def test_a_criterion_in_words_only_is_kept_unwatched_and_shown_as_judged_by_people(
+    client, django_user_model
+):
+    plan = parse_runbook(WORDED.encode(), source_name="worded.md")
+    release = instantiate(plan, name="Gateway switch", go_live_at=T0)
+    stored = [
+        (c.metric, c.op, c.threshold, c.enabled, c.text)
+        for c in release.rollback_criteria.order_by("order")
+    ]
+    assert stored == [
+        ("Недоступность платёжного шлюза", ">", 120.0, True, stored[0][4]),
+        ("", "", 0.0, False, "Потеря данных"),
+    ]
+    back = plan_from_release(release)
+    assert [(c.metric, c.comparison, c.text) for c in back.rollback_criteria][1] == (
+        "",
+        "",
+        "Потеря данных",
+    )
+    assert parse_runbook(render_plan(back).encode(), source_name="x.md").rollback_criteria == (
+        back.rollback_criteria
+    )
+    client.force_login(django_user_model.objects.create_user("rm"))
+    page = client.post("/import/", {"markdown": WORDED, "action": "preview"}).content.decode()
+    assert "<td>Потеря данных</td><td>judged by people</td>" in page

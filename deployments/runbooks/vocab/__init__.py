@@ -113,3 +113,10 @@ def phrase_rx(words: tuple[str, ...]) -> re.Pattern[str]:
 def unit_of(word: str) -> str | None:
     """'Wochen' -> 'w', 'ngày' -> 'd', 'часов' -> 'h'; None when not a unit word."""
     return UNITS.get(word.lower().rstrip("."))
+
+
+GO_LIVE_LABELS = _words("GO_LIVE_LABELS")
+ROLLBACK_BARE = _words("ROLLBACK_BARE")
+STEP_WORDS = _words("STEP_WORDS")
+MORE_THAN = _words("MORE_THAN")
+LESS_THAN = _words("LESS_THAN")

@@ -63,6 +63,18 @@ COLUMNS = {
 ESCALATION = ("eskalation", "eskalationspfad")
 WEEK_WORDS = ("woche", "kw")
 NAMED_DAYS = {
+    "go-live-wochenende": (0, 2),
+    "umstellungswochenende": (0, 2),
+    "tag der umstellung": (0, 1),
+    "nacht der umstellung": (0, 1),
+    "tag des go-live": (0, 1),
+    "go-live-termin": (0, 1),
+    "umzugstag": (0, 1),
+    "migrationstag": (0, 1),
+    "migrationsnacht": (0, 1),
+    "wartungsfenster": (0, 1),
+    "release-tag": (0, 1),
+    "release-nacht": (0, 1),
     "vorwoche": (-7, 7),
     "woche davor": (-7, 7),
     "vortag": (-1, 1),
@@ -86,4 +98,42 @@ CHANNELS = (
     "slack-kanal",
     "statusseite",
     "einwahl",
+)
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "go-live-termin",
+    "umstellung",
+    "umstellungstermin",
+    "umstellungszeitpunkt",
+    "einführung",
+    "produktivsetzung",
+    "stichtag",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "rollback",
+    "rückfall",
+    "rückfallplan",
+    "rücksetzung",
+    "zurückrollen",
+    "rückabwicklung",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = ("schritt",)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "mehr als",
+    "länger als",
+    "größer als",
+    "über",
+    "überschreitet",
+    "oberhalb von",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "weniger als",
+    "kleiner als",
+    "unter",
+    "unterhalb von",
 )

@@ -108,6 +108,23 @@ ESCALATION = ("escalation", "escalate")
 WEEK_WORDS = ("week", "wk")
 #: sections named after a day or week of the go-live: (offset in days, length in days)
 NAMED_DAYS = {
+    "day of cutover": (0, 1),
+    "day of go-live": (0, 1),
+    "day of the cutover": (0, 1),
+    "night of the cutover": (0, 1),
+    "go-live weekend": (0, 2),
+    "release weekend": (0, 2),
+    "upgrade night": (0, 1),
+    "upgrade day": (0, 1),
+    "maintenance window": (0, 1),
+    "migration night": (0, 1),
+    "migration day": (0, 1),
+    "switchover night": (0, 1),
+    "switchover day": (0, 1),
+    "release night": (0, 1),
+    "deployment night": (0, 1),
+    "deployment day": (0, 1),
+    "cutover weekend": (0, 2),
     "week before": (-7, 7),
     "the week before": (-7, 7),
     "day before": (-1, 1),
@@ -153,4 +170,53 @@ CHANNELS = (
     "war room",
     "war room link",
     "runbook link",
+)
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "go-live",
+    "go live",
+    "golive",
+    "launch",
+    "cutover",
+    "release",
+    "deployment",
+    "t0",
+    "t = 0",
+    "switchover",
+    "go-live date",
+    "cutover date",
+    "launch time",
+    "maintenance window",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "rollback",
+    "roll back",
+    "roll-back",
+    "back out",
+    "backout",
+    "rolling back",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = ("step",)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "more than",
+    "greater than",
+    "longer than",
+    "exceeds",
+    "exceeding",
+    "above",
+    "over",
+    "at least",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "less than",
+    "fewer than",
+    "below",
+    "under",
+    "drops below",
+    "falls below",
 )

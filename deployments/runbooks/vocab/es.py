@@ -66,6 +66,19 @@ COLUMNS = {
 ESCALATION = ("escalamiento", "escalado", "escalada")
 WEEK_WORDS = ("semana",)
 NAMED_DAYS = {
+    "noche de salida": (0, 1),
+    "día de puesta en producción": (0, 1),
+    "día de la puesta en producción": (0, 1),
+    "día del corte": (0, 1),
+    "dia del corte": (0, 1),
+    "noche del corte": (0, 1),
+    "día de la migración": (0, 1),
+    "noche de la migración": (0, 1),
+    "día del go-live": (0, 1),
+    "noche del go-live": (0, 1),
+    "ventana de mantenimiento": (0, 1),
+    "día de salida": (0, 1),
+    "día de la salida": (0, 1),
     "semana anterior": (-7, 7),
     "semana previa": (-7, 7),
     "día anterior": (-1, 1),
@@ -88,4 +101,45 @@ CHANNELS = (
     "página de estado",
     "sala de guerra",
     "enlace",
+)
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "fecha de salida",
+    "fecha del corte",
+    "fecha de corte",
+    "hora de salida",
+    "salida a producción",
+    "puesta en producción",
+    "lanzamiento",
+    "corte",
+    "go-live",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "rollback",
+    "reversión",
+    "marcha atrás",
+    "vuelta atrás",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = ("paso",)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "más de",
+    "mas de",
+    "mayor que",
+    "mayor a",
+    "superior a",
+    "supera",
+    "por encima de",
+    "durante más de",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "menos de",
+    "menor que",
+    "menor a",
+    "inferior a",
+    "por debajo de",
 )

@@ -35,6 +35,15 @@ COLUMNS = {
 ESCALATION = ("エスカレーション",)
 WEEK_WORDS = ()
 NAMED_DAYS = {
+    "切替日当日": (0, 1),
+    "切替当日": (0, 1),
+    "切り替え当日": (0, 1),
+    "移行当日": (0, 1),
+    "本番当日": (0, 1),
+    "切替日": (0, 1),
+    "移行日": (0, 1),
+    "リリース日": (0, 1),
+    "メンテナンス当日": (0, 1),
     "前週": (-7, 7),
     "前日": (-1, 1),
     "リリース当日": (0, 1),
@@ -45,3 +54,40 @@ NAMED_DAYS = {
 ROLLBACK_ACTIONS = ("ロールバック", "切り戻し", "切戻し")
 #: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
 CHANNELS = ("ビデオ会議", "会議リンク", "チャンネル", "ステータスページ")
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "本番切替日時",
+    "切替日時",
+    "切り替え日時",
+    "リリース日時",
+    "移行日時",
+    "本番リリース",
+    "リリース",
+    "切替",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "ロールバック",
+    "切り戻し",
+    "切戻し",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = (
+    "手順",
+    "ステップ",
+)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "超過",
+    "を超える",
+    "より大きい",
+    "以上",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "未満",
+    "を下回る",
+    "より小さい",
+    "以下",
+)

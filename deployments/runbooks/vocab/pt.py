@@ -54,6 +54,15 @@ COLUMNS = {
 ESCALATION = ("escalonamento", "escalação")
 WEEK_WORDS = ("semana",)
 NAMED_DAYS = {
+    "dia da entrada em produção": (0, 1),
+    "noite do corte": (0, 1),
+    "dia da virada": (0, 1),
+    "noite da virada": (0, 1),
+    "dia da migração": (0, 1),
+    "noite da migração": (0, 1),
+    "dia do corte": (0, 1),
+    "janela de manutenção": (0, 1),
+    "dia da implantação": (0, 1),
     "semana anterior": (-7, 7),
     "véspera": (-1, 1),
     "dia anterior": (-1, 1),
@@ -73,4 +82,48 @@ CHANNELS = (
     "página de status",
     "sala de guerra",
     "link da chamada",
+)
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "data de go-live",
+    "data do go-live",
+    "data da virada",
+    "hora da virada",
+    "data de implantação",
+    "entrada em produção",
+    "lançamento",
+    "virada",
+    "go-live",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "rollback",
+    "reversão",
+    "reversao",
+    "retorno",
+    "volta atrás",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = (
+    "passo",
+    "etapa",
+)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "mais de",
+    "maior que",
+    "maior do que",
+    "superior a",
+    "acima de",
+    "excede",
+    "ultrapassa",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "menos de",
+    "menor que",
+    "menor do que",
+    "inferior a",
+    "abaixo de",
 )

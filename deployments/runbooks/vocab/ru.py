@@ -53,6 +53,16 @@ COLUMNS = {
 ESCALATION = ("эскалация", "эскалации")
 WEEK_WORDS = ("неделя",)
 NAMED_DAYS = {
+    "ночь запуска релиза": (0, 1),
+    "день перехода": (0, 1),
+    "ночь перехода": (0, 1),
+    "день релиза": (0, 1),
+    "ночь релиза": (0, 1),
+    "ночь переключения": (0, 1),
+    "день переключения": (0, 1),
+    "день миграции": (0, 1),
+    "ночь миграции": (0, 1),
+    "окно обслуживания": (0, 1),
     "за неделю": (-7, 7),
     "накануне": (-1, 1),
     "день запуска": (0, 1),
@@ -63,3 +73,42 @@ NAMED_DAYS = {
 ROLLBACK_ACTIONS = ("откат", "откатить", "откатываем", "откатывать")
 #: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
 CHANNELS = ("видеозвонок", "видеоконференция", "канал", "ссылка", "страница статуса")
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "дата перехода",
+    "время перехода",
+    "время запуска",
+    "дата запуска",
+    "дата релиза",
+    "время релиза",
+    "время переключения",
+    "переключение",
+    "запуск",
+    "go-live",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "откат",
+    "откат изменений",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = (
+    "шаг",
+    "этап",
+)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "более",
+    "больше",
+    "свыше",
+    "дольше",
+    "превышает",
+    "выше",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "менее",
+    "меньше",
+    "ниже",
+)

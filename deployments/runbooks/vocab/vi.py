@@ -42,6 +42,12 @@ COLUMNS = {
 ESCALATION = ("leo thang",)
 WEEK_WORDS = ("tuần",)
 NAMED_DAYS = {
+    "ngày chuyển đổi hệ thống": (0, 1),
+    "ngày chuyển đổi": (0, 1),
+    "đêm chuyển đổi": (0, 1),
+    "đêm triển khai": (0, 1),
+    "ngày phát hành": (0, 1),
+    "cửa sổ bảo trì": (0, 1),
     "tuần trước go-live": (-7, 7),
     "ngày hôm trước": (-1, 1),
     "ngày go-live": (0, 1),
@@ -52,3 +58,39 @@ NAMED_DAYS = {
 ROLLBACK_ACTIONS = ("rollback", "hoàn tác", "quay lui")
 #: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
 CHANNELS = ("cuộc gọi video", "kênh", "kênh slack", "trang trạng thái", "liên kết")
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "thời gian go-live",
+    "ngày go-live",
+    "thời điểm go-live",
+    "thời gian triển khai",
+    "ngày triển khai",
+    "thời gian chuyển đổi",
+    "go-live",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "rollback",
+    "hoàn tác",
+    "quay lui",
+    "khôi phục",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = ("bước",)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "hơn",
+    "trên",
+    "quá",
+    "vượt quá",
+    "lớn hơn",
+    "nhiều hơn",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "dưới",
+    "ít hơn",
+    "nhỏ hơn",
+    "thấp hơn",
+)

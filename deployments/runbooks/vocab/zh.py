@@ -46,6 +46,15 @@ COLUMNS = {
 ESCALATION = ("升级", "升級", "上报")
 WEEK_WORDS = ()
 NAMED_DAYS = {
+    "切换日": (0, 1),
+    "切换当天": (0, 1),
+    "切换当晚": (0, 1),
+    "发布当天": (0, 1),
+    "发布当晚": (0, 1),
+    "割接当天": (0, 1),
+    "割接当晚": (0, 1),
+    "上线之夜": (0, 1),
+    "维护窗口": (0, 1),
     "上线前一周": (-7, 7),
     "前一周": (-7, 7),
     "上线前一天": (-1, 1),
@@ -59,3 +68,35 @@ NAMED_DAYS = {
 ROLLBACK_ACTIONS = ("回滚", "回退")
 #: labels naming a place to meet or a link, never a role ("Video Call: [INSERT LINK]")
 CHANNELS = ("视频会议", "会议链接", "频道", "状态页", "作战室")
+
+#: labels of a stated go-live time ("Go-live: 2026-03-14 22:00 CET")
+GO_LIVE_LABELS = (
+    "上线时间",
+    "上线日期",
+    "切换时间",
+    "发布时间",
+    "割接时间",
+    "上线",
+)
+#: a heading that is only this word is the rollback procedure ("## Rollback")
+ROLLBACK_BARE = (
+    "回滚",
+    "回退",
+)
+#: a heading "Step 3: X" is a task "X" inside a phase
+STEP_WORDS = ("步骤",)
+#: words that compare as ">" in a rollback criterion
+MORE_THAN = (
+    "超过",
+    "大于",
+    "高于",
+    "多于",
+    "以上",
+)
+#: words that compare as "<" in a rollback criterion
+LESS_THAN = (
+    "低于",
+    "小于",
+    "少于",
+    "不足",
+)
