@@ -2,7 +2,8 @@
 
 An item's owner is, first found: its own ``(Owner: X)`` / ``— X`` / ``@handle``
 tail or ``Owner:`` sub-line, the section's ``**Owner:** X`` line, a team
-heading above it (``### QA``), or the role whose section it stands in. A
+heading above it (``### QA``), the role whose section it stands in, or — once the
+document's roles are known — a declared role named in parentheses at its end. A
 placeholder (``[Name]``, ``TBD``, ``___``) names nobody: the item keeps no owner
 and a warning says the seat is to fill. After parsing, an owner that matches
 no declared role (one from a roles table or section) is warned about with its
@@ -12,11 +13,14 @@ line and the closest declared role.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from .index import PlanIndex
 from .plan import PlanItem
 from .recognise import is_placeholder
+
+_TRAILING_PARENS = re.compile(r"\s*\(([^()]{1,60})\)$")
 
 
 @dataclass(eq=False)
@@ -47,6 +51,7 @@ class OwnersReader:
         declared = {r.name.casefold(): r.name for r in self.index.plan.roles}
         if not declared:
             return
+        self._parenthesised_owners(declared)
         handles = self.handle_roles()
         for item in self._owned_items():
             if item.owner_role.startswith("@"):
@@ -62,10 +67,22 @@ class OwnersReader:
             hint = f"; closest declared role: '{declared[close[0]]}'" if close else ""
             self.index.warn(item.line, f"owner '{owner}' matches no declared role{hint}")
 
+    def _parenthesised_owners(self, declared: dict[str, str]) -> None:
+        """``Take the final backup (DBA)``: an item with no owner whose text ends with a
+        declared role in parentheses is that role's (only an exact role name counts)."""
+        for item in self._items(lambda i: not i.owner_role and i.text.endswith(")")):
+            m = _TRAILING_PARENS.search(item.text)
+            role = declared.get(m.group(1).strip().casefold()) if m else None
+            if m and role and m.start() > 0:
+                item.text, item.owner_role = item.text[: m.start()].rstrip(), role
+
     def _owned_items(self):
+        return self._items(lambda i: bool(i.owner_role))
+
+    def _items(self, wanted):
         def walk(items: list[PlanItem]):
             for i in items:
-                if i.owner_role:
+                if wanted(i):
                     yield i
                 yield from walk(i.children)
 

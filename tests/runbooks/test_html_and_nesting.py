@@ -78,3 +78,23 @@ def test_nesting_past_the_limit_is_a_warning_naming_the_line():
     plan = parse_runbook(text + "\n## After\n\n- [ ] lost\n")
     [warning] = [w for w in plan.warnings if "nest too deep" in w.message]
     assert warning.line == 4 + 99  # the list item at the limit
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "owner"),
+    [
+        ("- [ ] Take the final backup (DBA)", "Take the final backup", "DBA"),
+        ("- [ ] Take the final backup (dba)", "Take the final backup", "DBA"),
+        ("- [ ] Switch traffic (Release Manager)", "Switch traffic", "Release Manager"),
+        ("- [ ] Restart the API (v2)", "Restart the API (v2)", ""),  # not a declared role
+        ("- [ ] (DBA)", "(DBA)", ""),  # nothing but the parenthesis: not a task with an owner
+        ("- [ ] Backup (DBA) — Priya", "Backup (DBA)", "Priya"),  # a written owner wins
+    ],
+)
+def test_a_declared_role_in_parentheses_at_the_end_owns_the_item(line, text, owner):
+    plan = parse_runbook(
+        "# Cutover\n\n## Roles\n\n| Role | Name |\n|---|---|\n| DBA | Dana |\n"
+        f"| Release Manager | Rita |\n\n## Tasks\n\n{line}\n"
+    )
+    [item] = [i for c in plan.all_checklists() for i in c.items]
+    assert (item.text, item.owner_role) == (text, owner)
