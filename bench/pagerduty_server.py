@@ -12,14 +12,23 @@ answer 429 or 5xx, to exercise retries.
 Connections are kept alive (HTTP/1.1, as PagerDuty's are), and each answer leaves in one
 segment. ``latency`` (seconds) delays every answer, standing in for the round trip to
 PagerDuty's servers (0 by default: a local server).
+
+The real service is remote: it takes no CPU from the process that sends to it. A benchmark
+runs this server in a process of its own (:class:`EventsServerProcess`, ``python -m
+bench.pagerduty_server``) and reads its counts back from it over ``GET /_received``; tests
+may run it in their own process (:class:`EventsServer`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+import urllib.request
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ACTIONS = {"trigger", "acknowledge", "resolve"}
@@ -84,6 +93,22 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        """``/_received``: what this server accepted (and its alerts, refusals, failures),
+        for the process that started it to count at the end."""
+        if self.path != "/_received":
+            self._answer(404, {"status": "not found"})
+            return
+        state = self.server.state
+        with state.lock:
+            body = {
+                "accepted": [asdict(r) for r in state.accepted],
+                "alerts": list(state.alerts),
+                "refused": state.refused,
+                "failed": state.failed,
+            }
+        self._answer(200, body)
 
     def do_POST(self) -> None:
         state = self.server.state
@@ -175,3 +200,72 @@ class EventsServer(ThreadingHTTPServer):
     def resolves(self) -> list[Received]:
         with self.state.lock:
             return [r for r in self.state.accepted if r.action == "resolve"]
+
+
+class EventsServerProcess:
+    """An :class:`EventsServer` in a process of its own, as PagerDuty is remote: its threads
+    take no share of the interpreter of the process that sends to it. Its counts are its
+    own, read back over HTTP (``GET /_received``)."""
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.url = ""
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> EventsServerProcess:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.pagerduty_server", "--latency", str(self.latency)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()  # its URL, once it listens
+        if not line.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"the PagerDuty server did not start: {line!r}")
+        self.url = line
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+            self._proc = None
+
+    def _received(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/_received", timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def accepted(self) -> list[Received]:
+        return [Received(**r) for r in self._received()["accepted"]]
+
+    def triggers(self) -> list[Received]:
+        return [r for r in self.accepted() if r.action == "trigger"]
+
+    def alerts(self) -> list[str]:
+        return list(self._received()["alerts"])
+
+    def resolves(self) -> list[Received]:
+        return [r for r in self.accepted() if r.action == "resolve"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pagerduty_server", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    server = EventsServer(args.port, latency=args.latency)
+    print(server.url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

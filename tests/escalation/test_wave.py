@@ -115,6 +115,26 @@ def test_each_chunks_triggers_go_to_pagerduty_once_committed_while_the_next_is_w
 
 
 @pytest.mark.django_db
+def test_a_pagerduty_server_in_its_own_process_counts_what_it_received(pd_process, monkeypatch):
+    monkeypatch.setattr(escalation, "FIRE_CHUNK", 2)
+    _, start = wave(3)
+    assert escalation.escalate_due(start + timedelta(seconds=1)) == 6
+    triggers = pd_process.triggers()
+    assert len(triggers) == 6
+    assert Counter(t.dedup_key for t in triggers).most_common(1)[0][1] == 1
+    assert all(t.dedup_key.endswith("-L1") and t.routing_key == ROUTING_KEY for t in triggers)
+    assert sorted(pd_process.alerts()) == sorted(t.dedup_key for t in triggers)
+    assert pd_process.resolves() == []
+    # A repeat of a trigger is counted by the server, and joins the open alert.
+    PagerDutyEvent.objects.filter(dedup_key=triggers[0].dedup_key).update(
+        state="pending", claimed_by="", lease_until=None
+    )
+    assert pagerduty.deliver_pending(budget_s=10) == 1
+    assert Counter(t.dedup_key for t in pd_process.triggers())[triggers[0].dedup_key] == 2
+    assert len(pd_process.alerts()) == 6
+
+
+@pytest.mark.django_db
 def test_a_chunk_that_fails_is_fired_release_by_release_and_the_failing_one_next_tick(
     pd, monkeypatch
 ):
