@@ -267,6 +267,7 @@ class Sequencer:
     def __init__(self, expected: int):
         self.expected = expected
         self.pending: dict[int, dict] = {}
+        self.turn = asyncio.Lock()  # held while accepted messages go out (Hub._sequence)
 
     def accept(self, message: dict) -> list[dict]:
         """Messages now deliverable, in order (none when ``message`` is early or stale)."""
@@ -632,8 +633,12 @@ class Hub:
         sequencer = self.sequencers.get(key)
         if sequencer is None:
             return
-        ready = [m for message in messages for m in sequencer.accept(message)]
-        await self._dispatch(release_id, ready, stream)
+        # Batches reach this from several tasks (the layer's reader, this process's
+        # publisher, gap fills) and a dispatch yields between the messages of a burst:
+        # one at a time, so what is accepted later is never sent before what came first.
+        async with sequencer.turn:
+            ready = [m for message in messages for m in sequencer.accept(message)]
+            await self._dispatch(release_id, ready, stream)
         if sequencer.gap and key not in self.gap_fills:
             self.gap_fills[key] = asyncio.create_task(self._fill_gap(release_id, stream))
 

@@ -30,3 +30,27 @@ def test_a_gap_reports_the_missing_range_until_it_is_filled():
     assert [m["seq"] for m in s.accept(msg(10))] == [10]
     assert s.gap == (11, 11)
     assert [m["seq"] for m in s.accept(msg(11))] == [11, 12, 13]
+
+
+async def test_batches_from_racing_tasks_reach_a_viewer_in_order():
+    """The layer's reader and this process's publisher hand the hub batches at once; a
+    burst yields between its messages, and a later batch must not overtake it."""
+    import asyncio
+
+    from warroom.live import JSON, Hub, Viewer
+
+    hub = Hub()
+    got: list[int] = []
+
+    async def send(frame):
+        got.append(int(frame["text"]))
+
+    viewer = Viewer(send, "json")
+    viewer.buffer = None  # live, no replay
+    hub.viewers[1] = {viewer}
+    hub.sequencers[(1, JSON)] = Sequencer(expected=10)
+    burst = [{"seq": n, "json": str(n)} for n in (10, 11, 12)]
+    late = [{"seq": 13, "json": "13"}]
+    await asyncio.gather(hub._sequence(1, JSON, burst), hub._sequence(1, JSON, late))
+    await viewer.drained()
+    assert got == [10, 11, 12, 13]
