@@ -138,12 +138,22 @@ def attempt_many(ids: list[int]) -> dict[int, str]:
     if not claimed:
         return outcome
     groups = _prepare(claimed, outcome)
-    parallel = len(groups) > 1 and not connection.in_atomic_block
-    if parallel:  # the channels side by side; each thread's connection closed after
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            results = [r for rs in pool.map(_send_threaded, groups.items()) for r in rs]
+    batches = [_Batch(cls(), items) for cls, items in groups.items()]
+    for b in batches:  # the database's part here, on this thread and its connection
+        b.prepare()
+    parallel = len(batches) > 1 and not connection.in_atomic_block
+    if parallel:  # the channels' sends side by side
+        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            results = [r for rs in pool.map(_send_threaded, batches) for r in rs]
     else:
-        results = [r for item in groups.items() for r in _send_group(item)]
+        results = [r for b in batches for r in b.send()]
+    unsettled = {d.pk for b in batches for d in b.settle()}
+    results = [
+        NotSent(r.delivery, transports.Retry("what it found out was not recorded"))
+        if r.delivery.pk in unsettled and isinstance(r, Sent)
+        else r
+        for r in results
+    ]
     _mark_sent([r for r in results if isinstance(r, Sent)])
     for r in results:
         outcome[r.delivery.pk] = "sent" if isinstance(r, Sent) else _failed_send(r)
@@ -200,28 +210,45 @@ def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
     return groups
 
 
-def _send_group(item: tuple[type[transports.Transport], list]) -> list[Sent | NotSent]:
-    cls, items = item
-    transport = cls()
-    out: list[Sent | NotSent] = []
-    try:
-        transport.prepare([d for d, _ in items])
-    except Exception:  # each send reads what it needs alone
-        logger.exception("%s could not prepare a batch", cls.__name__)
-    with transport.batch():
-        for d, content in items:
-            try:
-                out.append(Sent(d, transport.send(d, content), clock.now()))
-            except Exception as e:  # judged by the caller, one delivery at a time
-                out.append(NotSent(d, e))
-    return out
+@dataclass
+class _Batch:
+    """One channel's deliveries in a batch, through one transport object."""
+
+    transport: transports.Transport
+    items: list[tuple[Delivery, render.Content]]
+
+    def prepare(self) -> None:
+        try:
+            self.transport.prepare([d for d, _ in self.items])
+        except Exception:  # each send reads what it needs alone
+            logger.exception("%s could not prepare a batch", type(self.transport).__name__)
+
+    def send(self) -> list[Sent | NotSent]:
+        out: list[Sent | NotSent] = []
+        with self.transport.batch():
+            for d, content in self.items:
+                try:
+                    out.append(Sent(d, self.transport.send(d, content), clock.now()))
+                except Exception as e:  # judged by the caller, one delivery at a time
+                    out.append(NotSent(d, e))
+        return out
+
+    def settle(self) -> list[Delivery]:
+        """What the transport writes after the sends; if that fails, the deliveries
+        whose sends went through are tried again (each checks the far end first)."""
+        try:
+            self.transport.settle()
+        except Exception:
+            logger.exception("%s could not settle a batch", type(self.transport).__name__)
+            return [d for d, _ in self.items]
+        return []
 
 
-def _send_threaded(item) -> list[Sent | NotSent]:
+def _send_threaded(batch: _Batch) -> list[Sent | NotSent]:
     try:
-        return _send_group(item)
+        return batch.send()
     finally:
-        connection.close()  # this thread's own database connection
+        connection.close()  # this thread's own database connection, if a send opened one
 
 
 def _failed_send(r: NotSent) -> str:
