@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models import Case, DateTimeField, F, Value, When
 
 from notifications import render, transports
 from notifications.models import Delivery, Message
@@ -273,20 +273,7 @@ def _mark_sent(sent: list[Sent]) -> None:
     if not sent:
         return
     with transaction.atomic():
-        Delivery.objects.filter(pk__in=[r.delivery.pk for r in sent], state=State.SENDING).update(
-            state=State.SENT,
-            remote_id=Case(
-                *[When(pk=r.delivery.pk, then=Value(str(r.remote)[:300])) for r in sent],
-                output_field=CharField(),
-            ),
-            sent_at=Case(
-                *[When(pk=r.delivery.pk, then=Value(r.at)) for r in sent],
-                output_field=DateTimeField(),
-            ),
-            lease_until=None,
-            sending_since=None,
-            last_error="",
-        )
+        _sent_rows(sent)
         first: dict[int, Sent] = {}
         for r in sent:
             first.setdefault(r.delivery.message_id, r)
@@ -316,6 +303,28 @@ def _mark_sent(sent: list[Sent]) -> None:
             ],
             actor_label="comms",
         )
+
+
+def _sent_rows(sent: list[Sent]) -> None:
+    """The deliveries still sending, sent, each with its far end's id and time: one
+    UPDATE written by hand (the ORM's CASE of 24 WHENs took longer to build than the
+    statement takes to run)."""
+    ops = connection.ops
+    q = ops.quote_name
+    by_id = "".join(" WHEN %s THEN %s" for _ in sent)
+    sql = (
+        f"UPDATE {q(Delivery._meta.db_table)} SET {q('state')} = %s,"
+        f" {q('remote_id')} = CASE {q('id')}{by_id} END,"
+        f" {q('sent_at')} = CASE {q('id')}{by_id} END,"
+        f" {q('lease_until')} = NULL, {q('sending_since')} = NULL, {q('last_error')} = ''"
+        f" WHERE {q('id')} IN ({', '.join(['%s'] * len(sent))}) AND {q('state')} = %s"
+    )
+    params: list = [State.SENT]
+    params += [v for r in sent for v in (r.delivery.pk, str(r.remote)[:300])]
+    params += [v for r in sent for v in (r.delivery.pk, ops.adapt_datetimefield_value(r.at))]
+    params += [r.delivery.pk for r in sent] + [State.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _retry(delivery: Delivery, error: str, after: float | None) -> str:
