@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from checklists import selectors as checklist_selectors
 from checklists.selectors import checklist_due_offset
-from deployments.models import ClockMark, Release
+from deployments.models import ClockMark, ClockWatch, Release
 from warroom import events
 from warroom.audit import AuditEvent
 
@@ -175,9 +175,12 @@ def watched_releases(now: datetime):
     )
 
 
-# Per process: release -> (its state, its next moment, when we looked). A release whose
-# state has not moved (every change to it records an event, moving last_seq) and whose
-# next moment has not come is not looked at again; at least every RECHECK anyway.
+# Per process: release -> (its state, its next moment, when we looked, epoch seconds). A
+# release whose state has not moved (every change to it records an event, moving
+# last_seq) and whose next moment has not come is not looked at again; at least every
+# RECHECK anyway. What a look found is shared with the other processes through
+# ClockWatch rows: a process that has not looked at a release yet (a worker process's
+# first tick after many releases' T0 moved) reads them, all in one query.
 _next_moment: dict[int, tuple[tuple, datetime | None, float]] = {}
 RECHECK_SECONDS = 300.0
 
@@ -233,7 +236,7 @@ def _waiting(watched: list[Release], now: datetime) -> tuple[dict, dict[int, set
         if (
             known is not None
             and (known[1] is None or known[1] > now)
-            and time.monotonic() - known[2] < RECHECK_SECONDS
+            and time.time() - known[2] < RECHECK_SECONDS
         ):
             waiting[release.pk] = known
     moved = {}
@@ -244,12 +247,48 @@ def _waiting(watched: list[Release], now: datetime) -> tuple[dict, dict[int, set
     return waiting, _kinds_since(moved)
 
 
+def _read_shared(watched: list[Release]) -> None:
+    """What other processes found of the watched releases this one has not looked at:
+    one query."""
+    unknown = {r.pk: r for r in watched if r.pk not in _next_moment}
+    if not unknown:
+        return
+    for w in ClockWatch.objects.filter(release_id__in=list(unknown)):
+        release = unknown[w.release_id]
+        state = (release.created_at, w.go_live_at, w.last_seq)
+        _next_moment[w.release_id] = (state, w.next_at, w.looked_at)
+
+
+def _write_shared(looked: list[int]) -> None:
+    """What this tick's looks found, for the other processes: one statement."""
+    rows = [
+        ClockWatch(
+            release_id=pk,
+            go_live_at=_next_moment[pk][0][1],
+            last_seq=_next_moment[pk][0][2],
+            next_at=_next_moment[pk][1],
+            looked_at=_next_moment[pk][2],
+        )
+        for pk in looked
+        if pk in _next_moment
+    ]
+    if rows:
+        ClockWatch.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["release"],
+            update_fields=["go_live_at", "last_seq", "next_at", "looked_at"],
+        )
+
+
 def record_all_due(now: datetime) -> int:
     """The tick's job: every watched release whose next moment may have come, each in
     its own transaction."""
     total = 0
     watched = list(watched_releases(now).order_by("pk"))
+    _read_shared(watched)
     waiting, kinds = _waiting(watched, now)
+    looked: list[int] = []
     for release in watched:
         known = waiting.get(release.pk)
         if known is not None:
@@ -268,7 +307,12 @@ def record_all_due(now: datetime) -> int:
         if found.recorded:
             _next_moment.pop(release.pk, None)  # its sequence moved: look again next tick
         else:
-            _next_moment[release.pk] = (_state(release), found.next_at, time.monotonic())
+            _next_moment[release.pk] = (_state(release), found.next_at, time.time())
+            looked.append(release.pk)
+    try:
+        _write_shared(looked)
+    except Exception:  # each process still has its own; the others look for themselves
+        logger.exception("the clock's findings of %d releases were not shared", len(looked))
     if len(_next_moment) > 4 * len(watched) + 100:
         keep = {r.pk for r in watched}
         for pk in [pk for pk in _next_moment if pk not in keep]:

@@ -457,6 +457,24 @@ class WarIssue(models.Model):
         return (answered or now) > self.respond_by
 
 
+class ClockWatch(models.Model):
+    """What the tick's clock job last found for a release, shared by every process that
+    runs the tick: the release's state then (T0 and its last event) and its next moment.
+    A process that has not looked at the release itself reads this instead of working
+    the release's moments out again (see :mod:`deployments.clockwork`)."""
+
+    release = models.OneToOneField(
+        Release, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    go_live_at = models.DateTimeField()
+    last_seq = models.PositiveBigIntegerField()
+    next_at = models.DateTimeField(null=True, blank=True)
+    looked_at = models.FloatField(help_text="When (epoch seconds) the tick looked.")
+
+    def __str__(self) -> str:
+        return f"release {self.release_id}: next moment {self.next_at or 'none'}"
+
+
 class ClockMark(models.Model):
     """A moment on the release's clock that has been dealt with (a phase started, a
     checklist fell due): written once, so the periodic tick records each event once,

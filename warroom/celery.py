@@ -3,7 +3,13 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, worker_init, worker_process_init, worker_ready
+from celery.signals import (
+    beat_init,
+    task_postrun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warroom.settings")
 
@@ -39,3 +45,16 @@ def _keep_sqlite_connection(**_) -> None:
     for conn in connections.all(initialized_only=False):
         if conn.vendor == "sqlite":
             conn.settings_dict["CONN_MAX_AGE"] = None
+
+
+@task_postrun.connect
+def _hand_back_connections(**_) -> None:
+    """After each task, a connection goes back to PostgreSQL's pool (CONN_MAX_AGE 0)
+    instead of the pool being closed and a new one opened for the next task — what
+    Celery's Django fixup does after every task unless ``CELERY_DB_REUSE_MAX`` is set
+    (it is): a new connection per task is a round trip too many for a comms batch. A
+    connection left broken by the task is closed; SQLite's is kept (see above)."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()

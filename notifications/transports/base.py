@@ -10,8 +10,11 @@ before sending again, where the protocol lets it, so a message arrives once.
 A worker sends a batch of one channel's deliveries through one transport object, inside
 ``with transport.batch():`` — where a transport opens what it reuses (one SMTP
 connection for all the batch's emails) — after ``prepare(deliveries)``, where it reads
-what the sends need in one go (the Slack buttons of all the batch's releases). ``send``
-alone still works outside them.
+what the sends need in one go (the Slack buttons and threads of all the batch's
+releases), and ``settle()`` after, where it writes in one go what the sends found out
+(the threads' first messages). ``prepare`` and ``settle`` run on the worker's own
+thread, the sends maybe in another: a send in the common case touches no database.
+``send`` alone still works outside them.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class Transport:
 
     def prepare(self, deliveries: list) -> None:
         """Before a batch's sends: read at once what each send would read alone."""
+
+    def settle(self) -> None:
+        """After a batch's sends: write at once what each send would have written alone.
+        If this fails, the batch's sends are tried again (each checks the far end first)."""
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

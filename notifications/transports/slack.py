@@ -23,6 +23,7 @@ from urllib.error import URLError
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -66,6 +67,34 @@ def _client(token: str, base_url: str, timeout: int) -> WebClient:
     )
 
 
+def threads_of(deliveries: list) -> dict[tuple[int, str], SlackThread]:
+    """The thread of each (release, channel) the deliveries post to, by that pair: one
+    query reads those there are; those missing are inserted in one statement that skips
+    any a concurrent worker inserted first — each row's insert is the compare-and-set,
+    its first delivery here its owner unless another's insert won — and read again."""
+    first: dict[tuple[int, str], Delivery] = {}
+    for d in sorted(deliveries, key=lambda d: d.pk):
+        first.setdefault((d.message.release_id, d.target), d)
+    if not first:
+        return {}
+
+    def read(pairs) -> dict[tuple[int, str], SlackThread]:
+        which = Q()
+        for release_id, channel in pairs:
+            which |= Q(release_id=release_id, channel=channel)
+        return {(t.release_id, t.channel): t for t in SlackThread.objects.filter(which)}
+
+    found = read(first)
+    missing = [pair for pair in first if pair not in found]
+    if missing:
+        SlackThread.objects.bulk_create(
+            [SlackThread(release_id=r, channel=c, owner=first[(r, c)]) for r, c in missing],
+            ignore_conflicts=True,
+        )
+        found.update(read(missing))
+    return found
+
+
 class SlackTransport(Transport):
     channel: ClassVar[str] = "slack"
     setting: ClassVar[str] = "SLACK_ENABLED"
@@ -75,26 +104,31 @@ class SlackTransport(Transport):
             settings.SLACK_TOKEN, settings.SLACK_BASE_URL, int(max(1, settings.SLACK_TIMEOUT))
         )
         self.actions: dict[int, list[dict]] = {}  # by release id, read for a batch
+        self.threads: dict[tuple[int, str], SlackThread] = {}  # by (release, channel)
+        self.posted: dict[int, str] = {}  # thread id -> its root's ts, written by settle()
 
     def prepare(self, deliveries: list) -> None:
-        """The buttons of every release the batch posts to a channel, in one query."""
-        releases = {
-            d.release.pk: d.release
-            for d in deliveries
-            if d.channel != DM and getattr(d, "release", None) is not None
-        }
+        """The buttons of every release the batch posts to a channel, in one query, and
+        their threads (see :func:`threads_of`)."""
+        posts = [d for d in deliveries if d.channel != DM]
+        releases = {d.release.pk: d.release for d in posts if getattr(d, "release", None)}
         self.actions = slack_inbound.channel_actions_of(list(releases.values()))
+        self.threads = threads_of(posts)
+
+    def settle(self) -> None:
+        """The ``ts`` of every root the batch posted, in one UPDATE."""
+        if not self.posted:
+            return
+        posted, self.posted = self.posted, {}
+        SlackThread.objects.filter(pk__in=list(posted)).update(
+            ts=Case(*[When(pk=pk, then=Value(ts)) for pk, ts in posted.items()])
+        )
 
     def send(self, delivery, content: Content) -> str:
         if delivery.channel == DM:
             return self.direct(delivery, content)
         release_id = delivery.message.release_id
-        thread = self._thread(release_id, delivery)
-        if not thread.ts and thread.owner_id != delivery.pk and self._owner_gone(thread):
-            SlackThread.objects.filter(pk=thread.pk, owner=thread.owner_id, ts="").update(
-                owner=delivery
-            )
-            thread.refresh_from_db()
+        thread = self._thread_of(release_id, delivery)
         root = thread.owner_id == delivery.pk and not thread.ts
         if not root and not thread.ts:
             raise Retry("waiting for the release's first Slack message", after=1.0, counts=False)
@@ -106,7 +140,7 @@ class SlackTransport(Transport):
             if ts is None:
                 ts = self._post(delivery, content, thread_ts, actions=actions)
             if root:
-                SlackThread.objects.filter(pk=thread.pk).update(ts=ts)
+                self._posted_root(thread, ts)
             elif content.status_update:
                 self._update_root(delivery.target, thread.ts, content, actions)
         except SlackApiError as e:
@@ -131,6 +165,29 @@ class SlackTransport(Transport):
             raise self._error(e) from e
         except (URLError, OSError, http.client.HTTPException, SlackRequestError) as e:
             raise Retry(f"Slack did not answer: {type(e).__name__}: {e}") from e
+
+    def _thread_of(self, release_id: int, delivery) -> SlackThread:
+        """The release's thread in the delivery's channel (read by :meth:`prepare`, else
+        alone); if the delivery that was to post its root failed for good, this one
+        takes over (compare-and-set on the owner)."""
+        thread = self.threads.get((release_id, delivery.target))
+        if thread is None:
+            thread = self._thread(release_id, delivery)
+        if not thread.ts and thread.owner_id != delivery.pk and self._owner_gone(thread):
+            SlackThread.objects.filter(pk=thread.pk, owner=thread.owner_id, ts="").update(
+                owner=delivery
+            )
+            thread.refresh_from_db()
+        return thread
+
+    def _posted_root(self, thread: SlackThread, ts: str) -> None:
+        """The root is posted: the batch's next posts thread under it; its ``ts`` is
+        written by :meth:`settle` for a thread :meth:`prepare` read, else now."""
+        thread.ts = ts
+        if any(t is thread for t in self.threads.values()):
+            self.posted[thread.pk] = ts
+        else:
+            SlackThread.objects.filter(pk=thread.pk).update(ts=ts)
 
     def _thread(self, release_id: int, delivery) -> SlackThread:
         """The release's thread in this channel; the delivery that inserts it first owns

@@ -15,6 +15,7 @@ from typing import ClassVar
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 
 from deployments import selectors as release_selectors
 from notifications.models import Delivery, StatusIncident
@@ -39,6 +40,28 @@ def _client(base_url: str, page_id: str, api_key: str, timeout: float) -> httpx.
 STATUS = {"upcoming": "scheduled", "in_progress": "in_progress", "done": "completed"}
 
 
+def incidents_of(deliveries: list) -> dict[int, StatusIncident]:
+    """The incident row of each release the deliveries are for, by release id: one
+    query reads those there are; those missing are inserted in one statement that skips
+    any a concurrent worker inserted first — each row's insert is the compare-and-set,
+    the release's first delivery here its owner unless another's insert won — and read
+    again."""
+    first: dict[int, Delivery] = {}
+    for d in sorted(deliveries, key=lambda d: d.pk):
+        first.setdefault(d.message.release_id, d)
+    if not first:
+        return {}
+    found = StatusIncident.objects.in_bulk(list(first), field_name="release_id")
+    missing = [pk for pk in first if pk not in found]
+    if missing:
+        StatusIncident.objects.bulk_create(
+            [StatusIncident(release_id=pk, owner=first[pk]) for pk in missing],
+            ignore_conflicts=True,
+        )
+        found.update(StatusIncident.objects.in_bulk(missing, field_name="release_id"))
+    return found
+
+
 class StatusPageTransport(Transport):
     channel: ClassVar[str] = "status_page"
     setting: ClassVar[str] = "STATUSPAGE_ENABLED"
@@ -49,6 +72,21 @@ class StatusPageTransport(Transport):
             settings.STATUSPAGE_PAGE_ID,
             settings.STATUSPAGE_API_KEY,
             settings.STATUSPAGE_TIMEOUT,
+        )
+        self.incidents: dict[int, StatusIncident] = {}  # by release id, read for a batch
+        self.created: dict[int, str] = {}  # row id -> the incident's id, written by settle()
+
+    def prepare(self, deliveries: list) -> None:
+        """The incident of every release in the batch (see :func:`incidents_of`)."""
+        self.incidents = incidents_of(deliveries)
+
+    def settle(self) -> None:
+        """The id of every incident the batch created, in one UPDATE."""
+        if not self.created:
+            return
+        created, self.created = self.created, {}
+        StatusIncident.objects.filter(pk__in=list(created)).update(
+            incident_id=Case(*[When(pk=pk, then=Value(i)) for pk, i in created.items()])
         )
 
     def send(self, delivery, content: Content) -> str:
@@ -83,7 +121,11 @@ class StatusPageTransport(Transport):
                     "metadata": {"warroom": {"key": delivery.key}},
                 }
                 found = self._check(self.client.post("incidents", json={"incident": payload}))
-            StatusIncident.objects.filter(pk=incident.pk).update(incident_id=found["id"])
+            incident.incident_id = str(found["id"])  # the batch's next ones update it
+            if self.incidents.get(release.pk) is incident:
+                self.created[incident.pk] = incident.incident_id
+            else:
+                StatusIncident.objects.filter(pk=incident.pk).update(incident_id=found["id"])
             return str(found["id"])
         path = f"incidents/{incident.incident_id}"
         if delivery.attempts > 1:
@@ -94,13 +136,15 @@ class StatusPageTransport(Transport):
         return incident.incident_id
 
     def _incident(self, release, delivery) -> StatusIncident:
-        try:
-            with transaction.atomic():
-                found, _ = StatusIncident.objects.get_or_create(
-                    release=release, defaults={"owner": delivery}
-                )
-        except IntegrityError:
-            found = StatusIncident.objects.get(release=release)
+        found = self.incidents.get(release.pk)
+        if found is None:
+            try:
+                with transaction.atomic():
+                    found, _ = StatusIncident.objects.get_or_create(
+                        release=release, defaults={"owner": delivery}
+                    )
+            except IntegrityError:
+                found = StatusIncident.objects.get(release=release)
         if not found.incident_id and found.owner_id != delivery.pk and self._owner_gone(found):
             StatusIncident.objects.filter(pk=found.pk, owner=found.owner_id, incident_id="").update(
                 owner=delivery

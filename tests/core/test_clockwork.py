@@ -9,7 +9,7 @@ import pytest
 from checklists import services
 from deployments import clockwork
 from deployments import services as release_services
-from deployments.models import ClockMark
+from deployments.models import ClockMark, ClockWatch
 from tests.factories import team_release
 from warroom import clock, events
 from warroom.audit import AuditEvent, verify_chain
@@ -208,3 +208,24 @@ def test_after_a_batch_of_messages_on_many_releases_the_tick_reads_what_happened
         tick(at(hours=-2, seconds=1))
     for release in releases:
         assert clock_events(release).count("phase.started") == 1
+
+
+def test_a_process_that_has_not_looked_at_a_release_reads_what_another_found(
+    night, django_assert_num_queries
+):
+    release = night.release
+    tick = clockwork.record_all_due
+    with clock.frozen_at(at(hours=-3)):
+        tick(at(hours=-3))  # what is due (the day-before checklist) is recorded
+        tick(at(hours=-3))  # looked at: nothing due, the next moment is at T-2h; shared
+    watch = ClockWatch.objects.get(release=release)
+    assert (watch.go_live_at, watch.next_at) == (T0, at(hours=-2))
+    clockwork._next_moment.clear()  # another worker process, which has not ticked yet
+    with clock.frozen_at(at(hours=-2, seconds=-1)):
+        with django_assert_num_queries(2):  # the watched releases; what the other found
+            tick(at(hours=-2, seconds=-1))
+        with django_assert_num_queries(1):
+            tick(at(hours=-2, seconds=-1))
+    with clock.frozen_at(at(hours=-2, seconds=1)):
+        tick(at(hours=-2, seconds=1))
+    assert clock_events(release).count("phase.started") == 1
