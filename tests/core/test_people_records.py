@@ -148,3 +148,26 @@ def test_being_added_to_a_release_is_on_your_home_page(client, team):
     # Assigning yourself tells nobody.
     release_services.role_assign(role=qa_role, username="rm", kind="backup", user=team["rm"])
     assert not Notice.objects.filter(user=team["rm"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "open_seat"),
+    [
+        ("", True),
+        ("[Name]", True),
+        ("<on-call engineer>", True),
+        ("____", True),
+        ("?", True),
+        ("TBD", True),
+        ("tbc.", True),
+        ("N/A", True),
+        ("Vacant", True),
+        ("Dana Admin", False),
+        ("Tbilisi Ops", False),  # a name that starts like "TBD" is a name
+        ("Nadia", False),
+    ],
+)
+def test_a_seat_held_by_a_stand_in_name_counts_as_unfilled(name, open_seat):
+    from warroom.people.models import Person
+
+    assert Person(name=name).is_placeholder is open_seat

@@ -7,6 +7,12 @@ from django.db import models
 
 from warroom.validation import TextChecked
 
+#: what people write in a seat they have not filled yet (the importer knows more, in eight
+#: languages; these are the ones typed by hand in the people and roles editors)
+NOBODY_YET = frozenset(
+    {"tbd", "tba", "tbc", "n/a", "na", "none", "nobody", "unknown", "unassigned", "vacant"}
+)
+
 
 class Person(TextChecked):
     """Someone on a go-live: a team member, a stakeholder, or a contact from the runbook.
@@ -35,8 +41,15 @@ class Person(TextChecked):
 
     @property
     def is_placeholder(self) -> bool:
+        """A name that holds a seat open: blank, a "[bracketed]" or "<angled>" stand-in,
+        a line to write on ("____"), or a word people type for "nobody yet" ("TBD")."""
         text = self.name.strip()
-        return not text or text.startswith("[") or set(text) <= set("_- ")
+        return (
+            not text
+            or text[0] in "[<"
+            or set(text) <= set("_- .?")
+            or text.casefold().strip(".!?") in NOBODY_YET
+        )
 
 
 class Role(TextChecked):
