@@ -67,6 +67,15 @@ _SPAN_COLUMN = re.compile(
 )
 _CLOCK = re.compile(r"\d:\d\d")
 _STEP_NOT_ITEM = re.compile(r"^(?:verification|note|owner|tip|warning)\s*:", re.I)
+# "Duration: 2 h", "**Lead:** Ana", "Error rate > 5% → roll back": a fact about the phase
+_PHASE_FACT = re.compile(r"^\W*[^\s:\uff1a][^:\uff1a]{0,40}(?::(?:\s|\*|$)|\uff1a)|[<>≥≤→]|->|=>")
+
+
+def _plain_step(text: str) -> bool:
+    """A plain bullet under a phase heading that reads as a task, not a fact."""
+    return not _PHASE_FACT.search(text)
+
+
 _VERIFICATION = re.compile(r"verification\s*:", re.I)
 
 
@@ -347,8 +356,13 @@ class ChecklistsReader:
         bare = ctx.cls == "rollback_plan" and rollback_bare(ctx.title)
         procedure = not st.label and ((b.ordered and ctx.cls != "rollback_plan") or bare)
         boxes = self.index.has_boxes and not procedure
-        # numbered steps right under a phase heading ("## Cutover day", "## День перехода")
-        phase_steps = procedure and ctx.cls == "timeline" and ctx.phase is not None
+        # numbered steps right under a phase heading ("## Cutover day", "## День перехода");
+        # in a document that draws no boxes at all, its plain bullets too ("## Cutover
+        # night" / "- Switch DNS"), unless they read as "Label: value" or a threshold
+        under_phase = ctx.cls == "timeline" and ctx.phase is not None
+        phase_steps = under_phase and (
+            procedure or (not self.index.has_boxes and not st.label and _plain_step(it.text))
+        )
         if ctx.explicit or boxes or not (ctx.tasks or phase_steps or ctx.cls == "rollback_plan"):
             return False
         if ctx.cls not in (None, "checklist", "timeline", "rollback_plan"):

@@ -98,3 +98,39 @@ def test_a_declared_role_in_parentheses_at_the_end_owns_the_item(line, text, own
     )
     [item] = [i for c in plan.all_checklists() for i in c.items]
     assert (item.text, item.owner_role) == (text, owner)
+
+
+NO_BOXES = (
+    "# Payments cutover\n\nGo-live: 2026-06-06 23:00 CET\n\n## One week before\n\n"
+    "- Freeze the payments repo\n- Announce the window to support\n\n## Cutover night\n\n"
+    "{bullets}\n\n## Day after\n\n- Review error budgets\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("bullets", "tasks"),
+    [
+        (
+            "- Put the shop in maintenance mode\n- Switch DNS",
+            ["Put the shop in maintenance mode", "Switch DNS"],
+        ),
+        ("- Duration: 2 hours\n- Switch DNS", ["Switch DNS"]),  # a fact about the phase
+        ("- **Lead:** Ana\n- Switch DNS", ["Switch DNS"]),
+        ("- Error rate > 5% → roll back\n- Switch DNS", ["Switch DNS"]),  # a trigger
+        ("- 所要時間：2時間\n- DNSを切り替える", ["DNSを切り替える"]),
+    ],
+)
+def test_plain_bullets_under_phase_headings_are_tasks_where_no_boxes_are_drawn(bullets, tasks):
+    plan = parse_runbook(NO_BOXES.format(bullets=bullets))
+    by_phase = {c.name: [i.text for i in c.items] for c in plan.all_checklists()}
+    assert by_phase == {
+        "One week before": ["Freeze the payments repo", "Announce the window to support"],
+        "Cutover night": tasks,
+        "Day after": ["Review error budgets"],
+    }
+
+
+def test_where_boxes_are_drawn_plain_bullets_under_a_phase_stay_its_description():
+    plan = parse_runbook("# R\n\n## Cutover night\n\n- Bring coffee\n- [ ] Switch DNS\n")
+    assert [i.text for c in plan.all_checklists() for i in c.items] == ["Switch DNS"]
+    assert "Bring coffee" in plan.phases[0].description
