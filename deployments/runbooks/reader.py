@@ -532,7 +532,10 @@ class BlocksReader:
                 return True
             return bl.label in ("contact", "contacts")
         if st.ctx.cls == "roles" and role is None:
-            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip())
+            # "**DBA:** Tom Berg" or "DBA: Tom Berg (+44 20 7946 0000)" (not "Phone: …")
+            kv = re.match(r"^\*\*(.+?):?\*\*:?\s*(.*)$", bl.item.text.strip()) or _role_line(
+                bl.text
+            )
             if kv and _CHANNEL_LABEL.match(plain(kv.group(1).rstrip(":"))):
                 return False  # "**Video Call**: [INSERT LINK]": a place, kept as a note
             if kv and kv.group(2):
@@ -670,6 +673,22 @@ _BULLET_RECOGNISERS = (
     BlocksReader.bullet_level,
     BlocksReader.bullet_interval,
 )
+# what a contact's own lines are labelled with ("Name: ___", "Teléfono: …"): not roles
+_CONTACT_FIELDS = frozenset(
+    {"name", "phone", "mobile", "tel", "telephone", "email", "e-mail", "slack", "pager"}
+    | {"role", "duty", "backup", "primary", "contact", "date", "signature"}
+)
+
+
+def _role_line(text: str) -> re.Match[str] | None:
+    """``Release Manager: Priya Shah``, a role and who holds it, on a plain bullet."""
+    m = re.match(r"^([^:*\[\]]{2,40}?)\s*:\s+(\S.*)$", text)
+    if m is None:
+        return None
+    label = m.group(1).strip().lower()
+    return None if {label, vocab.column(label)} & _CONTACT_FIELDS else m
+
+
 _TableReader = tuple[
     Callable[[_Table, _State], bool], Callable[[BlocksReader, Block, _Table, _State], None]
 ]

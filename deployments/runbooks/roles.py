@@ -17,6 +17,9 @@ from .plan import PlanPerson, PlanRole
 from .recognise import contact_value, is_placeholder, seat_name
 from .text import cell_text, plain, split_list
 
+# "Priya Shah (+44 20 7946 0000)" / "Priya Shah (priya@example.com)": a contact in brackets
+_CONTACT_IN_PARENS = re.compile(r"^(.+?)\s*\(\s*(\+?[\d][\d\s().\-/]{5,}|[^()\s@]+@[^()\s]+)\s*\)$")
+
 
 @dataclass(eq=False)
 class RolesReader:
@@ -184,7 +187,16 @@ class RolesReader:
             setattr(st.person, k, value)
 
     def role_people(self, role: PlanRole, value: str, line: int) -> None:
-        parts = [p.strip() for p in re.split(r"\s+-\s+", plain(value)) if p.strip()]
+        """``Priya Shah - +44 20 7946 0000``, ``Priya Shah (+44 20 7946 0000)`` or
+        ``Priya Shah (priya@example.com)``: the seat's person and their contact."""
+        text = plain(value)
+        contact = _CONTACT_IN_PARENS.match(text)
+        if contact:  # "Name (phone or email)"
+            text, inside = contact.group(1), contact.group(2).strip()
+            email = inside if "@" in inside else ""
+            self.seat(role, text, line, phone="" if email else inside, email=email)
+            return
+        parts = [p.strip() for p in re.split(r"\s+-\s+", text) if p.strip()]
         if not parts:
             return
         name = parts[0]

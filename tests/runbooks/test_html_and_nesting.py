@@ -134,3 +134,20 @@ def test_where_boxes_are_drawn_plain_bullets_under_a_phase_stay_its_description(
     plan = parse_runbook("# R\n\n## Cutover night\n\n- Bring coffee\n- [ ] Switch DNS\n")
     assert [i.text for c in plan.all_checklists() for i in c.items] == ["Switch DNS"]
     assert "Bring coffee" in plan.phases[0].description
+
+
+def test_a_roles_section_of_plain_role_lines_names_roles_people_and_contacts():
+    plan = parse_runbook(
+        "# CRM migration\n\n## Roles\n\n- Release Manager: Priya Shah (+44 20 7946 0000)\n"
+        "- DBA: Tom Berg (tom@example.com)\n- On-call SRE: [TBD]\n- Name: ____\n\n"
+        "## Tasks\n\n- [ ] Freeze writes (DBA)\n"
+    )
+    seats = {r.name: (r.primary, r.unfilled) for r in plan.roles}
+    assert seats == {
+        "Release Manager": (["Priya Shah"], False),
+        "DBA": (["Tom Berg"], False),
+        "On-call SRE": ([], True),
+    }
+    people = {p.name: (p.phone, p.email) for p in plan.people}
+    assert people == {"Priya Shah": ("+44 20 7946 0000", ""), "Tom Berg": ("", "tom@example.com")}
+    assert [i.owner_role for c in plan.all_checklists() for i in c.items] == ["DBA"]
