@@ -28,6 +28,7 @@ from .owners import OwnersReader
 from .plan import PlanChecklist, PlanItem, PlanPhase, PlanSignOff
 from .recognise import (
     Task,
+    bare_signer,
     decider,
     decision_options,
     is_placeholder,
@@ -248,6 +249,8 @@ class ChecklistsReader:
                 g.decision_roles.append(name)
             return True
         role = signer(s)
+        if not role and (st.current_gate is not None or st.ctx.cls == "gate"):
+            role = bare_signer(s, {r.name.casefold() for r in self.index.plan.roles})
         if not role:
             return False
         self.target_items(st, line)

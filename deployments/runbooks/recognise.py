@@ -278,6 +278,25 @@ def signer(text: str) -> str | None:
     return role if dated or _ROLE_NOUN.search(role) else None
 
 
+_BARE_SIGNER = re.compile(
+    r"^(?:(?P<role>[^:_\[\]|()]{2,60}?)\s+(?:sign[\s-]*off|approval|go\s*/\s*no[\s-]*go)"
+    r"|(?:sign(?:ed)?[\s-]*off|approved)\s+by\s+(?P<by>[^:_\[\]|()]{2,60}?))\.?$",
+    re.I,
+)
+
+
+def bare_signer(text: str, declared: set[str]) -> str | None:
+    """``Release Manager sign-off`` / ``Signed off by DBA`` in a gate: a required sign-off
+    by that role, when it names a declared role or reads as one ("… Lead", "DBA")."""
+    m = _BARE_SIGNER.match(text.strip())
+    if not m:
+        return None
+    role = (m.group("role") or m.group("by")).strip()
+    if is_placeholder(role):
+        return None
+    return role if role.casefold() in declared or _ROLE_NOUN.search(role) else None
+
+
 #: words that make "X: ____" a signer's line rather than a blank to fill in
 _ROLE_NOUN = re.compile(
     r"(?:\b(?:lead|manager|owner|engineer|officer|director|head|vp|cto|ceo|cio|ciso|admin|dba|"

@@ -117,7 +117,7 @@ NO_BOXES = (
         ("- Duration: 2 hours\n- Switch DNS", ["Switch DNS"]),  # a fact about the phase
         ("- **Lead:** Ana\n- Switch DNS", ["Switch DNS"]),
         ("- Error rate > 5% → roll back\n- Switch DNS", ["Switch DNS"]),  # a trigger
-        ("- 所要時間：2時間\n- DNSを切り替える", ["DNSを切り替える"]),
+        ("- 所要時間\uff1a2時間\n- DNSを切り替える", ["DNSを切り替える"]),
     ],
 )
 def test_plain_bullets_under_phase_headings_are_tasks_where_no_boxes_are_drawn(bullets, tasks):
@@ -151,3 +151,32 @@ def test_a_roles_section_of_plain_role_lines_names_roles_people_and_contacts():
     people = {p.name: (p.phone, p.email) for p in plan.people}
     assert people == {"Priya Shah": ("+44 20 7946 0000", ""), "Tom Berg": ("", "tom@example.com")}
     assert [i.owner_role for c in plan.all_checklists() for i in c.items] == ["DBA"]
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Release Manager sign-off", "Release Manager"),
+        ("DBA sign off", "DBA"),
+        ("QA Lead approval", "QA Lead"),
+        ("Signed off by Security", "Security"),  # declared below
+        ("Approved by Head of Payments.", "Head of Payments"),
+        ("Final sign-off", None),  # no role named
+        ("Security sign-off received from the auditors", None),  # a task, not a signer line
+        ("[Name] sign-off", None),
+    ],
+)
+def test_a_gate_line_naming_a_role_and_a_sign_off_is_a_required_sign_off(text, role):
+    from deployments.runbooks.recognise import bare_signer
+
+    assert bare_signer(text, {"security"}) == role
+
+
+def test_sign_off_lines_in_a_go_no_go_section_are_its_sign_offs_not_items():
+    plan = parse_runbook(
+        "# R\n\n## Roles\n\n- Release Manager: Priya\n- Security: Sam\n\n## Go / No-Go\n\n"
+        "- [ ] Release Manager sign-off\n- [ ] Security sign-off\n- [ ] Error budget reviewed\n"
+    )
+    [gate] = plan.gates
+    assert [s.role for s in gate.signoffs] == ["Release Manager", "Security"]
+    assert [i.text for i in gate.checklist] == ["Error budget reviewed"]
