@@ -6,6 +6,7 @@ from django.contrib import admin
 from deployments import services
 from deployments.models import (
     ClockMark,
+    ClockWatch,
     EngineRequest,
     Phase,
     PipelineToken,
@@ -124,4 +125,13 @@ class ClockMarkAdmin(ReadOnlyAdmin):
     """Read-only: which moments of the plan the clock has dealt with."""
 
     list_display = ("key", "release", "at", "seen_at")
+    list_select_related = ("release",)
+
+
+@admin.register(ClockWatch)
+class ClockWatchAdmin(ReadOnlyAdmin):
+    """Read-only: what the tick's clock job last found for each release (shared by the
+    processes that run it)."""
+
+    list_display = ("release", "go_live_at", "last_seq", "next_at")
     list_select_related = ("release",)
