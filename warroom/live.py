@@ -26,6 +26,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from concurrent import futures
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -127,6 +128,7 @@ class Publisher:
     """
 
     TAKE_AT_MOST = 200  # queued batches sent together
+    LOCAL_WAIT = 0.25  # seconds to wait for this process's hubs to fan a batch out
 
     def __init__(self) -> None:
         self._redis: Any = None
@@ -219,13 +221,19 @@ class Publisher:
 
     def _send(self, loop, layer, release_id: int, its_events: list[AuditEvent]) -> None:
         """The JSON leaves before anything else is asked (its viewers wait for nothing
-        the fragments need); then the fragments, or their placeholders where no page of
-        the release is open."""
+        the fragments need): to this process's hubs, then to the layer (other processes'
+        viewers). This thread then waits for its hubs' fan-out: rendering fragments
+        meanwhile would take turns at the interpreter lock with the hub writing to every
+        socket. Then the fragments, or their placeholders where no page of the release is
+        open."""
         group = group_name(release_id)
         send = layer.group_send
         messages = [json_message(e) for e in its_events]
-        _hand_to_local_hubs(release_id, JSON, messages)
-        loop.run_until_complete(send(group, batch_message(JSON, messages)))
+        handed = _hand_to_local_hubs(release_id, JSON, messages)
+        try:
+            loop.run_until_complete(send(group, batch_message(JSON, messages)))
+        finally:
+            futures.wait(handed, self.LOCAL_WAIT)
         if self._pages_watched(release_id):
             fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
         else:
@@ -796,9 +804,14 @@ class Hub:
 
         self._background(announce_later())
 
-    def take_local(self, release_id: int, stream: str, messages: list[dict]) -> None:
+    async def take_local(self, release_id: int, stream: str, messages: list[dict]) -> None:
         """A batch this process committed (see :func:`_hand_to_local_hubs`)."""
-        self._background(self._sequence(release_id, stream, messages))
+        try:
+            await self._sequence(release_id, stream, messages)
+        except Exception:  # the copy from the layer, or the log, fills the gap
+            logger.warning(
+                "handing release %s's events to viewers failed", release_id, exc_info=True
+            )
 
     def _background(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -874,19 +887,26 @@ class Hub:
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
 
-def _hand_to_local_hubs(release_id: int, stream: str, messages: list[dict]) -> None:
+def _hand_to_local_hubs(release_id: int, stream: str, messages: list[dict]) -> list[futures.Future]:
     """Viewers of the release in this process get a batch from the publisher thread
     directly, without the round trip through Redis (the copy that comes back from the
     layer is then stale, and the sequencer drops it). Other processes' viewers, and ours
-    whenever this hint misses a viewer that is just joining, get it from the layer."""
+    whenever this hint misses a viewer that is just joining, get it from the layer.
+    Returns what completes when each hub has handed the batch to its viewers."""
     try:
         hubs = list(_hubs.items())
     except RuntimeError:  # a hub was being added in another thread: the layer delivers
-        return
+        return []
+    handed = []
     for loop, its_hub in hubs:
         if release_id in its_hub.viewers and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(its_hub.take_local, release_id, stream, messages)
+                handed.append(
+                    asyncio.run_coroutine_threadsafe(
+                        its_hub.take_local(release_id, stream, messages), loop
+                    )
+                )
+    return handed
 
 
 def hub() -> Hub:

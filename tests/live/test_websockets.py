@@ -247,3 +247,37 @@ async def test_viewers_in_the_writers_process_get_events_without_the_layer_round
     assert second["seq"] == first["seq"] + 1
     assert await comm.receive_nothing(timeout=0.5)  # the layer's copy was stale: dropped
     await comm.disconnect()
+
+
+async def test_the_publisher_renders_fragments_only_after_this_processs_viewers_have_the_json(
+    ateam, monkeypatch
+):
+    """Rendering on the publisher's thread would take turns at the interpreter lock with
+    the hub writing to every socket: it waits until the hub has handed the JSON out (here
+    the layer answers at once, so nothing else gives the hub its turn)."""
+    from channels_redis.pubsub import RedisPubSubLoopLayer
+
+    from warroom import live
+
+    async def sent_at_once(layer, group, message):
+        return None
+
+    monkeypatch.setattr(RedisPubSubLoopLayer, "group_send", sent_at_once)
+
+    token = await token_for(ateam["dba"])
+    comm = await connect(f"/ws/releases/{ateam.release.pk}/events", token)
+    hub = live.hub()
+    seen_when_rendering: list[list[int]] = []
+    watched = live.Publisher._pages_watched
+
+    def pages_watched(self, release_id):
+        seen_when_rendering.append([v.last_seq for v in hub.viewers.get(release_id, ())])
+        return watched(self, release_id)
+
+    monkeypatch.setattr(live.Publisher, "_pages_watched", pages_watched)
+    item = await database_sync_to_async(ateam.item)("DBA")
+    await tick(item, ateam["dba"])
+    msg = await receive_json(comm)
+    assert await asyncio.to_thread(live.publisher.flush)
+    assert seen_when_rendering == [[msg["seq"]]]
+    await comm.disconnect()
