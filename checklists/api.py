@@ -170,10 +170,9 @@ def set_item_status(request, release_id: int, item_id: int, payload: ItemIn):
         item_id,
         checklist__release=release,
     )
-    services.item_set_status(
+    return services.item_set_status(
         item=item, status=payload.status, note=payload.note, user=request.user, standing=st
     )
-    return selectors.item_row(release, item.pk)
 
 
 class OnDutyOut(Schema):

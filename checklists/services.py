@@ -74,7 +74,14 @@ def item_set_status(
         s, policies.Action.TICK, release, item=item, target={"item": item.pk, "status": status}
     )
     with transaction.atomic():
-        current = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+        # With the owner and assignee the caller's answer shows: read now, under the lock,
+        # the answer needs no query after the commit (when the hub is fanning the event
+        # out in this process and every query would take turns with it).
+        current = (
+            ChecklistItem.objects.select_for_update(of=("self",))
+            .select_related("owner_role", "assignee")
+            .get(pk=item.pk)
+        )
         previous = current.status
         changed = status != previous
         if not changed and (not note or note == _latest_note(current)):

@@ -57,6 +57,31 @@ def test_ticking_through_the_api_returns_the_item_and_records_one_event(api, tea
     assert AuditEvent.objects.filter(release=team.release, kind="item.status").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_ticks_answer_is_read_under_the_lock_so_nothing_is_queried_after_the_commit(
+    api, team, monkeypatch
+):
+    """After the commit the hub in this process fans the event out; a query then would take
+    turns with it at the interpreter lock. The answer (owner, assignee) is read before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from warroom import live
+
+    item = team.item("DBA")
+    dba = api(team["dba"])
+    queried_at_commit: list[int] = []
+    with CaptureQueriesContext(connection) as queries:
+        # where the committed batch is handed to the publisher
+        monkeypatch.setattr(
+            live.publisher, "submit", lambda batch: queried_at_commit.append(len(queries))
+        )
+        resp = dba.post(f"/api/releases/{team.release.pk}/items/{item.pk}", {"status": "done"})
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["owner_role"] == "DBA" and resp.json()["status"] == "done"
+    assert queried_at_commit == [len(queries)]
+
+
 def test_unknown_release_or_item_is_404(api, team):
     dba = api(team["dba"])
     item = team.item("DBA")
