@@ -18,6 +18,7 @@ import asyncio
 import atexit
 import collections
 import contextlib
+import contextvars
 import json
 import logging
 import queue
@@ -27,6 +28,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent import futures
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -118,13 +120,17 @@ def batch_message(stream: str, messages: list[dict]) -> dict:
 class Publisher:
     """Takes committed events off the writer's path.
 
-    The request or task thread only queues each committed batch (:meth:`submit`, one
-    per transaction's :func:`events.record_many`); one thread per process takes what is
-    queued (several batches when they pile up), and per release asks once whether any
-    page is open, sends the JSON of every event in one message, then — only where pages
-    are open — renders the fragments once per event and sends them in one message.
-    Events leave in the order they were queued. Nothing here may block an event loop:
-    the thread owns its own loop for the channel layer's sends.
+    The request or task thread only hands each committed batch over (:meth:`submit`,
+    one per transaction's :func:`events.record_many`): its JSON to the hubs of its own
+    process, whose viewers need nothing more, and the batch to a queue. One thread per
+    process takes what is queued (several batches when they pile up) and per release
+    sends the JSON of every event in one message to the layer (other processes' viewers),
+    waits until its own process's hubs have handed the JSON out (rendering meanwhile
+    would take turns at the interpreter lock with a hub writing to a thousand sockets),
+    asks once whether any page is open and then sends the fragments — rendered once per
+    event, only where pages are open; placeholders elsewhere — in one message. Events
+    leave in the order they were queued. Nothing here may block an event loop: the
+    thread owns its own loop for the channel layer's sends.
     """
 
     TAKE_AT_MOST = 200  # queued batches sent together
@@ -132,16 +138,21 @@ class Publisher:
 
     def __init__(self) -> None:
         self._redis: Any = None
-        self._queue: queue.SimpleQueue[list[AuditEvent] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Handed | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._idle = threading.Condition()
         self._unfinished = 0
 
     def submit(self, batch: list[AuditEvent]) -> None:
+        handed = Handed(batch)
+        for release_id, its_events in _by_release(batch).items():
+            messages = [json_message(e) for e in its_events]
+            handed.json[release_id] = messages
+            handed.local += _hand_to_local_hubs(release_id, JSON, messages)
         with self._idle:
             self._unfinished += 1
-        self._queue.put(batch)
+        self._queue.put(handed)
         if self._thread is None or not self._thread.is_alive():
             with self._start_lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -170,7 +181,7 @@ class Publisher:
         with self._idle:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
-    def _take(self) -> list[list[AuditEvent]] | None:
+    def _take(self) -> list[Handed] | None:
         """The next batch and those queued behind it; None when told to stop."""
         first = self._queue.get()
         if first is None:
@@ -196,14 +207,13 @@ class Publisher:
             taken = self._take()
             if taken is None:
                 break
-            by_release: dict[int, list[AuditEvent]] = {}
-            for batch in taken:
-                for event in batch:
-                    by_release.setdefault(event.release_id, []).append(event)
+            by_release = _by_release([e for handed in taken for e in handed.batch])
+            local = [f for handed in taken for f in handed.local]
             try:
                 for release_id, its_events in by_release.items():
+                    messages = [m for handed in taken for m in handed.json.get(release_id, ())]
                     try:
-                        self._send(loop, layer, release_id, its_events)
+                        self._send(loop, layer, release_id, its_events, messages, local)
                     except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
                         logger.warning(
                             "publishing %s/%s..%s failed: %s: %s",
@@ -219,27 +229,44 @@ class Publisher:
                     self._unfinished -= len(taken)
                     self._idle.notify_all()
 
-    def _send(self, loop, layer, release_id: int, its_events: list[AuditEvent]) -> None:
-        """The JSON leaves before anything else is asked (its viewers wait for nothing
-        the fragments need): to this process's hubs, then to the layer (other processes'
-        viewers). This thread then waits for its hubs' fan-out: rendering fragments
-        meanwhile would take turns at the interpreter lock with the hub writing to every
-        socket. Then the fragments, or their placeholders where no page of the release is
-        open."""
+    def _send(
+        self,
+        loop,
+        layer,
+        release_id: int,
+        its_events: list[AuditEvent],
+        messages: list[dict],
+        local: list[futures.Future],
+    ) -> None:
         group = group_name(release_id)
         send = layer.group_send
-        messages = [json_message(e) for e in its_events]
-        handed = _hand_to_local_hubs(release_id, JSON, messages)
         try:
             loop.run_until_complete(send(group, batch_message(JSON, messages)))
         finally:
-            futures.wait(handed, self.LOCAL_WAIT)
+            futures.wait(local, self.LOCAL_WAIT)
         if self._pages_watched(release_id):
             fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
         else:
             fragments = [html_placeholder(e.seq) for e in its_events]
         _hand_to_local_hubs(release_id, HTML, fragments)
         loop.run_until_complete(send(group, batch_message(HTML, fragments)))
+
+
+@dataclass
+class Handed:
+    """A committed batch as the writer's thread handed it over: its events, their JSON
+    messages by release, and what completes when this process's hubs have sent those."""
+
+    batch: list[AuditEvent]
+    json: dict[int, list[dict]] = field(default_factory=dict)
+    local: list[futures.Future] = field(default_factory=list)
+
+
+def _by_release(batch: list[AuditEvent]) -> dict[int, list[AuditEvent]]:
+    by_release: dict[int, list[AuditEvent]] = {}
+    for event in batch:
+        by_release.setdefault(event.release_id, []).append(event)
+    return by_release
 
 
 publisher = Publisher()
@@ -282,6 +309,10 @@ class Sequencer:
         seq = message["seq"]
         if seq >= self.expected:
             self.pending[seq] = message
+        return self.ready()
+
+    def ready(self) -> list[dict]:
+        """The waiting messages that are next in order (after a skipped gap, too)."""
         ready = []
         while self.expected in self.pending:
             ready.append(self.pending.pop(self.expected))
@@ -646,6 +677,7 @@ class Hub:
         # one at a time, so what is accepted later is never sent before what came first.
         async with sequencer.turn:
             ready = [m for message in messages for m in sequencer.accept(message)]
+            ready += sequencer.ready()  # those a skipped gap held back
             await self._dispatch(release_id, ready, stream)
         if sequencer.gap and key not in self.gap_fills:
             self.gap_fills[key] = asyncio.create_task(self._fill_gap(release_id, stream))
@@ -678,7 +710,10 @@ class Hub:
                 missing = await database_sync_to_async(_missing_messages)(release_id, stream, *gap)
             except Exception:
                 logger.warning(
-                    "release %s: could not read events %s..%s; skipping them", release_id, *gap
+                    "release %s: could not read events %s..%s; skipping them",
+                    release_id,
+                    *gap,
+                    exc_info=True,
                 )
                 if upto is None:
                     sequencer.expected = gap[1] + 1
@@ -804,14 +839,23 @@ class Hub:
 
         self._background(announce_later())
 
-    async def take_local(self, release_id: int, stream: str, messages: list[dict]) -> None:
-        """A batch this process committed (see :func:`_hand_to_local_hubs`)."""
-        try:
-            await self._sequence(release_id, stream, messages)
-        except Exception:  # the copy from the layer, or the log, fills the gap
-            logger.warning(
-                "handing release %s's events to viewers failed", release_id, exc_info=True
-            )
+    def take_local(
+        self, release_id: int, stream: str, messages: list[dict], done: futures.Future
+    ) -> None:
+        """A batch this process committed (see :func:`_hand_to_local_hubs`); ``done``
+        completes when the hub has handed it to its viewers."""
+
+        async def hand() -> None:
+            try:
+                await self._sequence(release_id, stream, messages)
+            except Exception:  # the copy from the layer, or the log, fills the gap
+                logger.warning(
+                    "handing release %s's events to viewers failed", release_id, exc_info=True
+                )
+            finally:
+                done.set_result(None)
+
+        self._background(hand())
 
     def _background(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -888,11 +932,12 @@ _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakK
 
 
 def _hand_to_local_hubs(release_id: int, stream: str, messages: list[dict]) -> list[futures.Future]:
-    """Viewers of the release in this process get a batch from the publisher thread
-    directly, without the round trip through Redis (the copy that comes back from the
-    layer is then stale, and the sequencer drops it). Other processes' viewers, and ours
-    whenever this hint misses a viewer that is just joining, get it from the layer.
-    Returns what completes when each hub has handed the batch to its viewers."""
+    """Viewers of the release in this process get a batch from the writer's or the
+    publisher's thread directly, without the round trip through Redis (the copy that
+    comes back from the layer is then stale, and the sequencer drops it). Other
+    processes' viewers, and ours whenever this hint misses a viewer that is just joining,
+    get it from the layer. Returns what completes when each hub has handed the batch to
+    its viewers."""
     try:
         hubs = list(_hubs.items())
     except RuntimeError:  # a hub was being added in another thread: the layer delivers
@@ -900,12 +945,15 @@ def _hand_to_local_hubs(release_id: int, stream: str, messages: list[dict]) -> l
     handed = []
     for loop, its_hub in hubs:
         if release_id in its_hub.viewers and not loop.is_closed():
+            done: futures.Future = futures.Future()
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                handed.append(
-                    asyncio.run_coroutine_threadsafe(
-                        its_hub.take_local(release_id, stream, messages), loop
-                    )
-                )
+                # In a context of its own: the writer's (asgiref's thread-sensitive marks
+                # among it) must not follow the hub's tasks onto the loop.
+                loop.call_soon_threadsafe(
+                    its_hub.take_local, release_id, stream, messages, done,
+                    context=contextvars.Context(),
+                )  # fmt: skip
+                handed.append(done)
     return handed
 
 

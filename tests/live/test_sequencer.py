@@ -54,3 +54,36 @@ async def test_batches_from_racing_tasks_reach_a_viewer_in_order():
     await asyncio.gather(hub._sequence(1, JSON, burst), hub._sequence(1, JSON, late))
     await viewer.drained()
     assert got == [10, 11, 12, 13]
+
+
+async def test_when_a_gap_cannot_be_read_the_events_after_it_still_go_out(monkeypatch):
+    """A gap whose events the log cannot give (the database is away) is skipped; what
+    arrived after it was waiting on the gap and goes out then, not never."""
+    import asyncio
+
+    from warroom import live
+    from warroom.live import JSON, Hub, Viewer
+
+    def database_away(*args):
+        raise ConnectionError("database is away")
+
+    monkeypatch.setattr(live, "_missing_messages", database_away)
+    monkeypatch.setattr(Sequencer, "GAP_WAIT", 0.01)
+    hub = Hub()
+    got: list[int] = []
+
+    async def send(frame):
+        got.append(int(frame["text"]))
+
+    viewer = Viewer(send, "json")
+    viewer.buffer = None
+    hub.viewers[1] = {viewer}
+    hub.sequencers[(1, JSON)] = Sequencer(expected=10)
+    await hub._sequence(1, JSON, [{"seq": 12, "json": "12"}, {"seq": 13, "json": "13"}])
+    for _ in range(100):
+        if not hub.gap_fills:
+            break
+        await asyncio.sleep(0.01)
+    await viewer.drained()
+    assert got == [12, 13]
+    assert hub.sequencers[(1, JSON)].expected == 14
