@@ -53,7 +53,9 @@ __all__ = ["MAX_BYTES", "MAX_ITEMS", "PLACEHOLDER_FIELDS", "RunbookError", "pars
 MAX_BYTES = 5 * 1024 * 1024  # default of the setting RUNBOOK_MAX_BYTES
 MAX_ITEMS = 5000  # default of the setting RUNBOOK_MAX_ITEMS
 
-_ITEM_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\]|[☐□⬜])[ \t]+\S", re.M)
+# a checkbox line, found from the line end before it (the text is given a "\n" in front): the
+# regex engine jumps from newline to newline instead of trying "^" at every character
+_ITEM_LINE = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\]|[☐□⬜])[ \t]+\S")
 
 
 def _too_many(count: int, max_items: int) -> RunbookError:
@@ -148,7 +150,7 @@ def parse_runbook(
     items the parse found (numbered steps, table rows...) before anything is written."""
     _fresh_caches()
     decoded = _decode(text, max_bytes)
-    boxes = len(_ITEM_LINE.findall(decoded))
+    boxes = len(_ITEM_LINE.findall("\n" + decoded))
     if boxes > max_items:
         raise _too_many(boxes, max_items)
     repaired = _repair(decoded.replace("\r\n", "\n").replace("\r", "\n"))

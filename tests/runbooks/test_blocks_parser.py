@@ -48,6 +48,13 @@ def test_the_seeds_and_the_corpus_give_the_full_parsers_tokens():
         assert tokens(blocks.block_tokens(t)) == tokens(FULL.parse(t))
 
 
+def test_the_tokens_are_markdown_its_own_in_every_field():
+    """``blocks._BlockState`` makes its tokens without Token's ``__init__``, and the block
+    rules run behind quick tests: every field of every token is what markdown-it gives."""
+    for t in TEXTS:
+        assert blocks.block_tokens(t) == FULL.parse(t)
+
+
 def test_most_runbooks_need_only_some_block_rules():
     off = [[name for name, needed in blocks._RULE_NEEDS if not needed(t)] for t in TEXTS]
     assert sum("html_block" in o for o in off) > len(TEXTS) // 2
@@ -57,6 +64,7 @@ def test_most_runbooks_need_only_some_block_rules():
 @given(markdown)
 def test_generated_markdown_gives_the_full_parsers_tokens(md):
     assert tokens(blocks.block_tokens(md)) == tokens(FULL.parse(md))
+    assert blocks.block_tokens(md) == FULL.parse(md)
 
 
 def _needs_one_of(sub, chars: set[int]) -> bool:
