@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock, blockquote, fence, heading, hr, lheading, list_block
+from markdown_it.rules_block import (
+    StateBlock,
+    blockquote,
+    code,
+    fence,
+    heading,
+    hr,
+    html_block,
+    lheading,
+    list_block,
+)
 from markdown_it.rules_block.table import table as _markdown_table
 from markdown_it.token import Token
 
@@ -86,13 +96,37 @@ def _lheading_rule(state: StateBlock, start: int, end: int, silent: bool) -> boo
     return False
 
 
+# a thematic break: three or more of one of "*", "-", "_", with blanks between and after
+_HR_LINE = re.compile(r"(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,}")
+
+
+def _hr_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's thematic break rule, behind its own test of the line: it is tried before
+    the list rule, so on every "- item" line too."""
+    if not _HR_LINE.fullmatch(
+        state.src, state.bMarks[start] + state.tShift[start], state.eMarks[start]
+    ):
+        return False
+    return hr(state, start, end, silent)
+
+
+def _code_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's indented code rule, behind its own test (``is_code_block``: four columns
+    in from the block), tried at the start of every block."""
+    if state.sCount[start] - state.blkIndent < 4:
+        return False
+    return code(state, start, end, silent)
+
+
 _LIST = ("*", "-", "+", *"0123456789")
 # (rule, guarded rule, the chains it ends): the chains are markdown-it's own
 _GUARDED: tuple[tuple[str, _Rule, list[str]], ...] = (
     ("fence", _starting(fence, ("`", "~")), ["paragraph", "reference", "blockquote", "list"]),
     ("blockquote", _starting(blockquote, (">",)), ["paragraph", "reference", "blockquote", "list"]),
-    ("hr", _starting(hr, ("*", "-", "_")), ["paragraph", "reference", "blockquote", "list"]),
+    ("code", _code_rule, []),
+    ("hr", _hr_rule, ["paragraph", "reference", "blockquote", "list"]),
     ("list", _starting(list_block, _LIST), ["paragraph", "reference", "blockquote"]),
+    ("html_block", _starting(html_block, ("<",)), ["paragraph", "reference", "blockquote"]),
     ("heading", _starting(heading, ("#",)), ["paragraph", "reference", "blockquote"]),
     ("lheading", _lheading_rule, []),
 )

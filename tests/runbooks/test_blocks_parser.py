@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001 - mojibake and dashes are what the line test is about
+# ruff: noqa: RUF001 - mojibake, dashes and look-alike letters are what the tests are about
 """The parser's shortcuts give what the full parsers give.
 
 markdown-it runs only the block rules a text can use (``blocks.block_tokens``) and its table
@@ -103,3 +103,61 @@ def test_a_line_the_line_test_passes_over_is_never_bad(line):
     if not text._BAD.search(line):
         assert not is_bad(line)
     assert text._repair(line) == (text._repair_line(line) if not line.isascii() else line)
+
+
+def _quickened() -> list[re.Pattern[str]]:
+    """Every pattern of the section classifier and the vocabulary put behind ``vocab.quick``."""
+    from deployments.runbooks import context, vocab
+
+    found = [rx for _, rx in context._CLASSES]
+    found += [context._GO_NO_GO, context._APPROVAL, context._STAKEHOLDER, context._PRE]
+    found += [context._POST, context._TASK_WORDS]
+    names = ("ROLLBACK_PLAN", "ROLLBACK_TRIGGERS", "GATE", "TASK_HEADINGS", "ESCALATION")
+    names += ("TASK_COLUMNS", "OWNER_COLUMNS", "WHEN_COLUMNS", "STATUS_COLUMNS")
+    found += [vocab.phrase_rx(getattr(vocab, name)) for name in names]
+    assert all(rx.pattern.startswith("(?=[") for rx in found)
+    return found
+
+
+def _unquick(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern without the look-ahead ``vocab.quick`` put in front: "(?=[...])(?:...)"."""
+    return re.compile(rx.pattern[rx.pattern.index("])(?:") + 5 : -1], rx.flags)
+
+
+LINES = [ln for t in TEXTS for ln in t.split("\n")]
+
+
+def test_a_pattern_behind_its_first_letters_finds_what_it_found_over_every_line():
+    for rx in _quickened():
+        plain = _unquick(rx)
+        for ln in LINES:
+            m, n = rx.search(ln), plain.search(ln)
+            assert (m and (m.span(), m.groups())) == (n and (n.span(), n.groups())), (rx, ln)
+
+
+WORDS = [
+    *"goNOaprvSTIKiksſKİı -/_s", "rollback plan", "Rollback-Kriterien", "go/no-go", "GO NO GO",
+    "sign-off", "Team", "roles", "pre-", "post ", "ſtep", "checklist", "Eskalation", "回滚条件",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(WORDS), max_size=8).map("".join))
+def test_a_pattern_behind_its_first_letters_finds_what_it_found_in_any_text(s):
+    for rx in _quickened():
+        plain = _unquick(rx)
+        m, n = rx.search(s), plain.search(s)
+        assert (m and m.span()) == (n and n.span())
+
+
+def test_a_letter_and_a_class_of_that_letter_match_the_same_characters_ignoring_case():
+    """The look-ahead is a character class; what each first letter of the patterns matches
+    ignoring case ("k": the Kelvin sign too, "s": the long s) the class matches too."""
+    from deployments.runbooks import vocab
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    letters = set()
+    for rx in _quickened():
+        letters |= vocab.first_chars(sre_parse.parse(_unquick(rx).pattern, rx.flags)) or set()
+    for c in sorted(letters):
+        literal = set(re.compile(re.escape(c), re.I).findall(every))
+        assert literal <= set(re.compile(f"[{re.escape(c)}]", re.I).findall(every)), c
