@@ -74,10 +74,14 @@ _BAD = re.compile("[" + re.escape(_mojibake_chars()) + "]")
 _SUSPECT = re.compile("[" + re.escape(_mojibake_chars() + _MACROMAN_LEADS + "Ÿâ") + "]")
 
 
+#: what ``ftfy.fix_encoding`` builds on every call
+_FIX_ENCODING = ftfy.TextFixerConfig(explain=False)
+
+
 def _repair_line(line: str) -> str:
     try:
         if _BAD.search(line) and is_bad(line):
-            line = ftfy.fix_encoding(line)
+            line = ftfy.fix_encoding_and_explain(line, _FIX_ENCODING).text
         if _MACROMAN_LEAD.search(line):
             line = _NON_ASCII_RUN.sub(_macroman_run, line)
         if "Ÿ" in line or "âœ" in line:
