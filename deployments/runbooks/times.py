@@ -65,7 +65,9 @@ DAY = timedelta(days=1)
 _HAS_CLOCK = re.compile(r"\d:\d\d")
 _GO_LIVE_DASH = re.compile(r"go-live", re.I)
 _GO_LIVE_LABEL = "**Go-live:**"  # at the start of a line
-_GO_LIVE_ANY = re.compile(r"go-?live", re.I)  # the lines find_anchor reads besides clock lines
+_GO_LIVE_ANY = vocab.quick(
+    re.compile(r"go-?live", re.I)
+)  # the lines find_anchor reads besides clock lines
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:

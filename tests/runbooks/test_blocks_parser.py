@@ -107,9 +107,13 @@ def test_a_line_the_line_test_passes_over_is_never_bad(line):
 
 def _quickened() -> list[re.Pattern[str]]:
     """Every pattern of the section classifier and the vocabulary put behind ``vocab.quick``."""
-    from deployments.runbooks import context, vocab
+    from deployments.runbooks import context, recognise, rollback, times, vocab
 
     found = [rx for _, rx in context._CLASSES]
+    found += [recognise._ROLLBACK_ACTION, recognise._NAMED_DAY, recognise._LEAD_RELATIVE]
+    found += [recognise._MINUS_PLUS, recognise._DAY_N, recognise._WEEK_N, recognise._GO_LIVE]
+    found += [recognise._ROLE_NOUN, recognise._CONTACT_PLACEHOLDER, times._GO_LIVE_ANY]
+    found += [rollback._NOT_CRITERIA]
     found += [context._GO_NO_GO, context._APPROVAL, context._STAKEHOLDER, context._PRE]
     found += [context._POST, context._TASK_WORDS]
     names = ("ROLLBACK_PLAN", "ROLLBACK_TRIGGERS", "GATE", "TASK_HEADINGS", "ESCALATION")
@@ -138,6 +142,8 @@ def test_a_pattern_behind_its_first_letters_finds_what_it_found_over_every_line(
 WORDS = [
     *"goNOaprvSTIKiksſKİı -/_s", "rollback plan", "Rollback-Kriterien", "go/no-go", "GO NO GO",
     "sign-off", "Team", "roles", "pre-", "post ", "ſtep", "checklist", "Eskalation", "回滚条件",
+    "Day -1", "D+1", "minus 3 days", "Woche 2", "за 1 день", "Go-live: 22:00 CET", "xxx", "___",
+    "[Name]", "rollback", "success criteria", "Vorwoche", "前日", "DBA lead", "owner",
 ]  # fmt: skip
 
 
