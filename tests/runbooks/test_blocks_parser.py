@@ -8,17 +8,20 @@ and the corpus, and over generated markdown made of the pieces those rules react
 
 from __future__ import annotations
 
+import gc
 import re
 import re._constants as sre_c
 import re._parser as sre_parse
 from pathlib import Path
 
+import pytest
 from ftfy.badness import BADNESS_RE, is_bad
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from deployments.runbooks import blocks, text
+from deployments.runbooks.parse import RunbookError, parse_runbook
 
 HERE = Path(__file__).parent
 TEXTS = [
@@ -167,3 +170,20 @@ def test_a_letter_and_a_class_of_that_letter_match_the_same_characters_ignoring_
     for c in sorted(letters):
         literal = set(re.compile(re.escape(c), re.I).findall(every))
         assert literal <= set(re.compile(f"[{re.escape(c)}]", re.I).findall(every)), c
+
+
+def test_the_parse_leaves_the_cycle_collector_as_it_found_it():
+    """``parse_runbook`` pauses Python's cycle collector while it runs: after it, running or
+    paused as before, a refused runbook too."""
+    assert gc.isenabled()
+    assert parse_runbook(TEXTS[0]).item_count()
+    assert gc.isenabled()
+    with pytest.raises(RunbookError):
+        parse_runbook(b"\x00")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_runbook(TEXTS[0])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
