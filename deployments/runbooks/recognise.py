@@ -118,10 +118,13 @@ def rollback_bare(title: str) -> bool:
 _ROLLBACK_BARE = frozenset(vocab.ROLLBACK_BARE)
 
 
+_HEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
+_AROUND_WORDS = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def plain_word(title: str) -> str:
     """A heading reduced to its words: numbering, emoji and punctuation around it dropped."""
-    s = re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+", "", title)
-    return re.sub(r"^[\W_]+|[\W_]+$", "", s).lower()
+    return _AROUND_WORDS.sub("", _HEADING_NUMBER.sub("", title)).lower()
 
 
 # -- owners -------------------------------------------------------------------------
