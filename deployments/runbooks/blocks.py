@@ -10,12 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
+from markdown_it.rules_block import (
+    StateBlock,
+    blockquote,
+    code,
+    fence,
+    heading,
+    hr,
+    html_block,
+    lheading,
+    list_block,
+)
 from markdown_it.rules_block.table import table as _markdown_table
+from markdown_it.token import Token
 
 from .html_tables import table_rows
+
+_Rule = Callable[[StateBlock, int, int, bool], bool]
 
 # markdown-it stops reading at its nesting limit (20 in the commonmark preset, about ten
 # levels of list) and drops what follows without a word: allow far deeper nesting, and
@@ -24,7 +38,9 @@ MAX_NESTING = 200
 
 
 def _markdown(off: tuple[str, ...] = ()) -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
+    # "tasklists": markdown-it asks for it on every list item, and an option not set costs a
+    # KeyError raised and caught; False is its default
+    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING, "tasklists": False}).enable("table")
     md.disable("inline")  # we read inline text ourselves; block parsing only
     # "[1]: https://..." link definitions: markdown-it drops them from the text; kept as a note
     md.disable("reference")
@@ -34,6 +50,8 @@ def _markdown(off: tuple[str, ...] = ()) -> MarkdownIt:
     md.disable(["normalize", "text_join"])
     # the same rule, with the same chains (it may interrupt a paragraph), behind a quick test
     md.block.ruler.at("table", _table_rule, {"alt": ["paragraph", "reference"]})
+    for name, rule, alt in _GUARDED:
+        md.block.ruler.at(name, rule, {"alt": alt})
     if off:
         md.disable(list(off))
     return md
@@ -46,6 +64,72 @@ def _table_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     if state.src.find("|", state.bMarks[start] + state.tShift[start], state.eMarks[start]) < 0:
         return False
     return _markdown_table(state, start, end, silent)
+
+
+def _starting(rule: _Rule, marks: tuple[str, ...]) -> _Rule:
+    """markdown-it's ``rule``, which gives up unless a line's content (after its indent, ">"
+    and list markers) starts with one of ``marks``, behind that test. Each rule is tried on
+    most lines (at the start of every block, and on every line of a paragraph to see whether
+    it ends it); most lines start with a letter, and the test is much cheaper than the call."""
+
+    def guarded(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        if not state.src.startswith(marks, state.bMarks[start] + state.tShift[start]):
+            return False
+        return rule(state, start, end, silent)
+
+    return guarded
+
+
+_UNDERLINE_LINE = re.compile(r"(?:=+|-+)[ \t]*")
+
+
+def _lheading_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's setext heading rule, tried at the start of every paragraph: it reads the
+    paragraph's lines (up to a blank line) for an underline ("---" or "===" and blanks) and
+    gives up without one, so a paragraph with no such line is not read twice."""
+    src, begins, shifts, ends = state.src, state.bMarks, state.tShift, state.eMarks
+    line = start + 1
+    while line < end and begins[line] + shifts[line] < ends[line]:
+        if _UNDERLINE_LINE.fullmatch(src, begins[line] + shifts[line], ends[line]):
+            return lheading(state, start, end, silent)
+        line += 1
+    return False
+
+
+# a thematic break: three or more of one of "*", "-", "_", with blanks between and after
+_HR_LINE = re.compile(r"(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,}")
+
+
+def _hr_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's thematic break rule, behind its own test of the line: it is tried before
+    the list rule, so on every "- item" line too."""
+    if not _HR_LINE.fullmatch(
+        state.src, state.bMarks[start] + state.tShift[start], state.eMarks[start]
+    ):
+        return False
+    return hr(state, start, end, silent)
+
+
+def _code_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's indented code rule, behind its own test (``is_code_block``: four columns
+    in from the block), tried at the start of every block."""
+    if state.sCount[start] - state.blkIndent < 4:
+        return False
+    return code(state, start, end, silent)
+
+
+_LIST = ("*", "-", "+", *"0123456789")
+# (rule, guarded rule, the chains it ends): the chains are markdown-it's own
+_GUARDED: tuple[tuple[str, _Rule, list[str]], ...] = (
+    ("fence", _starting(fence, ("`", "~")), ["paragraph", "reference", "blockquote", "list"]),
+    ("blockquote", _starting(blockquote, (">",)), ["paragraph", "reference", "blockquote", "list"]),
+    ("code", _code_rule, []),
+    ("hr", _hr_rule, ["paragraph", "reference", "blockquote", "list"]),
+    ("list", _starting(list_block, _LIST), ["paragraph", "reference", "blockquote"]),
+    ("html_block", _starting(html_block, ("<",)), ["paragraph", "reference", "blockquote"]),
+    ("heading", _starting(heading, ("#",)), ["paragraph", "reference", "blockquote"]),
+    ("lheading", _lheading_rule, []),
+)
 
 
 # Block rules that cannot fire on a text are not run on it: each is tried at the start of every
@@ -89,14 +173,52 @@ _RULE_NEEDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 _PARSERS: dict[tuple[str, ...], MarkdownIt] = {}
 
 
-def block_tokens(text: str) -> list:
+_new_token = object.__new__
+
+
+class _BlockState(StateBlock):
+    """markdown-it's block state, making its tokens directly: ``push`` runs for every token
+    (some 20,000 in 170 KB of runbooks) and Token's generated ``__init__`` (thirteen fields,
+    two default factories, a post-init conversion) was most of its cost. Each token is the
+    one ``StateBlock.push`` makes: every field set to what Token(type, tag, nesting) and
+    push give it."""
+
+    def push(self, ttype: str, tag: str, nesting: Literal[-1, 0, 1]) -> Token:
+        token = _new_token(Token)
+        token.type = ttype
+        token.tag = tag
+        token.nesting = nesting
+        token.attrs = {}
+        token.map = None
+        if nesting < 0:
+            self.level -= 1  # a closing tag
+        token.level = self.level
+        if nesting > 0:
+            self.level += 1  # an opening tag
+        token.children = None
+        token.content = ""
+        token.markup = ""
+        token.info = ""
+        token.meta = {}
+        token.block = True
+        token.hidden = False
+        self.tokens.append(token)
+        return token
+
+
+def block_tokens(text: str) -> list[Token]:
     """markdown-it's block tokens of ``text``, by a parser without the block rules the text
-    gives nothing to (the same tokens as with every rule)."""
+    gives nothing to (the same tokens as with every rule). The parser's core chain is its
+    block rules alone (``_markdown``), so they are run directly, on a :class:`_BlockState`."""
     off = tuple(name for name, needed in _RULE_NEEDS if not needed(text))
     md = _PARSERS.get(off)
     if md is None:
         md = _PARSERS[off] = _markdown(off)
-    return md.parse(text)
+    tokens: list[Token] = []
+    if text:  # as markdown-it's block parser: no state for an empty text
+        state = _BlockState(text, md, {}, tokens)
+        md.block.tokenize(state, state.line, state.lineMax)
+    return tokens
 
 
 _MD = _markdown()

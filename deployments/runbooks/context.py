@@ -46,48 +46,50 @@ _TEAM_WORDS = re.compile(
     r"^(?:" + "|".join(re.escape(w) for w in vocab.TEAMS) + r")(?:\s+(?:team|tasks?))?$", re.I
 )
 
+
+def _words(pattern: str) -> re.Pattern[str]:
+    """A case-insensitive pattern, behind a look-ahead for its first letters (``vocab.quick``)."""
+    return vocab.quick(re.compile(pattern, re.I))
+
+
 _CLASSES = [
     ("rollback_plan", _ROLLBACK_PLAN),
     ("rollback", _ROLLBACK_TRIGGERS),
-    ("comms", re.compile(r"communicat|notif|announce|status update|message|templates?\b", re.I)),
-    ("escalation", re.compile(r"escalat", re.I)),
+    ("comms", _words(r"communicat|notif|announce|status update|message|templates?\b")),
+    ("escalation", _words(r"escalat")),
     ("escalation", vocab.phrase_rx(vocab.ESCALATION)),
-    ("gate", re.compile(r"go\s*/?\s*-?no[\s-]*go|approv|sign[\s-]*off", re.I)),
+    ("gate", _words(r"go\s*/?\s*-?no[\s-]*go|approv|sign[\s-]*off")),
     ("gate", _GATE_WORDS),
-    ("rollback", re.compile(r"rollback|roll back|threshold", re.I)),
+    ("rollback", _words(r"rollback|roll back|threshold")),
     (
         "notes",
-        re.compile(
+        _words(
             r"success|severity|on-?call schedule|risk|contingenc|mitigat|criteria|\bsla\b|"
-            r"incident|decision matrix",
-            re.I,
+            r"incident|decision matrix"
         ),
     ),
     (
         "roles",
-        re.compile(
-            r"\bteam\b|\broles?\b|responsib|contact|roster|assignment|people|staff|oversight", re.I
-        ),
+        _words(r"\bteam\b|\broles?\b|responsib|contact|roster|assignment|people|staff|oversight"),
     ),
     (
         "timeline",
-        re.compile(r"timeline|schedule|phases?\b|steps\b|execution|cutover|day-by-day|daily", re.I),
+        _words(r"timeline|schedule|phases?\b|steps\b|execution|cutover|day-by-day|daily"),
     ),
     (
         "checklist",
-        re.compile(
+        _words(
             r"checklist|pre-?deploy|pre-?launch|pre-?flight|post-?deploy|post-?launch|validation|"
-            r"activities|readiness|verification",
-            re.I,
+            r"activities|readiness|verification"
         ),
     ),
 ]
 
-_GO_NO_GO = re.compile(r"go\s*/?\s*-?no[\s-]*go", re.I)
-_APPROVAL = re.compile(r"approv|sign[\s-]*off", re.I)
-_STAKEHOLDER = re.compile(r"executive|stakeholder|oversight|sponsor|leadership", re.I)
-_PRE = re.compile(r"\bpre[\s-]|before|prior|prep", re.I)
-_POST = re.compile(r"\bpost[\s-]|after|day-after|24-hour|follow-?up|close-?out|handover", re.I)
+_GO_NO_GO = _words(r"go\s*/?\s*-?no[\s-]*go")
+_APPROVAL = _words(r"approv|sign[\s-]*off")
+_STAKEHOLDER = _words(r"executive|stakeholder|oversight|sponsor|leadership")
+_PRE = _words(r"\bpre[\s-]|before|prior|prep")
+_POST = _words(r"\bpost[\s-]|after|day-after|24-hour|follow-?up|close-?out|handover")
 _GENERIC_LABEL = re.compile(
     r"^(checklist|tasks?|actions?|steps?|deliverables|items|validations?|todo|to-?do)$", re.I
 )

@@ -26,7 +26,9 @@ from .plan import (
     PlanPhase,
 )
 
-_CLOCK = re.compile(r"\d:\d\d")
+# "22:00": from its colon, a character the regex engine looks for fast (a digit before it, two
+# after); only the lines matter, not where on them
+_CLOCK = re.compile(r":(?<=\d:)\d\d")
 
 
 @dataclass
@@ -70,9 +72,7 @@ class PlanIndex:
     def lines_with(self, rx: re.Pattern[str]) -> list[int]:
         """Indexes (0-based) of the lines ``rx`` finds something on, in order: one scan of
         the whole text instead of one search per line."""
-        if self._joined is None:
-            self._joined = "\n".join(self.lines)
-        src = self._joined
+        src = self.joined()
         out: list[int] = []
         line, pos = 0, 0
         for m in rx.finditer(src):
@@ -81,6 +81,27 @@ class PlanIndex:
             if not out or out[-1] != line:
                 out.append(line)
         return out
+
+    def lines_starting(self, prefix: str) -> list[int]:
+        """Indexes (0-based) of the lines starting with ``prefix``, in order: found with
+        ``str.find`` over the whole text (a regex with "^" is tried at every character)."""
+        src = self.joined()
+        out: list[int] = []
+        line, pos = 0, 0
+        i = src.find(prefix)
+        while i >= 0:
+            if i == 0 or src[i - 1] == "\n":
+                line += src.count("\n", pos, i)
+                pos = i
+                out.append(line)
+            i = src.find(prefix, i + 1)
+        return out
+
+    def joined(self) -> str:
+        """The lines as one text, for whole-text scans."""
+        if self._joined is None:
+            self._joined = "\n".join(self.lines)
+        return self._joined
 
     def clock_lines(self) -> list[int]:
         """Indexes of the lines holding a clock time ("22:00"): the only lines an anchor,

@@ -26,7 +26,10 @@ helpers ``export.py`` relies on are re-exported here.
 from __future__ import annotations
 
 import codecs
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .builder import _Builder
 from .comms import PLACEHOLDER_FIELDS
@@ -53,7 +56,9 @@ __all__ = ["MAX_BYTES", "MAX_ITEMS", "PLACEHOLDER_FIELDS", "RunbookError", "pars
 MAX_BYTES = 5 * 1024 * 1024  # default of the setting RUNBOOK_MAX_BYTES
 MAX_ITEMS = 5000  # default of the setting RUNBOOK_MAX_ITEMS
 
-_ITEM_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\]|[☐□⬜])[ \t]+\S", re.M)
+# a checkbox line, found from the line end before it (the text is given a "\n" in front): the
+# regex engine jumps from newline to newline instead of trying "^" at every character
+_ITEM_LINE = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+(?:\[[ xX]\]|[☐□⬜])[ \t]+\S")
 
 
 def _too_many(count: int, max_items: int) -> RunbookError:
@@ -134,6 +139,22 @@ def _fresh_caches() -> None:
         cached.cache_clear()
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """The parse makes tens of thousands of small objects that live until it ends (markdown
+    tokens, blocks, sections, items): Python's cycle collector, run every 700 allocations,
+    walked them again and again, some tenth of the parse. It is paused while the parse runs
+    and resumed after, if it was running; what the parse leaves behind (the section tree
+    links each section to its parent) is collected then."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 def parse_runbook(
     text: str | bytes,
     *,
@@ -146,9 +167,14 @@ def parse_runbook(
     A runbook over ``max_bytes`` or with more than ``max_items`` items is refused naming the
     limit: the bytes before decoding, the checkbox lines counted before parsing, and the
     items the parse found (numbered steps, table rows...) before anything is written."""
+    with _cycle_collector_paused():
+        return _parse(text, source_name, max_bytes, max_items)
+
+
+def _parse(text: str | bytes, source_name: str, max_bytes: int, max_items: int) -> Plan:
     _fresh_caches()
     decoded = _decode(text, max_bytes)
-    boxes = len(_ITEM_LINE.findall(decoded))
+    boxes = len(_ITEM_LINE.findall("\n" + decoded))
     if boxes > max_items:
         raise _too_many(boxes, max_items)
     repaired = _repair(decoded.replace("\r\n", "\n").replace("\r", "\n"))

@@ -118,10 +118,13 @@ def rollback_bare(title: str) -> bool:
 _ROLLBACK_BARE = frozenset(vocab.ROLLBACK_BARE)
 
 
+_HEADING_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+")
+_AROUND_WORDS = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def plain_word(title: str) -> str:
     """A heading reduced to its words: numbering, emoji and punctuation around it dropped."""
-    s = re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+", "", title)
-    return re.sub(r"^[\W_]+|[\W_]+$", "", s).lower()
+    return _AROUND_WORDS.sub("", _HEADING_NUMBER.sub("", title)).lower()
 
 
 # -- owners -------------------------------------------------------------------------
@@ -159,7 +162,7 @@ def is_placeholder(text: str) -> bool:
 
 
 _TRAILING_MARKS = re.compile(r"[\s:*]+$")
-_CONTACT_PLACEHOLDER = re.compile(r"x{3}|_{3}|^\[[^\]]*\]$|^<[^>]*>$|^@$", re.I)
+_CONTACT_PLACEHOLDER = vocab.quick(re.compile(r"x{3}|_{3}|^\[[^\]]*\]$|^<[^>]*>$|^@$", re.I))
 
 
 def contact_value(text: str) -> str:
@@ -298,12 +301,14 @@ def bare_signer(text: str, declared: set[str]) -> str | None:
 
 
 #: words that make "X: ____" a signer's line rather than a blank to fill in
-_ROLE_NOUN = re.compile(
-    r"(?:\b(?:lead|manager|owner|engineer|officer|director|head|vp|cto|ceo|cio|ciso|admin|dba|"
-    r"qa|sre|team|architect|analyst|sponsor|approver|sign[\s-]*off|approval|leiter|leitung|"
-    r"verantwortlich|jefe|gerente|líder|responsable|responsável|gestor|руководитель|"
-    r"менеджер)\b|负责人|经理|主管|担当|責任者|部長|trưởng|quản lý)",
-    re.I,
+_ROLE_NOUN = vocab.quick(
+    re.compile(
+        r"(?:\b(?:lead|manager|owner|engineer|officer|director|head|vp|cto|ceo|cio|ciso|admin|dba|"
+        r"qa|sre|team|architect|analyst|sponsor|approver|sign[\s-]*off|approval|leiter|leitung|"
+        r"verantwortlich|jefe|gerente|líder|responsable|responsável|gestor|руководитель|"
+        r"менеджер)\b|负责人|经理|主管|担当|責任者|部長|trưởng|quản lý)",
+        re.I,
+    )
 )
 
 
@@ -441,31 +446,37 @@ _TAIL_RELATIVE = re.compile(
     _NUM + r"\s*(" + _UNIT_WORDS + r")\s*(" + _words_rx((*vocab.BEFORE, *vocab.AFTER)) + ")",
     re.I,
 )
-_LEAD_RELATIVE = re.compile(
-    r"(?<![^\W\d_])("
-    + "|".join(re.escape(w) for w in vocab.LEAD_BEFORE)
-    + r")\s*"
-    + _NUM
-    + r"\s*("
-    + _UNIT_WORDS
-    + r")",
-    re.I,
+_LEAD_RELATIVE = vocab.quick(
+    re.compile(
+        r"(?<![^\W\d_])("
+        + "|".join(re.escape(w) for w in vocab.LEAD_BEFORE)
+        + r")\s*"
+        + _NUM
+        + r"\s*("
+        + _UNIT_WORDS
+        + r")",
+        re.I,
+    )
 )
-_DAY_N = re.compile(
-    r"(?<![^\W\d_])(?:"
-    + "|".join(re.escape(w) for w in vocab.DAY_WORDS)
-    + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
-    re.I,
+_DAY_N = vocab.quick(
+    re.compile(
+        r"(?<![^\W\d_])(?:"
+        + "|".join(re.escape(w) for w in vocab.DAY_WORDS)
+        + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
+        re.I,
+    )
 )
-_MINUS_PLUS = re.compile(
-    r"(?<![^\W\d_])("
-    + "|".join(re.escape(w) for w in (*vocab.MINUS, *vocab.PLUS))
-    + r")\s+"
-    + _NUM
-    + r"\s*("
-    + _UNIT_WORDS
-    + r")(?![^\W\d_])",
-    re.I,
+_MINUS_PLUS = vocab.quick(
+    re.compile(
+        r"(?<![^\W\d_])("
+        + "|".join(re.escape(w) for w in (*vocab.MINUS, *vocab.PLUS))
+        + r")\s+"
+        + _NUM
+        + r"\s*("
+        + _UNIT_WORDS
+        + r")(?![^\W\d_])",
+        re.I,
+    )
 )
 _UNIT_DELTA = {
     "w": timedelta(weeks=1),
@@ -492,11 +503,13 @@ class Relative:
     unit: str = "d"  # "w" | "d" | "h" | "m": the unit the text counts in
 
 
-_WEEK_N = re.compile(
-    r"(?<![^\W\d_])(?:"
-    + "|".join(re.escape(w) for w in vocab.WEEK_WORDS)
-    + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
-    re.I,
+_WEEK_N = vocab.quick(
+    re.compile(
+        r"(?<![^\W\d_])(?:"
+        + "|".join(re.escape(w) for w in vocab.WEEK_WORDS)
+        + r")\s*(?:([+\-−–])\s*(\d+)|(0)(?!\d))(?![\d:])",
+        re.I,
+    )
 )
 
 
@@ -508,7 +521,7 @@ def _named_day_rx() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{alts})(?![\w-])|(?:{cjk_alts})", re.I)
 
 
-_NAMED_DAY = _named_day_rx()
+_NAMED_DAY = vocab.quick(_named_day_rx())
 
 
 def named_day(text: str) -> tuple[timedelta, timedelta] | None:
@@ -639,12 +652,14 @@ _GO_LIVE_DATE = (
     r"(?:(?P<date>\d{4}-\d{2}-\d{2})|(?P<dmy>\d{1,2}[./]\d{1,2}[./]\d{4})|"
     r"(?P<ymd>\d{4}[/年]\d{1,2}[/月]\d{1,2}日?))"
 )
-_GO_LIVE = re.compile(
-    r"(?:" + _GO_LIVE_WORDS + r")[^:：\n]{0,25}[:：]\s*\**\s*"
-    r"(?:(?:[^\W\d_]{2,12}\.?,?\s+)?" + _GO_LIVE_DATE + r",?\s*(?:T|\s)*"
-    r"(?:(?:в|um|às|as|a las|a la|lúc|vào lúc|at)\s+)?)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*"
-    r"(?P<tz>[A-Z]{1,5}\b|[+-]\d{2}:?\d{2})?",
-    re.I,
+_GO_LIVE = vocab.quick(
+    re.compile(
+        r"(?:" + _GO_LIVE_WORDS + r")[^:：\n]{0,25}[:：]\s*\**\s*"
+        r"(?:(?:[^\W\d_]{2,12}\.?,?\s+)?" + _GO_LIVE_DATE + r",?\s*(?:T|\s)*"
+        r"(?:(?:в|um|às|as|a las|a la|lúc|vào lúc|at)\s+)?)?(?P<h>\d{1,2}):(?P<m>\d{2})\s*"
+        r"(?P<tz>[A-Z]{1,5}\b|[+-]\d{2}:?\d{2})?",
+        re.I,
+    )
 )
 
 
@@ -715,10 +730,12 @@ def stated_go_live(lines: list[str], candidates: list[int] | None = None) -> GoL
     return None
 
 
-_ROLLBACK_ACTION = re.compile(
-    "|".join(
-        w if re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w) else rf"(?<![^\W\d_]){w}(?![^\W\d_])"
-        for w in map(re.escape, vocab.ROLLBACK_ACTIONS)
-    ),
-    re.I,
+_ROLLBACK_ACTION = vocab.quick(
+    re.compile(
+        "|".join(
+            w if re.match(r"[\u3040-\u30ff\u4e00-\u9fff]", w) else rf"(?<![^\W\d_]){w}(?![^\W\d_])"
+            for w in map(re.escape, vocab.ROLLBACK_ACTIONS)
+        ),
+        re.I,
+    )
 )

@@ -60,10 +60,12 @@ _TIME_UNITS = {"m": 60, "h": 3600}
 
 
 #: labels and headings inside a rollback section whose bullets are not criteria
-_NOT_CRITERIA = re.compile(
-    r"authorit|decision|decide|who\b|owner|contact|process|procedure|steps?\b|notif|"
-    r"communicat|entscheid|verantwort|decisi|responsab|quyết định|决策|決裁|решени|ответствен",
-    re.I,
+_NOT_CRITERIA = vocab.quick(
+    re.compile(
+        r"authorit|decision|decide|who\b|owner|contact|process|procedure|steps?\b|notif|"
+        r"communicat|entscheid|verantwort|decisi|responsab|quyết định|决策|決裁|решени|ответствен",
+        re.I,
+    )
 )
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _METRIC_TAIL = re.compile(r"\s+(?:for|during|für|durante|por|trong|в течение|longer|länger)$", re.I)

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import functools
 import re
+import re._constants as sre_c
+import re._parser as sre_parse
+from collections.abc import Iterable
 
 import ftfy
 from ftfy.badness import BADNESS_RE, is_bad
@@ -53,16 +56,40 @@ _BROKEN_EMOJI = re.compile(r"(?:ğŸ|ðŸ|âœ)(.{0,2})")
 
 
 def _mojibake_chars() -> str:
-    """Every character ftfy's mojibake heuristic (``is_bad``) looks for: the non-ASCII
-    characters and ranges of its pattern. Each of its alternatives needs one of them
-    (``tests/runbooks/test_text.py`` checks it), so a line without any is not bad."""
-    pattern = BADNESS_RE.pattern
-    chars = {c for c in pattern if not c.isascii()}
-    for i in range(1, len(pattern) - 1):
-        lo, hi = pattern[i - 1], pattern[i + 1]
-        if pattern[i] == "-" and not lo.isascii() and not hi.isascii():
-            chars.update(map(chr, range(ord(lo), ord(hi) + 1)))
+    """Characters a match of ftfy's mojibake heuristic (``is_bad``) always holds one of: for
+    each of its alternatives, the smallest set of characters one of its elements must be
+    (``tests/runbooks/test_blocks_parser.py`` checks every match holds one), so a line
+    without any is not bad. "—", "→" or "’" alone do not make a line looked at."""
+    chars: set[str] = set()
+    for alternative in _alternatives(sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags)):
+        needed = [n for n in (_set_of(op, av) for op, av in alternative) if n is not None]
+        # the smallest set without ASCII ("[a-z]\\s?[ÃÂ] ": "Ã" or "Â", not the blank)
+        chars |= min(needed, key=lambda n: (_has_ascii(n), len(n)))
     return "".join(sorted(chars))
+
+
+def _has_ascii(chars: Iterable[str]) -> bool:
+    return any(c.isascii() for c in chars)
+
+
+def _alternatives(parsed) -> list:
+    """The top-level alternatives of a parsed pattern (one, when it has no "|")."""
+    if len(parsed) == 1 and parsed[0][0] is sre_c.BRANCH:
+        return list(parsed[0][1][1])
+    return [parsed]
+
+
+def _set_of(op, av) -> set[str] | None:
+    """The characters one element can match: a literal or a class of literals and ranges
+    (None: anything else, which is passed over)."""
+    if op is sre_c.LITERAL:
+        return {chr(av)}
+    if op is not sre_c.IN or any(o not in (sre_c.LITERAL, sre_c.RANGE) for o, _ in av):
+        return None
+    out: set[str] = set()
+    for o, a in av:
+        out.update({chr(a)} if o is sre_c.LITERAL else map(chr, range(a[0], a[1] + 1)))
+    return out
 
 
 #: the bytes that start a multi-byte UTF-8 sequence (0xC2-0xF4), read as Mac Roman: a run of
@@ -74,10 +101,14 @@ _BAD = re.compile("[" + re.escape(_mojibake_chars()) + "]")
 _SUSPECT = re.compile("[" + re.escape(_mojibake_chars() + _MACROMAN_LEADS + "Ÿâ") + "]")
 
 
+#: what ``ftfy.fix_encoding`` builds on every call
+_FIX_ENCODING = ftfy.TextFixerConfig(explain=False)
+
+
 def _repair_line(line: str) -> str:
     try:
         if _BAD.search(line) and is_bad(line):
-            line = ftfy.fix_encoding(line)
+            line = ftfy.fix_encoding_and_explain(line, _FIX_ENCODING).text
         if _MACROMAN_LEAD.search(line):
             line = _NON_ASCII_RUN.sub(_macroman_run, line)
         if "Ÿ" in line or "âœ" in line:

@@ -64,8 +64,10 @@ _DATE = re.compile(
 DAY = timedelta(days=1)
 _HAS_CLOCK = re.compile(r"\d:\d\d")
 _GO_LIVE_DASH = re.compile(r"go-live", re.I)
-_GO_LIVE_LABEL = re.compile(r"^\*\*Go-live:\*\*", re.M)
-_GO_LIVE_ANY = re.compile(r"go-?live", re.I)  # the lines find_anchor reads besides clock lines
+_GO_LIVE_LABEL = "**Go-live:**"  # at the start of a line
+_GO_LIVE_ANY = vocab.quick(
+    re.compile(r"go-?live", re.I)
+)  # the lines find_anchor reads besides clock lines
 
 
 def _unit_delta(value: float, unit: str | None) -> timedelta:
@@ -408,7 +410,7 @@ class TimesReader:
         """``Go-live: 2026-03-14 22:00 CET`` / ``Launch time: 02:00 TST`` -> plan.go_live_at."""
         found = stated_go_live(
             self.index.lines,
-            sorted({*self.index.clock_lines(), *self.index.lines_with(_GO_LIVE_LABEL)}),
+            sorted({*self.index.clock_lines(), *self.index.lines_starting(_GO_LIVE_LABEL)}),
         )
         if found is None:
             return

@@ -10,6 +10,8 @@ contact tables. Adding a language is adding a module and its name to
 from __future__ import annotations
 
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from types import ModuleType
 
 from . import de, en, es, ja, pt, ru, vi, zh
@@ -107,7 +109,58 @@ def phrase_rx(words: tuple[str, ...]) -> re.Pattern[str]:
         [r"(?<![\w])(?:" + _alternation(spaced) + r")(?:s|es)?(?![\w])"] if spaced else []
     )
     alternatives += [_alternation(cjk)] if cjk else []
-    return re.compile("|".join(alternatives), re.I)
+    return quick(re.compile("|".join(alternatives), re.I))
+
+
+def first_chars(seq) -> set[str] | None:
+    """The characters a match of the parsed pattern ``seq`` can start with (None: any, or
+    not worked out). Zero-width assertions ("\\b", look-arounds) are passed over."""
+    for op, av in seq:
+        if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            continue
+        if op is _sre.LITERAL:
+            return {chr(av)}
+        if op is _sre.IN:
+            return _charset(av)
+        if op is _sre.BRANCH:
+            out: set[str] = set()
+            for alternative in av[1]:
+                chars = first_chars(alternative)
+                if chars is None:
+                    return None
+                out |= chars
+            return out
+        if op is _sre.SUBPATTERN:
+            return first_chars(av[3]) if not av[1] and not av[2] else None  # no inline flags
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            return first_chars(av[2])
+        return None
+    return None
+
+
+def _charset(items) -> set[str] | None:
+    out: set[str] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            out.add(chr(av))
+        elif op is _sre.RANGE and av[1] - av[0] < 256:
+            out.update(map(chr, range(av[0], av[1] + 1)))
+        else:
+            return None  # a category ("\\w"), a negation, a wide range
+    return out
+
+
+def quick(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """``rx`` behind a look-ahead for the characters its matches start with (same matches).
+
+    A case-insensitive search tries the whole pattern at every character: every word of an
+    alternation, one after the other. The look-ahead turns most characters away with one
+    test: on headings, about half the time of the classifying patterns."""
+    chars = first_chars(_sre_parse.parse(rx.pattern, rx.flags))
+    if not chars:
+        return rx
+    ahead = "".join(re.escape(c) for c in sorted(chars))
+    return re.compile(f"(?=[{ahead}])(?:{rx.pattern})", rx.flags)
 
 
 def unit_of(word: str) -> str | None:
