@@ -44,6 +44,14 @@ def test_fanout_delivers_every_event_to_every_viewer_here_and_on_the_baseline():
     assert out["baseline"]["lost"] == 0
 
 
+def test_fanout_rounds_print_the_median_pair_and_every_ratio():
+    out = run_bench("fanout", "--viewers", "3", "--ticks", "4", "--warmup", "1",
+                    "--client-procs", "1", "--drain", "10", "--rounds", "3")  # fmt: skip
+    assert out["rounds"] == 3 and len(out["ratio_p95_rounds"]) == 3
+    assert out.get("ratio_p95") == sorted(out["ratio_p95_rounds"], key=lambda r: r or 0.0)[1]
+    assert out["lost"] == 0 and out["baseline"]["lost"] == 0
+
+
 def test_http_measures_the_war_room_the_board_and_a_trivial_view():
     out = run_bench("http", "--items", "30", "--concurrency", "4", "--duration", "0.5",
                     "--warmup", "0.2")  # fmt: skip
