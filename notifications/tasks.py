@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import contextlib
 
-from notifications import delivery, slack_inbound
+from celery import shared_task
+from celery.signals import worker_process_init
+
+from notifications import delivery, slack_inbound, transports
+
+
+@worker_process_init.connect
+def _load_transports(**_) -> None:
+    """A worker process loads every channel's transport (slack-sdk, httpx and their
+    clients) when it starts, not in its first batch: when many updates fall due at
+    once, that batch's first deliveries are not held up by it."""
+    for channel in ("slack", "email", "status_page", "webhook"):
+        cls = transports.transport_class(channel)
+        if cls is not None and not cls.disabled():
+            with contextlib.suppress(Exception):  # its first delivery says what is wrong
+                cls()
 
 
 @shared_task(name="notifications.tasks.deliver", ignore_result=True)
