@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from notifications import delivery, slack_inbound, transports
+from notifications import delivery, outbox, slack_inbound, transports
 
 
 @worker_process_init.connect
@@ -31,6 +32,13 @@ def deliver(delivery_id: int) -> str:
 @shared_task(name="notifications.tasks.deliver_many", ignore_result=True)
 def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
     return delivery.attempt_many(delivery_ids)
+
+
+@shared_task(name="notifications.tasks.write_due", ignore_result=True)
+def write_due(moment: str) -> int:
+    """What falls due at ``moment`` (ISO 8601), written then: a wake-up the tick asked
+    for (see :func:`notifications.outbox.wake_for_due`)."""
+    return outbox.write_due_at(datetime.fromisoformat(moment))
 
 
 @shared_task(name="notifications.tasks.slack_request", ignore_result=True)
