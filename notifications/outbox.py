@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from django.db.models.signals import post_delete, post_save
 
 from notifications import audiences, plan
 from notifications.models import CommsRule, Delivery, Message
-from notifications.queue import hand_over
+from notifications.queue import hand_over, wake_at
 from notifications.render import render_template
 from notifications.transports import transport_class
 from notifications.transports.base import SLACK_DM
@@ -319,6 +320,38 @@ def write_due(now: datetime) -> int:
         except Exception:
             logger.exception("comms rules %s… failed; the next tick retries", chunk[0])
     return written
+
+
+#: Due moments after a tick that a worker is woken for, each at its moment.
+WAKE_MOMENTS = 10
+
+
+def wake_for_due(now: datetime) -> int:
+    """The tick's second comms job: for the rules falling due before the next tick (the
+    first few distinct moments, one query), a worker is asked to write them at their
+    moment (:func:`write_due_at`) — an update is not held until the next tick, up to
+    ``TICK_SECONDS`` late. Only a wake-up: the claim is :func:`write_due`'s, so a wake-up
+    run twice, or racing the tick, writes each message once; one that is lost leaves the
+    message to the next tick, as before."""
+    soon = CommsRule.objects.filter(
+        enabled=True,
+        next_due_at__gt=now,
+        next_due_at__lte=now + timedelta(seconds=settings.TICK_SECONDS),
+    )
+    found = soon.order_by("next_due_at").values_list("next_due_at", flat=True).distinct()
+    moments = [m for m in found[:WAKE_MOMENTS] if m is not None]
+    if moments:
+        wake_at(moments, clock.now())
+    return len(moments)
+
+
+def write_due_at(moment: datetime) -> int:
+    """A wake-up's work: what falls due at ``moment``, written then (a worker's timer may
+    run it a moment early: it waits that moment out)."""
+    early = (moment - clock.now()).total_seconds()
+    if 0 < early <= 1.0:
+        time.sleep(early)
+    return write_due(clock.now())
 
 
 def _fire_alone(rule: CommsRule, now: datetime, handed: list[int]) -> int:

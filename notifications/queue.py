@@ -8,6 +8,7 @@ connection per channel.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import current_app
 from django.conf import settings
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 DELIVER = "notifications.tasks.deliver"
 DELIVER_MANY = "notifications.tasks.deliver_many"
 SLACK_REQUEST = "notifications.tasks.slack_request"
+WRITE_DUE = "notifications.tasks.write_due"
 
 
 def hand_over(delivery_ids: list[int], *, countdown: float | None = None) -> None:
@@ -24,7 +26,7 @@ def hand_over(delivery_ids: list[int], *, countdown: float | None = None) -> Non
     size = max(1, settings.COMMS_DELIVERY_BATCH)
     ids = list(delivery_ids)
     batches = [ids[i : i + size] for i in range(0, len(ids), size)]
-    _queue(DELIVER_MANY, batches, countdown, comms_queue())
+    _queue(DELIVER_MANY, batches, comms_queue(), countdown=countdown)
 
 
 def comms_queue() -> str:
@@ -34,23 +36,49 @@ def comms_queue() -> str:
 
 def hand_over_slack(request_ids: list[int]) -> None:
     """Queue verified Slack requests for the workers (the sweep again if this fails)."""
-    _queue(SLACK_REQUEST, request_ids, None, settings.CELERY_TASK_DEFAULT_QUEUE)
+    _queue(SLACK_REQUEST, request_ids, settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-def _queue(task: str, args: list, countdown: float | None, queue: str) -> None:
+def wake_at(moments: list[datetime], now: datetime) -> None:
+    """Ask a worker to write what falls due at each of ``moments`` (soon after ``now``)
+    when it falls due, not at the first tick after (see
+    :func:`notifications.outbox.wake_for_due`). A wake-up that does not run by the next
+    tick is dropped: that tick writes what it would have. Lost if the broker is away —
+    the tick writes it then."""
+    for moment in moments:
+        wait = max(0.0, (moment - now).total_seconds())
+        _queue(
+            WRITE_DUE,
+            [moment.isoformat()],
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            countdown=wait,
+            expires=wait + max(1.0, settings.TICK_SECONDS),
+        )
+
+
+def _queue(task: str, args: list, queue: str, **options) -> None:
+    """One task of ``task`` per argument; ``options``: Celery's (``countdown``, …)."""
     if not args:
         return
     try:
-        if current_app.conf.broker_url == settings.CELERY_BROKER_URL:
+        broker = current_app.connection_for_write(settings.CELERY_BROKER_URL)
+        if broker.as_uri(include_password=True) == _pooled_broker():
             with current_app.producer_pool.acquire(block=True) as producer:  # pooled
-                _send(task, args, countdown, queue, producer=producer)
+                _send(task, args, queue, producer=producer, **options)
         else:  # the settings point elsewhere (a test's own broker)
-            with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
-                _send(task, args, countdown, queue, connection=conn)
+            with broker as conn:
+                _send(task, args, queue, connection=conn, **options)
     except Exception:
         logger.warning("could not queue %d %s; the tick's sweep will", len(args), task)
 
 
-def _send(task: str, args: list, countdown: float | None, queue: str, **via) -> None:
+def _pooled_broker() -> str:
+    """The broker the app's producer pool sends to: the one configured when the pool was
+    made (the app's ``broker_url`` reads the settings as they are now, so comparing with
+    it told nothing once a test pointed this process at a broker of its own)."""
+    return current_app.producer_pool.connections.connection.as_uri(include_password=True)
+
+
+def _send(task: str, args: list, queue: str, **options) -> None:
     for arg in args:
-        current_app.send_task(task, (arg,), countdown=countdown, queue=queue, retry=False, **via)
+        current_app.send_task(task, (arg,), queue=queue, retry=False, **options)

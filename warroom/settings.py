@@ -301,6 +301,8 @@ CELERY_TASK_ROUTES = {"warroom.tasks.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 # so beat's tick and the engine never wait behind a burst of deliveries, nor they behind it.
 # Empty: "<the task queue>.comms".
 COMMS_QUEUE = os.environ.get("COMMS_QUEUE", "")
+# Beat's tick: every TICK_SECONDS (see below).
+TICK_SECONDS = float(os.environ.get("TICK_SECONDS", 15))
 CELERY_BEAT_SCHEDULE = {
     # One periodic task scans the database for what is due; schedules live in rows.
     # A tick not started within three periods (at least 10 s) is dropped (the next one does
@@ -309,8 +311,8 @@ CELERY_BEAT_SCHEDULE = {
     # TICK_SECONDS then dropped every tick). Ticks that overlap skip on the tick lock.
     "tick": {
         "task": "warroom.tasks.tick",
-        "schedule": float(os.environ.get("TICK_SECONDS", 15)),
-        "options": {"expires": max(10.0, 3 * float(os.environ.get("TICK_SECONDS", 15)))},
+        "schedule": TICK_SECONDS,
+        "options": {"expires": max(10.0, 3 * TICK_SECONDS)},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

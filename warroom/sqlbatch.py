@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,37 @@ def for_update() -> str:
     """The row-lock clause where the backend has one (SQLite locks the whole database
     for a write transaction started IMMEDIATE)."""
     return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def update_each(
+    model: type[Model],
+    values: dict[str, dict[Any, Any]],
+    *,
+    where: str = "",
+    where_params: Sequence[Any] = (),
+    returning: bool = False,
+) -> Statement:
+    """One UPDATE giving each row its own values: ``values`` maps a field's name to
+    ``{pk: value}`` (every field naming the same rows), each value prepared by its field
+    for this backend. ``where``: a further condition on the rows (SQL with ``%s``
+    placeholders, ``where_params`` for them) — a compare-and-set; ``returning``: the pks
+    of the rows changed. What the ORM's ``Case(When(...))`` says, built in microseconds
+    rather than milliseconds."""
+    meta = model._meta
+    pk = q(meta.pk.column or meta.pk.attname)
+    pks = list(next(iter(values.values())))
+    sets, params = [], []
+    for name, by_pk in values.items():
+        field = meta.get_field(name)
+        assert isinstance(field, Field)  # a column of the model's own
+        cases = " WHEN %s THEN %s" * len(pks)
+        sets.append(f"{q(field.column or field.attname)} = CASE {pk}{cases} END")
+        for key in pks:
+            params += [key, field.get_db_prep_save(by_pk[key], connection)]
+    sql = (
+        f"UPDATE {q(meta.db_table)} SET {', '.join(sets)}"
+        f" WHERE {pk} IN ({', '.join(['%s'] * len(pks))})"
+        + (f" AND ({where})" if where else "")
+        + (f" RETURNING {pk}" if returning else "")
+    )
+    return Statement(sql, [*params, *pks, *where_params])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from notifications.transports.base import SLACK_DM, Refused, Retry, Transport
 
 
@@ -11,19 +13,25 @@ def for_channel(channel: str) -> Transport | None:
 
 
 def transport_class(channel: str) -> type[Transport] | None:
+    return _transports().get(channel)
+
+
+@functools.cache
+def _transports() -> dict[str, type[Transport]]:
+    """Each channel's transport class, imported on first use (once per process: the tick
+    asks for every delivery it writes)."""
     from notifications.transports.email import EmailTransport
     from notifications.transports.slack import SlackTransport
     from notifications.transports.statuspage import StatusPageTransport
     from notifications.transports.webhook import WebhookTransport
 
-    found: dict[str, type[Transport]] = {
+    return {
         "slack": SlackTransport,
         SLACK_DM: SlackTransport,  # a page: a direct message to one person
         "email": EmailTransport,
         "status_page": StatusPageTransport,
         "webhook": WebhookTransport,
     }
-    return found.get(channel)
 
 
 __all__ = ["Refused", "Retry", "Transport", "for_channel", "transport_class"]

@@ -15,13 +15,12 @@ from typing import ClassVar
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
 
 from deployments import selectors as release_selectors
 from notifications.models import Delivery, StatusIncident
 from notifications.render import Content
 from notifications.transports.base import Refused, Retry, Transport
-from warroom import clock
+from warroom import clock, sqlbatch
 from warroom.audit import release_model
 
 
@@ -85,9 +84,7 @@ class StatusPageTransport(Transport):
         if not self.created:
             return
         created, self.created = self.created, {}
-        StatusIncident.objects.filter(pk__in=list(created)).update(
-            incident_id=Case(*[When(pk=pk, then=Value(i)) for pk, i in created.items()])
-        )
+        sqlbatch.run([sqlbatch.update_each(StatusIncident, {"incident_id": created})])
 
     def send(self, delivery, content: Content) -> str:
         release = getattr(delivery, "release", None) or release_model().objects.get(

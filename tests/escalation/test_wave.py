@@ -37,10 +37,13 @@ def wave(releases: int, per_release: int = 2):
 
 
 def statements(queries: CaptureQueriesContext, verb: str, table: str) -> int:
+    """Statements of ``verb`` on ``table``, those sent together in one round trip
+    (PostgreSQL) counted one by one."""
     return sum(
         1
         for q in queries.captured_queries
-        if q["sql"].upper().startswith(verb) and f" {table} " in q["sql"].replace('"', "")
+        for sql in q["sql"].split(";\n")
+        if sql.upper().startswith(verb) and f" {table} " in sql.replace('"', "")
     )
 
 

