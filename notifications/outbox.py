@@ -32,7 +32,7 @@ from notifications.render import render_template
 from notifications.transports import transport_class
 from notifications.transports.base import SLACK_DM
 from notifications.transports.email import PAGE
-from warroom import clock, events
+from warroom import clock, events, sqlbatch
 from warroom.audit import AuditEvent, release_model
 
 logger = logging.getLogger(__name__)
@@ -200,21 +200,37 @@ def _enabled_rules_of(release_ids: list[int]) -> dict[int, Rules]:
     return found
 
 
-def _rules_for(release, its_events: list[AuditEvent], read: dict[int, Rules]) -> Rules:
-    """The release's enabled rules for events that carry its row read under the lock;
-    none, without a query, when the kinds cached for its ``comms_stamp`` miss them all.
-    ``read``: rules read already, by release id."""
-    known = _reacting.get(release.pk)
-    rules = read.get(release.pk)
-    if known is None or known[0] != release.comms_stamp:
-        rules = rules if rules is not None else _enabled_rules(release.pk)
-        known = (release.comms_stamp, frozenset(k for _, kinds in rules for k in kinds))
+def _comms_stamps(release_ids: list[int]) -> dict[int, str]:
+    """Each release's ``comms_stamp``, in one small statement written out once (read in
+    the writer's transaction, after its events locked the release row: current)."""
+    meta = release_model()._meta
+    marks = ", ".join(["%s"] * len(release_ids))
+    sql = (
+        f"SELECT {sqlbatch.q(meta.pk.column)}, {sqlbatch.q('comms_stamp')} "
+        f"FROM {sqlbatch.q(meta.db_table)} WHERE {sqlbatch.q(meta.pk.column)} IN ({marks})"
+    )
+    return dict(sqlbatch.run([sqlbatch.Statement(sql, release_ids)])[0].rows)
+
+
+def _rules_for(
+    release_id: int, stamp: str | None, its_events: list[AuditEvent], read: dict[int, Rules]
+) -> Rules:
+    """The release's enabled rules for its events; none, without a query, when the
+    kinds cached for its ``comms_stamp`` miss them all. ``read``: rules read already,
+    by release id."""
+    known = _reacting.get(release_id)
+    rules = read.get(release_id)
+    if stamp is None or known is None or known[0] != stamp:
+        rules = rules if rules is not None else _enabled_rules(release_id)
+        if stamp is None:
+            return rules
+        known = (stamp, frozenset(k for _, kinds in rules for k in kinds))
         if len(_reacting) >= REACTING_CACHE:
             _reacting.clear()
-        _reacting[release.pk] = known
+        _reacting[release_id] = known
     if not any(event.kind in known[1] for event in its_events):
         return []
-    return rules if rules is not None else _enabled_rules(release.pk)
+    return rules if rules is not None else _enabled_rules(release_id)
 
 
 @events.subscribe_batch(events.ALL)
@@ -222,10 +238,12 @@ def on_events(batch: list[AuditEvent]) -> None:
     """In the writer's transaction: each enabled rule triggered by an event's kind writes
     its message (keyed by the event, so a replay writes nothing). The release's rules
     are read once per batch (a tick that records many events at once) — and not at all
-    when the events carry the release row read under its lock (the engine's steps) and
-    this process knows, for that row's ``comms_stamp``, that no rule reacts to them.
-    Those to be read are read in one query for all the batch's releases (a comms
-    worker's "update sent" events, one per release of its batch)."""
+    when this process knows, for the release's ``comms_stamp``, that no rule reacts to
+    the events' kinds (most ticks, notes and steps: no rule reacts to them). The stamp
+    comes with the release row when the events carry it (read under the lock, the
+    engine's steps), else from one small statement for all the batch's releases; the
+    rules to be read are read in one query for all of them (a comms worker's "update
+    sent" events, one per release of its batch)."""
     by_release: dict[int, list[AuditEvent]] = {}
     for event in batch:
         if event.kind in ("release.created", "release.edited"):
@@ -236,18 +254,21 @@ def on_events(batch: list[AuditEvent]) -> None:
         for release_id, its_events in by_release.items()
         if AuditEvent.release.is_cached(its_events[0])
     }
+    stamps: dict[int, str] = {pk: release.comms_stamp for pk, release in locked.items()}
+    unlocked = [release_id for release_id in by_release if release_id not in stamps]
+    if unlocked:
+        stamps.update(_comms_stamps(unlocked))
     unknown = [
         release_id
         for release_id in by_release
-        if release_id not in locked
-        or (_reacting.get(release_id) or ("",))[0] != locked[release_id].comms_stamp
+        if (_reacting.get(release_id) or ("",))[0] != stamps.get(release_id)
     ]
     read = _enabled_rules_of(unknown) if unknown else {}
     for release_id, its_events in by_release.items():
-        release = locked.get(release_id)
-        rules = read[release_id] if release is None else _rules_for(release, its_events, read)
+        rules = _rules_for(release_id, stamps.get(release_id), its_events, read)
         if not any(kinds for _, kinds in rules):
             continue
+        release = locked.get(release_id)
         for event in its_events:
             for rule, kinds in rules:
                 if event.kind not in kinds:

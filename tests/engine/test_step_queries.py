@@ -158,8 +158,9 @@ def test_a_rule_added_mid_phase_is_read_at_the_next_transition_and_sends(team, q
     sent = Message.objects.filter(rule=rule)
     assert [m.cause for m in sent] == ["step.succeeded"]
 
-    # Turned off from the comms page: the last step's outcome reads the rules once more
-    # (and the phase's finish, recorded outside the engine's locked path, as any event is).
+    # Turned off from the comms page: the change's own audit event, recorded in this
+    # process, read the rules under the new stamp; the last step's outcome and the
+    # phase's finish find that stamp known and read no rule.
     comms.rule_change(
         release=team.release, rule=rule, user=team["rm"], enabled=False, channels=["slack"],
         audience="",
@@ -167,7 +168,7 @@ def test_a_rule_added_mid_phase_is_read_at_the_next_transition_and_sends(team, q
     with CaptureQueriesContext(connection) as seen:
         last = engine._finish(again[1].pk, "worker-a", ok=True, message="ok", lines=[], chain=True)
     assert last is not None and last[1] is None  # the phase's last step
-    assert _reads(seen.captured_queries, CommsRule._meta.db_table) == 2
+    assert _reads(seen.captured_queries, CommsRule._meta.db_table) == 0
     assert sent.count() == 1
 
 

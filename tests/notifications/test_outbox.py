@@ -130,6 +130,29 @@ def test_an_event_writes_its_message_in_the_writers_transaction_and_once():
     assert Message.objects.filter(release=release, cause="rollback.raised").count() == 1
 
 
+def test_an_event_no_rule_reacts_to_reads_no_rule_once_the_stamp_is_known():
+    """A tick or a note on a release whose rules react to other things costs one small
+    read of the release's comms stamp, not a read of its rules; a rule that reacts to it,
+    added later, changes the stamp and is read and obeyed at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = clock.now()
+    release = comms_release(go_live_at=now + H).release
+    events.record(release, "item.status", data={"item": 1, "status": "done"})
+    with CaptureQueriesContext(connection) as seen:
+        events.record(release, "item.status", data={"item": 2, "status": "done"})
+    rules_table = CommsRule._meta.db_table
+    assert not [q for q in seen.captured_queries if rules_table in q["sql"]]
+    assert not Message.objects.filter(release=release, cause="item.status").exists()
+
+    CommsRule.objects.create(
+        release=release, name="Ticks", event_kinds=["item.status"], channels=["slack"]
+    )
+    events.record(release, "item.status", data={"item": 3, "status": "done"})
+    assert Message.objects.filter(release=release, cause="item.status").count() == 1
+
+
 def test_moving_t0_moves_the_due_times_and_a_channel_nobody_serves_is_shown_failed():
     from deployments.services import release_edit
 
