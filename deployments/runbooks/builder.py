@@ -86,7 +86,7 @@ class _Builder:
         self.comms = CommsReader(index, self.times)
         self.phases = PhasesReader(index, self.times)
         self.checklists = ChecklistsReader(
-            index, self.owners, self.roles, self.gates, self.rollback
+            index, self.owners, self.roles, self.gates, self.rollback, self.times
         )
         self.canonical = CanonicalReader(index, self.comms, self.phases, self.checklists)
         self.reader = BlocksReader(

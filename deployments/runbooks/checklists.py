@@ -42,7 +42,7 @@ from .recognise import (
 from .roles import RolesReader
 from .rollback import RollbackReader, read_criterion
 from .text import _CHECKBOX, cell_text, item_text, plain
-from .times import Times, format_offset, read_times
+from .times import Times, TimesReader, format_offset, read_times
 
 
 def canonical_task(text: str) -> Task | None:
@@ -52,6 +52,7 @@ def canonical_task(text: str) -> Task | None:
 
 
 _TASK_COL = vocab.phrase_rx(vocab.TASK_COLUMNS)
+_ACTIVITY_COL = vocab.phrase_rx(vocab.ACTIVITY_COLUMNS)
 _OWNER_COL = vocab.phrase_rx(vocab.OWNER_COLUMNS)
 _WHEN_COL = vocab.phrase_rx(vocab.WHEN_COLUMNS)
 _STATUS_COL = vocab.phrase_rx(vocab.STATUS_COLUMNS)
@@ -141,6 +142,7 @@ class ChecklistsReader:
     roles: RolesReader
     gates: GatesReader
     rollback: RollbackReader
+    times: TimesReader
 
     #: a bullet without a checkbox is read by the blocks reader, which is built from this
     #: part: the builder hands its ``plain_bullet`` here once both exist
@@ -293,42 +295,51 @@ class ChecklistsReader:
             st.group = None
 
     def task_table(self, b: Block, st: _State) -> bool:
-        """A row per task: its text, owner, due time and status (done when it says so)."""
+        """A row per task: its text, owner, due time and status (done when it says so).
+
+        A row's time is a T-offset or a clock time (``21:30``, ``21:30 UTC``), placed near
+        the row before it as timeline rows are: the item is due then. A clock schedule whose
+        rows are activities (``Time | Activity | Owner``) is a timeline: its rows are phases.
+        """
+        head = [plain(h).lower() for h in b.header]
         rows = [r for _, r in b.rows]
-        cols = task_columns([plain(h).lower() for h in b.header], rows)
+        cols = task_columns(head, rows)
         if cols is None or st.ctx.explicit:
             return False
-        w = cols["when"]
-        if w is not None and any(w < len(r) and _CLOCK.search(r[w]) for r in rows):
-            return False  # a schedule by clock time: its rows are phases
+        w, task_col = cols["when"], cols["task"]
+        clocked = w is not None and any(w < len(r) and _CLOCK.search(r[w]) for r in rows)
+        if clocked and task_col is not None and _ACTIVITY_COL.search(head[task_col]):
+            return False  # a day's schedule of activities: its rows are phases
 
         def cell(row: list[str], key: str) -> str:
             i = cols[key]
             return cell_text(row[i]) if i is not None and i < len(row) else ""
 
+        prev = st.ctx.phase.start if st.ctx.phase else None
         for ln, row in b.rows:
             text = cell(row, "task")
             if not text:
                 continue
-            when = read_times(cell(row, "when")) if cols["when"] is not None else None
-            saved = st.label_times
-            if when is not None and when.offset is not None:
-                st.label_times = when
+            when = read_times(cell(row, "when")) if w is not None else None
+            due = self.times.row_start(when, prev, st.ctx.day) if when is not None else None
+            prev = due if due is not None else prev
             status = cell(row, "status") or (row[cols["box"]] if cols["box"] is not None else "")
             task = Task(text, bool(_DONE_STATUS.match(status.strip())))
             item = self.make_item(task, ListItem(text, ln), st)
             written = cell(row, "owner")
             if written:
                 item.owner_role = self.owners.owner_for(written, "", ln)
-            self.table_target(st, ln, when).append(item)
-            st.label_times = saved
+            self.table_target(st, ln, due).append(item)
         return True
 
-    def table_target(self, st: _State, line: int, when: Times | None) -> list[PlanItem]:
-        if when is None or when.offset is None or st.ctx.cls == "rollback_plan":
+    def table_target(self, st: _State, line: int, due: timedelta | None) -> list[PlanItem]:
+        """The checklist a task row goes to: one per due time ("Cutover (T-0:30)")."""
+        if due is None or st.ctx.cls == "rollback_plan":
             return self.target_items(st, line)
-        label = f"{st.ctx.title} ({format_offset(when.offset.value)})"
-        return self.checklist(st.ctx, label, st.sub, line, when).items
+        label = f"{st.ctx.title} ({format_offset(due)})"
+        cl = self.checklist(st.ctx, label, st.sub, line, Times(before_after=due))
+        cl.due = due
+        return cl.items
 
     def fenced_checklist(self, b: Block, st: _State) -> bool:
         """A plain-text checklist drawn in a fence without a language: its task lines are

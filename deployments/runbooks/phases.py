@@ -63,16 +63,13 @@ class PhasesReader:
             t = read_times(get(row, c_time))
             if not name or (t.clock is None and t.offset is None):
                 continue
-            start = duration = None
-            if t.offset is not None:
-                start = t.offset.value
-            if t.clock is not None:
-                start = self.times.clock_offset(t.clock, prev, day)
-                if t.clock_end is not None:
-                    end = self.times.clock_offset(t.clock_end, start, day)
-                    while end < start:
-                        end += DAY
-                    duration = end - start
+            start = self.times.row_start(t, prev, day)
+            duration = None
+            if t.clock_end is not None and start is not None:  # a clock window: its length
+                end = self.times.clock_offset(t.clock_end, start, day)
+                while end < start:
+                    end += DAY
+                duration = end - start
             if c_dur is not None:
                 duration = parse_duration(get(row, c_dur)) or duration
             prev = start

@@ -70,7 +70,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "title": c.name,
             "phase": p.name,
             "kind": c.kind,
-            "due_offset_s": _s(p.start),
+            "due_offset_s": _s(p.start if c.due is None else c.due),
             "line": c.line,
             "items": _items(c.items),
         }

@@ -422,6 +422,15 @@ class TimesReader:
         self.index.plan.go_live_at = stamp
         self.index.go_live_line = found.line
 
+    def row_start(
+        self, t: Times, near: timedelta | None, day: timedelta | None
+    ) -> timedelta | None:
+        """When a schedule table's row starts: its clock time placed near ``near`` (the row
+        before it, or the enclosing phase), else its T-offset; None when it says neither."""
+        if t.clock is not None:
+            return self.clock_offset(t.clock, near, day)
+        return t.offset.value if t.offset is not None else None
+
     def span(
         self, t: Times, line: int, day: timedelta | None, phase: PlanPhase | None
     ) -> tuple[timedelta | None, timedelta | None]:

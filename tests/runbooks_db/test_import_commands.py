@@ -2,7 +2,7 @@
 """Importing runbooks into the database: commands, the browser flow, round trips."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -428,3 +428,30 @@ def test_a_criterion_in_words_only_is_kept_unwatched_and_shown_as_judged_by_peop
     client.force_login(django_user_model.objects.create_user("rm"))
     page = client.post("/import/", {"markdown": WORDED, "action": "preview"}).content.decode()
     assert "<td>Потеря данных</td><td>judged by people</td>" in page
+
+
+def test_a_clock_schedule_of_tasks_imports_as_items_due_at_their_time_with_owner_roles(tmp_path):
+    path = tmp_path / "schedule.md"
+    path.write_text(
+        "# Billing cutover runbook\n\n**Go-live:** 2026-12-12 22:00 UTC\n\n"
+        "## Cutover night schedule\n\n| Time | Task | Owner | Status |\n|---|---|---|---|\n"
+        "| 21:30 | Freeze deployments | Release Manager | |\n"
+        "| 23:00 | Smoke test checkout | QA | |\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("import_runbook", str(path), "--json"))
+    release = Release.objects.get(pk=out["release"])
+    assert [p.name for p in release.phases.all()] == ["Cutover night schedule"]
+    items = ChecklistItem.objects.filter(checklist__release=release).order_by("checklist__order")
+    assert [
+        (i.text, i.checklist.phase.name, i.checklist.due_offset, i.owner_role.name)
+        for i in items.select_related("checklist__phase", "owner_role")
+    ] == [
+        ("Freeze deployments", "Cutover night schedule", -timedelta(minutes=30), "Release Manager"),
+        ("Smoke test checkout", "Cutover night schedule", timedelta(hours=1), "QA"),
+    ]
+    assert release.go_live_at == datetime(2026, 12, 12, 22, 0, tzinfo=UTC)
+    assert {(r.name, r.is_declared) for r in release.roles.all()} == {
+        ("Release Manager", False),
+        ("QA", False),
+    }

@@ -38,6 +38,7 @@ ROLLBACK_PLAN = (
 TASK_HEADINGS = ("aufgaben", "schritte", "checkliste", "vorgehen", "ablauf", "maßnahmen")
 OWNER_COLUMNS = ("verantwortlich", "verantwortlicher", "zuständig", "owner")
 TASK_COLUMNS = ("aufgabe", "schritt", "tätigkeit", "maßnahme", "prüfung")
+ACTIVITY_COLUMNS = ("tätigkeit", "tätigkeiten", "aktivität", "aktivitäten")
 WHEN_COLUMNS = ("wann", "zeitpunkt", "fällig", "termin", "zeit")
 STATUS_COLUMNS = ("status", "erledigt")
 SIGNATURE_COLUMNS = ("unterschrift", "freigegeben")

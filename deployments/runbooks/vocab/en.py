@@ -74,6 +74,8 @@ TASK_HEADINGS = (
 )
 OWNER_COLUMNS = ("owner", "responsible", "assignee", "assigned to", "who", "dri")
 TASK_COLUMNS = ("task", "step", "action", "activity", "item", "check")
+#: a task column word that, beside clock times, names a stretch of the day (a phase)
+ACTIVITY_COLUMNS = ("activity", "activities")
 WHEN_COLUMNS = ("when", "due", "time", "deadline", "timing")
 STATUS_COLUMNS = ("status", "done", "state")
 SIGNATURE_COLUMNS = ("signature", "signed", "sign-off", "approved")

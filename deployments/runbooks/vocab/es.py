@@ -43,6 +43,7 @@ ROLLBACK_PLAN = (
 TASK_HEADINGS = ("tareas", "pasos", "procedimiento", "lista de verificación", "checklist")
 OWNER_COLUMNS = ("responsable", "dueño", "encargado")
 TASK_COLUMNS = ("tarea", "paso", "actividad", "acción")
+ACTIVITY_COLUMNS = ("actividad", "actividades")
 WHEN_COLUMNS = ("cuándo", "cuando", "fecha", "plazo", "hora")
 STATUS_COLUMNS = ("estado",)
 SIGNATURE_COLUMNS = ("firma", "aprobado")

@@ -31,6 +31,7 @@ ROLLBACK_PLAN = (
 TASK_HEADINGS = ("tarefas", "passos", "procedimento", "lista de verificação", "checklist")
 OWNER_COLUMNS = ("responsável", "responsavel", "dono")
 TASK_COLUMNS = ("tarefa", "passo", "atividade", "ação")
+ACTIVITY_COLUMNS = ("atividade", "atividades")
 WHEN_COLUMNS = ("quando", "prazo", "data", "hora")
 STATUS_COLUMNS = ("situação", "estado", "status")
 SIGNATURE_COLUMNS = ("assinatura", "aprovado")
