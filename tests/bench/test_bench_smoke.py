@@ -48,6 +48,8 @@ def test_fanout_rounds_print_the_median_pair_and_every_ratio():
     out = run_bench("fanout", "--viewers", "3", "--ticks", "4", "--warmup", "1",
                     "--client-procs", "1", "--drain", "10", "--rounds", "3")  # fmt: skip
     assert out["rounds"] == 3 and len(out["ratio_p95_rounds"]) == 3
+    assert all(r is not None for r in out["ratio_p95_rounds"])  # every round measured
+    assert out["detail"]["viewers_connected"] == 3 and out["detail"]["api_errors"] == 0
     assert out.get("ratio_p95") == sorted(out["ratio_p95_rounds"], key=lambda r: r or 0.0)[1]
     assert out["lost"] == 0 and out["baseline"]["lost"] == 0
 
