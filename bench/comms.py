@@ -286,9 +286,13 @@ def bench_outbox(stack: Stack, servers: Servers, releases: int, workers: int) ->
         "failed": Delivery.objects.filter(state="failed").count(),
         "lost": expected - sum(1 for c in arrived.values() if c >= 1),
         "duplicates": sum(c - 1 for c in arrived.values() if c > 1),
-        "lateness": summarize_ms(lateness),
+        "lateness": {**summarize_ms(lateness), "first_ms": first_ms(lateness)},
         "deliveries_per_s": round(len(rows) / span, 1) if span else None,
     }
+
+
+def first_ms(samples: list[float]) -> float | None:
+    return round(min(samples) * 1000, 2) if samples else None
 
 
 def bench_direct(servers: Servers, count: int) -> dict:
