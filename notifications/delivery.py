@@ -140,7 +140,10 @@ def attempt_many(ids: list[int]) -> dict[int, str]:
     sent in one commit. A delivery's own failure is its own: retried or failed alone.
     """
     outcome = {pk: "not due" for pk in ids}
-    claimed = claim_many(list(ids), clock.now())
+    now = clock.now()
+    claimed = claim_many(list(ids), now)
+    if len(claimed) < len(ids):
+        _back_until_due(set(ids).difference(claimed), now)
     if not claimed:
         return outcome
     groups = _prepare(claimed, outcome)
@@ -164,6 +167,19 @@ def attempt_many(ids: list[int]) -> dict[int, str]:
     for r in results:
         outcome[r.delivery.pk] = "sent" if isinstance(r, Sent) else _failed_send(r)
     return outcome
+
+
+def _back_until_due(ids: set[int], now: datetime) -> None:
+    """Those of ``ids`` queued for a later time (written ahead of their message's time,
+    and handed to a worker whose clock, or Celery's timer, ran ahead of it) back in the
+    queue until then; the others are sent, retrying with a task of their own, or
+    another worker's: nothing to do."""
+    later = Delivery.objects.filter(pk__in=ids, state=State.QUEUED, next_attempt_at__gt=now)
+    by_time: dict[datetime, list[int]] = {}
+    for pk, at in later.values_list("pk", "next_attempt_at"):
+        by_time.setdefault(at, []).append(pk)
+    for at, pks in by_time.items():
+        hand_over(sorted(pks), countdown=(at - now).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,7 +79,8 @@ def write(
     try:
         with transaction.atomic():
             message.save(force_insert=True)
-            deliveries = fan_out(release, message, (rule.channels if rule else channels), now)
+            channels = rule.channels if rule else channels
+            deliveries = fan_out(release, message, channels, max(now, due_at))
     except IntegrityError:
         return None  # the same key written by a concurrent writer: it exists once
     _queued(deliveries, handed)
@@ -131,9 +131,10 @@ def fan_out(release, message: Message, channels, now: datetime) -> list[Delivery
 def delivery_rows(
     release, message: Message, channels, now: datetime, known: dict | None = None
 ) -> list[Delivery]:
-    """One delivery per channel and target (not saved); a channel nobody can deliver to
-    is written as failed, naming why, so the delivery log shows it. ``known``: the
-    email addresses :func:`audiences.emails_many` found for many messages at once."""
+    """One delivery per channel and target (not saved), due at ``now`` (the message's
+    time, when it is written ahead of it); a channel nobody can deliver to is written as
+    failed, naming why, so the delivery log shows it. ``known``: the email addresses
+    :func:`audiences.emails_many` found for many messages at once."""
     rows = []
     for channel in channels or DEFAULT_CHANNELS:
         if channel in SHOWN_IN_APP:
@@ -305,8 +306,9 @@ def schedule(release_id: int) -> None:
 CLAIM_CHUNK = 20
 
 
-def write_due(now: datetime) -> int:
-    """The tick's job: every timed rule whose time has come writes its message once.
+def write_due(now: datetime, *, written_at: datetime | None = None) -> int:
+    """The tick's job: every timed rule whose time has come by ``now`` writes its message
+    once.
 
     Rules are claimed in chunks, across releases, one transaction per chunk, and each
     chunk's deliveries are handed to the workers as soon as it commits. On PostgreSQL
@@ -314,6 +316,10 @@ def write_due(now: datetime) -> int:
     other rules instead of waiting. A chunk is written in bulk (see :func:`_write_many`);
     if that fails, it is written again one rule at a time, each rule in a savepoint, so
     one bad rule never holds the others back.
+
+    ``written_at``: the time it is really (a wake-up writing a moment's rules ahead of
+    it, see :func:`write_due_at`); each delivery is then due at its message's time, and
+    a worker handed it early puts it back in the queue until then.
     """
     written = 0
     due = CommsRule.objects.filter(enabled=True, next_due_at__lte=now)
@@ -331,16 +337,33 @@ def write_due(now: datetime) -> int:
                 found = list(rules.select_related("template", "release"))
                 try:
                     with transaction.atomic():  # a savepoint: the chunk in bulk
-                        written += _write_many(found, now, handed)
+                        written += _write_many(found, now, handed, written_at or now)
                 except Exception:
                     handed.clear()  # rolled back with the savepoint
                     logger.exception("comms rules %s… written one at a time", chunk[0])
                     written += sum(_fire_alone(rule, now, handed) for rule in found)
                 if handed:
-                    transaction.on_commit(functools.partial(hand_over, handed))
+                    earliest = _earliest_due(found, now)
+                    transaction.on_commit(functools.partial(_hand_over_at, handed, earliest))
         except Exception:
             logger.exception("comms rules %s… failed; the next tick retries", chunk[0])
     return written
+
+
+def _earliest_due(rules: list[CommsRule], now: datetime) -> datetime:
+    """The earliest time among the messages of ``rules`` written by ``now``."""
+    found = [occurrence(r, r.release, now)[0] for r in rules if r.next_due_at is not None]
+    return min(found, default=now)
+
+
+def _hand_over_at(ids: list[int], due: datetime) -> None:
+    """A chunk's deliveries to the workers, to be taken up at ``due`` (its earliest
+    message's time) when they were written ahead of it; now otherwise."""
+    wait = (due - clock.now()).total_seconds()
+    if wait > 0:
+        hand_over(ids, countdown=wait)
+    else:
+        hand_over(ids)
 
 
 #: Due moments after a tick that a worker is woken for, each at its moment.
@@ -348,31 +371,31 @@ WAKE_MOMENTS = 10
 
 
 def wake_for_due(now: datetime) -> int:
-    """The tick's second comms job: for the rules falling due before the next tick (the
-    first few distinct moments, one query), a worker is asked to write them at their
-    moment (:func:`write_due_at`) — an update is not held until the next tick, up to
-    ``TICK_SECONDS`` late. Only a wake-up: the claim is :func:`write_due`'s, so a wake-up
-    run twice, or racing the tick, writes each message once; one that is lost leaves the
-    message to the next tick, as before."""
+    """The tick's second comms job: for the rules falling due before the next tick has
+    written them ahead (the first few distinct moments, one query), a worker is asked to
+    write them ``COMMS_WRITE_AHEAD_SECONDS`` before their moment (:func:`write_due_at`) —
+    an update is not held until the next tick, up to ``TICK_SECONDS`` late. Only a
+    wake-up: the claim is :func:`write_due`'s, so a wake-up run twice (two ticks see the
+    same moment coming), or racing the tick, writes each message once; one that is lost
+    leaves the message to the next tick, as before."""
+    ahead = settings.TICK_SECONDS + settings.COMMS_WRITE_AHEAD_SECONDS
     soon = CommsRule.objects.filter(
-        enabled=True,
-        next_due_at__gt=now,
-        next_due_at__lte=now + timedelta(seconds=settings.TICK_SECONDS),
+        enabled=True, next_due_at__gt=now, next_due_at__lte=now + timedelta(seconds=ahead)
     )
     found = soon.order_by("next_due_at").values_list("next_due_at", flat=True).distinct()
     moments = [m for m in found[:WAKE_MOMENTS] if m is not None]
     if moments:
-        wake_at(moments, clock.now())
+        wake_at(moments, clock.now(), ahead=settings.COMMS_WRITE_AHEAD_SECONDS)
     return len(moments)
 
 
 def write_due_at(moment: datetime) -> int:
-    """A wake-up's work: what falls due at ``moment``, written then (a worker's timer may
-    run it a moment early: it waits that moment out)."""
-    early = (moment - clock.now()).total_seconds()
-    if 0 < early <= 1.0:
-        time.sleep(early)
-    return write_due(clock.now())
+    """A wake-up's work: what falls due at ``moment``, written now, ahead of it. The
+    write (a few milliseconds a message) is done before the moment, not in it: when the
+    moment comes the workers have only to send. Each delivery is due at its message's
+    time; the status updates are composed from live state when they are sent."""
+    now = clock.now()
+    return write_due(max(moment, now), written_at=now)
 
 
 def _fire_alone(rule: CommsRule, now: datetime, handed: list[int]) -> int:
@@ -397,7 +420,9 @@ class _Due:
     message: Message
 
 
-def _write_many(rules: list[CommsRule], now: datetime, handed: list[int]) -> int:
+def _write_many(
+    rules: list[CommsRule], now: datetime, handed: list[int], written_at: datetime
+) -> int:
     """Claim and write a chunk of due rules in a few statements, whatever its size: one
     compare-and-set ``UPDATE … RETURNING`` per distinct (due, next) pair claims the
     rules (a rule another caller moved on is not returned, and not written); one query
@@ -414,7 +439,7 @@ def _write_many(rules: list[CommsRule], now: datetime, handed: list[int]) -> int
             release = rule.release
             latest, then = occurrence(rule, release, now)
             key = f"rule:{rule.pk}:at:{_ts(latest)}"
-            message = new_message(release, rule, now, key=key, cause="time", due_at=latest)
+            message = new_message(release, rule, written_at, key=key, cause="time", due_at=latest)
         except Exception:
             logger.exception("comms rule %s failed; the next tick retries", rule.pk)
             continue
@@ -441,7 +466,9 @@ def _write_many(rules: list[CommsRule], now: datetime, handed: list[int]) -> int
     rows = [
         row
         for d in fresh
-        for row in delivery_rows(d.release, d.message, d.rule.channels, now, known)
+        for row in delivery_rows(
+            d.release, d.message, d.rule.channels, max(written_at, d.message.due_at), known
+        )
     ]
     _queued(Delivery.objects.bulk_create(rows), handed)
     return len(fresh)

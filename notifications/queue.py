@@ -39,14 +39,14 @@ def hand_over_slack(request_ids: list[int]) -> None:
     _queue(SLACK_REQUEST, request_ids, settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-def wake_at(moments: list[datetime], now: datetime) -> None:
+def wake_at(moments: list[datetime], now: datetime, *, ahead: float = 0.0) -> None:
     """Ask a worker to write what falls due at each of ``moments`` (soon after ``now``)
-    when it falls due, not at the first tick after (see
+    ``ahead`` seconds before it falls due, not at the first tick after (see
     :func:`notifications.outbox.wake_for_due`). A wake-up that does not run by the next
     tick is dropped: that tick writes what it would have. Lost if the broker is away —
     the tick writes it then."""
     for moment in moments:
-        wait = max(0.0, (moment - now).total_seconds())
+        wait = max(0.0, (moment - now).total_seconds() - ahead)
         _queue(
             WRITE_DUE,
             [moment.isoformat()],

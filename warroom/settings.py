@@ -362,6 +362,10 @@ COMMS_TICK_BATCH = env_int("COMMS_TICK_BATCH", 2000)
 # Deliveries per worker task: claimed in one statement, sent over one connection per
 # channel (the channels side by side), marked sent in one commit.
 COMMS_DELIVERY_BATCH = env_int("COMMS_DELIVERY_BATCH", 24)
+# A timed update is written (its message and deliveries) this long before it falls due,
+# by a worker the tick wakes; the workers send it at its time. A change to the rule in
+# those last seconds (an edit of the next text, a skip) applies to the update after.
+COMMS_WRITE_AHEAD_SECONDS = float(os.environ.get("COMMS_WRITE_AHEAD_SECONDS", 5))
 
 # --- auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

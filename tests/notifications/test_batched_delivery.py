@@ -58,6 +58,45 @@ def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_conne
     assert set(Delivery.objects.values_list("state", "attempts")) == {("sent", 1)}
 
 
+def test_an_update_written_ahead_waits_in_the_queue_for_its_moment(
+    smtp,  # noqa: F811
+    slack,
+    statuspage,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """A wake-up writes a moment's updates ahead of it: each delivery is due at its
+    message's time and handed to the workers with a countdown to it; a worker taking the
+    batch early (its clock ahead) sends nothing and puts it back until then."""
+    from notifications import queue
+
+    t0 = clock.now().replace(microsecond=0) + H
+    release = make(go_live_at=t0, rules=EVERYWHERE).release
+    due = t0 + timedelta(minutes=15)
+    handed: list[tuple[list[int], float | None]] = []
+    monkeypatch.setattr(
+        queue, "_queue", lambda task, args, q, countdown=None, **o: handed.extend(
+            (ids, countdown) for ids in args
+        ),
+    )  # fmt: skip
+    early = due - timedelta(seconds=5)
+    with clock.frozen_at(early), django_capture_on_commit_callbacks(execute=True):
+        assert outbox.write_due_at(due) == 1
+    message = Message.objects.get(release=release)
+    assert (message.due_at, message.created_at) == (due, early)
+    ids = sorted(Delivery.objects.values_list("pk", flat=True))
+    assert set(Delivery.objects.values_list("next_attempt_at", flat=True)) == {due}
+    assert [(sorted(i), c) for i, c in handed] == [(ids, 5.0)]
+    handed.clear()
+    with clock.frozen_at(early + timedelta(seconds=3)):  # Celery's timer ran ahead
+        assert delivery.attempt_many(ids) == {pk: "not due" for pk in ids}
+    assert [(sorted(i), c) for i, c in handed] == [(ids, 2.0)]  # back until its moment
+    assert not slack.messages and not smtp.mails
+    with clock.frozen_at(due):
+        assert delivery.attempt_many(ids) == {pk: "sent" for pk in ids}
+    assert set(Delivery.objects.values_list("sent_at", flat=True)) == {due}
+
+
 def test_a_claim_takes_only_what_is_due_and_not_leased(smtp):  # noqa: F811
     now = clock.now().replace(microsecond=0)
     release = make(go_live_at=now + H, rules=[]).release

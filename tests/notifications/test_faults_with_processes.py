@@ -196,16 +196,19 @@ def test_a_redis_restart_loses_no_delivery_and_doubles_none(stack, slack, own_re
     assert set(per_key.values()) == {1}
 
 
-def test_an_update_due_between_ticks_is_written_at_its_moment_by_a_wake_up(
+def test_an_update_due_between_ticks_is_written_ahead_by_a_wake_up_and_sent_at_its_moment(
     stack, slack, settings, tmp_path
 ):
     """No beat here: the test plays the tick's wake-up job, twice (two ticks that both see
-    the moment coming). The worker writes the message when it falls due — not before,
-    and without waiting for a tick — once, and it is posted once."""
+    the moment coming). The worker writes the message ahead of its moment
+    (COMMS_WRITE_AHEAD_SECONDS), without waiting for a tick, once; it is posted once, at
+    its moment and not before."""
     settings.TICK_SECONDS = 30  # the wake-up may wait for the worker to start
+    settings.COMMS_WRITE_AHEAD_SECONDS = 5
     release = make(go_live_at=clock.now() + 3 * H, rules=EVERY_15).release
     stack.start("worker")
-    due = clock.now() + timedelta(seconds=3)
+    assert wait_for(lambda: "ready" in (tmp_path / "worker-0.log").read_text(), 60)
+    due = clock.now() + timedelta(seconds=8)
     CommsRule.objects.filter(release=release).update(next_due_at=due)
     now = clock.now()
     assert outbox.wake_for_due(now) == 1
@@ -214,7 +217,10 @@ def test_an_update_due_between_ticks_is_written_at_its_moment_by_a_wake_up(
     assert wait_for(lambda: Message.objects.filter(release=release).exists(), 60), log.read_text()
     assert wait_for(all_sent, 60), list(Delivery.objects.values_list("state", "last_error"))
     message = Message.objects.get(release=release)
-    assert message.created_at >= due  # written at its moment, never ahead of it
+    assert message.due_at == due
+    assert message.created_at < due  # written ahead of its moment …
+    sent = Delivery.objects.values_list("sent_at", flat=True)
+    assert min(sent) >= due  # … and sent at it, never before
     per_key = slack.per_key()
     assert set(per_key) == set(Delivery.objects.values_list("key", flat=True))
     assert set(per_key.values()) == {1}
