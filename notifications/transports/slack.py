@@ -78,7 +78,9 @@ def threads_of(deliveries: list) -> dict[tuple[int, str], SlackThread]:
         first.setdefault((d.message.release_id, d.target), d)
     if not first:
         return {}
-    new = [SlackThread(release_id=r, channel=c, owner=d) for (r, c), d in first.items()]
+    # Inserted in the pairs' order, so two workers inserting some of the same never wait
+    # for each other in a cycle.
+    new = [SlackThread(release_id=r, channel=c, owner=first[r, c]) for r, c in sorted(first)]
     # Every thread of the releases in those channels, the pairs picked out here: a short
     # IN list is quicker to build than an OR of a condition per pair.
     releases, channels = {r for r, _ in first}, {c for _, c in first}

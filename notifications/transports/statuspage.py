@@ -50,7 +50,9 @@ def incidents_of(deliveries: list) -> dict[int, StatusIncident]:
         first.setdefault(d.message.release_id, d)
     if not first:
         return {}
-    new = [StatusIncident(release_id=pk, owner=d) for pk, d in first.items()]
+    # Inserted in release order, so two workers inserting some of the same never wait
+    # for each other in a cycle.
+    new = [StatusIncident(release_id=pk, owner=first[pk]) for pk in sorted(first)]
     read = sqlbatch.Statement(
         _incidents_sql(connection.vendor).replace("{ids}", ", ".join(["%s"] * len(first))),
         list(first),
