@@ -11,11 +11,13 @@ Other apps read checklists only through this module (and change them only throug
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db import connection
+from django.db.models import Count, Prefetch, Q
 
 from checklists.models import (
     Checklist,
@@ -29,6 +31,7 @@ from checklists.models import (
     RollbackCall,
     SignOff,
 )
+from warroom import sqlbatch
 from warroom.audit import AuditEvent
 from warroom.people.models import Assignment, Person, Role
 
@@ -64,34 +67,69 @@ def checklist_progress(release) -> dict[int, Progress]:
     return _progress(ChecklistItem.objects.filter(checklist__release=release))
 
 
-def checklist_progress_of(release_ids: list[int]) -> dict[int, Progress]:
-    """Progress per checklist id of every checklist of ``release_ids``: one aggregate."""
-    return _progress(ChecklistItem.objects.filter(checklist__release_id__in=release_ids))
+@dataclass
+class ReleaseChecklists:
+    """What a status update needs from here about each of a batch of releases (see
+    :func:`release_checklist_reads`)."""
+
+    checklists: dict[int, list[Checklist]]  # by release id, in order
+    progress: dict[int, Progress]  # by checklist id, of those with items
+    open_calls: dict[int, RollbackCall]  # by release id: as open_rollback_call
+    gated: set[int]  # the releases that have a gate
 
 
-def checklists_of(release_ids: list[int]) -> dict[int, list[Checklist]]:
-    """Each release's checklists in order (one query for them all)."""
-    found: dict[int, list[Checklist]] = {pk: [] for pk in release_ids}
-    rows = Checklist.objects.filter(release_id__in=release_ids)
-    for c in rows.order_by("release", "order", "id"):
-        found[c.release_id].append(c)
+def release_checklist_reads(release_ids: list[int]) -> list[sqlbatch.Statement]:
+    """The statements that read, for each of ``release_ids``, its checklists in order,
+    their progress (one aggregate), its raised rollback trigger still waiting for its
+    decision (the latest raised) and whether it has gates — written out (the ORM took
+    longer to build them than the database to run them), for the caller to run with its
+    own in one round trip and hand to :func:`release_checklists`."""
+    ids = ", ".join(["%s"] * len(release_ids))
+    S = ChecklistItem.Status
+    checklists, progress, calls, gates = _release_checklist_sql(connection.vendor)
+    return [
+        sqlbatch.Statement(checklists.replace("{ids}", ids), release_ids),
+        sqlbatch.Statement(progress.replace("{ids}", ids), [S.DONE, S.NA, S.BLOCKED, *release_ids]),
+        sqlbatch.Statement(calls.replace("{ids}", ids), release_ids),
+        sqlbatch.Statement(gates.replace("{ids}", ids), release_ids),
+    ]
+
+
+def release_checklists(release_ids: list[int], results: list[sqlbatch.Result]) -> ReleaseChecklists:
+    """The rows :func:`release_checklist_reads` read (their results, in order)."""
+    checklists, progress, calls, gates = results
+    found = ReleaseChecklists({pk: [] for pk in release_ids}, {}, {}, set())
+    for row in checklists.rows:
+        c = sqlbatch.instance(Checklist, row)
+        found.checklists[c.release_id].append(c)
+    for checklist_id, total, done, na, blocked in progress.rows:
+        found.progress[checklist_id] = Progress(total, done, na, blocked)
+    for row in calls.rows:
+        call = sqlbatch.instance(RollbackCall, row)
+        found.open_calls.setdefault(call.release_id, call)
+    found.gated = {pk for (pk,) in gates.rows}
     return found
 
 
-def open_rollback_calls(release_ids: list[int]) -> dict[int, RollbackCall]:
-    """Each release's raised rollback trigger still waiting for its decision (the latest
-    raised, as :func:`open_rollback_call`), for those that have one: one query."""
-    found: dict[int, RollbackCall] = {}
-    calls = RollbackCall.objects.filter(release_id__in=release_ids, decided_at=None)
-    for call in calls.order_by("release", "-raised_at"):
-        found.setdefault(call.release_id, call)
-    return found
-
-
-def releases_with_gates(release_ids: list[int]) -> set[int]:
-    """Those of ``release_ids`` that have a gate: one query."""
-    rows = Gate.objects.filter(release_id__in=release_ids).order_by().values_list("release_id")
-    return {pk for (pk,) in rows.distinct()}
+@functools.cache
+def _release_checklist_sql(vendor: str) -> tuple[str, str, str, str]:
+    q = sqlbatch.q
+    checklist, item, call, gate = (
+        q(m._meta.db_table) for m in (Checklist, ChecklistItem, RollbackCall, Gate)
+    )
+    release_id = q("release_id")
+    count = "COUNT(CASE WHEN i.{status} = %s THEN 1 END)".format(status=q("status"))
+    return (
+        f"SELECT {sqlbatch.columns(Checklist)} FROM {checklist} WHERE {release_id} IN ({{ids}})"
+        f" ORDER BY {release_id}, {q('order')}, {q('id')}",
+        f"SELECT i.{q('checklist_id')}, COUNT(*), {count}, {count}, {count} FROM {item} i"
+        f" INNER JOIN {checklist} c ON i.{q('checklist_id')} = c.{q('id')}"
+        f" WHERE c.{release_id} IN ({{ids}}) GROUP BY i.{q('checklist_id')}",
+        f"SELECT {sqlbatch.columns(RollbackCall)} FROM {call}"
+        f" WHERE {release_id} IN ({{ids}}) AND {q('decided_at')} IS NULL"
+        f" ORDER BY {release_id}, {q('raised_at')} DESC",
+        f"SELECT DISTINCT {release_id} FROM {gate} WHERE {release_id} IN ({{ids}})",
+    )
 
 
 def _progress(items) -> dict[int, Progress]:
@@ -250,20 +288,39 @@ def awaited_sign_offs(release) -> list[tuple[Gate, Role]]:
 
 
 def awaited_sign_offs_of(release_ids: list[int]) -> dict[int, list[tuple[Gate, Role]]]:
-    """:func:`awaited_sign_offs` of each of ``release_ids``, by release id: one query."""
-    approved = SignOff.objects.filter(
-        required=OuterRef("pk"), superseded_by=None, verdict=SignOff.Verdict.APPROVE
-    )
-    rows = (
-        RequiredSignOff.objects.filter(gate__release_id__in=release_ids)
-        .exclude(Exists(approved))
-        .select_related("gate", "role")
-        .order_by("gate__order", "gate_id", "order", "id")
-    )
+    """:func:`awaited_sign_offs` of each of ``release_ids``, by release id: one statement,
+    written out (the ORM took longer to build it than the database to run it)."""
     found: dict[int, list[tuple[Gate, Role]]] = {pk: [] for pk in release_ids}
-    for r in rows:
-        found[r.gate.release_id].append((r.gate, r.role))
+    if not release_ids:
+        return found
+    sql = _awaited_sql(connection.vendor).replace("{ids}", ", ".join(["%s"] * len(release_ids)))
+    (result,) = sqlbatch.run([sqlbatch.Statement(sql, [*release_ids, SignOff.Verdict.APPROVE])])
+    width = len(Gate._meta.concrete_fields)
+    gates: dict[int, Gate] = {}
+    for row in result.rows:
+        gate = gates.get(row[0]) or gates.setdefault(row[0], sqlbatch.instance(Gate, row[:width]))
+        found[gate.release_id].append((gate, sqlbatch.instance(Role, row[width:])))
     return found
+
+
+@functools.cache
+def _awaited_sql(vendor: str) -> str:
+    """Each required sign-off of the releases whose current sign-off (one nothing
+    supersedes) is not an approval, or that has none: its gate's and role's columns, gates
+    in order."""
+    q = sqlbatch.q
+    table = {m: q(m._meta.db_table) for m in (RequiredSignOff, Gate, Role, SignOff)}
+    return (
+        f"SELECT {sqlbatch.columns(Gate, 'g')}, {sqlbatch.columns(Role, 'o')}"
+        f" FROM {table[RequiredSignOff]} r"
+        f" INNER JOIN {table[Gate]} g ON r.{q('gate_id')} = g.{q('id')}"
+        f" INNER JOIN {table[Role]} o ON r.{q('role_id')} = o.{q('id')}"
+        f" WHERE g.{q('release_id')} IN ({{ids}}) AND NOT EXISTS (SELECT 1 FROM {table[SignOff]} s"
+        f" LEFT OUTER JOIN {table[SignOff]} later ON later.{q('supersedes_id')} = s.{q('id')}"
+        f" WHERE s.{q('required_id')} = r.{q('id')} AND later.{q('id')} IS NULL"
+        f" AND s.{q('verdict')} = %s)"
+        f" ORDER BY g.{q('order')}, r.{q('gate_id')}, r.{q('order')}, r.{q('id')}"
+    )
 
 
 def gate_decision_roles(release) -> list[tuple[int, int]]:

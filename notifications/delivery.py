@@ -11,6 +11,7 @@ war room, never dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -202,13 +203,7 @@ def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
     """The claimed deliveries by transport, each with its message's content (composed
     once per message, the batch's status updates read from live state together); those
     with no transport, or a turned-off one, failed now."""
-    deliveries = sorted(
-        Delivery.objects.select_related("message").filter(pk__in=claimed), key=lambda d: d.pk
-    )
-    messages: dict[int, Message] = {}
-    for d in deliveries:  # one Message object per message: composed once
-        d.message = messages.setdefault(d.message_id, d.message)
-    releases = release_model().objects.in_bulk({m.release_id for m in messages.values()})
+    deliveries, releases = _claimed_rows(claimed)
     ready: list[tuple[Delivery, type[transports.Transport]]] = []
     for d in deliveries:
         cls = transports.transport_class(d.channel)
@@ -230,6 +225,48 @@ def _prepare(claimed: list[int], outcome: dict[int, str]) -> Groups:
             continue
         groups.setdefault(cls, []).append((d, contents[d.message_id]))
     return groups
+
+
+def _claimed_rows(claimed: list[int]) -> tuple[list[Delivery], dict]:
+    """The claimed deliveries in id order, each with its message (one Message object per
+    message: composed once), and their releases by id: two statements written out (the
+    ORM took longer to build them than the database to run them), one round trip on
+    PostgreSQL."""
+    marks = ", ".join(["%s"] * len(claimed))
+    deliveries_sql, releases_sql = _claimed_sql(connection.vendor)
+    rows, release_rows = sqlbatch.run(
+        [
+            sqlbatch.Statement(deliveries_sql.replace("{ids}", marks), claimed),
+            sqlbatch.Statement(releases_sql.replace("{ids}", marks), claimed),
+        ]
+    )
+    width = len(Delivery._meta.concrete_fields)
+    messages: dict[int, Message] = {}
+    deliveries = []
+    for row in rows.rows:
+        d = sqlbatch.instance(Delivery, row[:width])
+        m = messages.get(d.message_id) or sqlbatch.instance(Message, row[width:])
+        d.message = messages.setdefault(d.message_id, m)
+        deliveries.append(d)
+    model = release_model()
+    releases = {r.pk: r for r in (sqlbatch.instance(model, row) for row in release_rows.rows)}
+    return deliveries, releases
+
+
+@functools.cache
+def _claimed_sql(vendor: str) -> tuple[str, str]:
+    q = sqlbatch.q
+    delivery, message = q(Delivery._meta.db_table), q(Message._meta.db_table)
+    release = release_model()
+    return (
+        f"SELECT {sqlbatch.columns(Delivery, 'd')}, {sqlbatch.columns(Message, 'm')}"
+        f" FROM {delivery} d INNER JOIN {message} m ON d.{q('message_id')} = m.{q('id')}"
+        f" WHERE d.{q('id')} IN ({{ids}}) ORDER BY d.{q('id')}",
+        f"SELECT {sqlbatch.columns(release)} FROM {q(release._meta.db_table)}"
+        f" WHERE {q('id')} IN (SELECT m.{q('release_id')} FROM {message} m"
+        f" INNER JOIN {delivery} d ON d.{q('message_id')} = m.{q('id')}"
+        f" WHERE d.{q('id')} IN ({{ids}}))",
+    )
 
 
 @dataclass

@@ -93,14 +93,14 @@ def status_update(release, now: datetime | None = None) -> Content:
 
 def status_updates(releases: list, now: datetime | None = None) -> dict[int, Content]:
     """:func:`status_update` of each of ``releases``, by release id, read from live state
-    in one go: a fixed number of queries for them all (a worker's batch)."""
+    in one go: a fixed number of queries for them all (a worker's batch), one round trip
+    on PostgreSQL while none of them has gates."""
     now = now or clock.now()
     facts = release_selectors.status_facts_of(releases, now=now)
-    issues = release_selectors.open_issues_of([r.pk for r in releases])
-    return {r.pk: _status_update(r, now, facts[r.pk], issues[r.pk]) for r in releases}
+    return {r.pk: _status_update(r, now, facts[r.pk]) for r in releases}
 
 
-def _status_update(release, now: datetime, s, open_issues: list) -> Content:
+def _status_update(release, now: datetime, s) -> Content:
     offset = now - release.go_live_at
     done, running, upcoming = [], [], []
     for p in s.phases:
@@ -113,7 +113,7 @@ def _status_update(release, now: datetime, s, open_issues: list) -> Content:
             running.append(p.name)
         elif p.start_offset > offset:
             upcoming.append(f"{p.name} at {clock.format_offset(p.start_offset)}")
-    issues = [f"[{i.severity}] {i.title}" for i in open_issues]
+    issues = [f"[{i.severity}] {i.title}" for i in s.open_issues or []]
     rag = RAG_WORDS.get(s.rag, s.rag)
     subject = f"Deployment status update — {release.name} {release.version}".strip()
     sections = [

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Model
+from django.db.models.constants import OnConflict
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,27 @@ def _columns(model: type[Model], alias: str, vendor: str) -> str:
     return ", ".join(prefix + q(f.column or f.attname) for f in model._meta.concrete_fields)
 
 
-def insert(model: type[Model], objs: Sequence[Model], *, returning: bool = False) -> Statement:
+def insert(
+    model: type[Model],
+    objs: Sequence[Model],
+    *,
+    returning: bool = False,
+    skip_conflicts: bool = False,
+) -> Statement:
     """One multi-row INSERT of ``objs`` (their primary key too when set), the values
-    prepared by each field for this backend."""
+    prepared by each field for this backend. ``skip_conflicts``: a row that would break a
+    unique constraint is left out (as ``bulk_create(ignore_conflicts=True)``) — each row's
+    insert a compare-and-set."""
     fields, head, row = _insert_parts(model, objs[0].pk is not None, connection.vendor)
     params = [
         f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
     ]
     sql = head + ", ".join([row] * len(objs))
+    if skip_conflicts:
+        ignore = OnConflict.IGNORE
+        sql = sql.replace("INSERT INTO", connection.ops.insert_statement(on_conflict=ignore), 1)
+        suffix = connection.ops.on_conflict_suffix_sql(fields, ignore, None, None)
+        sql += f" {suffix}" if suffix else ""
     if returning:
         pk = model._meta.pk
         sql += f" RETURNING {q(pk.column or pk.attname)}"

@@ -22,7 +22,7 @@ from typing import ClassVar
 from urllib.error import URLError
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -68,33 +68,40 @@ def _client(token: str, base_url: str, timeout: int) -> WebClient:
 
 
 def threads_of(deliveries: list) -> dict[tuple[int, str], SlackThread]:
-    """The thread of each (release, channel) the deliveries post to, by that pair: one
-    query reads those there are; those missing are inserted in one statement that skips
-    any a concurrent worker inserted first — each row's insert is the compare-and-set,
-    its first delivery here its owner unless another's insert won — and read again."""
+    """The thread of each (release, channel) the deliveries post to, by that pair, in one
+    round trip on PostgreSQL: one statement inserts every pair's row, skipping those
+    there are already (a concurrent worker's too) — each row's insert is the
+    compare-and-set, its first delivery here its owner unless another's insert won —
+    and the next reads them."""
     first: dict[tuple[int, str], Delivery] = {}
     for d in sorted(deliveries, key=lambda d: d.pk):
         first.setdefault((d.message.release_id, d.target), d)
     if not first:
         return {}
+    # Inserted in the pairs' order, so two workers inserting some of the same never wait
+    # for each other in a cycle.
+    new = [SlackThread(release_id=r, channel=c, owner=first[r, c]) for r, c in sorted(first)]
+    # Every thread of the releases in those channels, the pairs picked out here: a short
+    # IN list is quicker to build than an OR of a condition per pair.
+    releases, channels = {r for r, _ in first}, {c for _, c in first}
+    read = sqlbatch.Statement(
+        _threads_sql(connection.vendor)
+        .replace("{releases}", ", ".join(["%s"] * len(releases)))
+        .replace("{channels}", ", ".join(["%s"] * len(channels))),
+        [*releases, *channels],
+    )
+    rows = sqlbatch.run([sqlbatch.insert(SlackThread, new, skip_conflicts=True), read])[1].rows
+    threads = (sqlbatch.instance(SlackThread, row) for row in rows)
+    return {(t.release_id, t.channel): t for t in threads if (t.release_id, t.channel) in first}
 
-    def read(pairs) -> dict[tuple[int, str], SlackThread]:
-        # Every thread of the releases in those channels, the pairs picked out here: a
-        # short IN list is quicker to build than an OR of a condition per pair.
-        rows = SlackThread.objects.filter(
-            release_id__in={r for r, _ in pairs}, channel__in={c for _, c in pairs}
-        )
-        return {(t.release_id, t.channel): t for t in rows if (t.release_id, t.channel) in pairs}
 
-    found = read(first)
-    missing = [pair for pair in first if pair not in found]
-    if missing:
-        SlackThread.objects.bulk_create(
-            [SlackThread(release_id=r, channel=c, owner=first[(r, c)]) for r, c in missing],
-            ignore_conflicts=True,
-        )
-        found.update(read(missing))
-    return found
+@functools.cache
+def _threads_sql(vendor: str) -> str:
+    q = sqlbatch.q
+    return (
+        f"SELECT {sqlbatch.columns(SlackThread)} FROM {q(SlackThread._meta.db_table)}"
+        f" WHERE {q('release_id')} IN ({{releases}}) AND {q('channel')} IN ({{channels}})"
+    )
 
 
 class SlackTransport(Transport):

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import httpx
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from deployments import selectors as release_selectors
 from notifications.models import Delivery, StatusIncident
@@ -40,25 +40,35 @@ STATUS = {"upcoming": "scheduled", "in_progress": "in_progress", "done": "comple
 
 
 def incidents_of(deliveries: list) -> dict[int, StatusIncident]:
-    """The incident row of each release the deliveries are for, by release id: one
-    query reads those there are; those missing are inserted in one statement that skips
-    any a concurrent worker inserted first — each row's insert is the compare-and-set,
-    the release's first delivery here its owner unless another's insert won — and read
-    again."""
+    """The incident row of each release the deliveries are for, by release id, in one
+    round trip on PostgreSQL: one statement inserts every release's row, skipping those
+    there are already (a concurrent worker's too) — each row's insert is the
+    compare-and-set, the release's first delivery here its owner unless another's
+    insert won — and the next reads them."""
     first: dict[int, Delivery] = {}
     for d in sorted(deliveries, key=lambda d: d.pk):
         first.setdefault(d.message.release_id, d)
     if not first:
         return {}
-    found = StatusIncident.objects.in_bulk(list(first), field_name="release_id")
-    missing = [pk for pk in first if pk not in found]
-    if missing:
-        StatusIncident.objects.bulk_create(
-            [StatusIncident(release_id=pk, owner=first[pk]) for pk in missing],
-            ignore_conflicts=True,
-        )
-        found.update(StatusIncident.objects.in_bulk(missing, field_name="release_id"))
-    return found
+    # Inserted in release order, so two workers inserting some of the same never wait
+    # for each other in a cycle.
+    new = [StatusIncident(release_id=pk, owner=first[pk]) for pk in sorted(first)]
+    read = sqlbatch.Statement(
+        _incidents_sql(connection.vendor).replace("{ids}", ", ".join(["%s"] * len(first))),
+        list(first),
+    )
+    rows = sqlbatch.run([sqlbatch.insert(StatusIncident, new, skip_conflicts=True), read])[1].rows
+    incidents = (sqlbatch.instance(StatusIncident, row) for row in rows)
+    return {i.release_id: i for i in incidents}
+
+
+@functools.cache
+def _incidents_sql(vendor: str) -> str:
+    q = sqlbatch.q
+    return (
+        f"SELECT {sqlbatch.columns(StatusIncident)} FROM {q(StatusIncident._meta.db_table)}"
+        f" WHERE {q('release_id')} IN ({{ids}})"
+    )
 
 
 class StatusPageTransport(Transport):
