@@ -27,8 +27,8 @@ class Content:
     @property
     def html(self) -> str:
         parts = [f"<h2>{html.escape(self.subject)}</h2>"]
-        for para in self.paragraphs:
-            parts.append("<p>" + "<br>".join(html.escape(x) for x in para.split("\n")) + "</p>")
+        for para in self.paragraphs:  # escaping leaves the newlines as they are
+            parts.append("<p>" + html.escape(para).replace("\n", "<br>") + "</p>")
         return "\n".join(parts)
 
     @property
