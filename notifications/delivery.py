@@ -136,8 +136,9 @@ def attempt_many(ids: list[int]) -> dict[int, str]:
 
     One statement claims the batch; each message is composed once (a status update
     read from live state once for all its channels); each channel's deliveries go
-    through one transport object (one SMTP connection for the batch's emails, say),
-    the channels side by side in threads when run by a worker; what arrived is marked
+    through one transport object (one SMTP connection for the batch's emails, say) — or
+    its ``lanes``, each with its own — the channels and lanes side by side in threads
+    when run by a worker; what arrived is marked
     sent in one commit. A delivery's own failure is its own: retried or failed alone.
     """
     outcome = {pk: "not due" for pk in ids}
@@ -148,7 +149,11 @@ def attempt_many(ids: list[int]) -> dict[int, str]:
     if not claimed:
         return outcome
     groups = _prepare(claimed, outcome)
-    batches = [_Batch(cls(), items) for cls, items in groups.items()]
+    batches = [
+        _Batch(cls(), lane)
+        for cls, items in groups.items()
+        for lane in (items[n :: cls.lanes] for n in range(min(cls.lanes, len(items))))
+    ]
     for b in batches:  # the database's part here, on this thread and its connection
         b.prepare()
     parallel = len(batches) > 1 and not connection.in_atomic_block

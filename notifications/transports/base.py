@@ -46,6 +46,10 @@ class Refused(Exception):
 class Transport:
     channel: ClassVar[str] = ""
     setting: ClassVar[str] = ""  # the on/off setting's name
+    #: How many of these a worker's batch sends through side by side, each with its own
+    #: connection. One where the order of a release's messages matters (a Slack thread
+    #: under its first message, a status-page incident before its updates).
+    lanes: ClassVar[int] = 1
 
     @classmethod
     def disabled(cls) -> str:

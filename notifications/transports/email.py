@@ -174,6 +174,9 @@ class _Mail(mail.EmailMultiAlternatives):
 class EmailTransport(Transport):
     channel: ClassVar[str] = "email"
     setting: ClassVar[str] = "EMAIL_ENABLED"
+    #: Each email stands alone, and most of its time is the SMTP conversation's round
+    #: trips: a batch's emails go out over two connections at once.
+    lanes: ClassVar[int] = 2
 
     def __init__(self) -> None:
         self.connection: BaseEmailBackend | None = None  # one connection for a batch

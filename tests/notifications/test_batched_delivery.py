@@ -27,7 +27,7 @@ EVERYWHERE = [
 ]
 
 
-def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_connection(
+def test_a_batch_composes_each_update_once_and_sends_each_lane_over_one_connection(
     smtp,  # noqa: F811
     slack,
     statuspage,
@@ -53,7 +53,7 @@ def test_a_batch_composes_each_update_once_and_sends_each_channel_over_one_conne
         assert delivery.attempt_many(ids) == {pk: "not due" for pk in ids}  # claimed once
     assert outcome == {pk: "sent" for pk in ids}
     assert composed == [sorted(r.pk for r in releases)]  # once per message, read together
-    assert len(smtp.mails) == emails and len(smtp.peers) == 1  # one SMTP connection
+    assert len(smtp.mails) == emails and len(smtp.peers) == 2  # its two lanes, one each
     assert len(slack.messages) == 2 and len(statuspage.incidents) == 2
     # Each message's first arrival is on its release's timeline, once.
     assert AuditEvent.objects.filter(kind="comms.update_sent").count() == 2
