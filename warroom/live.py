@@ -123,12 +123,13 @@ class Publisher:
     The request or task thread only hands each committed batch over (:meth:`submit`,
     one per transaction's :func:`events.record_many`): its JSON to the hubs of its own
     process, whose viewers need nothing more, and the batch to a queue. One thread per
-    process takes what is queued (several batches when they pile up) and per release
-    sends the JSON of every event in one message to the layer (other processes' viewers),
-    waits until its own process's hubs have handed the JSON out (rendering meanwhile
-    would take turns at the interpreter lock with a hub writing to a thousand sockets),
-    asks once whether any page is open and then sends the fragments — rendered once per
-    event, only where pages are open; placeholders elsewhere — in one message. Events
+    process takes what is queued (several batches when they pile up) and sends, per
+    release, the JSON of every event in one message to the layer (other processes'
+    viewers) — the releases' messages side by side — waits until its own process's hubs
+    have handed the JSON out (rendering meanwhile would take turns at the interpreter
+    lock with a hub writing to a thousand sockets), asks Redis once which releases have
+    a page open and then sends each release's fragments — rendered once per event, only
+    where pages are open; placeholders elsewhere — in one message. Events
     leave in the order they were queued. Nothing here may block an event loop: the
     thread owns its own loop for the channel layer's sends.
     """
@@ -161,20 +162,26 @@ class Publisher:
                     )
                     self._thread.start()
 
-    def _pages_watched(self, release_id: int) -> bool:
-        """Does any process have the war room or board of the release open? (When Redis
-        cannot say, assume so: a needless render costs less than a stale page.)
+    def _pages_watched(self, release_ids: list[int]) -> dict[int, bool]:
+        """For each release, does any process have its war room or board open? One round
+        trip for them all. (When Redis cannot say, assume so: a needless render costs
+        less than a stale page.)
 
         Asked after the events committed, so a page that opens later has set the mark
         before it read the release's head: what it does not replay is rendered for it."""
+        if not release_ids:
+            return {}
         try:
             if self._redis is None:
                 import redis
 
                 self._redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-            return bool(self._redis.exists(watch_key(release_id)))
+            pipe = self._redis.pipeline(transaction=False)
+            for release_id in release_ids:
+                pipe.exists(watch_key(release_id))
+            return {pk: bool(n) for pk, n in zip(release_ids, pipe.execute(), strict=True)}
         except Exception:
-            return True
+            return dict.fromkeys(release_ids, True)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event has gone out; False on timeout."""
@@ -210,19 +217,7 @@ class Publisher:
             by_release = _by_release([e for handed in taken for e in handed.batch])
             local = [f for handed in taken for f in handed.local]
             try:
-                for release_id, its_events in by_release.items():
-                    messages = [m for handed in taken for m in handed.json.get(release_id, ())]
-                    try:
-                        self._send(loop, layer, release_id, its_events, messages, local)
-                    except Exception as exc:  # viewers catch up from the log (Hub.catch_up)
-                        logger.warning(
-                            "publishing %s/%s..%s failed: %s: %s",
-                            release_id,
-                            its_events[0].seq,
-                            its_events[-1].seq,
-                            type(exc).__name__,
-                            exc,
-                        )
+                self._send(loop, layer, by_release, taken, local)
             finally:
                 close_old_connections()
                 with self._idle:
@@ -233,23 +228,71 @@ class Publisher:
         self,
         loop,
         layer,
-        release_id: int,
-        its_events: list[AuditEvent],
-        messages: list[dict],
+        by_release: dict[int, list[AuditEvent]],
+        taken: list[Handed],
         local: list[futures.Future],
     ) -> None:
-        group = group_name(release_id)
-        send = layer.group_send
+        """Per release, the JSON of its events in one message — every release's at once —
+        then, once this process's hubs have handed those out, its fragments (or
+        placeholders where no page is open, asked of Redis once for them all), again all
+        at once. A release whose JSON did not go out sends no fragments: its viewers
+        catch up from the log (:meth:`Hub.catch_up`)."""
+        json_messages = {
+            release_id: batch_message(JSON, [m for h in taken for m in h.json.get(release_id, ())])
+            for release_id in by_release
+        }
         try:
-            loop.run_until_complete(send(group, batch_message(JSON, messages)))
+            sent = self._send_each(loop, layer, by_release, json_messages)
         finally:
             futures.wait(local, self.LOCAL_WAIT)
-        if self._pages_watched(release_id):
-            fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
-        else:
-            fragments = [html_placeholder(e.seq) for e in its_events]
-        _hand_to_local_hubs(release_id, HTML, fragments)
-        loop.run_until_complete(send(group, batch_message(HTML, fragments)))
+        watched = self._pages_watched(sent)
+        html_messages = {}
+        for release_id in sent:
+            its_events = by_release[release_id]
+            try:
+                if watched.get(release_id, True):
+                    fragments = [html_message(e, events.kind_of(e.kind)) for e in its_events]
+                else:
+                    fragments = [html_placeholder(e.seq) for e in its_events]
+                _hand_to_local_hubs(release_id, HTML, fragments)
+            except Exception as exc:  # its viewers catch up from the log
+                _failed(release_id, its_events, exc)
+                continue
+            html_messages[release_id] = batch_message(HTML, fragments)
+        self._send_each(loop, layer, by_release, html_messages)
+
+    @staticmethod
+    def _send_each(loop, layer, by_release: dict, messages: dict[int, dict]) -> list[int]:
+        """Each release's message to its group, side by side on the thread's loop; the
+        releases whose message went out (a failure is logged and is that release's
+        alone)."""
+
+        async def send_all() -> list:
+            sends = [layer.group_send(group_name(pk), m) for pk, m in messages.items()]
+            return await asyncio.gather(*sends, return_exceptions=True)
+
+        if not messages:
+            return []
+        sent = []
+        for release_id, result in zip(messages, loop.run_until_complete(send_all()), strict=True):
+            if isinstance(result, BaseException):
+                _failed(release_id, by_release[release_id], result)
+            else:
+                sent.append(release_id)
+        return sent
+
+
+def _failed(release_id: int, its_events: list[AuditEvent], exc: BaseException) -> None:
+    """A release's events that did not go out: its viewers catch up from the log
+    (:meth:`Hub.catch_up`)."""
+    logger.warning(
+        "publishing %s/%s..%s failed: %s: %s",
+        release_id,
+        its_events[0].seq,
+        its_events[-1].seq,
+        type(exc).__name__,
+        exc,
+    )
 
 
 @dataclass

@@ -270,10 +270,11 @@ async def test_the_publisher_renders_fragments_only_after_this_processs_viewers_
     seen_when_rendering: list[list[int]] = []
     watched = live.Publisher._pages_watched
 
-    def pages_watched(self, release_id):
-        if release_id == ateam.release.pk:  # not an earlier test's batch still going out
-            seen_when_rendering.append([v.last_seq for v in hub.viewers.get(release_id, ())])
-        return watched(self, release_id)
+    def pages_watched(self, release_ids):
+        if ateam.release.pk in release_ids:  # not an earlier test's batch still going out
+            viewers = hub.viewers.get(ateam.release.pk, ())
+            seen_when_rendering.append([v.last_seq for v in viewers])
+        return watched(self, release_ids)
 
     monkeypatch.setattr(live.Publisher, "_pages_watched", pages_watched)
     for _ in range(100):  # the viewer's replay is over: what comes now is sent, not buffered
