@@ -126,7 +126,11 @@ def test_a_batch_costs_the_same_statements_for_one_release_or_many(
         with CaptureQueriesContext(connection) as seen:
             outcome = delivery.attempt_many(ids)
     assert outcome == {pk: "sent" for pk in ids}
-    assert len(seen.captured_queries) == 24, "\n".join(q["sql"] for q in seen.captured_queries)
+    # PostgreSQL: the 11 round trips, and the savepoint's two statements (the test's own
+    # transaction makes the batch's last transaction a savepoint).
+    expected = 13 if connection.vendor == "postgresql" else 24
+    sql = "\n".join(q["sql"] for q in seen.captured_queries)
+    assert len(seen.captured_queries) == expected, sql
     assert len(slack.messages) == count and len(statuspage.incidents) == count
 
 
